@@ -1,0 +1,1 @@
+"""Tickets, on-demand: a tickets app served from a tag-keyed cache."""

@@ -1,0 +1,271 @@
+"""The cache engine: read, render once, store, invalidate.
+
+The order that keeps a stale body from being stored as fresh::
+
+    snapshot = store.clock()   # 1. before any data is read
+    body = await render()      # 2. read the database, render
+    store.put(entry)           # 3. refused if a tag moved after the snapshot
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from app.cache.entry import Entry, Freshness
+from app.cache.errors import NoActiveCache, RevalidateDuringRender
+from app.cache.metrics import CacheMetrics
+from app.cache.scope import RenderScope, current_scope, render_scope
+from app.cache.store import Store
+from app.cache.tags import PathType, path_revalidation_tag, validate_tag
+
+logger = logging.getLogger(__name__)
+
+Render = Callable[[], Awaitable[str | bytes]]
+
+
+class CacheStatus(enum.Enum):
+    HIT = "HIT"
+    MISS = "MISS"
+    STALE = "STALE"
+    BYPASS = "BYPASS"
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    body: bytes
+    status: CacheStatus
+    entry: Entry | None  # None when bypassed
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    entry: Entry
+    cacheable: bool  # False when a dynamic part was rendered inside
+
+
+# Invalidations queued by the transaction in progress (None outside one).
+_pending: ContextVar[list[tuple[str, bool]] | None] = ContextVar("pending", default=None)
+# The tags every render of the current request carries (its path tags).
+_request_tags: ContextVar[tuple[str, ...]] = ContextVar("request_tags", default=())
+# The cache that module-level helpers act on.
+_bound: ContextVar[Cache | None] = ContextVar("bound_cache", default=None)
+
+
+class Cache:
+    def __init__(self, store: Store, *, now: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.now = now
+        self.metrics = CacheMetrics(store.stats)
+        self._inflight: dict[str, asyncio.Task[_Rendered]] = {}
+        self._listeners: list[Callable[[frozenset[str]], None]] = []
+
+    # -- reading -----------------------------------------------------------
+
+    async def serve(
+        self,
+        key: str,
+        render: Render,
+        *,
+        tags: Iterable[str] = (),
+        revalidate: float | None = None,
+        dynamic: bool = False,
+    ) -> Served:
+        """The body under ``key``: from the store, or rendered once for all callers."""
+        parent = current_scope()
+        if dynamic:
+            return await self._bypass(render, parent)
+        found = await self.store.get(key, self.now())
+        if found is not None:
+            entry, freshness = found
+            if parent is not None:
+                parent.absorb(entry)
+            if freshness is Freshness.FRESH:
+                self.metrics.hits.inc()
+                return Served(entry.body, CacheStatus.HIT, entry)
+            self.metrics.stale.inc()
+            self._start_render(key, render, tuple(tags), revalidate)
+            return Served(entry.body, CacheStatus.STALE, entry)
+
+        task = self._inflight.get(key)
+        led = task is None
+        if task is None:
+            task = self._start_render(key, render, tuple(tags), revalidate)
+        rendered = await asyncio.shield(task)
+        if parent is not None:
+            parent.absorb(rendered.entry)
+            parent.dynamic = parent.dynamic or not rendered.cacheable
+        if not rendered.cacheable:
+            self.metrics.bypasses.inc()
+            return Served(rendered.entry.body, CacheStatus.BYPASS, None)
+        if led:
+            self.metrics.misses.inc()
+            return Served(rendered.entry.body, CacheStatus.MISS, rendered.entry)
+        self.metrics.hits.inc()
+        return Served(rendered.entry.body, CacheStatus.HIT, rendered.entry)
+
+    async def _bypass(self, render: Render, parent: RenderScope | None) -> Served:
+        if parent is not None:
+            parent.dynamic = True
+        self.metrics.bypasses.inc()
+        with render_scope(None):
+            body = await render()
+        return Served(_as_bytes(body), CacheStatus.BYPASS, None)
+
+    def _start_render(
+        self, key: str, render: Render, tags: tuple[str, ...], revalidate: float | None
+    ) -> asyncio.Task[_Rendered]:
+        """Start the one render of ``key`` (or join the one in flight)."""
+        task = self._inflight.get(key)
+        if task is not None:
+            return task
+        task = asyncio.create_task(self._render(key, render, tags, revalidate))
+        self._inflight[key] = task
+        task.add_done_callback(lambda done: self._render_done(key, done))
+        return task
+
+    def _render_done(self, key: str, task: asyncio.Task[_Rendered]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled() and task.exception() is not None:
+            # Reading the exception also marks it retrieved for background renders
+            # nobody awaits; waiters still get it raised through their shield.
+            self.metrics.render_errors.inc()
+            logger.error("render of %r failed", key, exc_info=task.exception())
+
+    async def _render(
+        self, key: str, render: Render, tags: tuple[str, ...], revalidate: float | None
+    ) -> _Rendered:
+        scope = RenderScope(snapshot=await self.store.clock())
+        scope.add_tags(_request_tags.get() + tags)
+        started = self.now()
+        if revalidate is not None:
+            scope.shorten(started + revalidate)
+        self.metrics.renders.inc()
+        with self.metrics.render_seconds.time(), render_scope(scope):
+            body = await render()
+        entry = Entry(
+            key=key,
+            body=_as_bytes(body),
+            tags=frozenset(scope.tags),
+            snapshot=scope.snapshot,
+            created_at=started,
+            revalidate=None if scope.expires_at is None else scope.expires_at - started,
+        )
+        if not scope.dynamic:
+            await self.store.put(entry)
+        return _Rendered(entry, cacheable=not scope.dynamic)
+
+    # -- invalidating ------------------------------------------------------
+
+    async def revalidate_tag(self, tag: str, *, stale: bool = False) -> None:
+        """Invalidate every entry holding ``tag``; after COMMIT if in a transaction.
+
+        ``stale=True`` lets the next reader get the old body while one
+        background render replaces it; the default makes readers wait.
+        """
+        if current_scope() is not None:
+            raise RevalidateDuringRender()
+        validate_tag(tag)
+        pending = _pending.get()
+        if pending is not None:
+            pending.append((tag, stale))
+            return
+        await self._apply(frozenset([tag]), stale=stale)
+
+    async def revalidate_path(self, path: str, type: PathType | None = None) -> None:
+        """``revalidate_tag`` of the page, route (``"page"``) or layout tag of ``path``."""
+        await self.revalidate_tag(path_revalidation_tag(path, type))
+
+    @asynccontextmanager
+    async def after_commit(self) -> AsyncIterator[None]:
+        """Queue the invalidations made inside; apply them if the block completes.
+
+        Wrap the database transaction in it: the block completes only after
+        COMMIT, and an exception (a rollback) drops the queue. Nested blocks
+        join the outermost one.
+        """
+        if _pending.get() is not None:
+            yield
+            return
+        queued: list[tuple[str, bool]] = []
+        token = _pending.set(queued)
+        try:
+            yield
+        finally:
+            _pending.reset(token)
+        for stale in (False, True):
+            tags = frozenset(tag for tag, is_stale in queued if is_stale is stale)
+            if tags:
+                await self._apply(tags, stale=stale)
+
+    async def _apply(self, tags: frozenset[str], *, stale: bool) -> None:
+        await self.store.bump(tags, stale=stale)
+        self.metrics.invalidated(tags)
+        for listener in self._listeners:
+            listener(tags)
+
+    def on_invalidate(self, listener: Callable[[frozenset[str]], None]) -> None:
+        self._listeners.append(listener)
+
+    # -- context -----------------------------------------------------------
+
+    @contextmanager
+    def bound(self, request_tags: tuple[str, ...] = ()) -> Iterator[Cache]:
+        """Make this cache the one module-level helpers use, for this context."""
+        cache_token = _bound.set(self)
+        tags_token = _request_tags.set(request_tags)
+        try:
+            yield self
+        finally:
+            _request_tags.reset(tags_token)
+            _bound.reset(cache_token)
+
+    async def close(self) -> None:
+        for task in list(self._inflight.values()):
+            task.cancel()
+        await self.store.close()
+
+
+def current_cache() -> Cache:
+    cache = _bound.get()
+    if cache is None:
+        raise NoActiveCache()
+    return cache
+
+
+async def revalidate_tag(tag: str, *, stale: bool = False) -> None:
+    await current_cache().revalidate_tag(tag, stale=stale)
+
+
+async def revalidate_path(path: str, type: PathType | None = None) -> None:
+    await current_cache().revalidate_path(path, type)
+
+
+def _as_bytes(body: str | bytes) -> bytes:
+    return body.encode() if isinstance(body, str) else body
+
+
+async def fragment(
+    name: str,
+    render: Render,
+    *args: object,
+    tags: Iterable[str] = (),
+    revalidate: float | None = None,
+    dynamic: bool = False,
+) -> str:
+    """A named fragment's HTML, cached under its name and arguments.
+
+    Rendered inside a page, it hands its tags to the page's entry.
+    """
+    key = "fragment:" + name + "(" + ",".join(repr(arg) for arg in args) + ")"
+    served = await current_cache().serve(
+        key, render, tags=tags, revalidate=revalidate, dynamic=dynamic
+    )
+    return served.body.decode()

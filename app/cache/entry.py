@@ -1,0 +1,54 @@
+"""A cached body and what decides whether it may still be served."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+
+# Bookkeeping bytes charged to every entry on top of its strings, so that a
+# flood of tiny entries cannot slip past the byte bound.
+ENTRY_OVERHEAD_BYTES = 256
+
+
+class Freshness(enum.Enum):
+    FRESH = "fresh"  # serve it
+    STALE = "stale"  # serve it once more, and refresh it in the background
+    EXPIRED = "expired"  # never serve it: render again and wait
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One rendered body.
+
+    ``snapshot`` is the store's clock read before the render read any data;
+    the entry is fresh while none of its tags has been bumped since.
+    ``expires_at`` (monotonic seconds) is set for timed entries only.
+    """
+
+    key: str
+    body: bytes
+    tags: frozenset[str]
+    snapshot: int
+    created_at: float
+    revalidate: float | None = None
+    content_type: str = "text/html; charset=utf-8"
+    etag: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.etag:
+            digest = hashlib.blake2b(self.body, digest_size=16).hexdigest()
+            object.__setattr__(self, "etag", f'"{digest}"')
+
+    @property
+    def expires_at(self) -> float | None:
+        return None if self.revalidate is None else self.created_at + self.revalidate
+
+    @property
+    def size(self) -> int:
+        return (
+            ENTRY_OVERHEAD_BYTES
+            + len(self.key)
+            + len(self.body)
+            + sum(len(tag) for tag in self.tags)
+        )

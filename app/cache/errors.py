@@ -1,0 +1,35 @@
+"""What the cache raises.
+
+    CacheError
+    ├── TagError                 a tag too long, empty, or too many on one entry
+    ├── RevalidateDuringRender   revalidate_* called while rendering a cached entry
+    └── NoActiveCache            a module-level helper used outside a cache context
+"""
+
+from __future__ import annotations
+
+
+class CacheError(Exception):
+    """Base class of every error the cache raises."""
+
+
+class TagError(CacheError, ValueError):
+    """A tag, or a set of tags, breaks the limits."""
+
+
+class RevalidateDuringRender(CacheError, RuntimeError):
+    """revalidate_* was called inside a cached render, whose body would then lie."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "revalidate_tag/revalidate_path called while rendering a cached entry; "
+            "invalidate from an action, not from a render"
+        )
+
+
+class NoActiveCache(CacheError, RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "no cache is bound to this context; call it inside a request served by "
+            "CacheMiddleware or inside `with cache.bound():`"
+        )

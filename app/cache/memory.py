@@ -1,0 +1,85 @@
+"""The per-process store: an LRU bounded in bytes, and tag stamps in dicts."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from app.cache.entry import Entry, Freshness
+
+
+class MemoryStore:
+    def __init__(self, max_bytes: int) -> None:
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._bytes = 0
+        self._clock = 0
+        # tag -> clock value of its last bump, for each strength of invalidation
+        self._expired_at: dict[str, int] = {}
+        self._stale_at: dict[str, int] = {}
+
+    async def clock(self) -> int:
+        return self._clock
+
+    async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        freshness = self._freshness(entry, now)
+        if freshness is Freshness.EXPIRED:
+            self._remove(key)  # never servable again: free it now
+            return None
+        self._entries.move_to_end(key)
+        return entry, freshness
+
+    async def put(self, entry: Entry) -> bool:
+        if entry.size > self.max_bytes or self._moved_since(entry):
+            return False
+        self._remove(entry.key)
+        self._entries[entry.key] = entry
+        self._bytes += entry.size
+        while self._bytes > self.max_bytes:
+            oldest = next(iter(self._entries))
+            self._remove(oldest)
+        return True
+
+    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+        self._clock += 1
+        stamps = self._stale_at if stale else self._expired_at
+        for tag in tags:
+            stamps[tag] = self._clock
+
+    def stats(self) -> tuple[int, int]:
+        return len(self._entries), self._bytes
+
+    async def close(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    def _freshness(self, entry: Entry, now: float) -> Freshness:
+        snapshot = entry.snapshot
+        expired_at = self._expired_at
+        stale_at = self._stale_at
+        stale = False
+        for tag in entry.tags:
+            if expired_at.get(tag, 0) > snapshot:
+                return Freshness.EXPIRED
+            if stale_at.get(tag, 0) > snapshot:
+                stale = True
+        expires_at = entry.expires_at
+        if stale or (expires_at is not None and now >= expires_at):
+            return Freshness.STALE
+        return Freshness.FRESH
+
+    def _moved_since(self, entry: Entry) -> bool:
+        snapshot = entry.snapshot
+        return any(
+            self._expired_at.get(tag, 0) > snapshot or self._stale_at.get(tag, 0) > snapshot
+            for tag in entry.tags
+        )
+
+    def _remove(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry.size

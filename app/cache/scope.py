@@ -1,0 +1,74 @@
+"""The render scope: what a render collects while it runs.
+
+A render runs with a ``RenderScope`` in a contextvar. Queries and templates call
+``cache_tag()`` to add the tags of the data they read; a fragment rendered (or
+served from the cache) inside another render hands its tags, snapshot and
+lifetime up, so a page is invalidated whenever one of its fragments is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from app.cache.entry import Entry
+from app.cache.tags import is_implicit, validate_tag, validate_tag_count
+
+
+@dataclass(slots=True)
+class RenderScope:
+    snapshot: int
+    tags: set[str] = field(default_factory=set)
+    # The earliest moment any part of the body stops being fresh (monotonic).
+    expires_at: float | None = None
+    # A dynamic part was rendered inside: the body must not be stored.
+    dynamic: bool = False
+
+    def add_tags(self, tags: tuple[str, ...] | frozenset[str] | list[str]) -> None:
+        for tag in tags:
+            self.tags.add(validate_tag(tag))
+        validate_tag_count(self.tags)
+
+    def absorb(self, entry: Entry) -> None:
+        """Take in a nested entry, rendered now or served from the cache.
+
+        The nested entry's path tags belong to the request it was first
+        rendered in, not to this one, so they stay behind.
+        """
+        self.tags.update(tag for tag in entry.tags if not is_implicit(tag))
+        validate_tag_count(self.tags)
+        self.snapshot = min(self.snapshot, entry.snapshot)
+        self.shorten(entry.expires_at)
+
+    def shorten(self, expires_at: float | None) -> None:
+        if expires_at is not None and (self.expires_at is None or expires_at < self.expires_at):
+            self.expires_at = expires_at
+
+
+_current: ContextVar[RenderScope | None] = ContextVar("render_scope", default=None)
+
+
+def current_scope() -> RenderScope | None:
+    return _current.get()
+
+
+@contextmanager
+def render_scope(scope: RenderScope | None) -> Iterator[RenderScope | None]:
+    token = _current.set(scope)
+    try:
+        yield scope
+    finally:
+        _current.reset(token)
+
+
+def cache_tag(*tags: str) -> None:
+    """Tag the render in progress with the data it reads; outside one, a no-op.
+
+    Being a no-op outside a render lets the same query serve actions and
+    dynamic routes, which have nothing to tag.
+    """
+    scope = _current.get()
+    if scope is not None:
+        scope.add_tags(tags)

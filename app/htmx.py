@@ -1,0 +1,58 @@
+"""What htmx tells us about a request, and helpers that shape responses for it.
+
+Modelled on django-htmx: ``HtmxDetails(request)`` is falsy for a plain
+request and has one property per header htmx sends.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class HtmxDetails:
+    def __init__(self, request: Request) -> None:
+        self._headers = request.headers
+
+    def __bool__(self) -> bool:
+        return self._headers.get("hx-request") == "true"
+
+    @property
+    def boosted(self) -> bool:
+        return self._headers.get("hx-boosted") == "true"
+
+    @property
+    def history_restore_request(self) -> bool:
+        return self._headers.get("hx-history-restore-request") == "true"
+
+    @property
+    def target(self) -> str | None:
+        return self._headers.get("hx-target")
+
+    @property
+    def trigger(self) -> str | None:
+        return self._headers.get("hx-trigger")
+
+    @property
+    def current_url(self) -> str | None:
+        return self._headers.get("hx-current-url")
+
+
+def hx_redirect(response: Response, url: str) -> Response:
+    """Make htmx load ``url`` as a new page."""
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+def hx_retarget(response: Response, selector: str, swap: str = "outerHTML") -> Response:
+    """Swap this response somewhere else than the request asked (a form with errors)."""
+    response.headers["HX-Retarget"] = selector
+    response.headers["HX-Reswap"] = swap
+    return response
+
+
+def trigger_client_event(response: Response, name: str) -> Response:
+    """Fire ``name`` on the client (it bubbles to ``document``) when htmx gets the response."""
+    existing = response.headers.get("HX-Trigger")
+    response.headers["HX-Trigger"] = f"{existing}, {name}" if existing else name
+    return response

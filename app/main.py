@@ -1,0 +1,69 @@
+"""create_app(settings) -> Starlette: routes, middleware, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from app.cache import Cache, CacheMiddleware, create_store
+from app.cache.http import is_fragment_request
+from app.db import Database
+from app.origin import CrossOriginProtection
+from app.settings import ROOT, Settings
+from app.templating import render
+from app.tickets.routes import routes as ticket_routes
+
+
+async def metrics(request: Request) -> Response:
+    cache: Cache = request.app.state.cache
+    return Response(cache.metrics.render(), media_type=cache.metrics.content_type)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """A page for 404s; a short plain message for other client errors."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        block = "main" if is_fragment_request(request) else None
+        return HTMLResponse(render("404.html", block=block, detail=exc.detail), 404)
+    return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    cache = Cache(create_store(settings.cache_url, max_bytes=settings.cache_max_bytes))
+    db = Database(settings.database_url, after_commit=cache.after_commit)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.create_schema()
+        try:
+            yield
+        finally:
+            await cache.close()
+            await db.close()
+
+    app = Starlette(
+        routes=[
+            *ticket_routes,
+            Route("/metrics", metrics, methods=["GET"], name="metrics"),
+            Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+        ],
+        middleware=[
+            Middleware(CrossOriginProtection),
+            Middleware(CacheMiddleware, cache=cache),
+        ],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.cache = cache
+    app.state.db = db
+    return app

@@ -1,0 +1,38 @@
+"""Every URL the app links to, named once (the seed's paths.ts).
+
+``tests/test_paths.py`` checks each helper against ``app.url_path_for``.
+"""
+
+from __future__ import annotations
+
+
+def home_path() -> str:
+    return "/"
+
+
+def tickets_path() -> str:
+    return "/tickets"
+
+
+def ticket_path(ticket_id: str) -> str:
+    return f"/tickets/{ticket_id}"
+
+
+def ticket_update_path(ticket_id: str) -> str:
+    return f"/tickets/{ticket_id}/update"
+
+
+def ticket_delete_path(ticket_id: str) -> str:
+    return f"/tickets/{ticket_id}/delete"
+
+
+def counts_fragment_path() -> str:
+    return "/fragments/counts"
+
+
+def legend_fragment_path() -> str:
+    return "/fragments/status-legend"
+
+
+def metrics_path() -> str:
+    return "/metrics"

@@ -1,0 +1,1 @@
+"""The tickets feature: reads, actions, forms and routes."""

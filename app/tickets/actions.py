@@ -1,0 +1,96 @@
+"""POST actions. Each reads top to bottom: validate, write, invalidate, answer.
+
+Invalidations are made inside the transaction: they are queued and applied
+right after COMMIT, and a rollback (any exception, a 404 included) drops them.
+"""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from app import paths
+from app.cache import revalidate_tag
+from app.htmx import HtmxDetails, hx_redirect, hx_retarget, trigger_client_event
+from app.models import Ticket, utcnow
+from app.tickets import tags, views
+from app.tickets.forms import TicketForm, validate
+
+CHANGED_EVENT = "tickets-changed"
+LIST_ELEMENT_ID = "ticket-list"
+FORM_ELEMENT_ID = "ticket-form"
+
+
+async def create_ticket(request: Request) -> Response:
+    form = validate(await request.form(), partial=False)
+    if not form.is_valid:
+        return await _invalid(request, form, ticket=None)
+    async with views.database(request).transaction() as session:
+        ticket = Ticket(**form.values)
+        session.add(ticket)
+        await revalidate_tag(tags.TICKETS)
+        await revalidate_tag(tags.ticket(ticket.id))
+    if HtmxDetails(request).target == LIST_ELEMENT_ID:
+        return _inline(views.ticket_row(ticket))
+    return _navigate(request, paths.tickets_path())
+
+
+async def update_ticket(request: Request) -> Response:
+    ticket_id = request.path_params["ticket_id"]
+    form = validate(await request.form(), partial=True)
+    async with views.database(request).transaction() as session:
+        ticket = await _existing(session, ticket_id)
+        if form.is_valid:
+            for name, value in form.values.items():
+                setattr(ticket, name, value)
+            ticket.updated_at = utcnow()
+            session.add(ticket)
+            await revalidate_tag(tags.TICKETS)
+            await revalidate_tag(tags.ticket(ticket_id))
+    if not form.is_valid:
+        return await _invalid(request, form, ticket=ticket)
+    if HtmxDetails(request).target == views.ticket_element_id(ticket_id):
+        return _inline(views.ticket_row(ticket))
+    return _navigate(request, paths.ticket_path(ticket_id))
+
+
+async def delete_ticket(request: Request) -> Response:
+    ticket_id = request.path_params["ticket_id"]
+    async with views.database(request).transaction() as session:
+        ticket = await _existing(session, ticket_id)
+        await session.delete(ticket)
+        await revalidate_tag(tags.TICKETS)
+        await revalidate_tag(tags.ticket(ticket_id))
+    if HtmxDetails(request).target == views.ticket_element_id(ticket_id):
+        return _inline("")  # an empty swap removes the row
+    return _navigate(request, paths.tickets_path())
+
+
+async def _existing(session: AsyncSession, ticket_id: str) -> Ticket:
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise HTTPException(404, "No ticket has this id; it may have been deleted.")
+    return ticket
+
+
+async def _invalid(request: Request, form: TicketForm, *, ticket: Ticket | None) -> Response:
+    """422 with the form and its messages: the form alone for htmx, else the page."""
+    if HtmxDetails(request):
+        body = views.form_fragment(form, ticket=ticket)
+        return hx_retarget(HTMLResponse(body, 422), f"#{FORM_ELEMENT_ID}")
+    if ticket is None:
+        return HTMLResponse(await views.tickets_page(request, form), 422)
+    return HTMLResponse(await views.ticket_page(request, ticket, form), 422)
+
+
+def _inline(html: str) -> Response:
+    return trigger_client_event(HTMLResponse(html), CHANGED_EVENT)
+
+
+def _navigate(request: Request, url: str) -> Response:
+    """htmx loads ``url`` itself (200 + HX-Redirect); a plain form post gets 303."""
+    if HtmxDetails(request):
+        return hx_redirect(Response(status_code=200), url)
+    return RedirectResponse(url, status_code=303)
