@@ -35,7 +35,7 @@ def refusal(scope: Scope) -> str | None:
     headers = dict(scope["headers"])
     fetch_site = headers.get(b"sec-fetch-site")
     if fetch_site in REFUSED_FETCH_SITES:
-        return "Cross-site request refused (Sec-Fetch-Site: %s)." % fetch_site.decode("latin-1")
+        return f"Cross-site request refused (Sec-Fetch-Site: {fetch_site.decode('latin-1')})."
     origin = headers.get(b"origin")
     if origin is not None and origin.decode("latin-1") != own_origin(scope, headers):
         return "Cross-origin request refused: Origin does not match this site."

@@ -1,6 +1,6 @@
 """Create the schema and, in an empty database, a handful of demo tickets.
 
-    python -m app.seed            # what scripts/run does before serving
+python -m app.seed            # what scripts/run does before serving
 """
 
 from __future__ import annotations
@@ -15,10 +15,26 @@ from app.models import Ticket, TicketStatus
 from app.settings import Settings
 
 DEMO_TICKETS = [
-    ("Checkout button does nothing on Safari", "Clicking 'Pay' on iOS 17 leaves the spinner turning forever.", TicketStatus.OPEN),
-    ("Invoice PDFs show the wrong VAT rate", "Orders shipped to Austria print 19% instead of 20%.", TicketStatus.IN_PROGRESS),
-    ("Add dark mode to the dashboard", "Several customers asked for it; follow the system setting.", TicketStatus.OPEN),
-    ("Password reset emails arrive twice", "The job is enqueued by both the API and the worker.", TicketStatus.DONE),
+    (
+        "Checkout button does nothing on Safari",
+        "Clicking 'Pay' on iOS 17 leaves the spinner turning forever.",
+        TicketStatus.OPEN,
+    ),
+    (
+        "Invoice PDFs show the wrong VAT rate",
+        "Orders shipped to Austria print 19% instead of 20%.",
+        TicketStatus.IN_PROGRESS,
+    ),
+    (
+        "Add dark mode to the dashboard",
+        "Several customers asked for it; follow the system setting.",
+        TicketStatus.OPEN,
+    ),
+    (
+        "Password reset emails arrive twice",
+        "The job is enqueued by both the API and the worker.",
+        TicketStatus.DONE,
+    ),
     ("Search ignores accents", "Searching 'cafe' should find 'café'.", TicketStatus.OPEN),
 ]
 

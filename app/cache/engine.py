@@ -89,6 +89,8 @@ class Cache:
             if freshness is Freshness.FRESH:
                 self.metrics.hits.inc()
                 return Served(entry.body, CacheStatus.HIT, entry)
+            if parent is not None:
+                parent.shorten(self.now())  # it holds an old body: stale at once
             self.metrics.stale.inc()
             self._start_render(key, render, tuple(tags), revalidate)
             return Served(entry.body, CacheStatus.STALE, entry)
@@ -100,6 +102,9 @@ class Cache:
         rendered = await asyncio.shield(task)
         if parent is not None:
             parent.absorb(rendered.entry)
+            # A render joined in flight may have read its data before this
+            # scope's snapshot; the enclosing entry is only as recent as it.
+            parent.snapshot = min(parent.snapshot, rendered.entry.snapshot)
             parent.dynamic = parent.dynamic or not rendered.cacheable
         if not rendered.cacheable:
             self.metrics.bypasses.inc()

@@ -1,9 +1,9 @@
 """What the cache raises.
 
-    CacheError
-    ├── TagError                 a tag too long, empty, or too many on one entry
-    ├── RevalidateDuringRender   revalidate_* called while rendering a cached entry
-    └── NoActiveCache            a module-level helper used outside a cache context
+CacheError
+├── TagError                 a tag too long, empty, or too many on one entry
+├── RevalidateDuringRender   revalidate_* called while rendering a cached entry
+└── NoActiveCache            a module-level helper used outside a cache context
 """
 
 from __future__ import annotations

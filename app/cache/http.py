@@ -117,8 +117,11 @@ class CacheMiddleware:
         self.cache.metrics.hits.inc()
         response = CachedResponse(Served(found[0].body, CacheStatus.HIT, found[0]), if_none_match)
         await send(
-            {"type": "http.response.start", "status": response.status_code,
-             "headers": response.raw_headers}
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
         )
         await send({"type": "http.response.body", "body": response.body})
         return True

@@ -32,14 +32,16 @@ class RenderScope:
         validate_tag_count(self.tags)
 
     def absorb(self, entry: Entry) -> None:
-        """Take in a nested entry, rendered now or served from the cache.
+        """Take in the tags and lifetime of a nested entry.
 
         The nested entry's path tags belong to the request it was first
-        rendered in, not to this one, so they stay behind.
+        rendered in, not to this one, so they stay behind. The snapshot is
+        left alone: a nested entry found fresh now has had no bump of its
+        tags since its own snapshot, so this scope's later one covers it
+        (a nested render joined in flight lowers it, see ``Cache.serve``).
         """
         self.tags.update(tag for tag in entry.tags if not is_implicit(tag))
         validate_tag_count(self.tags)
-        self.snapshot = min(self.snapshot, entry.snapshot)
         self.shorten(entry.expires_at)
 
     def shorten(self, expires_at: float | None) -> None:

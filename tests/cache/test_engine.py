@@ -1,0 +1,379 @@
+"""The engine: single-flight, snapshots, nesting, modes, transactions.
+
+Interleavings are forced with events. asyncio runs ready tasks in the order
+they were scheduled, so tasks created together all reach their first await
+before a render task created by the first of them starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from app.cache import (
+    Cache,
+    CacheStatus,
+    MemoryStore,
+    NoActiveCache,
+    RevalidateDuringRender,
+    cache_tag,
+    fragment,
+    revalidate_path,
+    revalidate_tag,
+)
+
+
+class Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Renderer:
+    """A render that counts its calls, tags itself and can be held at a gate."""
+
+    def __init__(self, *tags: str, body: str = "v") -> None:
+        self.tags = tags
+        self.body = body
+        self.calls = 0
+        self.started = asyncio.Event()
+        self.gate: asyncio.Event | None = None
+        self.error: Exception | None = None
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        cache_tag(*self.tags)
+        self.started.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        return f"{self.body}{self.calls}"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def cache(clock: Clock) -> Cache:
+    return Cache(MemoryStore(max_bytes=1 << 20), now=clock)
+
+
+async def test_miss_then_hit(cache: Cache) -> None:
+    render = Renderer("t")
+
+    first = await cache.serve("k", render)
+    second = await cache.serve("k", render)
+
+    assert (first.status, first.body) == (CacheStatus.MISS, b"v1")
+    assert (second.status, second.body) == (CacheStatus.HIT, b"v1")
+    assert render.calls == 1
+
+
+async def test_64_concurrent_misses_render_once_and_only_one_is_a_miss(cache: Cache) -> None:
+    render = Renderer("t")
+    render.gate = asyncio.Event()
+
+    readers = [asyncio.create_task(cache.serve("k", render)) for _ in range(64)]
+    await render.started.wait()  # every reader has joined by now (see module doc)
+    render.gate.set()
+    served = await asyncio.gather(*readers)
+
+    assert render.calls == 1
+    assert [s.status for s in served].count(CacheStatus.MISS) == 1
+    assert [s.status for s in served].count(CacheStatus.HIT) == 63
+    assert {s.body for s in served} == {b"v1"}
+
+
+async def test_render_overlapping_an_invalidation_is_not_stored(cache: Cache) -> None:
+    render = Renderer("t")
+    render.gate = asyncio.Event()
+
+    reader = asyncio.create_task(cache.serve("k", render))
+    await render.started.wait()  # it has snapshotted and read its data
+    await cache.revalidate_tag("t")
+    render.gate.set()
+    overlapped = await reader
+    after = await cache.serve("k", render)
+
+    assert overlapped.body == b"v1"
+    assert (after.status, after.body) == (CacheStatus.MISS, b"v2")
+
+
+async def test_a_render_that_raises_is_not_stored_and_waiters_get_the_error(
+    cache: Cache, caplog: pytest.LogCaptureFixture
+) -> None:
+    render = Renderer("t")
+    render.gate = asyncio.Event()
+    render.error = RuntimeError("database down")
+
+    readers = [asyncio.create_task(cache.serve("k", render)) for _ in range(3)]
+    await render.started.wait()
+    render.gate.set()
+    results = await asyncio.gather(*readers, return_exceptions=True)
+    render.error = None
+    retry = await cache.serve("k", render)
+
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert retry.status is CacheStatus.MISS
+    assert "render of 'k' failed" in caplog.text
+
+
+async def test_a_cancelled_leader_does_not_cancel_the_render_for_the_others(
+    cache: Cache,
+) -> None:
+    render = Renderer("t")
+    render.gate = asyncio.Event()
+
+    leader = asyncio.create_task(cache.serve("k", render))
+    follower = asyncio.create_task(cache.serve("k", render))
+    await render.started.wait()
+    leader.cancel()
+    render.gate.set()
+
+    assert (await follower).body == b"v1"
+    assert leader.cancelled()
+    assert (await cache.serve("k", render)).status is CacheStatus.HIT
+
+
+async def test_nested_fragment_hands_its_tags_to_the_page(cache: Cache) -> None:
+    inner = Renderer("inner-data")
+
+    async def page() -> str:
+        cache_tag("page-data")
+        return "page[" + await fragment("part", inner, 7) + "]"
+
+    with cache.bound():
+        first = await cache.serve("page", page)
+        await cache.revalidate_tag("inner-data")
+        after = await cache.serve("page", page)
+        hit = await cache.serve("page", page)
+
+    assert first.body == b"page[v1]"
+    assert first.entry is not None and "inner-data" in first.entry.tags
+    assert (after.status, after.body) == (CacheStatus.MISS, b"page[v2]")
+    assert hit.status is CacheStatus.HIT
+
+
+async def test_a_cached_fragment_inside_a_new_page_does_not_age_it(cache: Cache) -> None:
+    """A fragment HIT with an old snapshot must not make the page look stale."""
+    shared = Renderer("shared")
+
+    async def page() -> str:
+        cache_tag("page-data")
+        return await fragment("shared", shared)
+
+    with cache.bound():
+        await fragment("shared", shared)  # cached long before the page
+        await cache.revalidate_tag("page-data")
+        first = await cache.serve("page", page)
+        second = await cache.serve("page", page)
+
+    assert first.status is CacheStatus.MISS
+    assert second.status is CacheStatus.HIT
+
+
+async def test_path_tags_of_a_fragment_stay_with_its_first_request(cache: Cache) -> None:
+    part = Renderer("data")
+
+    async def page() -> str:
+        return await fragment("part", part)
+
+    with cache.bound(("path:/a",)):
+        await cache.serve("a", page)
+    with cache.bound(("path:/b",)):
+        await cache.serve("b", page)
+        await cache.revalidate_path("/a")
+        b = await cache.serve("b", page)
+
+    assert b.status is CacheStatus.HIT
+
+
+async def test_timed_entry_serves_stale_once_and_refreshes_in_the_background(
+    cache: Cache, clock: Clock
+) -> None:
+    render = Renderer("t")
+    await cache.serve("k", render, revalidate=30)
+    clock.now += 30
+    render.gate = asyncio.Event()
+
+    stale = await cache.serve("k", render, revalidate=30)
+    also_stale = await cache.serve("k", render, revalidate=30)  # refresh still in flight
+    render.gate.set()
+    await asyncio.gather(*cache._inflight.values())
+    fresh = await cache.serve("k", render, revalidate=30)
+
+    assert (stale.status, stale.body) == (CacheStatus.STALE, b"v1")
+    assert also_stale.status is CacheStatus.STALE
+    assert render.calls == 2  # one background render for both stale reads
+    assert (fresh.status, fresh.body) == (CacheStatus.HIT, b"v2")
+
+
+async def test_failed_background_render_keeps_the_old_body_and_is_retried(
+    cache: Cache, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    render = Renderer("t")
+    await cache.serve("k", render, revalidate=10)
+    clock.now += 11
+    render.error = RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR):
+        stale = await cache.serve("k", render, revalidate=10)
+        await asyncio.gather(*cache._inflight.values(), return_exceptions=True)
+    render.error = None
+    retried = await cache.serve("k", render, revalidate=10)
+    await asyncio.gather(*cache._inflight.values())
+
+    assert stale.body == b"v1"
+    assert "render of 'k' failed" in caplog.text
+    assert (retried.status, retried.body) == (CacheStatus.STALE, b"v1")
+    assert (await cache.serve("k", render, revalidate=10)).body == b"v3"
+
+
+async def test_soft_invalidation_serves_the_old_body_once_then_the_new(cache: Cache) -> None:
+    render = Renderer("t")
+    await cache.serve("k", render)
+
+    await cache.revalidate_tag("t", stale=True)
+    stale = await cache.serve("k", render)
+    await asyncio.gather(*cache._inflight.values())
+    fresh = await cache.serve("k", render)
+
+    assert (stale.status, stale.body) == (CacheStatus.STALE, b"v1")
+    assert (fresh.status, fresh.body) == (CacheStatus.HIT, b"v2")
+
+
+async def test_page_holding_a_timed_fragment_expires_with_it(cache: Cache, clock: Clock) -> None:
+    part = Renderer("p")
+
+    async def page() -> str:
+        return await fragment("timed", part, revalidate=5)
+
+    with cache.bound():
+        first = await cache.serve("page", page)
+        clock.now += 5
+        stale = await cache.serve("page", page)
+
+    assert first.entry is not None and first.entry.revalidate == 5
+    assert stale.status is CacheStatus.STALE
+
+
+async def test_dynamic_is_rendered_every_time_and_never_stored(cache: Cache) -> None:
+    render = Renderer("t")
+
+    first = await cache.serve("k", render, dynamic=True)
+    second = await cache.serve("k", render, dynamic=True)
+
+    assert (first.status, second.status) == (CacheStatus.BYPASS, CacheStatus.BYPASS)
+    assert render.calls == 2
+    assert cache.store.stats()[0] == 0
+
+
+async def test_page_holding_a_dynamic_fragment_is_not_stored(cache: Cache) -> None:
+    clock_part = Renderer()
+
+    async def page() -> str:
+        return "page:" + await fragment("now", clock_part, dynamic=True)
+
+    with cache.bound():
+        first = await cache.serve("page", page)
+        second = await cache.serve("page", page)
+
+    assert (first.status, first.body) == (CacheStatus.BYPASS, b"page:v1")
+    assert (second.status, second.body) == (CacheStatus.BYPASS, b"page:v2")
+    assert cache.store.stats()[0] == 0
+
+
+async def test_invalidations_in_a_transaction_wait_for_commit(cache: Cache) -> None:
+    render = Renderer("t")
+    await cache.serve("k", render)
+
+    async with cache.after_commit():
+        await cache.revalidate_tag("t")
+        inside = await cache.serve("k", render)
+    after = await cache.serve("k", render)
+
+    assert inside.status is CacheStatus.HIT  # not yet committed
+    assert after.status is CacheStatus.MISS
+
+
+async def test_a_rolled_back_transaction_invalidates_nothing(cache: Cache) -> None:
+    render = Renderer("t")
+    await cache.serve("k", render)
+
+    with pytest.raises(LookupError):
+        async with cache.after_commit():
+            await cache.revalidate_tag("t")
+            raise LookupError("rollback")
+
+    assert (await cache.serve("k", render)).status is CacheStatus.HIT
+
+
+async def test_nested_transactions_apply_with_the_outermost(cache: Cache) -> None:
+    render = Renderer("a", "b")
+    await cache.serve("k", render)
+
+    async with cache.after_commit():
+        async with cache.after_commit():
+            await cache.revalidate_tag("a")
+        await cache.revalidate_tag("b", stale=True)
+        assert (await cache.serve("k", render)).status is CacheStatus.HIT
+
+    assert (await cache.serve("k", render)).status is CacheStatus.MISS
+
+
+async def test_revalidating_inside_a_cached_render_is_an_error(cache: Cache) -> None:
+    async def bad_render() -> str:
+        await cache.revalidate_tag("t")
+        return "never"
+
+    with pytest.raises(RevalidateDuringRender, match="while rendering a cached entry"):
+        await cache.serve("k", bad_render)
+    assert cache.store.stats()[0] == 0
+
+
+async def test_module_helpers_need_a_bound_cache(cache: Cache) -> None:
+    with pytest.raises(NoActiveCache):
+        await revalidate_tag("t")
+    render = Renderer("t")
+    with cache.bound():
+        await cache.serve("k", render)
+        await revalidate_tag("t")
+        assert (await cache.serve("k", render)).status is CacheStatus.MISS
+        await revalidate_path("/x")
+
+
+async def test_cache_tag_outside_a_render_does_nothing() -> None:
+    cache_tag("anything")  # no scope: no error, nothing to record
+
+
+async def test_listeners_hear_every_applied_invalidation(cache: Cache) -> None:
+    heard: list[frozenset[str]] = []
+    cache.on_invalidate(heard.append)
+
+    await cache.revalidate_tag("a")
+    async with cache.after_commit():
+        await cache.revalidate_tag("b")
+        await cache.revalidate_tag("c")
+
+    assert heard == [frozenset({"a"}), frozenset({"b", "c"})]
+
+
+async def test_close_cancels_renders_in_flight(cache: Cache) -> None:
+    render = Renderer("t")
+    render.gate = asyncio.Event()
+    reader = asyncio.create_task(cache.serve("k", render))
+    await render.started.wait()
+
+    await cache.close()
+
+    with pytest.raises(asyncio.CancelledError):
+        await reader

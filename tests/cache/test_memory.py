@@ -1,0 +1,100 @@
+"""The in-memory store: byte bound, LRU order, tag stamps."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cache import Entry, Freshness, MemoryStore
+from app.cache.entry import ENTRY_OVERHEAD_BYTES
+
+
+def entry(key: str, body: bytes = b"x", tags: tuple[str, ...] = ("t",), snapshot: int = 0) -> Entry:
+    return Entry(key=key, body=body, tags=frozenset(tags), snapshot=snapshot, created_at=0.0)
+
+
+async def test_never_grows_past_its_byte_bound() -> None:
+    store = MemoryStore(max_bytes=100_000)
+    for i in range(5_000):
+        assert await store.put(entry(f"k{i}", body=b"y" * (i % 700)))
+        entries, size = store.stats()
+        assert size <= store.max_bytes
+    assert entries < 5_000  # it had to evict
+    # the accounted size is the sum of what is held
+    held = [await store.get(f"k{i}", 0.0) for i in range(5_000)]
+    assert sum(found[0].size for found in held if found) == store.stats()[1]
+
+
+async def test_evicts_the_least_recently_used() -> None:
+    one = entry("a", b"1" * 100)
+    store = MemoryStore(max_bytes=3 * one.size)
+    for key in "abc":
+        await store.put(entry(key, b"1" * 100))
+    await store.get("a", 0.0)  # a is now the most recent
+
+    await store.put(entry("d", b"1" * 100))
+
+    assert await store.get("b", 0.0) is None
+    assert await store.get("a", 0.0) is not None
+
+
+async def test_an_entry_larger_than_the_bound_is_not_stored() -> None:
+    store = MemoryStore(max_bytes=1_000)
+
+    stored = await store.put(entry("big", b"z" * 1_000))
+
+    assert stored is False
+    assert store.stats() == (0, 0)
+
+
+async def test_replacing_a_key_accounts_its_bytes_once() -> None:
+    store = MemoryStore(max_bytes=10_000)
+    await store.put(entry("k", b"1" * 10))
+    await store.put(entry("k", b"1" * 20))
+
+    assert store.stats() == (1, ENTRY_OVERHEAD_BYTES + 1 + 20 + 1)
+
+
+async def test_bump_expires_or_stales_entries_holding_the_tag() -> None:
+    store = MemoryStore(max_bytes=10_000)
+    await store.put(entry("hard", tags=("a",)))
+    await store.put(entry("soft", tags=("b",)))
+    await store.put(entry("other", tags=("c",)))
+
+    await store.bump(frozenset({"a"}))
+    await store.bump(frozenset({"b"}), stale=True)
+
+    assert await store.get("hard", 0.0) is None
+    assert (await store.get("soft", 0.0))[1] is Freshness.STALE  # type: ignore[index]
+    assert (await store.get("other", 0.0))[1] is Freshness.FRESH  # type: ignore[index]
+    assert store.stats()[0] == 2  # the expired one was freed on read
+
+
+async def test_refuses_an_entry_whose_tags_moved_after_its_snapshot() -> None:
+    store = MemoryStore(max_bytes=10_000)
+    snapshot = await store.clock()
+    await store.bump(frozenset({"t"}))
+
+    assert await store.put(entry("late", snapshot=snapshot)) is False
+    assert await store.put(entry("now", snapshot=await store.clock())) is True
+
+
+async def test_timed_entry_turns_stale_at_its_lifetime() -> None:
+    store = MemoryStore(max_bytes=10_000)
+    timed = Entry(key="k", body=b"", tags=frozenset(), snapshot=0, created_at=10.0, revalidate=5)
+    await store.put(timed)
+
+    assert (await store.get("k", 14.9))[1] is Freshness.FRESH  # type: ignore[index]
+    assert (await store.get("k", 15.0))[1] is Freshness.STALE  # type: ignore[index]
+
+
+def test_bound_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_bytes must be positive"):
+        MemoryStore(max_bytes=0)
+
+
+async def test_close_empties_it() -> None:
+    store = MemoryStore(max_bytes=10_000)
+    await store.put(entry("k"))
+    await store.close()
+
+    assert store.stats() == (0, 0)

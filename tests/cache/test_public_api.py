@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import app.cache
+
+
+def test_public_names_are_pinned() -> None:
+    assert sorted(app.cache.__all__) == [
+        "Cache",
+        "CacheError",
+        "CacheMiddleware",
+        "CacheStatus",
+        "Entry",
+        "Freshness",
+        "MemoryStore",
+        "NoActiveCache",
+        "RevalidateDuringRender",
+        "Served",
+        "Store",
+        "TagError",
+        "cache_tag",
+        "cached",
+        "create_store",
+        "current_cache",
+        "fragment",
+        "revalidate_path",
+        "revalidate_tag",
+    ]
+    for name in app.cache.__all__:
+        assert hasattr(app.cache, name)

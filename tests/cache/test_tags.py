@@ -1,0 +1,70 @@
+"""Tag limits and the tags that paths give a render."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cache import TagError
+from app.cache.scope import RenderScope
+from app.cache.tags import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS_PER_ENTRY,
+    implicit_tags,
+    path_revalidation_tag,
+    validate_tag,
+)
+
+
+def test_implicit_tags_of_a_ticket_page() -> None:
+    assert implicit_tags("/tickets/42", "/tickets/{id}") == (
+        "path:/tickets/42",
+        "route:/tickets/{id}",
+        "layout:/",
+        "layout:/tickets",
+        "layout:/tickets/42",
+    )
+
+
+def test_implicit_tags_of_the_root_without_a_route() -> None:
+    assert implicit_tags("/", None) == ("path:/", "layout:/")
+
+
+@pytest.mark.parametrize(
+    ("path", "type", "tag"),
+    [
+        pytest.param("/tickets", None, "path:/tickets", id="page"),
+        pytest.param("/tickets/", None, "path:/tickets", id="trailing-slash"),
+        pytest.param("/tickets/{id}", "page", "route:/tickets/{id}", id="route"),
+        pytest.param("/tickets", "layout", "layout:/tickets", id="layout"),
+    ],
+)
+def test_path_revalidation_tag(path: str, type: str | None, tag: str) -> None:
+    assert path_revalidation_tag(path, type) == tag  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "type", "message"),
+    [
+        pytest.param("/tickets/{id}", None, "is a route pattern", id="pattern-without-type"),
+        pytest.param("tickets", None, "must start with '/'", id="relative"),
+        pytest.param("/tickets", "segment", "must be 'page' or 'layout'", id="bad-type"),
+    ],
+)
+def test_path_revalidation_errors(path: str, type: str | None, message: str) -> None:
+    with pytest.raises(TagError, match=message):
+        path_revalidation_tag(path, type)  # type: ignore[arg-type]
+
+
+def test_tag_length_limit() -> None:
+    assert validate_tag("x" * MAX_TAG_LENGTH)
+    with pytest.raises(TagError, match="257 characters long; the limit is 256"):
+        validate_tag("x" * (MAX_TAG_LENGTH + 1))
+    with pytest.raises(TagError, match="non-empty string"):
+        validate_tag("")
+
+
+def test_tag_count_limit() -> None:
+    scope = RenderScope(snapshot=0)
+    scope.add_tags([f"t{i}" for i in range(MAX_TAGS_PER_ENTRY)])
+    with pytest.raises(TagError, match="129 tags; the limit is 128"):
+        scope.add_tags(["one-more"])

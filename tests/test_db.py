@@ -1,0 +1,45 @@
+"""The database: schema on start, WAL mode, transactions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+from starlette.applications import Starlette
+
+from app.db import Database
+from app.models import Ticket
+from app.seed import DEMO_TICKETS, seed
+from tests.conftest import ticket_count
+
+
+async def test_sqlite_runs_in_wal_mode(app: Starlette) -> None:
+    async with app.state.db.session() as session:
+        mode = (await session.exec(text("PRAGMA journal_mode"))).one()  # type: ignore[call-overload]
+    assert mode[0] == "wal"
+
+
+async def test_a_failed_transaction_writes_nothing(app: Starlette) -> None:
+    with pytest.raises(RuntimeError):
+        async with app.state.db.transaction() as session:
+            session.add(Ticket(title="half", content="written"))
+            await session.flush()
+            raise RuntimeError("abort")
+    assert await ticket_count(app) == 0
+
+
+async def test_seed_fills_an_empty_database_once(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'seed.db'}"
+
+    first, second = await seed(url), await seed(url)
+
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            titles = {t.title for t in await session.exec(select(Ticket))}
+    finally:
+        await db.close()
+    assert (first, second) == (len(DEMO_TICKETS), 0)
+    assert titles == {title for title, _, _ in DEMO_TICKETS}

@@ -1,0 +1,31 @@
+"""Each path helper agrees with the route table."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+
+from app import paths
+
+
+@pytest.mark.parametrize(
+    ("helper", "route_name", "params"),
+    [
+        pytest.param(paths.home_path(), "home", {}, id="home"),
+        pytest.param(paths.tickets_path(), "tickets", {}, id="tickets"),
+        pytest.param(paths.ticket_path("a1"), "ticket", {"ticket_id": "a1"}, id="ticket"),
+        pytest.param(
+            paths.ticket_update_path("a1"), "ticket_update", {"ticket_id": "a1"}, id="update"
+        ),
+        pytest.param(
+            paths.ticket_delete_path("a1"), "ticket_delete", {"ticket_id": "a1"}, id="delete"
+        ),
+        pytest.param(paths.counts_fragment_path(), "counts_fragment", {}, id="counts"),
+        pytest.param(paths.legend_fragment_path(), "legend_fragment", {}, id="legend"),
+        pytest.param(paths.metrics_path(), "metrics", {}, id="metrics"),
+    ],
+)
+def test_path_helper_matches_the_route(
+    app: Starlette, helper: str, route_name: str, params: dict[str, str]
+) -> None:
+    assert helper == app.url_path_for(route_name, **params)
