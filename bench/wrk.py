@@ -47,6 +47,8 @@ def run(url: str, *, duration: int, connections: int, threads: int = 1) -> Load:
     errors = int(non_2xx[1]) if non_2xx else 0
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())
+    if int(total[1]) == 0:
+        raise RuntimeError(f"wrk completed no request:\n{text}\n{done.stderr}")
     return Load(
         requests_per_s=float(rps[1]),
         p50_ms=_latency_ms(text, "50"),

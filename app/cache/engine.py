@@ -64,7 +64,10 @@ class Cache:
         self.now = now
         self.metrics = CacheMetrics(store.stats)
         self._inflight: dict[str, asyncio.Task[_Rendered]] = {}
+        self._rendering: set[asyncio.Task[_Rendered]] = set()  # every render task, for close()
         self._listeners: list[Callable[[frozenset[str]], None]] = []
+        self.waiting = 0  # readers waiting for a render in flight (not leading it)
+        self.metrics.watch_waiting(lambda: self.waiting)
 
     # -- reading -----------------------------------------------------------
 
@@ -99,7 +102,13 @@ class Cache:
         led = task is None
         if task is None:
             task = self._start_render(key, render, tuple(tags), revalidate)
-        rendered = await asyncio.shield(task)
+            rendered = await asyncio.shield(task)
+        else:
+            self.waiting += 1
+            try:
+                rendered = await asyncio.shield(task)
+            finally:
+                self.waiting -= 1
         if parent is not None:
             parent.absorb(rendered.entry)
             # A render joined in flight may have read its data before this
@@ -132,10 +141,12 @@ class Cache:
             return task
         task = asyncio.create_task(self._render(key, render, tags, revalidate))
         self._inflight[key] = task
+        self._rendering.add(task)
         task.add_done_callback(lambda done: self._render_done(key, done))
         return task
 
     def _render_done(self, key: str, task: asyncio.Task[_Rendered]) -> None:
+        self._rendering.discard(task)
         if self._inflight.get(key) is task:
             del self._inflight[key]
         if not task.cancelled() and task.exception() is not None:
@@ -212,6 +223,10 @@ class Cache:
 
     async def _apply(self, tags: frozenset[str], *, stale: bool) -> None:
         await self.store.bump(tags, stale=stale)
+        # A render already in flight may have read the data this invalidation
+        # replaces: it still answers the readers that joined it, but nobody
+        # who arrives from now on may join it (it could not be stored anyway).
+        self._inflight.clear()
         self.metrics.invalidated(tags)
         for listener in self._listeners:
             listener(tags)
@@ -232,8 +247,13 @@ class Cache:
             _request_tags.reset(tags_token)
             _bound.reset(cache_token)
 
+    async def settle(self) -> None:
+        """Wait for every render in flight, background refreshes included."""
+        while self._rendering:
+            await asyncio.gather(*self._rendering, return_exceptions=True)
+
     async def close(self) -> None:
-        for task in list(self._inflight.values()):
+        for task in list(self._rendering):
             task.cancel()
         await self.store.close()
 

@@ -43,6 +43,14 @@ class CacheMetrics:
         size = Gauge("cache_bytes", "Bytes held by the store.", registry=r)
         size.set_function(lambda: stats()[1])
 
+    def watch_waiting(self, waiting: Callable[[], int]) -> None:
+        gauge = Gauge(
+            "cache_render_waiters",
+            "Readers waiting for a render in flight.",
+            registry=self.registry,
+        )
+        gauge.set_function(waiting)
+
     def invalidated(self, tags: frozenset[str]) -> None:
         for tag in tags:
             self.invalidations.labels(tag_family(tag)).inc()
