@@ -29,6 +29,8 @@ Endpoint = Callable[[Request], Awaitable[str]]
 
 def response_key(path: str, query_string: bytes, variant: str) -> str:
     """``GET /tickets?b=2&a=1`` as HTMX -> ``/tickets?a=1&b=2 fragment``."""
+    if not query_string:
+        return f"{path}? {variant}"  # the common case, without parsing
     query = urlencode(sorted(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)))
     return f"{path}?{query} {variant}"
 
@@ -103,9 +105,10 @@ class CacheMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # The HIT path runs first and binds nothing: it is the hot path.
+        if scope["method"] in ("GET", "HEAD") and await self._serve_hit(scope, send):
+            return
         with self.cache.bound():
-            if scope["method"] in ("GET", "HEAD") and await self._serve_hit(scope, send):
-                return
             await self.app(scope, receive, send)
 
     async def _serve_hit(self, scope: Scope, send: Send) -> bool:
