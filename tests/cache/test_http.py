@@ -153,3 +153,24 @@ async def test_invalidation_reaches_the_fast_path(site: Site, client: httpx.Asyn
     await site.cache.revalidate_tag("data")
 
     assert (await client.get("/static-page")).headers["x-cache"] == "MISS"
+
+
+async def test_other_scopes_pass_through(site: Site) -> None:
+    seen: list[str] = []
+
+    async def inner(scope: dict[str, object], receive: object, send: object) -> None:
+        seen.append(str(scope["type"]))
+
+    middleware = CacheMiddleware(inner, site.cache)  # type: ignore[arg-type]
+    await middleware({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+
+    assert seen == ["lifespan"]
+
+
+async def test_metrics_render_as_prometheus_text(site: Site, client: httpx.AsyncClient) -> None:
+    await client.get("/static-page")
+    text = site.cache.metrics.render().decode()
+
+    assert site.cache.metrics.content_type.startswith("text/plain")
+    assert "cache_misses_total 1.0" in text
+    assert "cache_render_seconds_bucket" in text
