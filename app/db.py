@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.migrations import upgrade
+
 CommitHook = Callable[[], AbstractAsyncContextManager[None]]
+
+# The PostgreSQL advisory lock that lets one process at a time migrate
+# ("tickets" in ASCII); any other process waits for it, then finds the work done.
+MIGRATION_LOCK = 0x7469636B657473
+
+# Alembic keeps its running migration in module globals (alembic.context,
+# alembic.op): two migrations interleaved on one event loop, even of two
+# different databases, would trample each other. One at a time per loop.
+_alembic_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Database:
@@ -34,8 +48,24 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     async def create_schema(self) -> None:
-        async with self.engine.begin() as connection:
-            await connection.run_sync(SQLModel.metadata.create_all)
+        """Bring the schema to the newest migration (app/migrations, Alembic).
+
+        All in one transaction that one process holds at a time: on
+        PostgreSQL behind an advisory lock (released by COMMIT or ROLLBACK),
+        on SQLite behind the file's write lock (``BEGIN IMMEDIATE``, which
+        waits out busy_timeout). A database made before migrations existed
+        is adopted (stamped), then upgraded. Within a process, one
+        migration runs at a time.
+        """
+        in_process = _alembic_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with in_process, self.engine.begin() as connection:
+            if self.is_sqlite:
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
+            elif self.engine.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
+            await connection.run_sync(upgrade)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.create_schema()
+        await cache.start()
         try:
             yield
         finally:

@@ -1,13 +1,24 @@
-"""One app per test, over its own SQLite file, driven through httpx."""
+"""One app per test, over its own database and cache, driven through httpx.
+
+By default each test gets an SQLite file and a memory cache. With
+``TEST_DATABASE_URL`` (a postgresql+asyncpg URL) each test gets a fresh
+database on that server; with ``TEST_CACHE_URL`` (redis://) a key prefix of
+its own on that Redis. scripts/test runs the suite both ways.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import func
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 from starlette.applications import Starlette
 
@@ -15,10 +26,50 @@ from app.main import create_app
 from app.models import Ticket, TicketStatus
 from app.settings import Settings
 
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_CACHE_URL = os.environ.get("TEST_CACHE_URL", "")
+
+sqlite_only = pytest.mark.skipif(
+    bool(TEST_DATABASE_URL), reason="SQLite-specific: TEST_DATABASE_URL points at PostgreSQL"
+)
+
+
+@asynccontextmanager
+async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the server of ``server_url``; dropped on exit."""
+    server = make_url(server_url)
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(
+        host=server.host,
+        port=server.port,
+        user=server.username,
+        password=server.password,
+        database="postgres",
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _cache_url() -> str:
+    if not TEST_CACHE_URL:
+        return "memory://"
+    return f"{TEST_CACHE_URL}?prefix=test-{uuid.uuid4().hex[:12]}"
+
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'tickets.db'}")
+async def settings(tmp_path: Path) -> AsyncIterator[Settings]:
+    if not TEST_DATABASE_URL:
+        sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'tickets.db'}"
+        yield Settings(database_url=sqlite_url, cache_url=_cache_url())
+        return
+    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
+        yield Settings(database_url=url, cache_url=_cache_url())
 
 
 @pytest.fixture

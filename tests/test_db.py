@@ -12,9 +12,10 @@ from starlette.applications import Starlette
 from app.db import Database
 from app.models import Ticket
 from app.seed import DEMO_TICKETS, seed
-from tests.conftest import ticket_count
+from tests.conftest import sqlite_only, ticket_count
 
 
+@sqlite_only
 async def test_sqlite_runs_in_wal_mode(app: Starlette) -> None:
     async with app.state.db.session() as session:
         mode = (await session.exec(text("PRAGMA journal_mode"))).one()  # type: ignore[call-overload]

@@ -10,6 +10,7 @@ The order that keeps a stale body from being stored as fresh::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import time
@@ -19,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from app.cache.entry import Entry, Freshness
-from app.cache.errors import NoActiveCache, RevalidateDuringRender
+from app.cache.errors import NoActiveCache, RevalidateDuringRender, StoreUnavailable
 from app.cache.metrics import CacheMetrics
 from app.cache.scope import RenderScope, current_scope, render_scope
 from app.cache.store import Store
@@ -47,7 +48,14 @@ class Served:
 @dataclass(frozen=True, slots=True)
 class _Rendered:
     entry: Entry
-    cacheable: bool  # False when a dynamic part was rendered inside
+    cacheable: bool  # False when a dynamic part was rendered inside, or the store is down
+    here: bool = True  # False when another process rendered it and we read its entry
+
+
+# What listeners hear when invalidations may have been missed: assume all moved.
+EVERYTHING = frozenset({"*"})
+# How long a process renders under its lease before others stop waiting for it.
+LEASE_SECONDS = 5.0
 
 
 # Invalidations queued by the transaction in progress (None outside one).
@@ -59,10 +67,14 @@ _bound: ContextVar[Cache | None] = ContextVar("bound_cache", default=None)
 
 
 class Cache:
-    def __init__(self, store: Store, *, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
         self.store = store
-        self.now = now
+        self.now = now  # wall time: timed entries may be shared by many hosts
         self.metrics = CacheMetrics(store.stats)
+        # Invalidations the store could not take (it was down): applied before
+        # this process reads from it again, so it never serves what they expired.
+        self._unapplied: list[tuple[frozenset[str], bool]] = []
+        store.on_remote_invalidation(self._heard_remote)
         self._inflight: dict[str, asyncio.Task[_Rendered]] = {}
         self._rendering: set[asyncio.Task[_Rendered]] = set()  # every render task, for close()
         self._listeners: list[Callable[[frozenset[str]], None]] = []
@@ -84,7 +96,12 @@ class Cache:
         parent = current_scope()
         if dynamic:
             return await self._bypass(render, parent)
-        found = await self.store.get(key, self.now())
+        try:
+            await self._apply_unapplied()
+            found = await self.store.get(key, self.now())
+        except StoreUnavailable as exc:
+            self._store_failed("read", exc)
+            return await self._bypass(render, parent)
         if found is not None:
             entry, freshness = found
             if parent is not None:
@@ -118,7 +135,7 @@ class Cache:
         if not rendered.cacheable:
             self.metrics.bypasses.inc()
             return Served(rendered.entry.body, CacheStatus.BYPASS, None)
-        if led:
+        if led and rendered.here:
             self.metrics.misses.inc()
             return Served(rendered.entry.body, CacheStatus.MISS, rendered.entry)
         self.metrics.hits.inc()
@@ -158,7 +175,42 @@ class Cache:
     async def _render(
         self, key: str, render: Render, tags: tuple[str, ...], revalidate: float | None
     ) -> _Rendered:
-        scope = RenderScope(snapshot=await self.store.clock())
+        try:
+            snapshot = await self.store.clock()
+            lease = await self.store.acquire(key)
+            if lease is None:
+                entry = await self._rendered_elsewhere(key)
+                if entry is not None:
+                    return _Rendered(entry, cacheable=True, here=False)
+        except StoreUnavailable as exc:
+            self._store_failed("render", exc)
+            entry, _ = await self._render_entry(key, render, tags, revalidate, snapshot=0)
+            return _Rendered(entry, cacheable=False)
+        try:
+            entry, dynamic = await self._render_entry(key, render, tags, revalidate, snapshot)
+            if dynamic:
+                return _Rendered(entry, cacheable=False)
+            try:
+                await self.store.put(entry)
+            except StoreUnavailable as exc:
+                self._store_failed("store", exc)
+                return _Rendered(entry, cacheable=False)
+            return _Rendered(entry, cacheable=True)
+        finally:
+            if lease is not None:
+                with contextlib.suppress(StoreUnavailable):
+                    await self.store.release(key, lease)
+
+    async def _render_entry(
+        self,
+        key: str,
+        render: Render,
+        tags: tuple[str, ...],
+        revalidate: float | None,
+        snapshot: int,
+    ) -> tuple[Entry, bool]:
+        """Run the render in its own scope: the entry, and whether it holds a dynamic part."""
+        scope = RenderScope(snapshot=snapshot)
         scope.add_tags(_request_tags.get() + tags)
         started = self.now()
         if revalidate is not None:
@@ -174,9 +226,29 @@ class Cache:
             created_at=started,
             revalidate=None if scope.expires_at is None else scope.expires_at - started,
         )
-        if not scope.dynamic:
-            await self.store.put(entry)
-        return _Rendered(entry, cacheable=not scope.dynamic)
+        return entry, scope.dynamic
+
+    async def _rendered_elsewhere(self, key: str) -> Entry | None:
+        """Wait for the process holding the lease of ``key`` to store it.
+
+        None if it gives up (its render failed, or was refused as stale):
+        then this process renders it itself.
+        """
+        delay, waited = 0.002, 0.0
+        while waited < LEASE_SECONDS:
+            await asyncio.sleep(delay)  # another process: there is no event to await
+            waited += delay
+            delay = min(delay * 2, 0.05)
+            found = await self.store.get(key, self.now())
+            if found is not None and found[1] is Freshness.FRESH:
+                return found[0]
+            if not await self.store.leased(key):
+                return None
+        return None
+
+    def _store_failed(self, operation: str, exc: StoreUnavailable) -> None:
+        self.metrics.store_errors.inc()
+        logger.warning("cache store unavailable during %s, serving uncached: %s", operation, exc)
 
     # -- invalidating ------------------------------------------------------
 
@@ -222,12 +294,33 @@ class Cache:
                 await self._apply(tags, stale=stale)
 
     async def _apply(self, tags: frozenset[str], *, stale: bool) -> None:
-        await self.store.bump(tags, stale=stale)
+        """Bump ``tags`` in the store; if it is down, keep them for later.
+
+        Never raises: the write it follows has committed, and the user must
+        get their answer.
+        """
+        self._unapplied.append((tags, stale))
+        try:
+            await self._apply_unapplied()
+        except StoreUnavailable as exc:
+            self._store_failed("invalidate", exc)
+        self.metrics.invalidated(tags)
+        self._moved(tags)
+
+    async def _apply_unapplied(self) -> None:
+        while self._unapplied:
+            tags, stale = self._unapplied[0]
+            await self.store.bump(tags, stale=stale)
+            self._unapplied.pop(0)
+
+    def _heard_remote(self, tags: frozenset[str] | None) -> None:
+        self._moved(EVERYTHING if tags is None else tags)
+
+    def _moved(self, tags: frozenset[str]) -> None:
         # A render already in flight may have read the data this invalidation
         # replaces: it still answers the readers that joined it, but nobody
         # who arrives from now on may join it (it could not be stored anyway).
         self._inflight.clear()
-        self.metrics.invalidated(tags)
         for listener in self._listeners:
             listener(tags)
 
@@ -246,6 +339,9 @@ class Cache:
         finally:
             _request_tags.reset(tags_token)
             _bound.reset(cache_token)
+
+    async def start(self) -> None:
+        await self.store.start()
 
     async def settle(self) -> None:
         """Wait for every render in flight, background refreshes included."""

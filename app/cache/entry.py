@@ -52,3 +52,13 @@ class Entry:
             + len(self.body)
             + sum(len(tag) for tag in self.tags)
         )
+
+
+def freshness_of(entry: Entry, expired_at: int, stale_at: int, now: float) -> Freshness:
+    """Whether ``entry`` may be served, given the latest stamps of its tags."""
+    if expired_at > entry.snapshot:
+        return Freshness.EXPIRED
+    expires_at = entry.expires_at
+    if stale_at > entry.snapshot or (expires_at is not None and now >= expires_at):
+        return Freshness.STALE
+    return Freshness.FRESH

@@ -33,3 +33,7 @@ class NoActiveCache(CacheError, RuntimeError):
             "no cache is bound to this context; call it inside a request served by "
             "CacheMiddleware or inside `with cache.bound():`"
         )
+
+
+class StoreUnavailable(CacheError, ConnectionError):
+    """The store cannot be reached: serve uncached and try again later."""

@@ -13,4 +13,8 @@ def create_store(url: str, *, max_bytes: int) -> Store:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore(max_bytes)
-    raise CacheError(f"unsupported CACHE_URL scheme {scheme!r}; use memory://")
+    if scheme in ("redis", "rediss"):
+        from app.cache.redis import RedisStore  # imported only when asked for
+
+        return RedisStore(url)
+    raise CacheError(f"unsupported CACHE_URL scheme {scheme!r}; use memory:// or redis://")

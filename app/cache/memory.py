@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from app.cache.entry import Entry, Freshness
+from app.cache.entry import Entry, Freshness, freshness_of
+from app.cache.store import LOCAL_LEASE, RemoteHandler
 
 
 class MemoryStore:
@@ -50,6 +51,22 @@ class MemoryStore:
         for tag in tags:
             stamps[tag] = self._clock
 
+    async def start(self) -> None:
+        """Nothing to connect to."""
+
+    def on_remote_invalidation(self, handler: RemoteHandler) -> None:
+        """A process-local store hears no other process."""
+
+    async def acquire(self, key: str) -> str | None:
+        """Single-flight within the process is the engine's; nothing to lease."""
+        return LOCAL_LEASE
+
+    async def release(self, key: str, token: str) -> None:
+        """Nothing was leased."""
+
+    async def leased(self, key: str) -> bool:
+        return False
+
     def stats(self) -> tuple[int, int]:
         return len(self._entries), self._bytes
 
@@ -58,19 +75,13 @@ class MemoryStore:
         self._bytes = 0
 
     def _freshness(self, entry: Entry, now: float) -> Freshness:
-        snapshot = entry.snapshot
-        expired_at = self._expired_at
-        stale_at = self._stale_at
-        stale = False
-        for tag in entry.tags:
-            if expired_at.get(tag, 0) > snapshot:
-                return Freshness.EXPIRED
-            if stale_at.get(tag, 0) > snapshot:
-                stale = True
-        expires_at = entry.expires_at
-        if stale or (expires_at is not None and now >= expires_at):
-            return Freshness.STALE
-        return Freshness.FRESH
+        expired_at, stale_at = self._expired_at, self._stale_at
+        return freshness_of(
+            entry,
+            max([expired_at.get(tag, 0) for tag in entry.tags], default=0),
+            max([stale_at.get(tag, 0) for tag in entry.tags], default=0),
+            now,
+        )
 
     def _moved_since(self, entry: Entry) -> bool:
         snapshot = entry.snapshot

@@ -3,13 +3,22 @@
 Tag versions are values of one clock: ``bump`` advances the clock and stamps
 the tag with it, so a snapshot is a single number and an entry is fresh while
 every one of its tags carries a stamp no later than its snapshot.
+
+Every method may raise ``StoreUnavailable``; the engine then serves uncached.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from app.cache.entry import Entry, Freshness
+
+# Called with the tags another process invalidated, or None when some may
+# have been missed (the connection was lost): then assume everything moved.
+RemoteHandler = Callable[[frozenset[str] | None], None]
+
+LOCAL_LEASE = "local"
 
 
 class Store(Protocol):
@@ -17,13 +26,27 @@ class Store(Protocol):
         """The current clock; read it before a render reads any data."""
 
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
-        """The entry under ``key`` and whether it may be served."""
+        """The entry under ``key`` and whether it may be served (never EXPIRED)."""
 
     async def put(self, entry: Entry) -> bool:
         """Store ``entry`` unless its tags moved since its snapshot (or it is too big)."""
 
     async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
         """Invalidate every entry holding any of ``tags``: O(len(tags))."""
+
+    async def start(self) -> None:
+        """Connect and start listening to other processes' invalidations."""
+
+    def on_remote_invalidation(self, handler: RemoteHandler) -> None:
+        """Call ``handler`` for every invalidation another process applies."""
+
+    async def acquire(self, key: str) -> str | None:
+        """A lease to render ``key``, or None while another process holds it."""
+
+    async def release(self, key: str, token: str) -> None: ...
+
+    async def leased(self, key: str) -> bool:
+        """Whether some process holds the render lease of ``key``."""
 
     def stats(self) -> tuple[int, int]:
         """(entries, bytes) currently held."""

@@ -23,6 +23,7 @@ from app.cache import (
     revalidate_path,
     revalidate_tag,
 )
+from app.cache.errors import StoreUnavailable
 
 
 class Clock:
@@ -406,3 +407,21 @@ async def test_a_reader_after_an_invalidation_does_not_join_an_older_render(
     assert (await early).body == b"old"  # it began before the write: allowed
     assert (late.status, late.body) == (CacheStatus.MISS, b"new")
     assert (await cache.serve("k", render)).body == b"new"
+
+
+class StoreThatFailsAfterReads(MemoryStore):
+    """A memory store whose clock is unreachable: the store going down mid-read."""
+
+    async def clock(self) -> int:
+        raise StoreUnavailable("store went away")
+
+
+async def test_store_lost_between_read_and_render_serves_uncached(clock: Clock) -> None:
+    cache = Cache(StoreThatFailsAfterReads(max_bytes=1 << 20), now=clock)
+    render = Renderer("t")
+
+    served = await cache.serve("k", render)
+
+    assert (served.status, served.body) == (CacheStatus.BYPASS, b"v1")
+    assert cache.store.stats()[0] == 0
+    assert await cache.store.leased("k") is False  # a local store leases nothing

@@ -1,0 +1,279 @@
+"""The shared store: Redis, for many processes and hosts.
+
+Layout, under a prefix (``tickets`` by default, ``?prefix=`` in the URL)::
+
+    {p}:clock            the clock; starts at the current time in microseconds
+    {p}:expired, :stale  hashes tag -> clock value of its last bump
+    {p}:e:{key}          an entry: hash of meta (JSON) and body; has a TTL
+    {p}:lease:{key}      the render lease of key (SET NX PX, with a token)
+    {p}:invalidations    the pub/sub channel every bump is published on
+
+Eviction must only ever cost a miss, never a stale hit: run Redis with
+``maxmemory-policy volatile-lru`` (or ``volatile-ttl``). Only entries carry a
+TTL, so only entries can be evicted; the clock and the tag stamps cannot, and
+a missing stamp would make an entry look fresh. Because the clock starts at
+the wall time in microseconds, a Redis restarted empty hands out stamps above
+any snapshot taken before, so a render that straddles the restart is refused.
+
+Reads, writes and bumps are each one round trip (a Lua script), so the
+compare-on-write (refuse an entry whose tags moved since its snapshot) is atomic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from app.cache.entry import Entry, Freshness, freshness_of
+from app.cache.errors import StoreUnavailable
+from app.cache.store import RemoteHandler
+
+logger = logging.getLogger(__name__)
+
+ENTRY_TTL_MS = 24 * 3600 * 1000  # entries are evictable; a day bounds their stay
+LEASE_MS = 5_000
+RETRY_AFTER_FAILURE = 1.0  # seconds without trying Redis after it failed
+
+_CLOCK = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+"""
+
+# Stamps are compared with tonumber (exact below 2^53) but handed back as the
+# strings Redis stored: Lua would print a 16-digit number in %.14g and lose it.
+_GET = """
+local fields = redis.call('HMGET', KEYS[1], 'meta', 'body')
+if not fields[1] then return nil end
+local tags = cjson.decode(fields[1])['tags']
+local expired, stale = '0', '0'
+if #tags > 0 then
+  local e = redis.call('HMGET', KEYS[2], unpack(tags))
+  local s = redis.call('HMGET', KEYS[3], unpack(tags))
+  for i = 1, #tags do
+    if e[i] and tonumber(e[i]) > tonumber(expired) then expired = e[i] end
+    if s[i] and tonumber(s[i]) > tonumber(stale) then stale = s[i] end
+  end
+end
+return {fields[1], fields[2], expired, stale}
+"""
+
+_PUT = """
+local snapshot = tonumber(ARGV[1])
+local clock = redis.call('GET', KEYS[4])
+if not clock or snapshot > tonumber(clock) then return 0 end
+local tags = cjson.decode(ARGV[3])['tags']
+if #tags > 0 then
+  local e = redis.call('HMGET', KEYS[2], unpack(tags))
+  local s = redis.call('HMGET', KEYS[3], unpack(tags))
+  for i = 1, #tags do
+    if (e[i] and tonumber(e[i]) > snapshot) or (s[i] and tonumber(s[i]) > snapshot) then
+      return 0
+    end
+  end
+end
+redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'body', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+_BUMP = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+redis.call('INCR', KEYS[1])
+local clock = redis.call('GET', KEYS[1])
+for i = 3, #ARGV do
+  redis.call('HSET', KEYS[2], ARGV[i], clock)
+end
+redis.call('PUBLISH', KEYS[3], ARGV[2])
+return clock
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _now_us() -> str:
+    return str(time.time_ns() // 1000)
+
+
+class RedisStore:
+    def __init__(self, url: str, *, retry_after: float = RETRY_AFTER_FAILURE) -> None:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        self.prefix = query.pop("prefix", ["tickets"])[0]
+        self.url = urlunsplit(parts._replace(query=""))
+        self.origin = secrets.token_hex(8)  # tells our own published bumps apart
+        self.retry_after = retry_after
+        self.client = redis.Redis.from_url(
+            self.url,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+            # A pooled connection that a Redis restart closed is retried once at
+            # once; a Redis that is really gone still fails fast (refused).
+            retry=Retry(NoBackoff(), retries=1),
+            retry_on_error=[RedisConnectionError],
+        )
+        self._scripts = {
+            name: self.client.register_script(source)
+            for name, source in (
+                ("clock", _CLOCK),
+                ("get", _GET),
+                ("put", _PUT),
+                ("bump", _BUMP),
+                ("release", _RELEASE),
+            )
+        }
+        p = self.prefix
+        self._clock, self._expired, self._stale = f"{p}:clock", f"{p}:expired", f"{p}:stale"
+        self.channel = f"{p}:invalidations"
+        self._handler: RemoteHandler | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._closing = False
+        self._down_until = 0.0
+        self._stats = (0, 0)
+
+    # -- the Store interface ---------------------------------------------
+
+    async def clock(self) -> int:
+        return int(await self._run("clock", [self._clock], [_now_us()]))
+
+    async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
+        found = await self._run("get", [self._entry(key), self._expired, self._stale], [])
+        if found is None:
+            return None
+        meta_json, body, expired, stale = found
+        entry = _entry_from(key, json.loads(meta_json), body)
+        freshness = freshness_of(entry, int(expired), int(stale), now)
+        return None if freshness is Freshness.EXPIRED else (entry, freshness)
+
+    async def put(self, entry: Entry) -> bool:
+        meta = json.dumps(
+            {
+                "tags": sorted(entry.tags),
+                "snapshot": entry.snapshot,
+                "created_at": entry.created_at,
+                "revalidate": entry.revalidate,
+                "content_type": entry.content_type,
+                "etag": entry.etag,
+            }
+        )
+        keys = [self._entry(entry.key), self._expired, self._stale, self._clock]
+        args: list[Any] = [entry.snapshot, ENTRY_TTL_MS, meta, entry.body]
+        return bool(await self._run("put", keys, args))
+
+    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+        message = json.dumps({"origin": self.origin, "tags": sorted(tags)})
+        stamps = self._stale if stale else self._expired
+        await self._run("bump", [self._clock, stamps, self.channel], [_now_us(), message, *tags])
+
+    async def acquire(self, key: str) -> str | None:
+        token = secrets.token_hex(8)
+        taken = await self._call(self.client.set(self._lease(key), token, nx=True, px=LEASE_MS))
+        return token if taken else None
+
+    async def release(self, key: str, token: str) -> None:
+        await self._run("release", [self._lease(key)], [token])
+
+    async def leased(self, key: str) -> bool:
+        return bool(await self._call(self.client.exists(self._lease(key))))
+
+    def stats(self) -> tuple[int, int]:
+        """(keys, used bytes) of the Redis server, as of the last refresh."""
+        return self._stats
+
+    def on_remote_invalidation(self, handler: RemoteHandler) -> None:
+        self._handler = handler
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen())
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._listener is not None:
+            self._listener.cancel()
+            # redis-py may swallow the cancellation mid-reconnect; the flag ends
+            # the loop then, and the bound keeps a shutdown from hanging on it.
+            await asyncio.wait({self._listener}, timeout=5)
+        await self.client.aclose()
+
+    # -- plumbing --------------------------------------------------------
+
+    def _entry(self, key: str) -> str:
+        return f"{self.prefix}:e:{key}"
+
+    def _lease(self, key: str) -> str:
+        return f"{self.prefix}:lease:{key}"
+
+    async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        return await self._call(self._scripts[script](keys=keys, args=args))
+
+    async def _call(self, awaitable: Any) -> Any:
+        """Await a Redis call; any failure is StoreUnavailable, and a short pause."""
+        if time.monotonic() < self._down_until:
+            awaitable.close()  # a coroutine never awaited would warn
+            raise StoreUnavailable("redis is down; retrying shortly")
+        try:
+            return await awaitable
+        except (RedisError, OSError) as exc:
+            self._down_until = time.monotonic() + self.retry_after
+            raise StoreUnavailable(f"redis: {exc}") from exc
+
+    async def _listen(self) -> None:
+        """Hear other processes' bumps; after any loss, resubscribe and assume the worst."""
+        while not self._closing:
+            try:
+                async with self.client.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self._heard(None)  # whatever happened while we were not listening
+                    while not self._closing:
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=5.0
+                        )
+                        if message is None:
+                            await self._refresh_stats()
+                        else:
+                            self._received(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                logger.warning("lost the redis invalidation channel, resubscribing: %s", exc)
+                self._heard(None)
+                await asyncio.sleep(self.retry_after)
+
+    def _received(self, data: bytes) -> None:
+        payload = json.loads(data)
+        if payload["origin"] != self.origin:
+            self._heard(frozenset(payload["tags"]))
+
+    def _heard(self, tags: frozenset[str] | None) -> None:
+        if self._handler is not None:
+            self._handler(tags)
+
+    async def _refresh_stats(self) -> None:
+        info = await self.client.info("memory")
+        self._stats = (int(await self.client.dbsize()), int(info["used_memory"]))
+
+
+def _entry_from(key: str, meta: dict[str, Any], body: bytes) -> Entry:
+    return Entry(
+        key=key,
+        body=body,
+        tags=frozenset(meta["tags"]),
+        snapshot=int(meta["snapshot"]),
+        created_at=float(meta["created_at"]),
+        revalidate=meta["revalidate"],
+        content_type=meta["content_type"],
+        etag=meta["etag"],
+    )

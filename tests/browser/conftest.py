@@ -1,0 +1,261 @@
+"""Real headless Chromium, driven by Playwright (sync API), against the real server.
+
+Set up by ``scripts/browser-deps`` (Debian's ``chromium`` and the ``playwright``
+package; Playwright never downloads a browser of its own here).
+
+The server is ``uvicorn --factory app.main:create_app`` in a subprocess, on a
+free port of 127.0.0.1, over its own SQLite file; each test creates the tickets
+it needs with plain HTTP POSTs. The server, Playwright and Chromium live for
+this package only (``scope="package"``): Playwright's sync API marks its event
+loop as running on this thread while it is started, which would break the
+pytest-asyncio tests that run after these ones, so it is stopped first.
+
+Screenshots go to ``test-artifacts/browser/`` (ignored by git), as does a
+screenshot of the page of every failed test and the server's log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+try:
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Page,
+        Playwright,
+        sync_playwright,
+    )
+except ImportError:
+    # Collect only test_setup.py, which needs no Playwright and says what to run;
+    # the rest of the test suite goes on.
+    collect_ignore = [
+        path.name
+        for path in Path(__file__).parent.glob("test_*.py")
+        if path.name != "test_setup.py"
+    ]
+    HAVE_PLAYWRIGHT = False
+else:
+    HAVE_PLAYWRIGHT = True
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 800}
+SERVER_START_TIMEOUT = 30.0
+FAVICON = "/favicon.ico"
+
+
+# --- the server -------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    base_url: str
+    log: Path
+
+    def create_ticket(self, title: str, content: str = "Made by a browser test.") -> str:
+        """Create a ticket with a plain form post (no browser headers); return its id."""
+        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+            created = http.post("/tickets", data={"title": title, "content": content})
+            assert created.status_code == 303, created.text
+            listing = http.get(created.headers["location"])
+            assert listing.status_code == 200
+        rows = re.findall(
+            r'<li id="ticket-([0-9a-f-]{36})"[^>]*>\s*<a [^>]*>([^<]*)</a>', listing.text
+        )
+        ids = [ticket_id for ticket_id, shown in rows if unescape(shown) == title]
+        assert len(ids) == 1, f"expected one row titled {title!r} in the list, got {len(ids)}"
+        return ids[0]
+
+    def set_status(self, ticket_id: str, status: str) -> None:
+        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+            answer = http.post(f"/tickets/{ticket_id}/update", data={"status": status})
+        assert answer.status_code == 303, answer.text
+
+    def get(self, path: str) -> httpx.Response:
+        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+            return http.get(path)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(directory: Path) -> Iterator[Server]:
+    """Start uvicorn over a new database in ``directory``; stop it on exit."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log = directory / "server.log"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'browser.db'}"}
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+        )
+    try:
+        wait_until_serving(process, base_url, log)
+        yield Server(base_url, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, ARTIFACTS / f"server-{directory.name}.log")
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+    """Return once the server answers ``GET /``; fail at once if it exits."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while True:
+        try:
+            if httpx.get(base_url + "/", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"server did not answer within {SERVER_START_TIMEOUT}s:\n{log.read_text()}")
+        try:
+            # Waits for the process to die, at most 50 ms, between two attempts.
+            process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="package")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("browser")) as started:
+        yield started
+
+
+@pytest.fixture
+def base_url(server: Server) -> str:
+    return server.base_url
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """``unique("Printer on fire")`` -> ``"Printer on fire 1a2b3c4d"``: no clash between tests."""
+    return lambda title: f"{title} {uuid.uuid4().hex[:8]}"
+
+
+# --- the browser -------------------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    if not HAVE_PLAYWRIGHT:
+        pytest.fail("Playwright is not installed: run `bash scripts/browser-deps`")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/browser-deps`")
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def new_page(
+    browser: Browser, base_url: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Page]]:
+    """``new_page(**context_options)``: a page in a context of its own (desktop size,
+    this server as base URL), watched: a script error or a failed load of a resource
+    fails the test, and a failed test leaves a screenshot of each of its pages.
+
+    The browser's own request for /favicon.ico is left to test_pages.py, so that
+    its 404 fails one test rather than all of them.
+    """
+    contexts: list[BrowserContext] = []
+    pages: list[Page] = []
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.location["url"].endswith(FAVICON):
+            errors.append(f"console.error: {message.text} ({message.location['url']})")
+
+    def make(**options: Any) -> Page:
+        context = browser.new_context(**{"base_url": base_url, "viewport": DESKTOP, **options})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+        page.on("console", on_console)
+        pages.append(page)
+        return page
+
+    yield make
+    for n, page in enumerate(pages):
+        save_screenshot_on_failure(request.node, page, n)
+    for context in contexts:
+        context.close()
+    assert not errors, "the page logged errors:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Page]) -> Page:
+    """A desktop-sized page (1280 x 800) on this server, watched as ``new_page`` says."""
+    return new_page()
+
+
+# --- failure screenshots -----------------------------------------------------
+
+CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    return report
+
+
+def save_screenshot_on_failure(node: pytest.Item, page: Page, n: int) -> None:
+    if not node.stash.get(CALL_FAILED, False) or page.is_closed():
+        return
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^\w.-]+", "_", node.name)
+    page.screenshot(path=ARTIFACTS / f"failed-{name}{f'-{n}' if n else ''}.png", full_page=True)

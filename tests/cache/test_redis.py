@@ -1,0 +1,258 @@
+"""The Redis store, against real private redis-server processes.
+
+Two ``Cache`` objects over two ``RedisStore`` clients of one server stand for
+two processes (or hosts): they share nothing but Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from app.cache import Cache, CacheStatus, Entry, Freshness, create_store, engine
+from app.cache.errors import StoreUnavailable
+from app.cache.redis import RedisStore
+from tests.cache.test_engine import Clock, Renderer
+from tests.servers import RedisServer
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def caches(server: RedisServer, clock: Clock) -> AsyncIterator[tuple[Cache, Cache]]:
+    """Two 'processes' sharing one Redis."""
+    pair = (
+        Cache(RedisStore(server.url, retry_after=0), now=clock),
+        Cache(RedisStore(server.url, retry_after=0), now=clock),
+    )
+    for cache in pair:
+        await cache.start()
+    yield pair
+    for cache in pair:
+        await cache.close()
+
+
+def entry(key: str, snapshot: int, tags: tuple[str, ...] = ("t",), **kw: object) -> Entry:
+    return Entry(
+        key=key, body=b"body", tags=frozenset(tags), snapshot=snapshot, created_at=0.0, **kw
+    )  # type: ignore[arg-type]
+
+
+async def test_store_round_trip_and_compare_on_write(server: RedisServer) -> None:
+    store = RedisStore(server.url + "?prefix=rt")
+    try:
+        snapshot = await store.clock()
+        assert await store.put(entry("k", snapshot, revalidate=5.0))
+        found = await store.get("k", 1.0)
+        assert found is not None
+        stored, freshness = found
+        assert (stored.body, stored.tags, stored.snapshot) == (b"body", {"t"}, snapshot)
+        assert stored.etag == entry("k", snapshot).etag and stored.revalidate == 5.0
+        assert freshness is Freshness.FRESH
+        assert (await store.get("k", 5.0))[1] is Freshness.STALE  # type: ignore[index]
+
+        await store.bump(frozenset({"t"}))
+        assert await store.get("k", 1.0) is None
+        assert not await store.put(entry("k", snapshot))  # its tag moved since
+        assert await store.put(entry("k", await store.clock()))
+        await store.bump(frozenset({"t"}), stale=True)
+        assert (await store.get("k", 1.0))[1] is Freshness.STALE  # type: ignore[index]
+        assert await store.get("missing", 1.0) is None
+        assert await store.put(entry("untagged", await store.clock(), tags=()))
+    finally:
+        await store.close()
+
+
+async def test_clock_starts_at_wall_time_so_a_restart_refuses_older_snapshots(
+    server: RedisServer,
+) -> None:
+    store = RedisStore(server.url)
+    try:
+        before_restart = await store.clock()
+        for _ in range(3):
+            await store.bump(frozenset({"t"}))
+        straddling = entry("k", before_restart + 3)  # a snapshot 'from the future'
+        server.stop()
+        server.start()  # empty again: the clock restarts, at today's time
+        restarted = await store.clock()
+        assert restarted > before_restart
+        # A snapshot above the current clock can only predate a restart: refused.
+        assert not await store.put(entry("k", restarted + 1_000))
+        assert await store.put(entry("k", restarted))
+        assert straddling.snapshot < restarted
+    finally:
+        await store.close()
+
+
+async def test_a_write_through_one_process_is_a_miss_in_the_other(
+    caches: tuple[Cache, Cache],
+) -> None:
+    a, b = caches
+    render = Renderer("tickets")
+    heard = asyncio.Event()
+    b.on_invalidate(lambda tags: heard.set() if "tickets" in tags else None)
+
+    assert (await b.serve("list", render)).status is CacheStatus.MISS
+    assert (await a.serve("list", render)).status is CacheStatus.HIT
+    await a.revalidate_tag("tickets")
+    await asyncio.wait_for(heard.wait(), timeout=5)  # B hears it over pub/sub
+    after = await b.serve("list", render)
+
+    assert (after.status, after.body) == (CacheStatus.MISS, b"v2")
+    assert (await b.serve("list", render)).status is CacheStatus.HIT
+
+
+async def test_64_readers_in_each_of_two_processes_render_once_in_all(
+    caches: tuple[Cache, Cache],
+) -> None:
+    a, b = caches
+    render = Renderer("tickets")
+    render.gate = asyncio.Event()
+
+    readers = [
+        asyncio.create_task(cache.serve("list", render)) for cache in (a, b) for _ in range(64)
+    ]
+    await render.started.wait()
+    while a.waiting + b.waiting < 126:  # 63 join in each process, one waits on the lease
+        await asyncio.sleep(0)
+    render.gate.set()
+    served = await asyncio.gather(*readers)
+
+    assert render.calls == 1
+    assert [s.status for s in served].count(CacheStatus.MISS) == 1
+    assert {s.body for s in served} == {b"v1"}
+
+
+async def test_waiting_process_renders_itself_when_the_leaseholder_fails(
+    caches: tuple[Cache, Cache],
+) -> None:
+    a, b = caches
+    failing, working = Renderer("t"), Renderer("t", body="ok")
+    failing.gate = asyncio.Event()
+    failing.error = RuntimeError("render failed")
+
+    first = asyncio.create_task(a.serve("k", failing))
+    await failing.started.wait()
+    second = asyncio.create_task(b.serve("k", working))
+    while b.waiting < 0 or not b._inflight:
+        await asyncio.sleep(0)
+    failing.gate.set()
+
+    with pytest.raises(RuntimeError):
+        await first
+    assert (await second).body == b"ok1"
+
+
+async def test_redis_down_serves_uncached_and_recovers(
+    server: RedisServer, caches: tuple[Cache, Cache], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, _ = caches
+    render = Renderer("t")
+    await a.serve("k", render)
+    server.stop()
+
+    with caplog.at_level(logging.WARNING):
+        down = await a.serve("k", render)
+        again = await a.serve("k", render)
+        await a.revalidate_tag("t")  # a write during the outage must not fail
+    server.start()
+    recovered = await a.serve("k", render)
+    hit = await a.serve("k", render)
+
+    assert (down.status, again.status) == (CacheStatus.BYPASS, CacheStatus.BYPASS)
+    assert "cache store unavailable" in caplog.text
+    assert "cache_store_errors_total" in a.metrics.render().decode()
+    assert recovered.status is CacheStatus.MISS
+    assert hit.status is CacheStatus.HIT
+
+
+async def test_missed_invalidations_reach_listeners_as_everything(
+    server: RedisServer, caches: tuple[Cache, Cache]
+) -> None:
+    a, _ = caches
+    heard: list[frozenset[str]] = []
+    resubscribed = asyncio.Event()
+
+    def listen(tags: frozenset[str]) -> None:
+        heard.append(tags)
+        if tags == {"*"}:
+            resubscribed.set()
+
+    a.on_invalidate(listen)
+    server.stop()
+    server.start()
+    await asyncio.wait_for(resubscribed.wait(), timeout=10)
+
+    assert frozenset({"*"}) in heard
+
+
+async def test_render_under_a_lease_in_a_dead_store_is_served_uncached(
+    server: RedisServer, clock: Clock
+) -> None:
+    cache = Cache(RedisStore(server.url, retry_after=0), now=clock)
+    render = Renderer("t")
+    render.gate = asyncio.Event()
+    try:
+        reader = asyncio.create_task(cache.serve("k", render))
+        await render.started.wait()  # it holds the lease and has read its data
+        server.stop()
+        render.gate.set()
+        served = await reader
+    finally:
+        await cache.close()
+
+    assert (served.status, served.body) == (CacheStatus.BYPASS, b"v1")
+
+
+async def test_stats_report_the_server(server: RedisServer) -> None:
+    store = RedisStore(server.url)
+    try:
+        await store.put(entry("k", await store.clock()))
+        await store._refresh_stats()
+        keys, used = store.stats()
+    finally:
+        await store.close()
+
+    assert keys >= 2 and used > 0
+
+
+async def test_after_a_failure_redis_is_left_alone_for_a_moment(server: RedisServer) -> None:
+    store = create_store(server.url, max_bytes=1)  # the default pause: a second
+    assert isinstance(store, RedisStore)
+    try:
+        server.stop()
+        with pytest.raises(StoreUnavailable, match=r"redis: "):
+            await store.clock()
+        server.start()
+        with pytest.raises(StoreUnavailable, match="redis is down; retrying shortly"):
+            await store.clock()  # not even tried: no connection storm on a sick Redis
+    finally:
+        await store.close()
+
+
+async def test_a_lease_held_too_long_is_not_waited_for_forever(
+    server: RedisServer, caches: tuple[Cache, Cache], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = caches
+    monkeypatch.setattr(engine, "LEASE_SECONDS", 0.05)
+    assert await a.store.acquire("k") is not None  # a 'process' that hung mid-render
+    render = Renderer("t")
+
+    served = await a.serve("k", render)
+
+    assert (served.status, served.body) == (CacheStatus.MISS, b"v1")
+    assert await a.store.leased("k")  # we never took (nor released) its lease

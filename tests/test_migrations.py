@@ -1,0 +1,192 @@
+"""Migrations: the schema comes from app/migrations, runs on start, matches the models."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel, select
+
+from app.db import Database
+from app.migrations import alembic_config
+from app.models import Ticket
+from app.settings import ROOT
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+# One app starting: waits for the shared start time, then migrates.
+START_ONE = """
+import asyncio, sys, time
+from app.db import Database
+
+async def main(url: str, at: float) -> None:
+    db = Database(url)
+    try:
+        time.sleep(max(0.0, at - time.time()))
+        await db.create_schema()
+    finally:
+        await db.close()
+
+asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+"""
+
+
+async def start_apps_at_once(url: str, count: int) -> list[tuple[int, str]]:
+    """Run ``create_schema`` in ``count`` processes at the same instant."""
+    at = time.time() + 2.0  # time enough for every process to import the app
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            START_ONE,
+            url,
+            str(at),
+            cwd=ROOT,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    results = []
+    for process in processes:
+        _, err = await process.communicate()
+        results.append((process.returncode or 0, err.decode()[-2000:]))
+    return results
+
+
+async def schema_diff(db: Database) -> list[Any]:
+    """What autogenerate would write: empty when the database matches the models."""
+
+    def compare(connection: Connection) -> list[Any]:
+        return compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(compare)
+
+
+async def revision(db: Database) -> str | None:
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(
+            lambda c: MigrationContext.configure(c).get_current_revision()
+        )
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def test_a_fresh_database_migrates_to_head_and_twice_is_harmless(tmp_path: Path) -> None:
+    db = Database(sqlite_url(tmp_path / "fresh.db"))
+    try:
+        await db.create_schema()
+        await db.create_schema()
+        async with db.engine.connect() as connection:
+            versions = (await connection.execute(text("SELECT * FROM alembic_version"))).all()
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    finally:
+        await db.close()
+    assert HEAD is not None
+    assert versions == [(HEAD,)]
+    assert tables == {"alembic_version", "ticket"}
+
+
+async def test_the_migrated_schema_matches_the_models(tmp_path: Path) -> None:
+    # A model changed without a migration fails here: write the migration
+    # (python -m app.migrations revision --autogenerate -m "...").
+    db = Database(sqlite_url(tmp_path / "diff.db"))
+    try:
+        await db.create_schema()
+        assert await schema_diff(db) == []
+    finally:
+        await db.close()
+
+
+async def test_the_diff_sees_a_schema_that_lacks_a_column(tmp_path: Path) -> None:
+    db = Database(sqlite_url(tmp_path / "lacking.db"))
+    try:
+        await db.create_schema()
+        async with db.engine.begin() as connection:
+            await connection.exec_driver_sql("ALTER TABLE ticket DROP COLUMN updated_at")
+        diff = await schema_diff(db)
+    finally:
+        await db.close()
+    assert [(op[0], op[2], op[3].name) for op in diff] == [("add_column", "ticket", "updated_at")]
+
+
+async def test_a_database_made_before_migrations_is_adopted_with_its_data(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)  # what create_schema did before
+    engine.dispose()
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "INSERT INTO ticket VALUES ('t1', 'Kept', 'Still here', 'OPEN',"
+            " '2024-01-01 00:00:00.000000', '2024-01-01 00:00:00.000000')"
+        )
+    raw.close()
+
+    db = Database(sqlite_url(path))
+    try:
+        await db.create_schema()
+        async with db.session() as session:
+            titles = [t.title for t in await session.exec(select(Ticket))]
+        assert await revision(db) == HEAD
+    finally:
+        await db.close()
+    assert titles == ["Kept"]
+
+
+async def test_concurrent_starts_in_one_process_all_succeed(tmp_path: Path) -> None:
+    # Two on one file, two more on files of their own (Alembic's globals).
+    paths = ["race.db", "race.db", "other.db", "third.db"]
+    dbs = [Database(sqlite_url(tmp_path / name)) for name in paths]
+    try:
+        await asyncio.gather(*(db.create_schema() for db in dbs))
+        assert [await revision(db) for db in dbs] == [HEAD] * len(dbs)
+    finally:
+        for db in dbs:
+            await db.close()
+
+
+async def test_apps_starting_at_once_on_one_sqlite_file_all_succeed(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "procs.db")
+
+    results = await start_apps_at_once(url, 3)
+
+    assert results == [(0, "")] * 3
+    db = Database(url)
+    try:
+        assert await revision(db) == HEAD
+    finally:
+        await db.close()
+
+
+async def test_every_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+    db = Database(sqlite_url(tmp_path / "roundtrip.db"))
+    try:
+        await db.create_schema()
+        await downgrade_to_base(db)
+        async with db.engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert tables == {"alembic_version"}
+        await db.create_schema()
+        assert await revision(db) == HEAD
+        assert await schema_diff(db) == []
+    finally:
+        await db.close()
+
+
+async def downgrade_to_base(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "base"))
