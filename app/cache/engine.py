@@ -74,6 +74,7 @@ class Cache:
         # Invalidations the store could not take (it was down): applied before
         # this process reads from it again, so it never serves what they expired.
         self._unapplied: list[tuple[frozenset[str], bool]] = []
+        self._applying = asyncio.Lock()
         store.on_remote_invalidation(self._heard_remote)
         self._inflight: dict[str, asyncio.Task[_Rendered]] = {}
         self._rendering: set[asyncio.Task[_Rendered]] = set()  # every render task, for close()
@@ -308,10 +309,13 @@ class Cache:
         self._moved(tags)
 
     async def _apply_unapplied(self) -> None:
-        while self._unapplied:
-            tags, stale = self._unapplied[0]
-            await self.store.bump(tags, stale=stale)
-            self._unapplied.pop(0)
+        if not self._unapplied:
+            return  # the hot path: nothing owed, no lock
+        async with self._applying:  # readers wait until what they owe is applied
+            while self._unapplied:
+                tags, stale = self._unapplied[0]
+                await self.store.bump(tags, stale=stale)
+                self._unapplied.pop(0)
 
     def _heard_remote(self, tags: frozenset[str] | None) -> None:
         self._moved(EVERYTHING if tags is None else tags)

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry, Freshness
+from app.cache.errors import StoreUnavailable
 from app.cache.tags import implicit_tags
 
 PAGE = "page"
@@ -114,7 +115,10 @@ class CacheMiddleware:
     async def _serve_hit(self, scope: Scope, send: Send) -> bool:
         variant, if_none_match = variant_of(scope["headers"])
         key = response_key(scope["path"], scope["query_string"], variant)
-        found = await self.cache.store.get(key, self.cache.now())
+        try:
+            found = await self.cache.store.get(key, self.cache.now())
+        except StoreUnavailable:
+            return False  # the route serves it uncached, and counts the failure
         if found is None or found[1] is not Freshness.FRESH:
             return False
         self.cache.metrics.hits.inc()

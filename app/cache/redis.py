@@ -176,7 +176,8 @@ class RedisStore:
     async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
         message = json.dumps({"origin": self.origin, "tags": sorted(tags)})
         stamps = self._stale if stale else self._expired
-        await self._run("bump", [self._clock, stamps, self.channel], [_now_us(), message, *tags])
+        keys = [self._clock, stamps, self.channel]
+        await self._run("bump", keys, [_now_us(), message, *tags], always=True)
 
     async def acquire(self, key: str) -> str | None:
         token = secrets.token_hex(8)
@@ -216,12 +217,19 @@ class RedisStore:
     def _lease(self, key: str) -> str:
         return f"{self.prefix}:lease:{key}"
 
-    async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        return await self._call(self._scripts[script](keys=keys, args=args))
+    async def _run(
+        self, script: str, keys: list[str], args: list[Any], *, always: bool = False
+    ) -> Any:
+        return await self._call(self._scripts[script](keys=keys, args=args), always=always)
 
-    async def _call(self, awaitable: Any) -> Any:
-        """Await a Redis call; any failure is StoreUnavailable, and a short pause."""
-        if time.monotonic() < self._down_until:
+    async def _call(self, awaitable: Any, *, always: bool = False) -> Any:
+        """Await a Redis call; any failure is StoreUnavailable, and a short pause.
+
+        During the pause, calls fail at once, except ``always`` ones: a bump
+        that waited out the pause while Redis was back would let the other
+        processes serve what it expires.
+        """
+        if not always and time.monotonic() < self._down_until:
             awaitable.close()  # a coroutine never awaited would warn
             raise StoreUnavailable("redis is down; retrying shortly")
         try:

@@ -1,0 +1,115 @@
+"""Many processes, one truth: Redis for the cache, PostgreSQL for the data."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+
+import httpx
+
+from tests.servers import AppServer, RedisServer
+
+Cluster = Callable[[int], list[AppServer]]
+
+
+async def create(client: httpx.AsyncClient, server: AppServer, title: str) -> str:
+    response = await client.post(
+        server.base_url + "/tickets",
+        data={"title": title, "content": "x"},
+        headers={"HX-Request": "true", "HX-Target": "ticket-list"},
+    )
+    response.raise_for_status()
+    match = re.search(r'id="ticket-([0-9a-f-]{36})"', response.text)
+    assert match is not None
+    return match.group(1)
+
+
+async def renders(client: httpx.AsyncClient, servers: list[AppServer]) -> float:
+    total = 0.0
+    for server in servers:
+        text = (await client.get(server.base_url + "/metrics")).text
+        total += float(re.search(r"^cache_renders_total (\S+)$", text, re.M).group(1))  # type: ignore[union-attr]
+    return total
+
+
+async def test_a_delete_through_one_process_is_seen_by_the_other(cluster: Cluster) -> None:
+    first, second = cluster(2)
+    async with httpx.AsyncClient(timeout=10) as client:
+        ticket_id = await create(client, first, "Shared ticket")
+        await client.get(second.base_url + "/tickets")
+        warm = await client.get(second.base_url + "/tickets")
+
+        deleted = await client.post(first.base_url + f"/tickets/{ticket_id}/delete")
+        after = await client.get(second.base_url + "/tickets")
+        again = await client.get(second.base_url + "/tickets")
+
+    assert warm.headers["x-cache"] == "HIT" and "Shared ticket" in warm.text
+    assert deleted.status_code == 303
+    assert after.headers["x-cache"] == "MISS" and "Shared ticket" not in after.text
+    assert again.headers["x-cache"] == "HIT"
+
+
+async def test_one_invalidation_costs_one_render_in_the_whole_cluster(cluster: Cluster) -> None:
+    servers = cluster(4)
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=None)) as client:
+        ticket_id = await create(client, servers[0], "Hot ticket")
+        for server in servers:
+            await client.get(server.base_url + "/tickets")
+        before = await renders(client, servers)
+
+        await client.post(
+            servers[1].base_url + f"/tickets/{ticket_id}/update", data={"status": "DONE"}
+        )
+        readers = [
+            client.get(server.base_url + "/tickets") for server in servers for _ in range(64)
+        ]
+        responses = await asyncio.gather(*readers)
+        after = await renders(client, servers)
+
+    statuses = [r.headers["x-cache"] for r in responses]
+    assert all(r.status_code == 200 for r in responses)
+    assert statuses.count("MISS") == 1, statuses
+    # One render of each entry the update expired: the page and its counts fragment.
+    assert after - before == 2
+    assert all("Hot ticket" in r.text and "selected>Done" in r.text for r in responses)
+
+
+async def test_killing_redis_mid_load_gives_no_error_and_no_stale_page(
+    cluster: Cluster, redis_server: RedisServer
+) -> None:
+    first, second = cluster(2)
+    async with httpx.AsyncClient(timeout=10) as client:
+        for round_number in range(30):
+            if round_number == 10:
+                redis_server.stop()
+            if round_number == 20:
+                redis_server.start()
+            writer, reader = (first, second) if round_number % 2 else (second, first)
+            title = f"Round {round_number}"
+            await create(client, writer, title)
+            pages = await asyncio.gather(
+                *(client.get(reader.base_url + "/tickets") for _ in range(8))
+            )
+            assert all(page.status_code == 200 for page in pages), round_number
+            assert all(title in page.text for page in pages), [  # never stale
+                (round_number, page.headers["x-cache"], page.text.count("ticket-row"))
+                for page in pages
+            ]
+            if 10 <= round_number < 20:
+                assert {page.headers["x-cache"] for page in pages} == {"BYPASS"}
+
+        # Redis is back: caching resumes by itself, without restarting the app,
+        # once the store's pause after a failure (RETRY_AFTER_FAILURE) is over.
+        statuses: list[str] = []
+        deadline = time.monotonic() + 10
+        while "HIT" not in statuses and time.monotonic() < deadline:
+            page = await client.get(second.base_url + "/tickets")
+            assert page.status_code == 200
+            statuses.append(page.headers["x-cache"])
+            await asyncio.sleep(0.05)  # another process recovering: nothing to await
+        metrics = (await client.get(first.base_url + "/metrics")).text
+
+    assert statuses[-1] == "HIT", statuses
+    assert re.search(r"^cache_store_errors_total [1-9]", metrics, re.M)
