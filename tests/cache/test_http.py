@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from app.cache import Cache, CacheMiddleware, MemoryStore, cache_tag, cached
+from app.cache.errors import StoreUnavailable
 from app.cache.http import is_fragment_request, response_key
 from tests.cache.test_engine import Clock
 
@@ -21,9 +22,9 @@ from tests.cache.test_engine import Clock
 class Site:
     """A Starlette app whose endpoints count renders and can be held at a gate."""
 
-    def __init__(self, max_bytes: int = 1 << 20) -> None:
+    def __init__(self, store: MemoryStore | None = None) -> None:
         self.clock = Clock()
-        self.cache = Cache(MemoryStore(max_bytes), now=self.clock)
+        self.cache = Cache(store or MemoryStore(1 << 20), now=self.clock)
         self.renders = 0
         self.gate: asyncio.Event | None = None
         self.started = asyncio.Event()
@@ -174,3 +175,22 @@ async def test_metrics_render_as_prometheus_text(site: Site, client: httpx.Async
     assert site.cache.metrics.content_type.startswith("text/plain")
     assert "cache_misses_total 1.0" in text
     assert "cache_render_seconds_bucket" in text
+
+
+class DownStore(MemoryStore):
+    """A store that cannot be reached at all."""
+
+    async def get(self, key: str, now: float) -> None:
+        raise StoreUnavailable("store is down")
+
+
+async def test_store_down_serves_pages_uncached() -> None:
+    site = Site(DownStore(1 << 20))
+    transport = httpx.ASGITransport(app=site.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        first = await client.get("/static-page")
+        second = await client.get("/static-page")
+
+    assert first.status_code == second.status_code == 200
+    assert first.headers["x-cache"] == second.headers["x-cache"] == "BYPASS"
+    assert "cache_store_errors_total 2.0" in site.cache.metrics.render().decode()
