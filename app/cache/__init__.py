@@ -6,15 +6,8 @@ transactions in ``Cache.after_commit`` and its GET endpoints in ``@cached``.
 
 from __future__ import annotations
 
-from app.cache.engine import (
-    Cache,
-    CacheStatus,
-    Served,
-    current_cache,
-    fragment,
-    revalidate_path,
-    revalidate_tag,
-)
+from app.cache.context import current_cache, fragment, revalidate_path, revalidate_tag
+from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import CacheError, NoActiveCache, RevalidateDuringRender, TagError
 from app.cache.factory import create_store

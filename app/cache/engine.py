@@ -1,4 +1,4 @@
-"""The cache engine: read, render once, store, invalidate.
+"""The cache engine: read, render once for every reader, store.
 
 The order that keeps a stale body from being stored as fresh::
 
@@ -14,17 +14,18 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 
+from app.cache.context import bind, request_tags
 from app.cache.entry import Entry, Freshness
-from app.cache.errors import NoActiveCache, RevalidateDuringRender, StoreUnavailable
+from app.cache.errors import StoreUnavailable
+from app.cache.invalidation import Invalidations, Listener
 from app.cache.metrics import CacheMetrics
 from app.cache.scope import RenderScope, current_scope, render_scope
 from app.cache.store import Store
-from app.cache.tags import PathType, path_revalidation_tag, validate_tag
+from app.cache.tags import PathType
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +53,8 @@ class _Rendered:
     here: bool = True  # False when another process rendered it and we read its entry
 
 
-# What listeners hear when invalidations may have been missed: assume all moved.
-EVERYTHING = frozenset({"*"})
 # How long a process renders under its lease before others stop waiting for it.
 LEASE_SECONDS = 5.0
-
-
-# Invalidations queued by the transaction in progress (None outside one).
-_pending: ContextVar[list[tuple[str, bool]] | None] = ContextVar("pending", default=None)
-# The tags every render of the current request carries (its path tags).
-_request_tags: ContextVar[tuple[str, ...]] = ContextVar("request_tags", default=())
-# The cache that module-level helpers act on.
-_bound: ContextVar[Cache | None] = ContextVar("bound_cache", default=None)
 
 
 class Cache:
@@ -71,14 +62,10 @@ class Cache:
         self.store = store
         self.now = now  # wall time: timed entries may be shared by many hosts
         self.metrics = CacheMetrics(store.stats)
-        # Invalidations the store could not take (it was down): applied before
-        # this process reads from it again, so it never serves what they expired.
-        self._unapplied: list[tuple[frozenset[str], bool]] = []
-        self._applying = asyncio.Lock()
-        store.on_remote_invalidation(self._heard_remote)
+        self.invalidations = Invalidations(store, self.metrics)
         self._inflight: dict[str, asyncio.Task[_Rendered]] = {}
         self._rendering: set[asyncio.Task[_Rendered]] = set()  # every render task, for close()
-        self._listeners: list[Callable[[frozenset[str]], None]] = []
+        self.invalidations.on_invalidate(self._moved)  # first, before any other listener
         self.waiting = 0  # readers waiting for a render in flight (not leading it)
         self.metrics.watch_waiting(lambda: self.waiting)
 
@@ -98,10 +85,10 @@ class Cache:
         if dynamic:
             return await self._bypass(render, parent)
         try:
-            await self._apply_unapplied()
+            await self.invalidations.pay_owed()
             found = await self.store.get(key, self.now())
         except StoreUnavailable as exc:
-            self._store_failed("read", exc)
+            self.invalidations.store_failed("read", exc)
             return await self._bypass(render, parent)
         if found is not None:
             entry, freshness = found
@@ -184,7 +171,7 @@ class Cache:
                 if entry is not None:
                     return _Rendered(entry, cacheable=True, here=False)
         except StoreUnavailable as exc:
-            self._store_failed("render", exc)
+            self.invalidations.store_failed("render", exc)
             entry, _ = await self._render_entry(key, render, tags, revalidate, snapshot=0)
             return _Rendered(entry, cacheable=False)
         try:
@@ -194,7 +181,7 @@ class Cache:
             try:
                 await self.store.put(entry)
             except StoreUnavailable as exc:
-                self._store_failed("store", exc)
+                self.invalidations.store_failed("store", exc)
                 return _Rendered(entry, cacheable=False)
             return _Rendered(entry, cacheable=True)
         finally:
@@ -212,7 +199,7 @@ class Cache:
     ) -> tuple[Entry, bool]:
         """Run the render in its own scope: the entry, and whether it holds a dynamic part."""
         scope = RenderScope(snapshot=snapshot)
-        scope.add_tags(_request_tags.get() + tags)
+        scope.add_tags(request_tags() + tags)
         started = self.now()
         if revalidate is not None:
             scope.shorten(started + revalidate)
@@ -247,102 +234,31 @@ class Cache:
                 return None
         return None
 
-    def _store_failed(self, operation: str, exc: StoreUnavailable) -> None:
-        self.metrics.store_errors.inc()
-        logger.warning("cache store unavailable during %s, serving uncached: %s", operation, exc)
-
-    # -- invalidating ------------------------------------------------------
+    # -- invalidating: see invalidation.py -------------------------------
 
     async def revalidate_tag(self, tag: str, *, stale: bool = False) -> None:
-        """Invalidate every entry holding ``tag``; after COMMIT if in a transaction.
-
-        ``stale=True`` lets the next reader get the old body while one
-        background render replaces it; the default makes readers wait.
-        """
-        if current_scope() is not None:
-            raise RevalidateDuringRender()
-        validate_tag(tag)
-        pending = _pending.get()
-        if pending is not None:
-            pending.append((tag, stale))
-            return
-        await self._apply(frozenset([tag]), stale=stale)
+        await self.invalidations.revalidate_tag(tag, stale=stale)
 
     async def revalidate_path(self, path: str, type: PathType | None = None) -> None:
-        """``revalidate_tag`` of the page, route (``"page"``) or layout tag of ``path``."""
-        await self.revalidate_tag(path_revalidation_tag(path, type))
+        await self.invalidations.revalidate_path(path, type)
 
-    @asynccontextmanager
-    async def after_commit(self) -> AsyncIterator[None]:
-        """Queue the invalidations made inside; apply them if the block completes.
+    def after_commit(self) -> AbstractAsyncContextManager[None]:
+        return self.invalidations.after_commit()
 
-        Wrap the database transaction in it: the block completes only after
-        COMMIT, and an exception (a rollback) drops the queue. Nested blocks
-        join the outermost one.
-        """
-        if _pending.get() is not None:
-            yield
-            return
-        queued: list[tuple[str, bool]] = []
-        token = _pending.set(queued)
-        try:
-            yield
-        finally:
-            _pending.reset(token)
-        for stale in (False, True):
-            tags = frozenset(tag for tag, is_stale in queued if is_stale is stale)
-            if tags:
-                await self._apply(tags, stale=stale)
-
-    async def _apply(self, tags: frozenset[str], *, stale: bool) -> None:
-        """Bump ``tags`` in the store; if it is down, keep them for later.
-
-        Never raises: the write it follows has committed, and the user must
-        get their answer.
-        """
-        self._unapplied.append((tags, stale))
-        try:
-            await self._apply_unapplied()
-        except StoreUnavailable as exc:
-            self._store_failed("invalidate", exc)
-        self.metrics.invalidated(tags)
-        self._moved(tags)
-
-    async def _apply_unapplied(self) -> None:
-        if not self._unapplied:
-            return  # the hot path: nothing owed, no lock
-        async with self._applying:  # readers wait until what they owe is applied
-            while self._unapplied:
-                tags, stale = self._unapplied[0]
-                await self.store.bump(tags, stale=stale)
-                self._unapplied.pop(0)
-
-    def _heard_remote(self, tags: frozenset[str] | None) -> None:
-        self._moved(EVERYTHING if tags is None else tags)
+    def on_invalidate(self, listener: Listener) -> None:
+        self.invalidations.on_invalidate(listener)
 
     def _moved(self, tags: frozenset[str]) -> None:
         # A render already in flight may have read the data this invalidation
         # replaces: it still answers the readers that joined it, but nobody
         # who arrives from now on may join it (it could not be stored anyway).
         self._inflight.clear()
-        for listener in self._listeners:
-            listener(tags)
 
-    def on_invalidate(self, listener: Callable[[frozenset[str]], None]) -> None:
-        self._listeners.append(listener)
+    # -- life --------------------------------------------------------------
 
-    # -- context -----------------------------------------------------------
-
-    @contextmanager
-    def bound(self, request_tags: tuple[str, ...] = ()) -> Iterator[Cache]:
+    def bound(self, request_tags: tuple[str, ...] = ()) -> AbstractContextManager[Cache]:
         """Make this cache the one module-level helpers use, for this context."""
-        cache_token = _bound.set(self)
-        tags_token = _request_tags.set(request_tags)
-        try:
-            yield self
-        finally:
-            _request_tags.reset(tags_token)
-            _bound.reset(cache_token)
+        return bind(self, request_tags)
 
     async def start(self) -> None:
         await self.store.start()
@@ -358,39 +274,5 @@ class Cache:
         await self.store.close()
 
 
-def current_cache() -> Cache:
-    cache = _bound.get()
-    if cache is None:
-        raise NoActiveCache()
-    return cache
-
-
-async def revalidate_tag(tag: str, *, stale: bool = False) -> None:
-    await current_cache().revalidate_tag(tag, stale=stale)
-
-
-async def revalidate_path(path: str, type: PathType | None = None) -> None:
-    await current_cache().revalidate_path(path, type)
-
-
 def _as_bytes(body: str | bytes) -> bytes:
     return body.encode() if isinstance(body, str) else body
-
-
-async def fragment(
-    name: str,
-    render: Render,
-    *args: object,
-    tags: Iterable[str] = (),
-    revalidate: float | None = None,
-    dynamic: bool = False,
-) -> str:
-    """A named fragment's HTML, cached under its name and arguments.
-
-    Rendered inside a page, it hands its tags to the page's entry.
-    """
-    key = "fragment:" + name + "(" + ",".join(repr(arg) for arg in args) + ")"
-    served = await current_cache().serve(
-        key, render, tags=tags, revalidate=revalidate, dynamic=dynamic
-    )
-    return served.body.decode()

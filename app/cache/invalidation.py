@@ -1,0 +1,121 @@
+"""Invalidation: bump tags now, or right after COMMIT, and tell who listens.
+
+Inside ``after_commit()`` (which wraps the database transaction) calls are
+queued and applied once the block completes; an exception drops them. A bump
+the store cannot take (it is down) is owed: applied before this process
+reads from the store again, so it never serves what the bump expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+
+from app.cache.errors import RevalidateDuringRender, StoreUnavailable
+from app.cache.metrics import CacheMetrics
+from app.cache.scope import current_scope
+from app.cache.store import Store
+from app.cache.tags import PathType, path_revalidation_tag, validate_tag
+
+logger = logging.getLogger(__name__)
+
+Listener = Callable[[frozenset[str]], None]
+
+# What listeners hear when invalidations may have been missed: assume all moved.
+EVERYTHING = frozenset({"*"})
+
+# Invalidations queued by the transaction in progress (None outside one).
+_pending: ContextVar[list[tuple[str, bool]] | None] = ContextVar("pending", default=None)
+
+
+class Invalidations:
+    def __init__(self, store: Store, metrics: CacheMetrics) -> None:
+        self.store = store
+        self.metrics = metrics
+        self._listeners: list[Listener] = []
+        self._owed: list[tuple[frozenset[str], bool]] = []
+        self._paying = asyncio.Lock()
+        store.on_remote_invalidation(self._heard_remote)
+
+    async def revalidate_tag(self, tag: str, *, stale: bool = False) -> None:
+        """Invalidate every entry holding ``tag``; after COMMIT if in a transaction.
+
+        ``stale=True`` lets the next reader get the old body while one
+        background render replaces it; the default makes readers wait.
+        """
+        if current_scope() is not None:
+            raise RevalidateDuringRender()
+        validate_tag(tag)
+        pending = _pending.get()
+        if pending is not None:
+            pending.append((tag, stale))
+            return
+        await self._apply(frozenset([tag]), stale=stale)
+
+    async def revalidate_path(self, path: str, type: PathType | None = None) -> None:
+        """``revalidate_tag`` of the page, route (``"page"``) or layout tag of ``path``."""
+        await self.revalidate_tag(path_revalidation_tag(path, type))
+
+    @asynccontextmanager
+    async def after_commit(self) -> AsyncIterator[None]:
+        """Queue the invalidations made inside; apply them if the block completes.
+
+        Wrap the database transaction in it: the block completes only after
+        COMMIT, and an exception (a rollback) drops the queue. Nested blocks
+        join the outermost one.
+        """
+        if _pending.get() is not None:
+            yield
+            return
+        queued: list[tuple[str, bool]] = []
+        token = _pending.set(queued)
+        try:
+            yield
+        finally:
+            _pending.reset(token)
+        for stale in (False, True):
+            tags = frozenset(tag for tag, is_stale in queued if is_stale is stale)
+            if tags:
+                await self._apply(tags, stale=stale)
+
+    def on_invalidate(self, listener: Listener) -> None:
+        """Call ``listener`` with the tags of every invalidation, here or elsewhere."""
+        self._listeners.append(listener)
+
+    async def pay_owed(self) -> None:
+        """Apply the bumps the store could not take; raises while it still cannot."""
+        if not self._owed:
+            return  # the hot path: nothing owed, no lock
+        async with self._paying:  # readers wait until what they owe is applied
+            while self._owed:
+                tags, stale = self._owed[0]
+                await self.store.bump(tags, stale=stale)
+                self._owed.pop(0)
+
+    def store_failed(self, operation: str, exc: StoreUnavailable) -> None:
+        self.metrics.store_errors.inc()
+        logger.warning("cache store unavailable during %s, serving uncached: %s", operation, exc)
+
+    async def _apply(self, tags: frozenset[str], *, stale: bool) -> None:
+        """Bump ``tags`` in the store; if it is down, owe them.
+
+        Never raises: the write it follows has committed, and the user must
+        get their answer.
+        """
+        self._owed.append((tags, stale))
+        try:
+            await self.pay_owed()
+        except StoreUnavailable as exc:
+            self.store_failed("invalidate", exc)
+        self.metrics.invalidated(tags)
+        self._moved(tags)
+
+    def _heard_remote(self, tags: frozenset[str] | None) -> None:
+        self._moved(EVERYTHING if tags is None else tags)
+
+    def _moved(self, tags: frozenset[str]) -> None:
+        for listener in self._listeners:
+            listener(tags)
