@@ -167,14 +167,18 @@ class Cache:
             snapshot = await self.store.clock()
             lease = await self.store.acquire(key)
             if lease is None:
-                entry = await self._rendered_elsewhere(key)
-                if entry is not None:
-                    return _Rendered(entry, cacheable=True, here=False)
+                elsewhere = await self._rendered_elsewhere(key)
+            else:
+                # Another process may have stored it, and let its lease go,
+                # between our miss and our lease: then there is nothing to do.
+                elsewhere = await self._fresh(key)
         except StoreUnavailable as exc:
             self.invalidations.store_failed("render", exc)
             entry, _ = await self._render_entry(key, render, tags, revalidate, snapshot=0)
             return _Rendered(entry, cacheable=False)
         try:
+            if elsewhere is not None:
+                return _Rendered(elsewhere, cacheable=True, here=False)
             entry, dynamic = await self._render_entry(key, render, tags, revalidate, snapshot)
             if dynamic:
                 return _Rendered(entry, cacheable=False)
@@ -227,12 +231,17 @@ class Cache:
             await asyncio.sleep(delay)  # another process: there is no event to await
             waited += delay
             delay = min(delay * 2, 0.05)
-            found = await self.store.get(key, self.now())
-            if found is not None and found[1] is Freshness.FRESH:
-                return found[0]
             if not await self.store.leased(key):
-                return None
+                # Read after the lease is gone: it may have stored it just before.
+                return await self._fresh(key)
+            entry = await self._fresh(key)
+            if entry is not None:
+                return entry
         return None
+
+    async def _fresh(self, key: str) -> Entry | None:
+        found = await self.store.get(key, self.now())
+        return found[0] if found is not None and found[1] is Freshness.FRESH else None
 
     # -- invalidating: see invalidation.py -------------------------------
 

@@ -256,3 +256,22 @@ async def test_a_lease_held_too_long_is_not_waited_for_forever(
 
     assert (served.status, served.body) == (CacheStatus.MISS, b"v1")
     assert await a.store.leased("k")  # we never took (nor released) its lease
+
+
+async def test_a_waiter_takes_the_entry_as_soon_as_it_is_stored(
+    caches: tuple[Cache, Cache],
+) -> None:
+    a, b = caches
+    lease = await a.store.acquire("k")  # 'process A' is rendering k
+    assert lease is not None
+    render = Renderer("t")
+
+    waiter = asyncio.create_task(b.serve("k", render))
+    while not b._inflight:  # B found the lease and waits on it
+        await asyncio.sleep(0)
+    await a.store.put(Entry("k", b"from A", frozenset({"t"}), await a.store.clock(), 0.0))
+    served = await waiter  # A still holds its lease: B needs no more than the entry
+    await a.store.release("k", lease)
+
+    assert (served.status, served.body) == (CacheStatus.HIT, b"from A")
+    assert render.calls == 0
