@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from app.cache import Cache, CacheMiddleware, create_store
 from app.cache.http import is_fragment_request
 from app.db import Database
+from app.events import EventBroker, stream_events
 from app.origin import CrossOriginProtection
 from app.settings import ROOT, Settings
 from app.templating import render
@@ -36,10 +37,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, events: EventBroker | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     cache = Cache(create_store(settings.cache_url, max_bytes=settings.cache_max_bytes))
     db = Database(settings.database_url, after_commit=cache.after_commit)
+    events = events or EventBroker()
+    events.instrument(cache.metrics.registry)
+    cache.on_invalidate(events.publish)  # after COMMIT, ours and other processes'
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -48,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            events.close()
             await cache.close()
             await db.close()
 
@@ -55,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *ticket_routes,
             Route("/metrics", metrics, methods=["GET"], name="metrics"),
+            Route("/events", stream_events, methods=["GET"], name="events"),
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
         middleware=[
@@ -67,4 +73,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.cache = cache
     app.state.db = db
+    app.state.events = events
     return app

@@ -30,9 +30,21 @@ def counts_fragment_path() -> str:
     return "/fragments/counts"
 
 
+def list_fragment_path() -> str:
+    return "/fragments/tickets"
+
+
+def ticket_fragment_path(ticket_id: str) -> str:
+    return f"/fragments/tickets/{ticket_id}"
+
+
 def legend_fragment_path() -> str:
     return "/fragments/status-legend"
 
 
 def metrics_path() -> str:
     return "/metrics"
+
+
+def events_path() -> str:
+    return "/events"

@@ -36,6 +36,18 @@ async def counts(request: Request) -> str:
 
 
 @cached()
+async def ticket_list_fragment(request: Request) -> str:
+    return await views.list_fragment(request)
+
+
+@cached()
+async def ticket_fragment(request: Request) -> str:
+    async with views.database(request).session() as session:
+        ticket = await queries.get_ticket(session, request.path_params["ticket_id"])
+    return await views.ticket_view(ticket)
+
+
+@cached()
 async def status_legend(request: Request) -> str:
     return str(await views.legend_fragment())
 
@@ -58,5 +70,9 @@ routes = [
         name="ticket_delete",
     ),
     Route("/fragments/counts", counts, methods=["GET"], name="counts_fragment"),
+    Route("/fragments/tickets", ticket_list_fragment, methods=["GET"], name="list_fragment"),
+    Route(
+        "/fragments/tickets/{ticket_id}", ticket_fragment, methods=["GET"], name="ticket_fragment"
+    ),
     Route("/fragments/status-legend", status_legend, methods=["GET"], name="legend_fragment"),
 ]

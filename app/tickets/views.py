@@ -42,7 +42,12 @@ async def counts_fragment(request: Request) -> Markup:
     async def render_counts() -> str:
         async with database(request).session() as session:
             counts = await queries.count_by_status(session)
-        return render("tickets/_counts.html", counts=counts, total=sum(counts.values()))
+        return render(
+            "tickets/_counts.html",
+            counts=counts,
+            total=sum(counts.values()),
+            live_tags=tags.TICKETS,
+        )
 
     return Markup(await fragment("ticket-counts", render_counts))
 
@@ -71,15 +76,46 @@ async def tickets_page(request: Request, form: TicketForm | None = None) -> str:
         legend=legend,
         form=form or TicketForm(),
         ticket=None,
+        live_tags=tags.TICKETS,
     )
 
 
-async def ticket_page(request: Request, ticket: Ticket, form: TicketForm | None = None) -> str:
+async def list_fragment(request: Request) -> str:
+    """``#ticket-list`` alone, as the list page includes it."""
+    async with database(request).session() as session:
+        tickets = await queries.list_tickets(session)
+    return render(
+        "tickets/_list.html", tickets=tickets, statuses=list(TicketStatus), live_tags=tags.TICKETS
+    )
+
+
+def _ticket_context(ticket: Ticket, form: TicketForm | None) -> dict[str, Any]:
     if form is None:
         form = TicketForm(
             data={"title": ticket.title, "content": ticket.content, "status": ticket.status.value}
         )
-    return page(request, "tickets/detail.html", ticket=ticket, form=form)
+    return {"ticket": ticket, "form": form, "live_tags": tags.ticket(ticket.id)}
+
+
+async def ticket_page(request: Request, ticket: Ticket, form: TicketForm | None = None) -> str:
+    return page(request, "tickets/detail.html", **_ticket_context(ticket, form))
+
+
+async def ticket_view(ticket: Ticket | None) -> str:
+    """The ticket page's main fragment; or, once it is deleted, a notice saying so.
+
+    The notice is a 200 rendered on every request (never stored: any id
+    would get one): a tab that had the ticket open re-fetches this when the
+    ticket's tag moves, and a 404 there would be a failed load in its console.
+    """
+    if ticket is None:
+
+        async def render_gone() -> str:
+            return render("tickets/_gone.html")
+
+        return await fragment("ticket-gone", render_gone, dynamic=True)
+    context = _ticket_context(ticket, None)
+    return render("tickets/detail.html", block="main", statuses=list(TicketStatus), **context)
 
 
 def form_fragment(form: TicketForm, *, ticket: Ticket | None) -> str:

@@ -1,0 +1,166 @@
+// Live fragments. /events names the cache tags that each invalidation moved; every
+// element that declares one of them (data-live-tags) is re-fetched from its
+// data-live-src, as htmx would fetch it (HX-Request: true), and swapped in place.
+//
+// One tab per browser holds the stream (a Web Lock) and hands each event on to the
+// others (a BroadcastChannel): over HTTP/1.1 a browser opens at most six
+// connections to a host, and one stream per tab would soon take them all.
+(() => {
+  "use strict";
+  const EVENTS_URL = document.currentScript.dataset.events;
+  const LOCK = "live-events";
+  const BUSY = ".htmx-request, .htmx-swapping, .htmx-settling";
+  const BUSY_WAIT_MS = 50; // between two looks at an element htmx is working on
+  const REOPEN_MS = 5000; // after the browser gave up on the stream
+  const root = document.documentElement;
+  const channel = "BroadcastChannel" in window ? new BroadcastChannel(LOCK) : null;
+  const refreshing = new Map(); // element id -> "waiting" | "fetching" | "again"
+  let lastEventId = "";
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function heard({ id, tags }) {
+    if (id) lastEventId = id;
+    const everything = tags.includes("*");
+    for (const el of document.querySelectorAll("[data-live-tags][id]")) {
+      const held = el.dataset.liveTags.split(/\s+/);
+      if (everything || held.some((tag) => tags.includes(tag))) refresh(el.id);
+    }
+  }
+
+  // Events that come while a fragment is being fetched are folded into one more fetch.
+  async function refresh(id) {
+    const state = refreshing.get(id);
+    if (state) {
+      if (state === "fetching") refreshing.set(id, "again");
+      return;
+    }
+    try {
+      do {
+        refreshing.set(id, "waiting");
+        await refreshOnce(id);
+      } while (refreshing.get(id) === "again");
+    } finally {
+      refreshing.delete(id);
+    }
+  }
+
+  async function refreshOnce(id) {
+    for (;;) {
+      const el = document.getElementById(id);
+      const src = el?.dataset.liveSrc;
+      if (!src) return; // gone with a navigation
+      if (busy(el)) {
+        await sleep(BUSY_WAIT_MS);
+        continue;
+      }
+      refreshing.set(id, "fetching");
+      let html;
+      try {
+        const response = await fetch(src, { headers: { "HX-Request": "true" } });
+        if (!response.ok) return;
+        html = await response.text();
+      } catch {
+        return; // offline: the resync that follows a reconnection fetches it again
+      }
+      const now = document.getElementById(id);
+      if (now?.dataset.liveSrc !== src) return;
+      if (!busy(now)) return swap(now, html);
+      // htmx started on it meanwhile (an inline delete's fade): its swap goes first,
+      // then this fetch is made again, so that the last word is the server's.
+    }
+  }
+
+  // htmx is working on this element, inside it, or on a target inside it: swapping
+  // it now would pull the ground from under that swap.
+  function busy(el) {
+    if (el.matches(BUSY) || el.querySelector(BUSY)) return true;
+    for (const working of document.querySelectorAll(BUSY)) {
+      const selector = working.closest("[hx-target]")?.getAttribute("hx-target");
+      try {
+        const target = selector ? document.querySelector(selector) : null;
+        if (target && el.contains(target)) return true;
+      } catch {
+        // an extended selector ("closest tr", "next"...): none of those in this app
+      }
+    }
+    return false;
+  }
+
+  function swap(el, html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const next = template.content.getElementById(el.id);
+    if (!next) return;
+    const refocus = carryEdits(el, next);
+    el.replaceWith(next);
+    htmx.process(next);
+    refocus?.();
+  }
+
+  // What the user typed and has not saved yet outlives the swap, and so does focus.
+  function carryEdits(el, next) {
+    let refocus = null;
+    const fields = "input[name]:not([type=hidden], [type=checkbox], [type=radio]), textarea[name], select[name]";
+    for (const field of el.querySelectorAll(fields)) {
+      const form = field.form?.id;
+      const twin = form && next.querySelector(`#${CSS.escape(form)} [name="${CSS.escape(field.name)}"]`);
+      if (!twin) continue;
+      if (edited(field)) twin.value = field.value;
+      if (field === document.activeElement) {
+        const { selectionStart: start, selectionEnd: end } = field;
+        refocus = () => {
+          twin.focus();
+          if (typeof start === "number") twin.setSelectionRange(start, end);
+        };
+      }
+    }
+    return refocus;
+  }
+
+  function edited(field) {
+    if (field instanceof HTMLSelectElement) {
+      return [...field.options].some((option) => option.selected !== option.defaultSelected);
+    }
+    return field.value !== field.defaultValue;
+  }
+
+  function stream() {
+    const url = new URL(EVENTS_URL, location.href);
+    if (lastEventId) url.searchParams.set("last_event_id", lastEventId); // what we missed
+    const source = new EventSource(url);
+    source.onopen = () => {
+      root.dataset.live = "open";
+    };
+    source.addEventListener("invalidate", (event) => {
+      const message = { id: event.lastEventId, tags: JSON.parse(event.data).tags };
+      channel?.postMessage(message);
+      heard(message);
+    });
+    source.onerror = () => {
+      root.dataset.live = "connecting";
+      // The browser reconnects by itself (with Last-Event-ID) unless the answer was
+      // not a stream at all (a proxy's 502): then it gives up, and we start over.
+      if (source.readyState === EventSource.CLOSED) setTimeout(stream, REOPEN_MS);
+    };
+  }
+
+  // A page restored from htmx's history cache, or from the browser's back-forward
+  // cache, is as old as when it was left.
+  document.addEventListener("htmx:historyRestore", () => heard({ tags: ["*"] }));
+  window.addEventListener("pageshow", (event) => event.persisted && heard({ tags: ["*"] }));
+
+  if (!channel || !navigator.locks) {
+    stream(); // no way to share one stream between tabs: each has its own
+    return;
+  }
+  channel.onmessage = (event) => heard(event.data);
+  const holdStream = () => new Promise(stream); // held until this tab goes away
+  navigator.locks
+    .request(LOCK, { ifAvailable: true }, (lock) => {
+      if (lock) return holdStream();
+      root.dataset.live = "shared"; // another tab streams for this one...
+      return navigator.locks.request(LOCK, holdStream); // ...until it closes
+    })
+    .catch(stream); // locks refused (an opaque origin): a stream of its own
+})();
