@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Callable
@@ -34,19 +35,37 @@ async def renders(client: httpx.AsyncClient, servers: list[AppServer]) -> float:
     return total
 
 
+async def next_invalidation(stream: httpx.Response) -> list[str]:
+    """The tags of the next invalidate event on an open /events stream."""
+    event = ""
+    async for line in stream.aiter_lines():
+        if line.startswith("event:"):
+            event = line.removeprefix("event:").strip()
+        elif line.startswith("data:") and event == "invalidate":
+            tags: list[str] = json.loads(line.removeprefix("data:"))["tags"]
+            if tags != ["*"]:  # the greeting after (re)subscribing: not a write
+                return tags
+    raise AssertionError("the stream ended")
+
+
 async def test_a_delete_through_one_process_is_seen_by_the_other(cluster: Cluster) -> None:
     first, second = cluster(2)
     async with httpx.AsyncClient(timeout=10) as client:
-        ticket_id = await create(client, first, "Shared ticket")
+        # Created through the second process, so that the only event about this
+        # ticket its stream can carry is the delete heard from the first.
+        ticket_id = await create(client, second, "Shared ticket")
         await client.get(second.base_url + "/tickets")
         warm = await client.get(second.base_url + "/tickets")
 
-        deleted = await client.post(first.base_url + f"/tickets/{ticket_id}/delete")
+        async with client.stream("GET", second.base_url + "/events") as stream:
+            deleted = await client.post(first.base_url + f"/tickets/{ticket_id}/delete")
+            heard = await asyncio.wait_for(next_invalidation(stream), timeout=5)
         after = await client.get(second.base_url + "/tickets")
         again = await client.get(second.base_url + "/tickets")
 
     assert warm.headers["x-cache"] == "HIT" and "Shared ticket" in warm.text
     assert deleted.status_code == 303
+    assert set(heard) == {"tickets", f"ticket:{ticket_id}"}  # told over Redis, by process 1
     assert after.headers["x-cache"] == "MISS" and "Shared ticket" not in after.text
     assert again.headers["x-cache"] == "HIT"
 
