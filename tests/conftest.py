@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.models import Ticket, TicketStatus
 from app.settings import Settings
+from tests.servers import RedisServer
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_CACHE_URL = os.environ.get("TEST_CACHE_URL", "")
@@ -60,6 +61,14 @@ def _cache_url() -> str:
     if not TEST_CACHE_URL:
         return "memory://"
     return f"{TEST_CACHE_URL}?prefix=test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server of this test's own, which it may kill and restart."""
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

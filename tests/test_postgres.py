@@ -10,21 +10,19 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from app.db import Database
 from app.main import create_app
 from app.models import Ticket, TicketStatus
 from app.settings import Settings
+from tests.conftest import fresh_postgres_database
 from tests.test_migrations import (
     HEAD,
     downgrade_to_base,
@@ -45,23 +43,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     """A new, empty database on the PG_DATABASE_URL server; dropped after the test."""
-    server = make_url(PG_URL)
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(
-        host=server.host,
-        port=server.port,
-        user=server.username,
-        password=server.password,
-        database="postgres",
-    )
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_postgres_database(PG_URL) as url:
+        yield url
 
 
 async def test_migrations_build_the_schema_of_the_models_on_an_empty_database(

@@ -24,13 +24,6 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 async def database_url() -> AsyncIterator[str]:
     if not PG_DATABASE_URL:
         pytest.skip("needs PG_DATABASE_URL (scripts/test starts PostgreSQL)")
