@@ -103,17 +103,14 @@ class Cache:
             self._start_render(key, render, tuple(tags), revalidate)
             return Served(entry.body, CacheStatus.STALE, entry)
 
-        task = self._inflight.get(key)
-        led = task is None
-        if task is None:
-            task = self._start_render(key, render, tuple(tags), revalidate)
+        led = key not in self._inflight
+        task = self._start_render(key, render, tuple(tags), revalidate)
+        joined = 0 if led else 1  # counted while it waits on another's render
+        self.waiting += joined
+        try:
             rendered = await asyncio.shield(task)
-        else:
-            self.waiting += 1
-            try:
-                rendered = await asyncio.shield(task)
-            finally:
-                self.waiting -= 1
+        finally:
+            self.waiting -= joined
         if parent is not None:
             parent.absorb(rendered.entry)
             # A render joined in flight may have read its data before this
@@ -163,6 +160,8 @@ class Cache:
     async def _render(
         self, key: str, render: Render, tags: tuple[str, ...], revalidate: float | None
     ) -> _Rendered:
+        lease: str | None = None
+        entry: Entry | None = None
         try:
             snapshot = await self.store.clock()
             lease = await self.store.acquire(key)
@@ -172,22 +171,17 @@ class Cache:
                 # Another process may have stored it, and let its lease go,
                 # between our miss and our lease: then there is nothing to do.
                 elsewhere = await self._fresh(key)
-        except StoreUnavailable as exc:
-            self.invalidations.store_failed("render", exc)
-            entry, _ = await self._render_entry(key, render, tags, revalidate, snapshot=0)
-            return _Rendered(entry, cacheable=False)
-        try:
             if elsewhere is not None:
                 return _Rendered(elsewhere, cacheable=True, here=False)
             entry, dynamic = await self._render_entry(key, render, tags, revalidate, snapshot)
-            if dynamic:
-                return _Rendered(entry, cacheable=False)
-            try:
+            if not dynamic:
                 await self.store.put(entry)
-            except StoreUnavailable as exc:
-                self.invalidations.store_failed("store", exc)
-                return _Rendered(entry, cacheable=False)
-            return _Rendered(entry, cacheable=True)
+            return _Rendered(entry, cacheable=not dynamic)
+        except StoreUnavailable as exc:
+            self.invalidations.store_failed("render", exc)
+            if entry is None:  # lost before the render: render it, uncached
+                entry, _ = await self._render_entry(key, render, tags, revalidate, snapshot=0)
+            return _Rendered(entry, cacheable=False)
         finally:
             if lease is not None:
                 with contextlib.suppress(StoreUnavailable):
