@@ -53,6 +53,12 @@ def variant_of(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, bytes | Non
     return (FRAGMENT if htmx and not restore else PAGE), if_none_match
 
 
+def request_key(scope: Scope) -> tuple[str, bytes | None]:
+    """The key a GET is cached under, and its If-None-Match: one rule for both paths."""
+    variant, if_none_match = variant_of(scope["headers"])
+    return response_key(scope["path"], scope["query_string"], variant), if_none_match
+
+
 def is_fragment_request(request: Request) -> bool:
     """Whether the request gets the fragment variant (the rule the cache keys by)."""
     return variant_of(request.scope["headers"])[0] == FRAGMENT
@@ -113,8 +119,7 @@ class CacheMiddleware:
             await self.app(scope, receive, send)
 
     async def _serve_hit(self, scope: Scope, send: Send) -> bool:
-        variant, if_none_match = variant_of(scope["headers"])
-        key = response_key(scope["path"], scope["query_string"], variant)
+        key, if_none_match = request_key(scope)
         try:
             found = await self.cache.store.get(key, self.cache.now())
         except StoreUnavailable:
@@ -150,10 +155,9 @@ def cached(
         @functools.wraps(endpoint)
         async def serve(request: Request) -> Response:
             cache: Cache = request.app.state.cache
-            variant, if_none_match = variant_of(request.scope["headers"])
-            key = response_key(request.url.path, request.scope["query_string"], variant)
+            key, if_none_match = request_key(request.scope)
             route = request.scope.get("route")
-            path_tags = implicit_tags(request.url.path, getattr(route, "path", None))
+            path_tags = implicit_tags(request.scope["path"], getattr(route, "path", None))
             with cache.bound(path_tags):
                 served = await cache.serve(
                     key,
