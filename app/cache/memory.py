@@ -75,19 +75,17 @@ class MemoryStore:
         self._bytes = 0
 
     def _freshness(self, entry: Entry, now: float) -> Freshness:
-        expired_at, stale_at = self._expired_at, self._stale_at
-        return freshness_of(
-            entry,
-            max([expired_at.get(tag, 0) for tag in entry.tags], default=0),
-            max([stale_at.get(tag, 0) for tag in entry.tags], default=0),
-            now,
-        )
+        return freshness_of(entry, *self._latest_stamps(entry.tags), now)
 
     def _moved_since(self, entry: Entry) -> bool:
-        snapshot = entry.snapshot
-        return any(
-            self._expired_at.get(tag, 0) > snapshot or self._stale_at.get(tag, 0) > snapshot
-            for tag in entry.tags
+        return max(self._latest_stamps(entry.tags)) > entry.snapshot
+
+    def _latest_stamps(self, tags: frozenset[str]) -> tuple[int, int]:
+        """The last hard and soft bump of any of ``tags`` (0: never bumped)."""
+        expired_at, stale_at = self._expired_at, self._stale_at
+        return (
+            max([expired_at.get(tag, 0) for tag in tags], default=0),
+            max([stale_at.get(tag, 0) for tag in tags], default=0),
         )
 
     def _remove(self, key: str) -> None:
