@@ -7,6 +7,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app import paths
+from app.models import TicketStatus
 from app.settings import ROOT
 
 environment = Environment(
@@ -18,6 +19,7 @@ environment = Environment(
 environment.globals.update(
     {name: getattr(paths, name) for name in dir(paths) if name.endswith("_path")}
 )
+environment.globals["statuses"] = list(TicketStatus)  # every status select and badge
 
 
 def render(template_name: str, *, block: str | None = None, **context: Any) -> str:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from app.cache import fragment
 from app.cache.http import is_fragment_request
 from app.db import Database
-from app.models import Ticket, TicketStatus
+from app.models import Ticket
 from app.templating import render
 from app.tickets import queries, tags
 from app.tickets.forms import TicketForm
@@ -27,11 +27,11 @@ def database(request: Request) -> Database:
 
 def page(request: Request, template: str, **context: Any) -> str:
     block = "main" if is_fragment_request(request) else None
-    return render(template, block=block, statuses=list(TicketStatus), **context)
+    return render(template, block=block, **context)
 
 
 def ticket_row(ticket: Ticket) -> str:
-    return render("tickets/_row.html", ticket=ticket, statuses=list(TicketStatus))
+    return render("tickets/_row.html", ticket=ticket)
 
 
 def ticket_element_id(ticket_id: str) -> str:
@@ -54,7 +54,7 @@ async def counts_fragment(request: Request) -> Markup:
 
 async def legend_fragment() -> Markup:
     async def render_legend() -> str:
-        return render("tickets/_legend.html", statuses=list(TicketStatus))
+        return render("tickets/_legend.html")
 
     return Markup(await fragment("status-legend", render_legend, tags=[tags.STATUSES]))
 
@@ -84,9 +84,7 @@ async def list_fragment(request: Request) -> str:
     """``#ticket-list`` alone, as the list page includes it."""
     async with database(request).session() as session:
         tickets = await queries.list_tickets(session)
-    return render(
-        "tickets/_list.html", tickets=tickets, statuses=list(TicketStatus), live_tags=tags.TICKETS
-    )
+    return render("tickets/_list.html", tickets=tickets, live_tags=tags.TICKETS)
 
 
 def _ticket_context(ticket: Ticket, form: TicketForm | None) -> dict[str, Any]:
@@ -115,8 +113,8 @@ async def ticket_view(ticket: Ticket | None) -> str:
 
         return await fragment("ticket-gone", render_gone, dynamic=True)
     context = _ticket_context(ticket, None)
-    return render("tickets/detail.html", block="main", statuses=list(TicketStatus), **context)
+    return render("tickets/detail.html", block="main", **context)
 
 
 def form_fragment(form: TicketForm, *, ticket: Ticket | None) -> str:
-    return render("tickets/_form.html", form=form, ticket=ticket, statuses=list(TicketStatus))
+    return render("tickets/_form.html", form=form, ticket=ticket)
