@@ -19,10 +19,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -33,6 +29,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.servers import AppServer
 
 try:
     from playwright.sync_api import (
@@ -68,7 +66,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP = {"width": 1280, "height": 800}
-SERVER_START_TIMEOUT = 30.0
 FAVICON = "/favicon.ico"
 
 
@@ -104,58 +101,21 @@ class Server:
             return http.get(path)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running_server(directory: Path) -> Iterator[Server]:
     """Start uvicorn over a new database in ``directory``; stop it on exit."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     log = directory / "server.log"
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'browser.db'}"}
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
-        "--host", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
-        )
+    app = AppServer(log, DATABASE_URL=f"sqlite+aiosqlite:///{directory / 'browser.db'}")
     try:
-        wait_until_serving(process, base_url, log)
-        yield Server(base_url, log)
+        app.start()
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}:\n{log.read_text()}")
+    try:
+        yield Server(app.base_url, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        app.stop()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(log, ARTIFACTS / f"server-{directory.name}.log")
-
-
-def wait_until_serving(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    """Return once the server answers ``GET /``; fail at once if it exits."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while True:
-        try:
-            if httpx.get(base_url + "/", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"server did not answer within {SERVER_START_TIMEOUT}s:\n{log.read_text()}")
-        try:
-            # Waits for the process to die, at most 50 ms, between two attempts.
-            process.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            continue
-        pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="package")
