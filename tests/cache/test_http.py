@@ -194,3 +194,32 @@ async def test_store_down_serves_pages_uncached() -> None:
     assert first.status_code == second.status_code == 200
     assert first.headers["x-cache"] == second.headers["x-cache"] == "BYPASS"
     assert "cache_store_errors_total 2.0" in site.cache.metrics.render().decode()
+
+
+class StoreThatFailsOneBump(MemoryStore):
+    """A store that refuses the next bump once (a blip), then works again."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+        self.fail_next_bump = False
+
+    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+        if self.fail_next_bump:
+            self.fail_next_bump = False
+            raise StoreUnavailable("blip")
+        await super().bump(tags, stale=stale)
+
+
+async def test_a_bump_owed_after_a_blip_is_paid_before_the_fast_path_serves() -> None:
+    store = StoreThatFailsOneBump(1 << 20)
+    site = Site(store)
+    transport = httpx.ASGITransport(app=site.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        before = await client.get("/static-page")
+        store.fail_next_bump = True
+        await site.cache.revalidate_tag("data")  # the write's bump is owed, not applied
+        after = [await client.get("/static-page") for _ in range(3)]
+
+    assert [r.headers["x-cache"] for r in after] == ["MISS", "HIT", "HIT"]
+    assert all(r.text != before.text for r in after)
+    assert site.renders == 2
