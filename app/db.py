@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import Request
 
 from app.migrations import upgrade
 
@@ -100,3 +101,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def database(request: Request) -> Database:
+    """The app's database, for a request's reads and writes."""
+    db: Database = request.app.state.db
+    return db

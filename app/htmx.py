@@ -9,6 +9,28 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.cache import Variants
+from app.cache.http import RequestHeaders
+
+PAGE = "page"
+PARTIAL = "partial"  # the page's main block: what an htmx request swaps in
+
+
+def variant_of(headers: RequestHeaders) -> str:
+    """``partial`` for an htmx request, except a history restore: that wants the page."""
+    if headers.get(b"hx-request") == b"true":
+        return PAGE if headers.get(b"hx-history-restore-request") == b"true" else PARTIAL
+    return PAGE
+
+
+# What CacheMiddleware keys each GET by: the same URL is a page or a partial.
+VARIANTS = Variants(variant_of, vary=("HX-Request",))
+
+
+def wants_partial(request: Request) -> bool:
+    """Whether to answer the main block only: the rule the cache keys by."""
+    return variant_of(dict(request.scope["headers"])) == PARTIAL
+
 
 class HtmxDetails:
     def __init__(self, request: Request) -> None:
@@ -48,11 +70,4 @@ def hx_retarget(response: Response, selector: str, swap: str = "outerHTML") -> R
     """Swap this response somewhere else than the request asked (a form with errors)."""
     response.headers["HX-Retarget"] = selector
     response.headers["HX-Reswap"] = swap
-    return response
-
-
-def trigger_client_event(response: Response, name: str) -> Response:
-    """Fire ``name`` on the client (it bubbles to ``document``) when htmx gets the response."""
-    existing = response.headers.get("HX-Trigger")
-    response.headers["HX-Trigger"] = f"{existing}, {name}" if existing else name
     return response

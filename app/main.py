@@ -13,10 +13,10 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from app.cache import Cache, CacheMiddleware, create_store
-from app.cache.http import is_fragment_request
+from app.cache import Cache, CacheMiddleware, create_store, current_cache
 from app.db import Database
 from app.events import EventBroker, stream_events
+from app.htmx import VARIANTS, wants_partial
 from app.origin import CrossOriginProtection
 from app.settings import ROOT, Settings
 from app.templating import render
@@ -24,15 +24,15 @@ from app.tickets.routes import routes as ticket_routes
 
 
 async def metrics(request: Request) -> Response:
-    cache: Cache = request.app.state.cache
-    return Response(cache.metrics.render(), media_type=cache.metrics.content_type)
+    cache_metrics = current_cache().metrics
+    return Response(cache_metrics.render(), media_type=cache_metrics.content_type)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     """A page for 404s; a short plain message for other client errors."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        block = "main" if is_fragment_request(request) else None
+        block = "main" if wants_partial(request) else None
         return HTMLResponse(render("404.html", block=block, detail=exc.detail), 404)
     return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
 
@@ -65,13 +65,13 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
         ],
         middleware=[
             Middleware(CrossOriginProtection),
-            Middleware(CacheMiddleware, cache=cache),
+            Middleware(CacheMiddleware, cache=cache, variants=VARIANTS),
         ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.cache = cache
+    app.state.cache = cache  # for code outside a request (tests, scripts): cache.bound()
     app.state.db = db
     app.state.events = events
     return app

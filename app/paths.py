@@ -26,19 +26,19 @@ def ticket_delete_path(ticket_id: str) -> str:
     return f"/tickets/{ticket_id}/delete"
 
 
-def counts_fragment_path() -> str:
+def counts_source_path() -> str:
     return "/fragments/counts"
 
 
-def list_fragment_path() -> str:
+def list_source_path() -> str:
     return "/fragments/tickets"
 
 
-def ticket_fragment_path(ticket_id: str) -> str:
+def ticket_source_path(ticket_id: str) -> str:
     return f"/fragments/tickets/{ticket_id}"
 
 
-def legend_fragment_path() -> str:
+def legend_source_path() -> str:
     return "/fragments/status-legend"
 
 

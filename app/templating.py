@@ -1,14 +1,34 @@
-"""Jinja2 set-up: one environment, autoescaped, with the path helpers as globals."""
+"""Jinja2 set-up: one environment, autoescaped, with the names templates share as globals.
+
+Globals: every ``*_path`` helper, ``statuses``, ``ids`` (element ids),
+``limits`` (field lengths) and ``live(src)``, the attributes of a live fragment.
+"""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from app import paths
-from app.models import TicketStatus
+from app.cache import collected_tags
+from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 from app.settings import ROOT
+from app.tickets import ids
+
+
+def live(src: str) -> Markup:
+    """``data-live-tags`` and ``data-live-src`` of a live fragment's root element.
+
+    The tags are the ones its render has collected by now (its data is read
+    before its template renders), so they are never written by hand: static/live.js
+    re-fetches ``src`` whenever an invalidation moves one of them.
+    """
+    tags = " ".join(collected_tags())
+    return Markup('data-live-tags="{}" data-live-src="{}"').format(escape(tags), escape(src))
+
 
 environment = Environment(
     loader=FileSystemLoader(ROOT / "templates"),
@@ -19,11 +39,16 @@ environment = Environment(
 environment.globals.update(
     {name: getattr(paths, name) for name in dir(paths) if name.endswith("_path")}
 )
-environment.globals["statuses"] = list(TicketStatus)  # every status select and badge
+environment.globals.update(
+    statuses=list(TicketStatus),  # every status select and badge
+    ids=ids,
+    limits=SimpleNamespace(title=TITLE_MAX, content=CONTENT_MAX),
+    live=live,
+)
 
 
 def render(template_name: str, *, block: str | None = None, **context: Any) -> str:
-    """The whole template, or only one of its blocks (a page's fragment)."""
+    """The whole template, or only one of its blocks (a page's partial)."""
     template = environment.get_template(template_name)
     if block is None:
         return template.render(context)

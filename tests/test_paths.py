@@ -20,12 +20,12 @@ from app import paths
         pytest.param(
             paths.ticket_delete_path("a1"), "ticket_delete", {"ticket_id": "a1"}, id="delete"
         ),
-        pytest.param(paths.counts_fragment_path(), "counts_fragment", {}, id="counts"),
-        pytest.param(paths.list_fragment_path(), "list_fragment", {}, id="list"),
+        pytest.param(paths.counts_source_path(), "counts_source", {}, id="counts"),
+        pytest.param(paths.list_source_path(), "list_source", {}, id="list"),
         pytest.param(
-            paths.ticket_fragment_path("a1"), "ticket_fragment", {"ticket_id": "a1"}, id="view"
+            paths.ticket_source_path("a1"), "ticket_source", {"ticket_id": "a1"}, id="view"
         ),
-        pytest.param(paths.legend_fragment_path(), "legend_fragment", {}, id="legend"),
+        pytest.param(paths.legend_source_path(), "legend_source", {}, id="legend"),
         pytest.param(paths.metrics_path(), "metrics", {}, id="metrics"),
         pytest.param(paths.events_path(), "events", {}, id="events"),
     ],

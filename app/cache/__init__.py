@@ -1,7 +1,38 @@
 """A tag-keyed cache for pages and fragments, invalidated on demand.
 
-Knows nothing of tickets, routes or SQL: the app gives it a store, wraps its
-transactions in ``Cache.after_commit`` and its GET endpoints in ``@cached``.
+Knows nothing of tickets, routes, SQL or htmx: the app gives it a store,
+wraps its transactions in ``Cache.after_commit``, its GET endpoints in
+``@cached``, and tells ``CacheMiddleware`` which ``Variants`` a URL has.
+
+Glossary (one word per thing):
+
+page
+    A full HTML document served for a URL.
+variant
+    One representation of a URL, chosen by request headers through the
+    app's ``Variants`` (the tickets app has two: ``page``, and ``partial``,
+    the page's main block for htmx). Each variant is its own entry.
+fragment
+    A cached sub-render (``fragment(name, render)``): an entry of its own
+    that a page embeds; its tags bubble up to the page that holds it.
+live fragment
+    A fragment that a page's script re-fetches when its tags move; its
+    element carries the tags its render collected (``collected_tags()``).
+    Served alone by the app's routes under ``/fragments/``, its *source*.
+entry
+    A stored body with its tags, snapshot, lifetime, ETag and compressed
+    variants; fresh while none of its tags was bumped after its snapshot.
+tag, stamp, snapshot
+    A tag names data; bumping it stamps it with the store's clock; a
+    snapshot is the clock read before a render reads any data.
+owed bump
+    An invalidation the store could not take (it was down): applied before
+    this process reads from the store again (``Cache.lookup``).
+lease
+    The right to render one key, so a whole cluster renders it once.
+
+Reaching the cache: inside a request, ``current_cache()`` (bound once per
+request by ``CacheMiddleware``); outside one, ``with cache.bound():``.
 """
 
 from __future__ import annotations
@@ -11,9 +42,9 @@ from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import CacheError, NoActiveCache, RevalidateDuringRender, TagError
 from app.cache.factory import create_store
-from app.cache.http import CacheMiddleware, cached
+from app.cache.http import CacheMiddleware, Variants, cached
 from app.cache.memory import MemoryStore
-from app.cache.scope import cache_tag
+from app.cache.scope import cache_tag, collected_tags
 from app.cache.store import Store
 
 __all__ = [
@@ -29,8 +60,10 @@ __all__ = [
     "Served",
     "Store",
     "TagError",
+    "Variants",
     "cache_tag",
     "cached",
+    "collected_tags",
     "create_store",
     "current_cache",
     "fragment",

@@ -1,9 +1,10 @@
-"""The cache a request works with, and the module-level helpers that use it.
+"""The cache a context works with, and the module-level helpers that use it.
 
-``CacheMiddleware`` binds the app's cache for each request, so actions call
-``revalidate_tag("tickets")`` and renders call ``fragment(...)`` without
-passing the cache around. ``@cached`` also binds the request's path tags,
-which every render inside that request carries.
+There is one way to reach the cache: ``current_cache()``. ``CacheMiddleware``
+binds it once per request (with the request's key, so ``@cached`` does not
+work it out again); code outside a request binds it with ``cache.bound()``.
+``@cached`` adds the request's path tags to that binding once routing has
+found the route, and every render inside the request carries them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.cache.errors import NoActiveCache
@@ -19,31 +21,50 @@ from app.cache.tags import PathType
 if TYPE_CHECKING:
     from app.cache.engine import Cache, Render
 
-_bound: ContextVar[Cache | None] = ContextVar("bound_cache", default=None)
-# The tags every render of the current request carries (its path tags).
-_request_tags: ContextVar[tuple[str, ...]] = ContextVar("request_tags", default=())
+
+@dataclass(frozen=True, slots=True)
+class RequestKey:
+    """What the cache needs of one GET: its key, and the headers it answers by."""
+
+    key: str
+    if_none_match: bytes | None = None
+    accept_encoding: bytes | None = None
+    vary: bytes = b"Accept-Encoding"  # the request headers the answer depends on
+
+
+@dataclass(slots=True)
+class Binding:
+    cache: Cache
+    request: RequestKey | None = None  # None outside a request
+    path_tags: tuple[str, ...] = ()  # set by @cached once the route is known
+
+
+_bound: ContextVar[Binding | None] = ContextVar("cache_binding", default=None)
 
 
 @contextmanager
-def bind(cache: Cache, request_tags: tuple[str, ...] = ()) -> Iterator[Cache]:
-    cache_token = _bound.set(cache)
-    tags_token = _request_tags.set(request_tags)
+def bind(binding: Binding) -> Iterator[Binding]:
+    token = _bound.set(binding)
     try:
-        yield cache
+        yield binding
     finally:
-        _request_tags.reset(tags_token)
-        _bound.reset(cache_token)
+        _bound.reset(token)
 
 
-def request_tags() -> tuple[str, ...]:
-    return _request_tags.get()
+def current_binding() -> Binding:
+    binding = _bound.get()
+    if binding is None:
+        raise NoActiveCache()
+    return binding
 
 
 def current_cache() -> Cache:
-    cache = _bound.get()
-    if cache is None:
-        raise NoActiveCache()
-    return cache
+    return current_binding().cache
+
+
+def request_tags() -> tuple[str, ...]:
+    binding = _bound.get()
+    return () if binding is None else binding.path_tags
 
 
 async def revalidate_tag(tag: str, *, stale: bool = False) -> None:

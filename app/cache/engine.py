@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 
-from app.cache.context import bind, request_tags
+from app.cache.context import Binding, bind, request_tags
+from app.cache.encoding import compress
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import StoreUnavailable
 from app.cache.invalidation import Invalidations, Listener
@@ -30,6 +31,7 @@ from app.cache.tags import PathType
 logger = logging.getLogger(__name__)
 
 Render = Callable[[], Awaitable[str | bytes]]
+Found = tuple[Entry, Freshness]
 
 
 class CacheStatus(enum.Enum):
@@ -44,6 +46,16 @@ class Served:
     body: bytes
     status: CacheStatus
     entry: Entry | None  # None when bypassed
+
+
+@dataclass(frozen=True, slots=True)
+class _Recipe:
+    """How to make the entry of a key: what ``serve`` was asked."""
+
+    render: Render
+    tags: tuple[str, ...]
+    revalidate: float | None
+    compress: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,34 @@ class Cache:
 
     # -- reading -----------------------------------------------------------
 
+    async def lookup(self, key: str, *, fresh_only: bool = False) -> Found | None:
+        """The one read of the store, for the HIT fast path and ``serve`` alike.
+
+        Pays the bumps this process owes first (a page they expire must not
+        be served), then reads and counts. None is a miss. ``fresh_only`` is
+        the fast path's question, "is there a fresh answer?": a stale entry
+        or an unreachable store is None there, uncounted, and left to
+        ``serve``, which reads again and counts it. Otherwise an unreachable
+        store is counted and raises ``StoreUnavailable``.
+        """
+        try:
+            await self.invalidations.pay_owed()
+            found = await self.store.get(key, self.now())
+        except StoreUnavailable as exc:
+            if fresh_only:
+                return None
+            self.invalidations.store_failed("read", exc)
+            raise
+        if found is None:
+            return None
+        if found[1] is Freshness.FRESH:
+            self.metrics.hits.inc()
+        elif fresh_only:
+            return None
+        else:
+            self.metrics.stale.inc()
+        return found
+
     async def serve(
         self,
         key: str,
@@ -79,32 +119,34 @@ class Cache:
         tags: Iterable[str] = (),
         revalidate: float | None = None,
         dynamic: bool = False,
+        compress: bool = False,
     ) -> Served:
-        """The body under ``key``: from the store, or rendered once for all callers."""
+        """The body under ``key``: from the store, or rendered once for all callers.
+
+        ``compress`` stores the body's compressed variants with it (HTTP
+        responses; a fragment is only ever read as part of another body).
+        """
         parent = current_scope()
         if dynamic:
             return await self._bypass(render, parent)
+        recipe = _Recipe(render, tuple(tags), revalidate, compress)
         try:
-            await self.invalidations.pay_owed()
-            found = await self.store.get(key, self.now())
-        except StoreUnavailable as exc:
-            self.invalidations.store_failed("read", exc)
+            found = await self.lookup(key)
+        except StoreUnavailable:
             return await self._bypass(render, parent)
         if found is not None:
             entry, freshness = found
             if parent is not None:
                 parent.absorb(entry)
             if freshness is Freshness.FRESH:
-                self.metrics.hits.inc()
                 return Served(entry.body, CacheStatus.HIT, entry)
             if parent is not None:
                 parent.shorten(self.now())  # it holds an old body: stale at once
-            self.metrics.stale.inc()
-            self._start_render(key, render, tuple(tags), revalidate)
+            self._start_render(key, recipe)
             return Served(entry.body, CacheStatus.STALE, entry)
 
         led = key not in self._inflight
-        task = self._start_render(key, render, tuple(tags), revalidate)
+        task = self._start_render(key, recipe)
         joined = 0 if led else 1  # counted while it waits on another's render
         self.waiting += joined
         try:
@@ -134,14 +176,12 @@ class Cache:
             body = await render()
         return Served(_as_bytes(body), CacheStatus.BYPASS, None)
 
-    def _start_render(
-        self, key: str, render: Render, tags: tuple[str, ...], revalidate: float | None
-    ) -> asyncio.Task[_Rendered]:
+    def _start_render(self, key: str, recipe: _Recipe) -> asyncio.Task[_Rendered]:
         """Start the one render of ``key`` (or join the one in flight)."""
         task = self._inflight.get(key)
         if task is not None:
             return task
-        task = asyncio.create_task(self._render(key, render, tags, revalidate))
+        task = asyncio.create_task(self._render(key, recipe))
         self._inflight[key] = task
         self._rendering.add(task)
         task.add_done_callback(lambda done: self._render_done(key, done))
@@ -157,9 +197,7 @@ class Cache:
             self.metrics.render_errors.inc()
             logger.error("render of %r failed", key, exc_info=task.exception())
 
-    async def _render(
-        self, key: str, render: Render, tags: tuple[str, ...], revalidate: float | None
-    ) -> _Rendered:
+    async def _render(self, key: str, recipe: _Recipe) -> _Rendered:
         lease: str | None = None
         entry: Entry | None = None
         try:
@@ -173,40 +211,34 @@ class Cache:
                 elsewhere = await self._fresh(key)
             if elsewhere is not None:
                 return _Rendered(elsewhere, cacheable=True, here=False)
-            entry, dynamic = await self._render_entry(key, render, tags, revalidate, snapshot)
+            entry, dynamic = await self._render_entry(key, recipe, snapshot)
             if not dynamic:
                 await self.store.put(entry)
             return _Rendered(entry, cacheable=not dynamic)
         except StoreUnavailable as exc:
             self.invalidations.store_failed("render", exc)
             if entry is None:  # lost before the render: render it, uncached
-                entry, _ = await self._render_entry(key, render, tags, revalidate, snapshot=0)
+                entry, _ = await self._render_entry(key, recipe, snapshot=0)
             return _Rendered(entry, cacheable=False)
         finally:
             if lease is not None:
                 with contextlib.suppress(StoreUnavailable):
                     await self.store.release(key, lease)
 
-    async def _render_entry(
-        self,
-        key: str,
-        render: Render,
-        tags: tuple[str, ...],
-        revalidate: float | None,
-        snapshot: int,
-    ) -> tuple[Entry, bool]:
+    async def _render_entry(self, key: str, recipe: _Recipe, snapshot: int) -> tuple[Entry, bool]:
         """Run the render in its own scope: the entry, and whether it holds a dynamic part."""
         scope = RenderScope(snapshot=snapshot)
-        scope.add_tags(request_tags() + tags)
+        scope.add_tags(request_tags() + recipe.tags)
         started = self.now()
-        if revalidate is not None:
-            scope.shorten(started + revalidate)
+        if recipe.revalidate is not None:
+            scope.shorten(started + recipe.revalidate)
         self.metrics.renders.inc()
         with self.metrics.render_seconds.time(), render_scope(scope):
-            body = await render()
+            body = _as_bytes(await recipe.render())
         entry = Entry(
             key=key,
-            body=_as_bytes(body),
+            body=body,
+            encoded=compress(body) if recipe.compress else (),
             tags=frozenset(scope.tags),
             snapshot=scope.snapshot,
             created_at=started,
@@ -234,7 +266,7 @@ class Cache:
         return None
 
     async def _fresh(self, key: str) -> Entry | None:
-        found = await self.store.get(key, self.now())
+        found = await self.store.get(key, self.now())  # uncounted: not a reader's lookup
         return found[0] if found is not None and found[1] is Freshness.FRESH else None
 
     # -- invalidating: see invalidation.py -------------------------------
@@ -259,9 +291,9 @@ class Cache:
 
     # -- life --------------------------------------------------------------
 
-    def bound(self, request_tags: tuple[str, ...] = ()) -> AbstractContextManager[Cache]:
-        """Make this cache the one module-level helpers use, for this context."""
-        return bind(self, request_tags)
+    def bound(self) -> AbstractContextManager[Binding]:
+        """Make this the cache ``current_cache()`` returns, outside a request."""
+        return bind(Binding(self))
 
     async def start(self) -> None:
         await self.store.start()

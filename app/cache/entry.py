@@ -6,6 +6,8 @@ import enum
 import hashlib
 from dataclasses import dataclass, field
 
+from app.cache.encoding import Encoded, choose
+
 # Bookkeeping bytes charged to every entry on top of its strings, so that a
 # flood of tiny entries cannot slip past the byte bound.
 ENTRY_OVERHEAD_BYTES = 256
@@ -24,6 +26,8 @@ class Entry:
     ``snapshot`` is the store's clock read before the render read any data;
     the entry is fresh while none of its tags has been bumped since.
     ``expires_at`` (monotonic seconds) is set for timed entries only.
+    ``encoded`` holds the body compressed once, when the entry was made
+    (HTTP responses only), each variant with an ETag of its own.
     """
 
     key: str
@@ -34,6 +38,7 @@ class Entry:
     revalidate: float | None = None
     content_type: str = "text/html; charset=utf-8"
     etag: str = field(default="")
+    encoded: Encoded = ()
 
     def __post_init__(self) -> None:
         if not self.etag:
@@ -50,8 +55,17 @@ class Entry:
             ENTRY_OVERHEAD_BYTES
             + len(self.key)
             + len(self.body)
+            + sum(len(body) for _, body in self.encoded)
             + sum(len(tag) for tag in self.tags)
         )
+
+    def variant(self, accept_encoding: bytes | None) -> tuple[str | None, bytes, str]:
+        """(coding, body, etag) of the variant to send: a strong ETag per variant."""
+        chosen = choose(self.encoded, accept_encoding)
+        if chosen is None:
+            return None, self.body, self.etag
+        coding, body = chosen
+        return coding, body, f'{self.etag[:-1]}-{coding}"'
 
 
 def freshness_of(entry: Entry, expired_at: int, stale_at: int, now: float) -> Freshness:

@@ -4,7 +4,9 @@ Layout, under a prefix (``tickets`` by default, ``?prefix=`` in the URL)::
 
     {p}:clock            the clock; starts at the current time in microseconds
     {p}:expired, :stale  hashes tag -> clock value of its last bump
-    {p}:e:{key}          an entry: hash of meta (JSON) and body; has a TTL
+    {p}:e:{key}          an entry: hash of meta (JSON) and body; has a TTL (the body
+                         field holds the plain body, then each compressed variant,
+                         whose codings and lengths the meta lists)
     {p}:lease:{key}      the render lease of key (SET NX PX, with a token)
     {p}:invalidations    the pub/sub channel every bump is published on
 
@@ -167,10 +169,12 @@ class RedisStore:
                 "revalidate": entry.revalidate,
                 "content_type": entry.content_type,
                 "etag": entry.etag,
+                "encoded": [[coding, len(body)] for coding, body in entry.encoded],
             }
         )
         keys = [self._entry(entry.key), self._expired, self._stale, self._clock]
-        args: list[Any] = [entry.snapshot, ENTRY_TTL_MS, meta, entry.body]
+        blob = b"".join([entry.body, *(body for _, body in entry.encoded)])
+        args: list[Any] = [entry.snapshot, ENTRY_TTL_MS, meta, blob]
         return bool(await self._run("put", keys, args))
 
     async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
@@ -274,10 +278,17 @@ class RedisStore:
         self._stats = (int(await self.client.dbsize()), int(info["used_memory"]))
 
 
-def _entry_from(key: str, meta: dict[str, Any], body: bytes) -> Entry:
+def _entry_from(key: str, meta: dict[str, Any], blob: bytes) -> Entry:
+    """The entry ``put`` stored: the plain body is what the variants leave of the blob."""
+    encoded = []
+    end = len(blob)
+    for coding, length in reversed(meta.get("encoded", [])):
+        encoded.append((coding, blob[end - length : end]))
+        end -= length
     return Entry(
         key=key,
-        body=body,
+        body=blob[:end],
+        encoded=tuple(reversed(encoded)),
         tags=frozenset(meta["tags"]),
         snapshot=int(meta["snapshot"]),
         created_at=float(meta["created_at"]),

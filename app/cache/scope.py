@@ -74,3 +74,16 @@ def cache_tag(*tags: str) -> None:
     scope = _current.get()
     if scope is not None:
         scope.add_tags(tags)
+
+
+def collected_tags() -> tuple[str, ...]:
+    """The data tags the render in progress has collected so far, sorted.
+
+    Path tags are left out: they name the request, not the data. A live
+    fragment's template calls this after its data is read, so the tags it
+    declares to the page's script are the ones its render really holds.
+    """
+    scope = _current.get()
+    if scope is None:
+        return ()
+    return tuple(sorted(tag for tag in scope.tags if not is_implicit(tag)))

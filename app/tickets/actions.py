@@ -2,6 +2,9 @@
 
 Invalidations are made inside the transaction: they are queued and applied
 right after COMMIT, and a rollback (any exception, a 404 included) drops them.
+Every open page hears of them through the event stream (``/events``), which
+re-fetches the live fragments they touch: the one way pages refresh, for the
+tab that acted as for every other.
 """
 
 from __future__ import annotations
@@ -13,34 +16,31 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app import paths
 from app.cache import revalidate_tag
-from app.htmx import HtmxDetails, hx_redirect, hx_retarget, trigger_client_event
+from app.db import database
+from app.htmx import HtmxDetails, hx_redirect, hx_retarget
 from app.models import Ticket, utcnow
-from app.tickets import tags, views
+from app.tickets import ids, tags, views
 from app.tickets.forms import TicketForm, validate
-
-CHANGED_EVENT = "tickets-changed"
-LIST_ELEMENT_ID = "ticket-list"
-FORM_ELEMENT_ID = "ticket-form"
 
 
 async def create_ticket(request: Request) -> Response:
     form = validate(await request.form(), partial=False)
     if not form.is_valid:
         return await _invalid(request, form, ticket=None)
-    async with views.database(request).transaction() as session:
+    async with database(request).transaction() as session:
         ticket = Ticket(**form.values)
         session.add(ticket)
         await revalidate_tag(tags.TICKETS)
         await revalidate_tag(tags.ticket(ticket.id))
-    if HtmxDetails(request).target == LIST_ELEMENT_ID:
-        return _inline(views.ticket_row(ticket))
+    if HtmxDetails(request).target == ids.LIST:
+        return HTMLResponse(views.ticket_row(ticket))
     return _navigate(request, paths.tickets_path())
 
 
 async def update_ticket(request: Request) -> Response:
     ticket_id = request.path_params["ticket_id"]
     form = validate(await request.form(), partial=True)
-    async with views.database(request).transaction() as session:
+    async with database(request).transaction() as session:
         ticket = await _existing(session, ticket_id)
         if form.is_valid:
             for name, value in form.values.items():
@@ -51,27 +51,27 @@ async def update_ticket(request: Request) -> Response:
             await revalidate_tag(tags.ticket(ticket_id))
     if not form.is_valid:
         return await _invalid(request, form, ticket=ticket)
-    if HtmxDetails(request).target == views.ticket_element_id(ticket_id):
-        return _inline(views.ticket_row(ticket))
+    if HtmxDetails(request).target == ids.ticket(ticket_id):
+        return HTMLResponse(views.ticket_row(ticket))
     return _navigate(request, paths.ticket_path(ticket_id))
 
 
 async def delete_ticket(request: Request) -> Response:
     ticket_id = request.path_params["ticket_id"]
-    async with views.database(request).transaction() as session:
+    async with database(request).transaction() as session:
         ticket = await _existing(session, ticket_id)
         await session.delete(ticket)
         await revalidate_tag(tags.TICKETS)
         await revalidate_tag(tags.ticket(ticket_id))
-    if HtmxDetails(request).target == views.ticket_element_id(ticket_id):
-        return _inline("")  # an empty swap removes the row
+    if HtmxDetails(request).target == ids.ticket(ticket_id):
+        return HTMLResponse("")  # an empty swap removes the row
     return _navigate(request, paths.tickets_path())
 
 
 async def _existing(session: AsyncSession, ticket_id: str) -> Ticket:
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
-        raise HTTPException(404, "No ticket has this id; it may have been deleted.")
+        raise HTTPException(404, views.NOT_FOUND)
     return ticket
 
 
@@ -79,14 +79,10 @@ async def _invalid(request: Request, form: TicketForm, *, ticket: Ticket | None)
     """422 with the form and its messages: the form alone for htmx, else the page."""
     if HtmxDetails(request):
         body = views.form_fragment(form, ticket=ticket)
-        return hx_retarget(HTMLResponse(body, 422), f"#{FORM_ELEMENT_ID}")
+        return hx_retarget(HTMLResponse(body, 422), f"#{ids.FORM}")
     if ticket is None:
         return HTMLResponse(await views.tickets_page(request, form), 422)
-    return HTMLResponse(await views.ticket_page(request, ticket, form), 422)
-
-
-def _inline(html: str) -> Response:
-    return trigger_client_event(HTMLResponse(html), CHANGED_EVENT)
+    return HTMLResponse(await views.ticket_page(request, ticket.id, form), 422)
 
 
 def _navigate(request: Request, url: str) -> Response:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
 from app.cache import cached
-from app.tickets import actions, queries, views
+from app.tickets import actions, views
 
 
 @cached()
@@ -16,47 +15,43 @@ async def home(request: Request) -> str:
 
 
 @cached()
-async def ticket_list(request: Request) -> str:
+async def tickets(request: Request) -> str:
     return await views.tickets_page(request)
 
 
 @cached()
-async def ticket_detail(request: Request) -> str:
-    ticket_id = request.path_params["ticket_id"]
-    async with views.database(request).session() as session:
-        ticket = await queries.get_ticket(session, ticket_id)
-    if ticket is None:
-        raise HTTPException(404, "No ticket has this id; it may have been deleted.")
-    return await views.ticket_page(request, ticket)
+async def ticket(request: Request) -> str:
+    return await views.ticket_page(request, request.path_params["ticket_id"])
+
+
+# The sources of live fragments: what a page re-fetches when their tags move.
 
 
 @cached()
-async def counts(request: Request) -> str:
-    return str(await views.counts_fragment(request))
+async def counts_source(request: Request) -> str:
+    return str(await views.counts(request))
 
 
 @cached()
-async def ticket_list_fragment(request: Request) -> str:
-    return await views.list_fragment(request)
+async def list_source(request: Request) -> str:
+    return str(await views.ticket_list(request))
 
 
 @cached()
-async def ticket_fragment(request: Request) -> str:
-    async with views.database(request).session() as session:
-        ticket = await queries.get_ticket(session, request.path_params["ticket_id"])
-    return await views.ticket_view(ticket)
+async def ticket_source(request: Request) -> str:
+    return await views.ticket_source(request, request.path_params["ticket_id"])
 
 
 @cached()
-async def status_legend(request: Request) -> str:
-    return str(await views.legend_fragment())
+async def legend_source(request: Request) -> str:
+    return str(await views.legend())
 
 
 routes = [
     Route("/", home, methods=["GET"], name="home"),
-    Route("/tickets", ticket_list, methods=["GET"], name="tickets"),
+    Route("/tickets", tickets, methods=["GET"], name="tickets"),
     Route("/tickets", actions.create_ticket, methods=["POST"], name="ticket_create"),
-    Route("/tickets/{ticket_id}", ticket_detail, methods=["GET"], name="ticket"),
+    Route("/tickets/{ticket_id}", ticket, methods=["GET"], name="ticket"),
     Route(
         "/tickets/{ticket_id}/update",
         actions.update_ticket,
@@ -69,10 +64,8 @@ routes = [
         methods=["POST"],
         name="ticket_delete",
     ),
-    Route("/fragments/counts", counts, methods=["GET"], name="counts_fragment"),
-    Route("/fragments/tickets", ticket_list_fragment, methods=["GET"], name="list_fragment"),
-    Route(
-        "/fragments/tickets/{ticket_id}", ticket_fragment, methods=["GET"], name="ticket_fragment"
-    ),
-    Route("/fragments/status-legend", status_legend, methods=["GET"], name="legend_fragment"),
+    Route("/fragments/counts", counts_source, methods=["GET"], name="counts_source"),
+    Route("/fragments/tickets", list_source, methods=["GET"], name="list_source"),
+    Route("/fragments/tickets/{ticket_id}", ticket_source, methods=["GET"], name="ticket_source"),
+    Route("/fragments/status-legend", legend_source, methods=["GET"], name="legend_source"),
 ]

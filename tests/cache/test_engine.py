@@ -19,10 +19,12 @@ from app.cache import (
     NoActiveCache,
     RevalidateDuringRender,
     cache_tag,
+    collected_tags,
     fragment,
     revalidate_path,
     revalidate_tag,
 )
+from app.cache.context import Binding, bind
 from app.cache.errors import StoreUnavailable
 
 
@@ -189,9 +191,9 @@ async def test_path_tags_of_a_fragment_stay_with_its_first_request(cache: Cache)
     async def page() -> str:
         return await fragment("part", part)
 
-    with cache.bound(("path:/a",)):
+    with bind(Binding(cache, path_tags=("path:/a",))):
         await cache.serve("a", page)
-    with cache.bound(("path:/b",)):
+    with bind(Binding(cache, path_tags=("path:/b",))):
         await cache.serve("b", page)
         await cache.revalidate_path("/a")
         b = await cache.serve("b", page)
@@ -425,3 +427,18 @@ async def test_store_lost_between_read_and_render_serves_uncached(clock: Clock) 
     assert (served.status, served.body) == (CacheStatus.BYPASS, b"v1")
     assert cache.store.stats()[0] == 0
     assert await cache.store.leased("k") is False  # a local store leases nothing
+
+
+async def test_collected_tags_are_the_data_tags_of_the_render_so_far(cache: Cache) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    async def render() -> str:
+        cache_tag("b", "a")
+        seen.append(collected_tags())
+        return "x"
+
+    with bind(Binding(cache, path_tags=("path:/p", "layout:/"))):
+        await cache.serve("k", render)
+
+    assert seen == [("a", "b")]  # sorted, and the request's path tags left out
+    assert collected_tags() == ()  # outside a render: nothing

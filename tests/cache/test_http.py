@@ -13,10 +13,26 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route
 
-from app.cache import Cache, CacheMiddleware, MemoryStore, cache_tag, cached
+from app.cache import (
+    Cache,
+    CacheError,
+    CacheMiddleware,
+    MemoryStore,
+    Variants,
+    cache_tag,
+    cached,
+)
 from app.cache.errors import StoreUnavailable
-from app.cache.http import is_fragment_request, response_key
+from app.cache.http import RequestHeaders, response_key
 from tests.cache.test_engine import Clock
+
+
+def variant_of(headers: RequestHeaders) -> str:
+    """This site's two variants: ``X-Part: yes`` asks for a part of the page."""
+    return "part" if headers.get(b"x-part") == b"yes" else "page"
+
+
+VARIANTS = Variants(variant_of, vary=("X-Part",))
 
 
 class Site:
@@ -36,7 +52,7 @@ class Site:
             self.started.set()
             if self.gate is not None:
                 await self.gate.wait()
-            kind = "fragment" if is_fragment_request(request) else "<html>page"
+            kind = "part" if variant_of(dict(request.scope["headers"])) == "part" else "<html>page"
             return f"{kind} {self.renders} " + "x" * self.size
 
         async def missing(request: Request) -> str:
@@ -49,9 +65,8 @@ class Site:
                 Route("/live", cached(dynamic=True)(body)),
                 Route("/missing", cached()(missing)),
             ],
-            middleware=[Middleware(CacheMiddleware, cache=self.cache)],
+            middleware=[Middleware(CacheMiddleware, cache=self.cache, variants=VARIANTS)],
         )
-        self.app.state.cache = self.cache
 
 
 @pytest.fixture
@@ -82,17 +97,19 @@ async def test_static_route_miss_hit_and_304(site: Site, client: httpx.AsyncClie
     assert site.renders == 1
 
 
-async def test_variants_are_cached_apart(site: Site, client: httpx.AsyncClient) -> None:
+async def test_variants_the_app_names_are_cached_apart(
+    site: Site, client: httpx.AsyncClient
+) -> None:
     page = await client.get("/static-page")
-    fragment = await client.get("/static-page", headers={"HX-Request": "true"})
-    restore = await client.get(
-        "/static-page",
-        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
-    )
+    part = await client.get("/static-page", headers={"X-Part": "yes"})
+    part_again = await client.get("/static-page", headers={"X-Part": "yes"})
+    other = await client.get("/static-page", headers={"X-Part": "no"})
 
-    assert fragment.text.startswith("fragment")
-    assert page.text.startswith("<html>") and restore.text == page.text
-    assert restore.headers["x-cache"] == "HIT"
+    assert page.text.startswith("<html>") and part.text.startswith("part")
+    assert (part.headers["x-cache"], part_again.headers["x-cache"]) == ("MISS", "HIT")
+    assert (other.headers["x-cache"], other.text) == ("HIT", page.text)
+    assert page.headers["vary"] == part.headers["vary"] == "X-Part, Accept-Encoding"
+    assert site.renders == 2
 
 
 async def test_64_concurrent_requests_render_once(site: Site, client: httpx.AsyncClient) -> None:
@@ -223,3 +240,103 @@ async def test_a_bump_owed_after_a_blip_is_paid_before_the_fast_path_serves() ->
     assert [r.headers["x-cache"] for r in after] == ["MISS", "HIT", "HIT"]
     assert all(r.text != before.text for r in after)
     assert site.renders == 2
+
+
+async def test_a_hit_sends_the_stored_variant_the_client_accepts(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    site.size = 20_000
+    plain = await client.get("/static-page", headers={"Accept-Encoding": "identity"})
+    br = await client.get("/static-page", headers={"Accept-Encoding": "gzip, br"})
+    gz = await client.get("/static-page", headers={"Accept-Encoding": "gzip"})
+
+    assert (plain.headers["x-cache"], br.headers["x-cache"], gz.headers["x-cache"]) == (
+        "MISS",
+        "HIT",
+        "HIT",
+    )
+    assert "content-encoding" not in plain.headers
+    assert (br.headers["content-encoding"], gz.headers["content-encoding"]) == ("br", "gzip")
+    assert br.text == gz.text == plain.text  # httpx decodes both
+    assert int(br.headers["content-length"]) * 5 < int(plain.headers["content-length"])
+    assert len({plain.headers["etag"], br.headers["etag"], gz.headers["etag"]}) == 3
+    assert br.headers["vary"] == "X-Part, Accept-Encoding"
+    assert site.renders == 1
+
+
+async def test_if_none_match_is_judged_against_the_variant_sent(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    site.size = 20_000
+    gz = await client.get("/static-page", headers={"Accept-Encoding": "gzip"})
+    plain_etag = (await client.get("/static-page", headers={"Accept-Encoding": ""})).headers["etag"]
+
+    same = await client.get(
+        "/static-page", headers={"Accept-Encoding": "gzip", "If-None-Match": gz.headers["etag"]}
+    )
+    other = await client.get(
+        "/static-page", headers={"Accept-Encoding": "gzip", "If-None-Match": plain_etag}
+    )
+
+    assert same.status_code == 304 and same.headers["content-encoding"] == "gzip"
+    assert other.status_code == 200 and other.headers["etag"] == gz.headers["etag"]
+
+
+async def test_the_fast_path_and_serve_read_through_one_lookup(
+    site: Site, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[tuple[str, bool]] = []
+    store_reads: list[str] = []
+    lookup, get = site.cache.lookup, site.cache.store.get
+
+    async def counted_lookup(key: str, *, fresh_only: bool = False) -> object:
+        lookups.append((key, fresh_only))
+        return await lookup(key, fresh_only=fresh_only)
+
+    async def counted_get(key: str, now: float) -> object:
+        store_reads.append(key)
+        return await get(key, now)
+
+    monkeypatch.setattr(site.cache, "lookup", counted_lookup)
+    monkeypatch.setattr(site.cache.store, "get", counted_get)
+
+    miss = await client.get("/static-page")
+    miss_lookups, miss_reads = len(lookups), len(store_reads)
+    hit = await client.get("/static-page")
+
+    assert (miss.headers["x-cache"], hit.headers["x-cache"]) == ("MISS", "HIT")
+    key = "/static-page? page"
+    # The miss: the fast path asks for a fresh answer, then serve reads again
+    # (and once more under the render lease); the hit: the fast path only.
+    assert lookups[:miss_lookups] == [(key, True), (key, False)]
+    assert miss_reads == 3
+    assert lookups[miss_lookups:] == [(key, True)]
+    assert len(store_reads) - miss_reads == 1
+    assert "cache_hits_total 1.0" in site.cache.metrics.render().decode()
+
+
+async def test_a_stale_entry_is_left_by_the_fast_path_and_counted_once(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    await client.get("/timed")
+    site.clock.now += 60
+
+    stale = await client.get("/timed")
+    await site.cache.settle()
+
+    assert stale.headers["x-cache"] == "STALE"
+    assert "cache_stale_serves_total 1.0" in site.cache.metrics.render().decode()
+
+
+async def test_cached_refuses_a_request_that_is_not_a_get(site: Site) -> None:
+    async def body(request: Request) -> str:
+        return "never"
+
+    app = Starlette(
+        routes=[Route("/form", cached()(body), methods=["POST"])],
+        middleware=[Middleware(CacheMiddleware, cache=site.cache)],
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        with pytest.raises(CacheError, match="GET and HEAD"):
+            await client.post("/form")

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.cache import Cache, CacheStatus, Entry, Freshness, create_store, engine
+from app.cache.encoding import compress
 from app.cache.errors import StoreUnavailable
 from app.cache.redis import RedisStore
 from tests.cache.test_engine import Clock, Renderer
@@ -70,6 +71,26 @@ async def test_store_round_trip_and_compare_on_write(server: RedisServer) -> Non
         assert (await store.get("k", 1.0))[1] is Freshness.STALE  # type: ignore[index]
         assert await store.get("missing", 1.0) is None
         assert await store.put(entry("untagged", await store.clock(), tags=()))
+    finally:
+        await store.close()
+
+
+async def test_compressed_variants_survive_the_round_trip(server: RedisServer) -> None:
+    store = RedisStore(server.url + "?prefix=enc")
+    body = b"<p>a body worth compressing</p>" * 100
+    try:
+        made = Entry(
+            key="k",
+            body=body,
+            tags=frozenset({"t"}),
+            snapshot=await store.clock(),
+            created_at=0.0,
+            encoded=compress(body),
+        )
+        assert await store.put(made)
+        found = await store.get("k", 1.0)
+        assert found is not None
+        assert (found[0].body, found[0].encoded, found[0].etag) == (body, made.encoded, made.etag)
     finally:
         await store.close()
 

