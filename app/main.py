@@ -11,14 +11,14 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
+from app.assets import static_files
 from app.cache import Cache, CacheMiddleware, create_store, current_cache
 from app.db import Database
 from app.events import EventBroker, stream_events
 from app.htmx import VARIANTS, wants_partial
 from app.origin import CrossOriginProtection
-from app.settings import ROOT, Settings
+from app.settings import Settings
 from app.templating import render
 from app.tickets.routes import routes as ticket_routes
 
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
             *ticket_routes,
             Route("/metrics", metrics, methods=["GET"], name="metrics"),
             Route("/events", stream_events, methods=["GET"], name="events"),
-            Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+            Mount("/static", static_files, name="static"),
         ],
         middleware=[
             Middleware(CrossOriginProtection),

@@ -1,4 +1,7 @@
-"""Every knob of the app, read from the environment once, at start."""
+"""Every knob of the app, read from the environment once, at start.
+
+``HOST`` and ``PORT`` are the server's, read by ``scripts/run``, not here.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +18,8 @@ def _default_database_url() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8000
     database_url: str = field(default_factory=_default_database_url)
     cache_url: str = "memory://"
-    secret_key: str = "dev-only-secret"
     # Upper bound of the in-memory store, body and bookkeeping included.
     cache_max_bytes: int = 64 * 1024 * 1024
 
@@ -28,10 +28,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         defaults = cls()
         return cls(
-            host=env.get("HOST", defaults.host),
-            port=int(env.get("PORT", defaults.port)),
             database_url=env.get("DATABASE_URL", defaults.database_url),
             cache_url=env.get("CACHE_URL", defaults.cache_url),
-            secret_key=env.get("SECRET_KEY", defaults.secret_key),
             cache_max_bytes=int(env.get("CACHE_MAX_BYTES", defaults.cache_max_bytes)),
         )

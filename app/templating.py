@@ -1,7 +1,8 @@
 """Jinja2 set-up: one environment, autoescaped, with the names templates share as globals.
 
 Globals: every ``*_path`` helper, ``statuses``, ``ids`` (element ids),
-``limits`` (field lengths) and ``live(src)``, the attributes of a live fragment.
+``limits`` (field lengths), ``live(src)`` (the attributes of a live fragment)
+and ``static(name)`` (a static file's fingerprinted URL).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from app import paths
+from app.assets import static_files
 from app.cache import collected_tags
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 from app.settings import ROOT
@@ -44,6 +46,7 @@ environment.globals.update(
     ids=ids,
     limits=SimpleNamespace(title=TITLE_MAX, content=CONTENT_MAX),
     live=live,
+    static=static_files.url,  # {{ static("app.css") }}: a fingerprinted URL
 )
 
 

@@ -24,6 +24,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from app.assets import static_files
 from app.cache.invalidation import EVERYTHING
 from app.events import KEEPALIVE, EventBroker
 from app.main import create_app
@@ -450,7 +451,7 @@ async def test_each_live_fragment_declares_its_tags_and_source(
         f'<div id="ticket-view" data-live-tags="ticket:{ticket.id}" '
         f'data-live-src="/fragments/tickets/{ticket.id}">' in detail
     )
-    assert '<script src="/static/live.js" data-events="/events" defer></script>' in detail
+    assert f'<script src="{static_files.url("live.js")}" data-events="/events"' in detail
 
 
 async def test_the_list_fragment_is_the_list_of_the_list_page(

@@ -146,3 +146,18 @@ async def test_static_files_and_metrics(client: httpx.AsyncClient) -> None:
     assert metrics.headers["content-type"].startswith("text/plain")
     assert "cache_hits_total 1.0" in metrics.text
     assert "cache_misses_total" in metrics.text
+
+
+async def test_compressed_list_is_at_most_a_fifth_of_the_plain_one(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    for n in range(20):
+        await add_ticket(app, title=f"Ticket number {n}", content=f"What happened to {n}.")
+    plain = await client.get("/tickets", headers={"Accept-Encoding": "identity"})
+    compressed = await client.get("/tickets", headers={"Accept-Encoding": "gzip, br"})
+
+    assert compressed.headers["x-cache"] == "HIT"
+    assert compressed.headers["content-encoding"] == "br"
+    assert int(compressed.headers["content-length"]) * 5 <= int(plain.headers["content-length"])
+    assert compressed.text == plain.text
+
