@@ -160,4 +160,3 @@ async def test_compressed_list_is_at_most_a_fifth_of_the_plain_one(
     assert compressed.headers["content-encoding"] == "br"
     assert int(compressed.headers["content-length"]) * 5 <= int(plain.headers["content-length"])
     assert compressed.text == plain.text
-
