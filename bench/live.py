@@ -2,174 +2,27 @@
 
 - how many renders one invalidation costs when 64 readers arrive at once
   (single-flight should hold it to one render per invalidated entry, in the
-  whole cluster when several workers share a Redis store);
+  whole cluster when several workers share a Redis store); the readers are
+  connections pinned to the workers (bench.pin);
 - how long "delete a ticket, then load the fresh list page" takes.
-
-Several workers (``uvicorn --workers N``) share one listening socket and the
-kernel picks which one accepts a connection; each has its own /metrics. A
-worker is told apart by its counters' creation times (``cache_hits_created``
-and ``cache_renders_created``, set when its app was built), so a connection
-can be "pinned": opened, asked for /metrics, and kept only if its worker still
-needs one. Counters summed over one pinned connection per worker are the
-cluster's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import math
-import re
 import statistics
 import time
 from dataclasses import dataclass
 
 import httpx
 
+from bench.pin import Pinned, pin
+from tests.support import create_ticket
+
 LIST = "/tickets"
 RENDERS = "cache_renders_total"
 HITS = "cache_hits_total"
-_ROW_ID = re.compile(r'id="ticket-([0-9a-f-]{36})"')
-# Created with the app's cache, whatever else /metrics grows later.
-_CREATED = re.compile(r"^cache_(?:hits|renders)_created (\S+)$", re.MULTILINE)
-
-
-def metric(text: str, name: str) -> float:
-    """One unlabelled sample of the Prometheus text, 0 if absent."""
-    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
-    return float(match[1]) if match else 0.0
-
-
-def worker_of(text: str) -> str:
-    """Which process answered this /metrics text: its counters' creation times."""
-    stamps = _CREATED.findall(text)
-    if len(stamps) != 2:
-        raise RuntimeError("no cache_*_created samples in /metrics: cannot tell workers apart")
-    return ",".join(stamps)
-
-
-# -- connections pinned to workers ---------------------------------------------
-
-
-def _client(base_url: str) -> httpx.AsyncClient:
-    # One keep-alive connection per client: it stays with the worker that accepted it.
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0)
-
-
-async def _metrics(client: httpx.AsyncClient) -> str:
-    response = await client.get("/metrics")
-    response.raise_for_status()
-    return response.text
-
-
-@dataclass
-class Pinned:
-    """Open connections, grouped by the worker at their other end."""
-
-    clients: dict[str, list[httpx.AsyncClient]]
-    texts: dict[str, str]  # each worker's /metrics, as of the last look
-
-    @property
-    def all(self) -> list[httpx.AsyncClient]:
-        return [client for group in self.clients.values() for client in group]
-
-    def per_worker(self) -> list[int]:
-        return sorted((len(group) for group in self.clients.values()), reverse=True)
-
-    async def refresh(self) -> int:
-        """Re-read /metrics on every connection; how many reach another worker than before.
-
-        A connection the server closed (idle) is reopened by httpx, maybe to
-        another worker; a worker that restarted has a new identity.
-        """
-        self.texts = {}
-        moved = 0
-        for worker, group in self.clients.items():
-            for text in await asyncio.gather(*(_metrics(client) for client in group)):
-                now = worker_of(text)
-                moved += now != worker
-                self.texts[now] = text
-        return moved
-
-    def counters(self, *names: str) -> dict[str, dict[str, float]]:
-        return {
-            worker: {name: metric(text, name) for name in names}
-            for worker, text in self.texts.items()
-        }
-
-    async def aclose(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self.all))
-
-
-async def pin(base_url: str, *, workers: int, connections: int, timeout: float = 20.0) -> Pinned:
-    """``connections`` open connections spread over all ``workers``, as evenly as possible.
-
-    Opens connections in bursts and keeps those whose worker is short of its
-    share; raises if it cannot within ``timeout`` (or meets more workers).
-    """
-    share = math.ceil(connections / workers)
-    if connections < workers:
-        raise ValueError(f"{connections} connections cannot reach {workers} workers")
-    pinned = Pinned({}, {})
-    opened: list[httpx.AsyncClient] = []
-    deadline = time.monotonic() + timeout
-    try:
-        # Room is kept for every worker not met yet, so a full count has met them all.
-        while (kept := len(pinned.all)) < connections:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{base_url}: after {timeout:.0f}s, connections per worker "
-                    f"{pinned.per_worker()}; wanted {connections} over {workers} workers"
-                )
-            burst = [_client(base_url) for _ in range(connections - kept)]
-            opened += burst
-            texts = await asyncio.gather(*(_metrics(client) for client in burst))
-            for client, text in zip(burst, texts, strict=True):
-                worker = worker_of(text)
-                if worker not in pinned.clients and len(pinned.clients) == workers:
-                    raise RuntimeError(f"{base_url}: more than {workers} workers answered")
-                group = pinned.clients.setdefault(worker, [])
-                unmet = workers - len(pinned.clients)
-                # Keep it if its worker is short of its share, leaving room
-                # for one connection to each worker not met yet.
-                if len(group) < share and len(pinned.all) + 1 + unmet <= connections:
-                    group.append(client)
-                    pinned.texts[worker] = text
-                else:
-                    await client.aclose()
-    except BaseException:
-        await asyncio.gather(*(client.aclose() for client in opened))
-        raise
-    return pinned
-
-
-async def _scrape(
-    base_url: str, workers: int, names: tuple[str, ...]
-) -> dict[str, dict[str, float]]:
-    pinned = await pin(base_url, workers=workers, connections=workers)
-    try:
-        return pinned.counters(*names)
-    finally:
-        await pinned.aclose()
-
-
-def scrape(base_url: str, *names: str, workers: int = 1) -> dict[str, dict[str, float]]:
-    """``names`` from each worker's /metrics: worker -> name -> value."""
-    return asyncio.run(_scrape(base_url, workers, names))
-
-
-async def _each_worker(base_url: str, workers: int, path: str) -> list[httpx.Response]:
-    pinned = await pin(base_url, workers=workers, connections=workers)
-    try:
-        return list(await asyncio.gather(*(client.get(path) for client in pinned.all)))
-    finally:
-        await pinned.aclose()
-
-
-def from_each_worker(base_url: str, path: str, *, workers: int) -> list[httpx.Response]:
-    """GET ``path`` once from each worker."""
-    return asyncio.run(_each_worker(base_url, workers, path))
 
 
 # -- renders per invalidation ------------------------------------------------
@@ -268,21 +121,12 @@ def delete_then_list(base_url: str, *, iterations: int) -> DeleteThenList:
     lists: list[float] = []
     with httpx.Client(base_url=base_url, timeout=30.0) as client:
         for i in range(iterations):
-            # Create one ticket per iteration (untimed) so the list keeps its size;
-            # the inline htmx answer is the new row, which carries the new id.
-            created = client.post(
-                "/tickets",
-                data={"title": f"To delete {i}", "content": "Created by the benchmark."},
-                headers={"HX-Request": "true", "HX-Target": "ticket-list"},
-            )
-            created.raise_for_status()
-            found = _ROW_ID.search(created.text)
-            if found is None:
-                raise RuntimeError(f"no ticket id in the create answer:\n{created.text[:500]}")
-            client.get(LIST).raise_for_status()  # cache the page, as a visitor would have
+            # One ticket per iteration (untimed), so that the list keeps its size;
+            # creating it loads the list page, which caches it as a visitor would.
+            ticket_id = create_ticket(client, title=f"To delete {i}")
 
             start = time.perf_counter()
-            deleted = client.post(f"/tickets/{found[1]}/delete")
+            deleted = client.post(f"/tickets/{ticket_id}/delete")
             middle = time.perf_counter()
             page = client.get(LIST)
             end = time.perf_counter()
@@ -293,7 +137,7 @@ def delete_then_list(base_url: str, *, iterations: int) -> DeleteThenList:
                     f"list after delete: {page.status_code} X-Cache "
                     f"{page.headers.get('x-cache')}, expected 200 MISS"
                 )
-            if f'id="ticket-{found[1]}"' in page.text:
+            if f'id="ticket-{ticket_id}"' in page.text:
                 raise RuntimeError("the deleted ticket is still on the list page")
             totals.append(end - start)
             deletes.append(middle - start)

@@ -3,8 +3,8 @@
     python -m bench.sse [--clients 200] [--deletes 200] [--rounds 20] [--pause-ms 0]
                         [--read-during] [--timeout 180]
 
-Starts the app (uvicorn, one worker, 127.0.0.1, a free port, a temporary
-SQLite file, the memory cache) over seeded tickets, then times ``POST
+Starts the app (scripts/run's server, one worker, 127.0.0.1, a free port, a
+temporary SQLite file, the memory cache) over seeded tickets, then times ``POST
 /tickets/<id>/delete`` (a plain form post, answered 303) one delete after
 another over one keep-alive connection. Rounds alternate between no stream
 open and ``--clients`` idle ``GET /events`` streams; the figures are the p50 of
@@ -32,7 +32,6 @@ import asyncio
 import multiprocessing
 import os
 import platform
-import re
 import shutil
 import signal
 import statistics
@@ -48,9 +47,8 @@ from typing import Any
 import httpx
 
 from bench import seed
-from bench.server import HOST, Server, serve
+from tests.support import HOST, SERVER, SERVERS, AppServer, metrics
 
-SUBSCRIBERS = re.compile(r"^events_subscribers (\S+)$", re.MULTILINE)
 MARKER = b"event: invalidate\n"
 WARM_UP = 10  # untimed deletes first, with no stream open
 
@@ -160,14 +158,14 @@ class Way:
     round_p50s: list[float] = field(default_factory=list)
     server_cpu: float = 0.0  # seconds the server's process spent meanwhile
 
-    def run(self, server: Server, client: httpx.Client, ids: list[str], pause: float) -> None:
-        cpu = cpu_seconds(server)
+    def run(self, server: AppServer, client: httpx.Client, ids: list[str], pause: float) -> None:
+        cpu = server.cpu_seconds()
         times = []
         for ticket_id in ids:
             times.append(delete(client, ticket_id))
             if pause:
                 time.sleep(pause)
-        self.server_cpu += cpu_seconds(server) - cpu
+        self.server_cpu += server.cpu_seconds() - cpu
         self.times += times
         self.round_p50s.append(statistics.median(times))
 
@@ -197,14 +195,6 @@ class Timings:
         return statistics.median(with_ / without for with_, without in pairs)
 
 
-def cpu_seconds(server: Server) -> float:
-    """CPU time the server's (one) process has used so far, from /proc."""
-    assert server.process is not None
-    text = Path(f"/proc/{server.process.pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()  # after "(comm)": state, ppid, ...
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 def delete(client: httpx.Client, ticket_id: str) -> float:
     started = time.perf_counter()
     response = client.post(f"/tickets/{ticket_id}/delete")
@@ -215,10 +205,10 @@ def delete(client: httpx.Client, ticket_id: str) -> float:
 
 
 def subscribers(client: httpx.Client) -> int:
-    match = SUBSCRIBERS.search(client.get("/metrics").text)
-    if match is None:
+    samples = metrics(client.get("/metrics").text)
+    if "events_subscribers" not in samples:
         raise RuntimeError("/metrics has no events_subscribers gauge")
-    return int(float(match[1]))
+    return int(samples["events_subscribers"])
 
 
 def wait_for_subscribers(client: httpx.Client, expected: int, deadline: float) -> None:
@@ -228,12 +218,12 @@ def wait_for_subscribers(client: httpx.Client, expected: int, deadline: float) -
         time.sleep(0.02)
 
 
-def measure(server: Server, ids: list[str], args: argparse.Namespace) -> Timings:
+def measure(server: AppServer, ids: list[str], args: argparse.Namespace) -> Timings:
     deadline = time.monotonic() + args.timeout
     timings = Timings()
     per_round = args.deletes // args.rounds
     pause = args.pause_ms / 1000
-    with httpx.Client(base_url=server.url, timeout=10.0) as client:
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as client:
         for ticket_id in ids[:WARM_UP]:
             delete(client, ticket_id)
         remaining = iter(ids[WARM_UP:])
@@ -298,11 +288,12 @@ def main(argv: list[str] | None = None) -> int:
             f"bench.sse: {args.clients} idle streams, read "
             f"{'during' if args.read_during else 'after'} each round; {args.deletes} deletes "
             f"each way in {args.rounds} alternating rounds, pause {args.pause_ms:g} ms; "
-            f"uvicorn, 1 worker; Python {platform.python_version()}; {os.cpu_count()} CPUs",
+            f"{SERVERS[SERVER].label}, 1 worker; Python {platform.python_version()}; "
+            f"{os.cpu_count()} CPUs",
             flush=True,
         )
         started = time.monotonic()
-        with serve("app.main:create_app", env, tmp, "sse") as server:
+        with AppServer(tmp / "sse.log", env=env) as server:
             timings = measure(server, ids, args)
         report(timings, args, time.monotonic() - started)
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 _UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
@@ -26,11 +27,24 @@ def _latency_ms(text: str, percentile: str) -> float:
     return float(match[1]) * _UNIT_MS[match[2]]
 
 
-def run(url: str, *, duration: int, connections: int, threads: int = 1) -> Load:
+def run(
+    url: str,
+    *,
+    duration: int,
+    connections: int,
+    threads: int = 1,
+    headers: Mapping[str, str] | None = None,
+    cpus: str | None = None,
+) -> Load:
+    """``wrk`` on ``url``; ``headers`` go with every request, ``cpus`` pins it (taskset)."""
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-        "--timeout", "10s", "--latency", url,
+        "--timeout", "10s", "--latency",
+        *(arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")),
+        url,
     ]  # fmt: skip
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
     # wrk stops itself after -d; the timeout only guards against a hung wrk.
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30)
     text = done.stdout

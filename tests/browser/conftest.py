@@ -3,7 +3,7 @@
 Set up by ``scripts/browser-deps`` (Debian's ``chromium`` and the ``playwright``
 package; Playwright never downloads a browser of its own here).
 
-The server is ``uvicorn --factory app.main:create_app`` in a subprocess, on a
+The server is the one scripts/run starts (``tests.support.AppServer``), on a
 free port of 127.0.0.1, over its own SQLite file; each test creates the tickets
 it needs with plain HTTP POSTs. The server, Playwright and Chromium live for
 this package only (``scope="package"``): Playwright's sync API marks its event
@@ -23,14 +23,13 @@ import uuid
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from html import unescape
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.servers import AppServer
+from tests.support import AppServer, create_ticket
 
 try:
     from playwright.sync_api import (
@@ -78,18 +77,9 @@ class Server:
     log: Path
 
     def create_ticket(self, title: str, content: str = "Made by a browser test.") -> str:
-        """Create a ticket with a plain form post (no browser headers); return its id."""
+        """Create a ticket over plain HTTP (no browser); return its id."""
         with httpx.Client(base_url=self.base_url, timeout=10) as http:
-            created = http.post("/tickets", data={"title": title, "content": content})
-            assert created.status_code == 303, created.text
-            listing = http.get(created.headers["location"])
-            assert listing.status_code == 200
-        rows = re.findall(
-            r'<li id="ticket-([0-9a-f-]{36})"[^>]*>\s*<a [^>]*>([^<]*)</a>', listing.text
-        )
-        ids = [ticket_id for ticket_id, shown in rows if unescape(shown) == title]
-        assert len(ids) == 1, f"expected one row titled {title!r} in the list, got {len(ids)}"
-        return ids[0]
+            return create_ticket(http, title=title, content=content)
 
     def set_status(self, ticket_id: str, status: str) -> None:
         with httpx.Client(base_url=self.base_url, timeout=10) as http:
@@ -103,9 +93,9 @@ class Server:
 
 @contextmanager
 def running_server(directory: Path) -> Iterator[Server]:
-    """Start uvicorn over a new database in ``directory``; stop it on exit."""
+    """Start the server over a new database in ``directory``; stop it on exit."""
     log = directory / "server.log"
-    app = AppServer(log, DATABASE_URL=f"sqlite+aiosqlite:///{directory / 'browser.db'}")
+    app = AppServer(log, env={"DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'browser.db'}"})
     try:
         app.start()
     except RuntimeError as exc:

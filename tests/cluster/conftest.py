@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import fresh_postgres_database
-from tests.servers import AppServer, RedisServer
+from tests.support import AppServer, RedisServer
 
 PG_DATABASE_URL = os.environ.get("PG_DATABASE_URL", "")
 
@@ -40,10 +40,12 @@ def cluster(
 
     def start(n: int) -> list[AppServer]:
         env = {"CACHE_URL": redis_server.url, "DATABASE_URL": database_url}
-        servers = [AppServer(tmp_path / f"app-{i}.log", **env).start() for i in range(n)]
+        servers = [AppServer(tmp_path / f"app-{i}.log", env=env).start() for i in range(n)]
         started.extend(servers)
         return servers
 
     yield start
+    for server in started:  # all at once: each may take a moment to stop
+        server.terminate()
     for server in started:
         server.stop()

@@ -1,0 +1,172 @@
+"""Print one run's figures: the table, the ratios against their targets, the rest, a summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench import live, nagle, redis_rows, revalidate
+from bench.rows import Row
+
+PAGE_KEY = "/tickets? page"
+COUNTS_KEY = "fragment:ticket-counts()"
+BARE_TARGET = 0.9  # the chosen server's cached page / the bare app, req/s
+TAIL_TARGET = 3.0  # its p99 / p50
+DYNAMIC_TARGET = 20.0  # cached / rendered on every request, req/s
+
+
+@dataclass
+class Results:
+    servers: list[Row]  # the cached page on each server, scripts/run's included
+    small: list[Row]  # a small cached answer on some of them
+    chosen: Row  # scripts/run's
+    bares: list[Row]  # the bare app on uvicorn httptools+uvloop, then on the chosen server
+
+    @property
+    def bare(self) -> Row:
+        """What every ``x bare`` figure is relative to: the bare app on uvicorn."""
+        return self.bares[0]
+
+    app_rows: list[Row]  # on the chosen server: compressed, dynamic, store off, (redis)
+    compressed: Row
+    dynamic: Row
+    one: live.Invalidation
+    many: live.Invalidation
+    deleting: live.DeleteThenList
+    bumps: list[revalidate.Revalidate]
+    workers: nagle.Nagle
+    redis: redis_rows.Redis | None
+    pinned: bool
+    skipped: list[str]  # candidate servers not installed
+    elapsed: float = 0.0
+
+
+def report(results: Results) -> None:
+    table(results)
+    print()
+    ratios(results)
+    print()
+    nagle.report(results.workers)
+    print()
+    cache(results)
+    print()
+    summary(results)
+
+
+def table(r: Results) -> None:
+    print()
+    print(
+        f"{'row':<44}{'req/s':>9}{'spread':>8}{'p50 ms':>9}{'p99 ms':>9}{'p99/p50':>8}"
+        f"{'x bare':>8}{'CPUs':>6}{'renders/req':>12}{'bytes':>9}  verified"
+    )
+    where = "server pinned to CPU 0, wrk to CPU 1 (taskset)" if r.pinned else "nothing pinned"
+    print(f"cached GET /tickets on each server ({where}):")
+    for row in r.servers:
+        _line(row, r.bare, " (scripts/run)" if row is r.chosen else "")
+    for row in r.small:
+        _line(row, None, "")
+    for row in r.bares:
+        _line(row, r.bare, "")
+    print(f"the app on {r.chosen.name} (pinned as above unless the row says otherwise):")
+    for row in r.app_rows:
+        _line(row, r.bare, "")
+    print(
+        "  CPUs: CPU time of the server's processes (workers included) per second under load; "
+        "renders/req: summed over every worker's /metrics; bytes: one answer's body as sent"
+    )
+    if r.skipped:
+        print(f"  not installed, so not measured: {', '.join(r.skipped)}")
+
+
+def _line(row: Row, bare: Row | None, note: str) -> None:
+    """One row; ``bare``: the row it is compared with (None: another answer, no ratio)."""
+    per_request = row.renders_per_request
+    renders = "-" if per_request is None else f"{per_request:.2f}"
+    vs_bare = "-" if bare is None else f"{row.rps / bare.rps:.2f}"
+    name = f"  {row.name}{note}"
+    print(
+        f"{name:<44}{row.rps:>9,.0f}{row.spread:>8.0%}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}"
+        f"{row.tail:>8.2f}{vs_bare:>8}{row.cpus:>6.2f}{renders:>12}{row.size:>9,}  {row.check}"
+    )
+
+
+def ratios(r: Results) -> None:
+    chosen, compressed = r.chosen, r.compressed
+    print(f"scripts/run's server: {chosen.name}, cached GET /tickets")
+    for bare in r.bares:
+        ratio = chosen.rps / bare.rps
+        verdict = _verdict(ratio >= BARE_TARGET, f"target >= {BARE_TARGET}")
+        print(f"  / {bare.name + ' req/s':<48}{ratio:8.2f}   {verdict if bare is r.bare else ''}")
+    tail = _verdict(chosen.tail <= TAIL_TARGET, f"target <= {TAIL_TARGET:g}")
+    print(f"  {'p99 / p50':<50}{chosen.tail:8.2f}   {tail}")
+    vs_dynamic = chosen.rps / r.dynamic.rps
+    dynamic = _verdict(vs_dynamic >= DYNAMIC_TARGET, f"target >= {DYNAMIC_TARGET:g}x")
+    print(f"  {'/ dynamic GET /tickets req/s':<50}{vs_dynamic:7.1f}x   {dynamic}")
+    fastest = max(r.servers, key=lambda row: row.rps)
+    if fastest is not chosen:
+        print(
+            f"  note: {fastest.name} had the most req/s in this run "
+            f"({fastest.rps / chosen.rps:.2f}x {chosen.name})"
+        )
+    print(
+        f"Accept-Encoding: gzip, br -> Content-Encoding {compressed.encoding}, "
+        f"{compressed.size:,} bytes ({compressed.size / chosen.size:.2f}x the "
+        f"{chosen.size:,} of identity); req/s {compressed.rps / chosen.rps:.2f}x the plain row"
+    )
+    if r.redis is not None:
+        redis_rows.report_ratios(chosen, r.redis)
+
+
+def cache(r: Results) -> None:
+    one, many = r.one, r.many
+    print(
+        f"renders per invalidation ({many.readers} readers): {_renders(many)} "
+        f"(1 reader: {_renders(one)}); MISS answers: {many.misses:.2f} of {many.readers}; "
+        f"mean of {many.rounds} invalidations"
+    )
+    # /metrics counts renders, not which key rendered; the two expected ones
+    # follow from the tags: the legend fragment carries no "tickets" tag.
+    print(f"  expected per invalidation: 2 = page {PAGE_KEY!r} + {COUNTS_KEY!r}")
+    if r.redis is not None and r.redis.many is not None:
+        redis_rows.report_invalidation(r.redis, _renders(r.redis.many))
+    small, large = r.bumps
+    print(
+        f"revalidate_tag: {small.us_per_call:.2f} us/call with {small.entries:,} entries, "
+        f"{large.us_per_call:.2f} us/call with {large.entries:,} entries; "
+        f"ratio {large.us_per_call / small.us_per_call:.2f}"
+    )
+    d = r.deleting
+    print(
+        f"delete + fresh list page: p50 {d.total_p50_ms:.2f} ms (POST delete 303: "
+        f"{d.delete_p50_ms:.2f} ms, GET list MISS: {d.list_p50_ms:.2f} ms); "
+        f"{d.iterations} iterations"
+    )
+
+
+def summary(r: Results) -> None:
+    chosen, redis = r.chosen, r.redis
+    small, large = r.bumps
+    text = (
+        f"summary: {chosen.name} cached {chosen.rps:,.0f} req/s = "
+        f"{chosen.rps / r.bare.rps:.2f}x bare, p99/p50 {chosen.tail:.2f}, "
+        f"{chosen.rps / r.dynamic.rps:.1f}x dynamic; "
+        f"{_renders(r.many)} renders/invalidation at {r.many.readers} readers; "
+    )
+    if redis is not None:
+        misses = "" if redis.many is None else f", {redis.many.misses:.2f} MISS/invalidation"
+        text += (
+            f"redis 1w {redis.one.rps / chosen.rps:.2f}x memory, "
+            f"2w {redis.two.rps / redis.one.rps:.2f}x 1w{misses}; "
+        )
+    text += (
+        f"revalidate_tag 100k/1k {large.us_per_call / small.us_per_call:.2f}; "
+        f"delete+list p50 {r.deleting.total_p50_ms:.1f} ms; {r.elapsed:.0f}s"
+    )
+    print(text)
+
+
+def _renders(measured: live.Invalidation) -> str:
+    return "unknown (a worker restarted)" if measured.renders is None else f"{measured.renders:.2f}"
+
+
+def _verdict(ok: bool, target: str) -> str:
+    return f"ok ({target})" if ok else f"MISSED ({target})"

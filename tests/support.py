@@ -1,0 +1,409 @@
+"""Real servers for tests/ and bench/: one copy of what both need.
+
+- ``SERVER`` and ``server_command``: the ASGI server that ``scripts/run``
+  starts (through ``python -m tests.support serve``), its flags, and the other
+  candidates the benchmark compares it with;
+- ``AppServer``: that server (or another) in a process group of its own on a
+  free 127.0.0.1 port, ready once every worker answers; stopped group and all;
+- ``group_cpu_seconds``: CPU time of a process group, from ``/proc``;
+- ``metrics`` and ``worker_of``: Prometheus text, parsed by prometheus_client;
+- ``create_ticket`` (and ``create_ticket_async``): one ticket over HTTP, its id
+  read from the list page as the public contract shows it;
+- ``RedisServer``: a private ``redis-server`` that a test may kill and restart.
+
+It lives under tests/ so that scripts/check lints it with the tests; bench/
+imports it as ``tests.support`` (both run from the repository's root).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import redis
+from markupsafe import escape
+from prometheus_client.parser import text_string_to_metric_families
+
+HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parent.parent
+APP = "app.main:create_app"  # a factory: the lifespan migrates the schema and starts the cache
+
+# -- the server scripts/run starts ---------------------------------------------
+
+# A stream still open this many seconds after SIGTERM no longer holds a shutdown:
+# granian kills the worker (--workers-kill-timeout), uvicorn cancels the request
+# (--timeout-graceful-shutdown), hypercorn likewise (--graceful-timeout).
+GRACE_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One way to serve an ASGI factory: what ``server_command`` builds for it."""
+
+    name: str
+    label: str
+    module: str  # python -m <module>
+
+
+SERVERS = {
+    kind.name: kind
+    for kind in (
+        Kind("granian", "granian asgi+uvloop", "granian"),
+        Kind("uvicorn", "uvicorn httptools+uvloop", "uvicorn"),
+        Kind("uvicorn-h11", "uvicorn h11+asyncio", "uvicorn"),
+        Kind("hypercorn", "hypercorn uvloop", "hypercorn"),
+    )
+}
+# What scripts/run starts and AppServer starts by default: the fastest in
+# scripts/bench that passes the whole suite (see README, "Benchmark").
+SERVER = "granian"
+
+
+def server_command(
+    server: str,
+    app: str = APP,
+    *,
+    host: str = HOST,
+    port: int = 8000,
+    workers: int = 1,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The command line that serves the ASGI factory ``app`` ("module:function")."""
+    kind = SERVERS[server]
+    command = [sys.executable, "-m", kind.module]
+    many = ["--workers", str(workers)] if workers != 1 else []
+    if server == "granian":
+        command += [
+            "--interface", "asgi", "--loop", "uvloop", "--factory",
+            "--host", host, "--port", str(port), *many, "--no-access-log",
+            "--workers-kill-timeout", str(GRACE_SECONDS),
+        ]  # fmt: skip
+    elif server in ("uvicorn", "uvicorn-h11"):
+        http, loop = ("httptools", "uvloop") if server == "uvicorn" else ("h11", "asyncio")
+        command += [
+            "--factory", "--host", host, "--port", str(port), *many, "--no-access-log",
+            "--http", http, "--loop", loop,
+            "--timeout-graceful-shutdown", str(GRACE_SECONDS),
+        ]  # fmt: skip
+    else:  # hypercorn calls "module:function()" itself; no access log unless asked
+        command += [
+            "--worker-class", "uvloop", "--bind", f"{host}:{port}", *many,
+            "--graceful-timeout", str(GRACE_SECONDS),
+        ]  # fmt: skip
+        app += "()"
+    return [*command, *extra, app]
+
+
+def serve(argv: Sequence[str]) -> None:
+    """Replace this process with the server of scripts/run on ``HOST``:``PORT``.
+
+    ``--reload`` (anywhere in ``argv``) serves with uvicorn and its auto-reload
+    instead, for development; every other argument goes to the server as is.
+    """
+    args = list(argv)
+    host, port = os.environ.get("HOST", HOST), int(os.environ.get("PORT", "8000"))
+    if "--reload" in args:
+        args.remove("--reload")
+        watch = [arg for folder in ("app", "templates") for arg in ("--reload-dir", folder)]
+        command = server_command("uvicorn", host=host, port=port, extra=["--reload", *watch, *args])
+    else:
+        command = server_command(SERVER, host=host, port=port, extra=args)
+    os.execv(command[0], command)
+
+
+# -- processes ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time used so far by the live processes of group ``pgid`` (workers too)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        # After "(comm)": state, ppid, pgrp, ... utime (the 14th field), stime (15th).
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _kill_group(pgid: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+class AppServer:
+    """An ASGI factory served by ``server`` (scripts/run's unless told) on a free port.
+
+    The process leads a session, hence a process group, of its own: Ctrl-C
+    reaches only us, and ``stop`` stops its workers too. ``start`` returns once
+    ``ready`` answers from every worker (told apart by ``worker_of``), so each
+    has run its lifespan. ``extra`` goes to the server's command line (before
+    the app); ``cpus`` pins it with taskset; ``pidfile`` is written
+    while it runs (scripts/bench kills that group if we die hard).
+    """
+
+    def __init__(
+        self,
+        log: Path,
+        *,
+        app: str = APP,
+        server: str = SERVER,
+        workers: int = 1,
+        env: Mapping[str, str] | None = None,
+        cpus: str | None = None,
+        pidfile: Path | None = None,
+        ready: str = "/metrics",
+        extra: Sequence[str] = (),
+    ) -> None:
+        self.log = log
+        self.extra = list(extra)
+        self.app = app
+        self.server = server
+        self.workers = workers
+        self.env = dict(env or {})
+        self.cpus = cpus
+        self.pidfile = pidfile
+        self.ready = ready
+        self.port = free_port()
+        self.base_url = f"http://{HOST}:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.terminated = False
+
+    @property
+    def command(self) -> list[str]:
+        command = server_command(
+            self.server, self.app, port=self.port, workers=self.workers, extra=self.extra
+        )
+        return ["taskset", "-c", self.cpus, *command] if self.cpus else command
+
+    def start(self, timeout: float = 30.0) -> AppServer:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env={**os.environ, **self.env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+        if self.pidfile is not None:
+            self.pidfile.write_text(str(self.process.pid))
+        try:
+            self._wait_ready(time.monotonic() + timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, deadline: float) -> None:
+        assert self.process is not None
+        seen: set[str] = set()
+        while True:  # a process start: poll until every worker answers, or it dies
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.server} exited at start; see {self.log}")
+            try:
+                # A new connection each time: the kernel hands it to any worker.
+                answer = httpx.get(self.base_url + self.ready, timeout=1)
+                answer.raise_for_status()
+                seen.add(worker_of(answer.text) if self.workers > 1 else "")
+                if len(seen) >= self.workers:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{self.server}: {len(seen)} of {self.workers} workers answered; see {self.log}"
+                )
+            time.sleep(0.05)
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by its processes (the supervisor and every worker)."""
+        return 0.0 if self.process is None else group_cpu_seconds(self.process.pid)
+
+    def terminate(self) -> None:
+        """SIGTERM, without waiting: lets several servers stop at once."""
+        if self.process is not None and not self.terminated and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.terminated = True
+
+    def stop(self, timeout: float = GRACE_SECONDS + 10) -> None:
+        """SIGTERM and wait (open streams are cut after GRACE_SECONDS); then SIGKILL."""
+        self.terminate()
+        process, self.process = self.process, None
+        if process is not None:
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(process.pid)
+                process.wait()
+            deadline = time.monotonic() + 5  # workers that outlived their supervisor
+            while _group_alive(process.pid):
+                if time.monotonic() > deadline:
+                    _kill_group(process.pid)
+                    break
+                time.sleep(0.05)
+        self.terminated = False
+        if self.pidfile is not None:
+            self.pidfile.unlink(missing_ok=True)
+
+    def __enter__(self) -> AppServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+# -- Prometheus text ---------------------------------------------------------------
+
+
+def metrics(text: str) -> dict[str, float]:
+    """Every sample of ``text``: ``name`` or ``name{label="value",...}`` -> value."""
+    samples: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples
+
+
+def worker_of(text: str) -> str:
+    """Which process answered this /metrics text: its counters' creation times."""
+    created = sorted(
+        f"{name}={value!r}" for name, value in metrics(text).items() if name.endswith("_created")
+    )
+    if not created:
+        raise RuntimeError("no *_created samples in /metrics: cannot tell workers apart")
+    return ",".join(created)
+
+
+# -- tickets -----------------------------------------------------------------------
+
+# The public contract: the list holds one element id="ticket-<id>" per ticket, with its title.
+_ROW_ID = re.compile(r'id="ticket-([0-9a-f-]{36})"')
+
+
+def ticket_id_in(page: str, title: str) -> str:
+    """The id of the one ticket titled ``title`` on a list page."""
+    shown = re.compile(rf">\s*{re.escape(str(escape(title)))}\s*<")
+    rows = list(_ROW_ID.finditer(page))
+    ends = [row.start() for row in rows[1:]] + [len(page)]
+    found = {
+        row[1] for row, end in zip(rows, ends, strict=True) if shown.search(page, row.end(), end)
+    }
+    if len(found) != 1:
+        raise RuntimeError(f"{len(found)} tickets titled {title!r} on the list page")
+    return found.pop()
+
+
+def _listed(created: httpx.Response) -> str:
+    if created.status_code != 303:
+        raise RuntimeError(f"create answered {created.status_code}:\n{created.text[:500]}")
+    return str(created.url.join(created.headers["location"]))
+
+
+def create_ticket(
+    client: httpx.Client, base_url: str = "", title: str = "A ticket", content: str = "x"
+) -> str:
+    """Create a ticket as a plain form post would (303 to the list); return its id.
+
+    The id is read from the list page the answer leads to (newest first), so
+    ``title`` should be one no other ticket on that page has.
+    """
+    created = client.post(f"{base_url}/tickets", data={"title": title, "content": content})
+    listing = client.get(_listed(created))
+    listing.raise_for_status()
+    return ticket_id_in(listing.text, title)
+
+
+async def create_ticket_async(
+    client: httpx.AsyncClient, base_url: str = "", title: str = "A ticket", content: str = "x"
+) -> str:
+    """``create_ticket`` for an async client."""
+    created = await client.post(f"{base_url}/tickets", data={"title": title, "content": content})
+    listing = await client.get(_listed(created))
+    listing.raise_for_status()
+    return ticket_id_in(listing.text, title)
+
+
+# -- a private redis-server ------------------------------------------------------------
+
+
+class RedisServer:
+    """``redis-server`` in the foreground of a subprocess; stop() and start() again at will."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(
+                "redis-server is not installed: run scripts/services or scripts/test"
+            )
+        self.binary = binary
+        self.directory = directory
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        command = [
+            self.binary, "--port", str(self.port), "--bind", HOST,
+            "--save", "", "--appendonly", "no", "--dir", str(self.directory),
+            "--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:  # a process start, not an event we could await
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"redis-server did not start on {self.port}") from None
+                time.sleep(0.02)
+        client.close()
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["serve"]:
+        sys.exit("usage: python -m tests.support serve [--reload] [SERVER ARGS...]")
+    serve(sys.argv[2:])
