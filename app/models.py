@@ -6,7 +6,10 @@ import enum
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy import Index, event
 from sqlmodel import Field, SQLModel
+
+from app.tickets.search import search_text
 
 TITLE_MAX = 191
 CONTENT_MAX = 1024
@@ -27,9 +30,25 @@ class TicketStatus(enum.StrEnum):
 
 
 class Ticket(SQLModel, table=True):
+    # Lists are newest first, paged by (created_at, id): these indexes serve
+    # them without sorting, filtered by status or not.
+    __table_args__ = (
+        Index("ix_ticket_newest", "created_at", "id"),
+        Index("ix_ticket_status_newest", "status", "created_at", "id"),
+    )
+
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
     title: str = Field(max_length=TITLE_MAX)
     content: str = Field(max_length=CONTENT_MAX)
     status: TicketStatus = Field(default=TicketStatus.OPEN)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # The words of title and content, folded (app/tickets/search.py): what the
+    # search index is built from. Kept in step on every ORM write, below.
+    search_text: str = Field(default="")
+
+
+@event.listens_for(Ticket, "before_insert")
+@event.listens_for(Ticket, "before_update")
+def _index_words(_mapper: object, _connection: object, ticket: Ticket) -> None:
+    ticket.search_text = search_text(ticket.title, ticket.content)

@@ -10,8 +10,9 @@ def home_path() -> str:
     return "/"
 
 
-def tickets_path() -> str:
-    return "/tickets"
+def tickets_path(query: str = "") -> str:
+    """The list; ``query`` is a canonical list query (filters.ListQuery.canonical)."""
+    return f"/tickets?{query}" if query else "/tickets"
 
 
 def ticket_path(ticket_id: str) -> str:
@@ -26,12 +27,18 @@ def ticket_delete_path(ticket_id: str) -> str:
     return f"/tickets/{ticket_id}/delete"
 
 
-def counts_source_path() -> str:
-    return "/fragments/counts"
+def counts_source_path(status: str | None = None) -> str:
+    """The counts, with the filter link of ``status`` marked as the current one."""
+    return f"/fragments/counts?status={status}" if status else "/fragments/counts"
 
 
-def list_source_path() -> str:
-    return "/fragments/tickets"
+def list_source_path(query: str = "") -> str:
+    """One page (window) of a list; ``query`` as for tickets_path, ``until`` allowed."""
+    return f"/fragments/tickets?{query}" if query else "/fragments/tickets"
+
+
+def row_source_path(ticket_id: str) -> str:
+    return f"/fragments/tickets/{ticket_id}/row"
 
 
 def ticket_source_path(ticket_id: str) -> str:

@@ -19,6 +19,7 @@ from app.cache import collected_tags
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 from app.settings import ROOT
 from app.tickets import ids
+from app.tickets.search import MAX_QUERY_CHARS
 
 
 def live(src: str) -> Markup:
@@ -44,7 +45,7 @@ environment.globals.update(
 environment.globals.update(
     statuses=list(TicketStatus),  # every status select and badge
     ids=ids,
-    limits=SimpleNamespace(title=TITLE_MAX, content=CONTENT_MAX),
+    limits=SimpleNamespace(title=TITLE_MAX, content=CONTENT_MAX, search=MAX_QUERY_CHARS),
     live=live,
     static=static_files.url,  # {{ static("app.css") }}: a fingerprinted URL
 )

@@ -22,9 +22,13 @@
   function heard({ id, tags }) {
     if (id) lastEventId = id;
     const everything = tags.includes("*");
-    for (const el of document.querySelectorAll("[data-live-tags][id]")) {
+    const moved = [...document.querySelectorAll("[data-live-tags][id]")].filter((el) => {
       const held = el.dataset.liveTags.split(/\s+/);
-      if (everything || held.some((tag) => tags.includes(tag))) refresh(el.id);
+      return everything || held.some((tag) => tags.includes(tag));
+    });
+    // A fragment inside another one that is re-fetched comes back with it.
+    for (const el of moved) {
+      if (!moved.some((outer) => outer !== el && outer.contains(el))) refresh(el.id);
     }
   }
 
@@ -91,7 +95,10 @@
     const template = document.createElement("template");
     template.innerHTML = html;
     const next = template.content.getElementById(el.id);
-    if (!next) return;
+    if (!next) {
+      el.remove(); // its source no longer has it: a deleted ticket's row
+      return;
+    }
     const refocus = carryEdits(el, next);
     el.replaceWith(next);
     htmx.process(next);

@@ -51,7 +51,7 @@ async def test_create_over_htmx_redirects_and_the_list_shows_it(
     assert after.headers["x-cache"] == "MISS" and "Brand new" in after.text
     assert (await client.get("/tickets")).headers["x-cache"] == "HIT"
     assert home.headers["x-cache"] == "MISS"
-    assert 'count--total"><span class="count__n">1<' in home.text
+    assert 'aria-current="page"><span class="count__n">1<' in home.text  # "All", on no filter
 
 
 async def test_update_over_htmx_redirects_to_the_ticket(
@@ -144,11 +144,11 @@ async def test_inline_status_change_answers_the_row(
     assert '<option value="DONE" selected>' in response.text
     assert "hx-trigger" not in response.headers  # pages refresh from the event stream
     assert counts.headers["x-cache"] == "MISS"
-    assert 'data-status="DONE"><span class="count__n">1<' in counts.text
+    assert 'data-status="DONE" href="/tickets?status=DONE"><span class="count__n">1<' in counts.text
 
 
 async def test_inline_create_answers_the_new_row(app: Starlette, client: httpx.AsyncClient) -> None:
-    headers = {**HTMX, "HX-Target": "ticket-list"}
+    headers = {**HTMX, "HX-Target": "ticket-page-first"}
 
     response = await client.post(
         "/tickets", data={"title": "Inline", "content": "Made in place"}, headers=headers

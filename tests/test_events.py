@@ -198,7 +198,17 @@ async def test_a_committed_write_sends_one_event_naming_its_tags(
 
     assert deleted.status_code == 303
     assert events == [
-        Event(app.state.events.event_id(1), "invalidate", [f"ticket:{ticket.id}", "tickets"])
+        Event(
+            app.state.events.event_id(1),
+            "invalidate",
+            [
+                f"ticket:{ticket.id}",
+                "tickets:all",
+                "tickets:counts",
+                "tickets:search",
+                "tickets:status:OPEN",
+            ],
+        )
     ]
 
 
@@ -442,11 +452,14 @@ async def test_each_live_fragment_declares_its_tags_and_source(
     listing = (await client.get("/tickets")).text
     detail = (await client.get(f"/tickets/{ticket.id}")).text
 
-    assert (
-        '<ul id="ticket-list" class="ticket-list" data-live-tags="tickets" '
-        'data-live-src="/fragments/tickets">' in listing
-    )
-    assert 'data-live-tags="tickets" data-live-src="/fragments/counts"' in listing
+    live = re.compile(r'id="([\w-]+)"[^>]* data-live-tags="([^"]*)" data-live-src="([^"]*)"')
+    # Each declares the tags of its own reads: the list page its membership,
+    # each row its ticket (a row refreshes itself; the page does not for it).
+    assert {found[0]: found[1:] for found in live.findall(listing)} == {
+        "ticket-counts": ("tickets:counts", "/fragments/counts"),
+        "ticket-page-first": ("tickets:all", "/fragments/tickets"),
+        f"ticket-{ticket.id}": (f"ticket:{ticket.id}", f"/fragments/tickets/{ticket.id}/row"),
+    }
     assert (
         f'<div id="ticket-view" data-live-tags="ticket:{ticket.id}" '
         f'data-live-src="/fragments/tickets/{ticket.id}">' in detail
@@ -465,7 +478,7 @@ async def test_the_list_fragment_is_the_list_of_the_list_page(
 
     assert fragment.status_code == 200
     assert fragment.headers["x-cache"] == "MISS"
-    assert fragment.text.startswith('<ul id="ticket-list"')
+    assert fragment.text.startswith('<ul id="ticket-page-first"')
     assert fragment.text in page
     assert (await client.get("/fragments/tickets", headers=HTMX)).headers["x-cache"] == "HIT"
 

@@ -9,8 +9,9 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.applications import Starlette
 
-from app.models import Ticket
 from app.tickets import queries
+from app.tickets.filters import ListQuery
+from app.tickets.queries import TicketPage
 from tests.conftest import add_ticket
 
 
@@ -123,8 +124,8 @@ async def test_render_overlapping_a_delete_stores_nothing_fresh(
     delete_done = asyncio.Event()
     real_list_tickets = queries.list_tickets
 
-    async def list_then_wait(session: AsyncSession) -> list[Ticket]:
-        tickets = await real_list_tickets(session)
+    async def list_then_wait(session: AsyncSession, query: ListQuery) -> TicketPage:
+        tickets = await real_list_tickets(session, query)
         list_read.set()
         await delete_done.wait()  # the delete commits and invalidates right here
         return tickets

@@ -101,9 +101,9 @@ async def test_home_counts_tickets_by_status(app: Starlette, client: httpx.Async
     await add_ticket(app, status=TicketStatus.DONE)
     text = (await client.get("/")).text
 
-    assert 'data-status="DONE"><span class="count__n">2<' in text
-    assert 'data-status="OPEN"><span class="count__n">1<' in text
-    assert 'data-status="IN_PROGRESS"><span class="count__n">0<' in text
+    assert '"/tickets?status=DONE"><span class="count__n">2<' in text
+    assert '"/tickets?status=OPEN"><span class="count__n">1<' in text
+    assert '"/tickets?status=IN_PROGRESS"><span class="count__n">0<' in text
 
 
 async def test_ticket_page_and_unknown_ticket(app: Starlette, client: httpx.AsyncClient) -> None:

@@ -85,9 +85,13 @@ async def test_migrations_build_the_schema_of_the_models_on_an_empty_database(
             ("status", "ticketstatus", None, "NO"),
             ("created_at", "timestamptz", None, "NO"),
             ("updated_at", "timestamptz", None, "NO"),
+            ("search_text", "varchar", None, "NO"),
+            ("search_vector", "tsvector", None, "YES"),
         ]
-        assert [(i["name"], i["column_names"]) for i in indexes] == [
-            ("ix_ticket_created_at", ["created_at"])
+        assert sorted((i["name"], i["column_names"]) for i in indexes) == [
+            ("ix_ticket_newest", ["created_at", "id"]),
+            ("ix_ticket_search", ["search_vector"]),
+            ("ix_ticket_status_newest", ["status", "created_at", "id"]),
         ]
     finally:
         await db.close()

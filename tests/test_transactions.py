@@ -60,10 +60,13 @@ async def test_metrics_count_what_the_cache_did(app: Starlette, client: httpx.As
 
     text = (await client.get("/metrics")).text
 
-    assert 'cache_invalidations_total{family="tickets"} 1.0' in text
-    assert 'cache_invalidations_total{family="ticket"} 1.0' in text  # not one label per id
+    # The status change moves the counts and both statuses' lists (family
+    # "tickets"), and the ticket itself ("ticket"): not one label per id.
+    assert 'cache_invalidations_total{family="tickets"} 3.0' in text
+    assert 'cache_invalidations_total{family="ticket"} 1.0' in text
     assert "cache_hits_total 1.0" in text
-    assert "cache_misses_total 4.0" in text  # the page and its three fragments
-    assert "cache_renders_total 4.0" in text
-    assert "cache_render_seconds_count 4.0" in text
+    # The page, its counts, list page and legend, and the list's one row.
+    assert "cache_misses_total 5.0" in text
+    assert "cache_renders_total 5.0" in text
+    assert "cache_render_seconds_count 5.0" in text
     assert "\ncache_entries " in text and "\ncache_bytes " in text

@@ -15,10 +15,15 @@ variant
 fragment
     A cached sub-render (``fragment(name, render)``): an entry of its own
     that a page embeds; its tags bubble up to the page that holds it.
+    ``fragments(name, parts)`` reads many of one kind (a list's rows) in one
+    round trip and renders only the missing ones.
 live fragment
     A fragment that a page's script re-fetches when its tags move; its
     element carries the tags its render collected (``collected_tags()``).
     Served alone by the app's routes under ``/fragments/``, its *source*.
+canonical query
+    The part of a query string a route declares (``@cached(query=...)``):
+    its entries are keyed by it, whatever else the URL carries.
 entry
     A stored body with its tags, snapshot, lifetime, ETag and compressed
     variants; fresh while none of its tags was bumped after its snapshot.
@@ -37,7 +42,13 @@ request by ``CacheMiddleware``); outside one, ``with cache.bound():``.
 
 from __future__ import annotations
 
-from app.cache.context import current_cache, fragment, revalidate_path, revalidate_tag
+from app.cache.context import (
+    current_cache,
+    fragment,
+    fragments,
+    revalidate_path,
+    revalidate_tag,
+)
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import CacheError, NoActiveCache, RevalidateDuringRender, TagError
@@ -67,6 +78,7 @@ __all__ = [
     "create_store",
     "current_cache",
     "fragment",
+    "fragments",
     "revalidate_path",
     "revalidate_tag",
 ]

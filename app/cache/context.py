@@ -9,7 +9,7 @@ found the route, and every render inside the request carries them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from app.cache.errors import NoActiveCache
 from app.cache.tags import PathType
 
 if TYPE_CHECKING:
-    from app.cache.engine import Cache, Render
+    from app.cache.engine import Cache, InHandRender, Render
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,7 @@ class RequestKey:
     """What the cache needs of one GET: its key, and the headers it answers by."""
 
     key: str
+    variant: str = "page"
     if_none_match: bytes | None = None
     accept_encoding: bytes | None = None
     vary: bytes = b"Accept-Encoding"  # the request headers the answer depends on
@@ -87,8 +88,22 @@ async def fragment(
 
     Rendered inside a page, it hands its tags to the page's entry.
     """
-    key = "fragment:" + name + "(" + ",".join(repr(arg) for arg in args) + ")"
     served = await current_cache().serve(
-        key, render, tags=tags, revalidate=revalidate, dynamic=dynamic
+        fragment_key(name, args), render, tags=tags, revalidate=revalidate, dynamic=dynamic
     )
     return served.body.decode()
+
+
+async def fragments(name: str, parts: Sequence[tuple[object, InHandRender]]) -> list[str]:
+    """Many fragments of one kind (a list's rows), read from the store in one round trip.
+
+    ``parts`` pairs each fragment's argument (its key) with a function that
+    renders it from data the enclosing render has already read; only the
+    missing ones are rendered, then stored together (``Cache.serve_many``).
+    """
+    keys = [fragment_key(name, (arg,)) for arg, _ in parts]
+    return await current_cache().serve_many(keys, [render for _, render in parts])
+
+
+def fragment_key(name: str, args: tuple[object, ...]) -> str:
+    return "fragment:" + name + "(" + ",".join(repr(arg) for arg in args) + ")"

@@ -31,6 +31,7 @@ from app.cache.tags import PathType
 logger = logging.getLogger(__name__)
 
 Render = Callable[[], Awaitable[str | bytes]]
+InHandRender = Callable[[], str]  # renders from data already read: no awaiting
 Found = tuple[Entry, Freshness]
 
 
@@ -167,6 +168,70 @@ class Cache:
             return Served(rendered.entry.body, CacheStatus.MISS, rendered.entry)
         self.metrics.hits.inc()
         return Served(rendered.entry.body, CacheStatus.HIT, rendered.entry)
+
+    async def serve_many(self, keys: list[str], renders: list[InHandRender]) -> list[str]:
+        """Many small entries read in one round trip; the missing ones rendered here.
+
+        For the parts of a render whose data the enclosing render has read
+        already (a list's rows): each ``renders[i]`` makes ``keys[i]``'s body
+        from that data, without reading anything. Their entries take the
+        enclosing render's snapshot, taken before that data was read, and
+        are stored together; every part hands its tags up, as ``fragment``
+        does. Outside a render there is no such snapshot: nothing is cached.
+        """
+        parent = current_scope()
+        if parent is None:  # an action's answer, say: rendered for it, never stored
+            self.metrics.bypasses.inc(len(keys))
+            parts = zip(keys, renders, strict=True)
+            return [self._render_part(key, render, 0).body.decode() for key, render in parts]
+        try:
+            found = await self.lookup_many(keys)
+        except StoreUnavailable:
+            parent.dynamic = True
+            found = [None] * len(keys)
+        bodies: list[str] = []
+        made: list[Entry] = []
+        for key, render, hit in zip(keys, renders, found, strict=True):
+            if hit is not None:
+                entry = hit[0]
+            else:
+                self.metrics.misses.inc()
+                entry = self._render_part(key, render, parent.snapshot)
+                made.append(entry)
+            parent.absorb(entry)
+            bodies.append(entry.body.decode())
+        if made and not parent.dynamic:
+            try:
+                await self.store.put_many(made)
+            except StoreUnavailable as exc:
+                self.invalidations.store_failed("render", exc)
+        return bodies
+
+    async def lookup_many(self, keys: list[str]) -> list[Found | None]:
+        """``lookup`` of many keys in one round trip (a stale one counts as missing)."""
+        try:
+            await self.invalidations.pay_owed()
+            found = await self.store.get_many(keys, self.now())
+        except StoreUnavailable as exc:
+            self.invalidations.store_failed("read", exc)
+            raise
+        fresh = [hit if hit is not None and hit[1] is Freshness.FRESH else None for hit in found]
+        self.metrics.hits.inc(sum(hit is not None for hit in fresh))
+        return fresh
+
+    def _render_part(self, key: str, render: InHandRender, snapshot: int) -> Entry:
+        """One part, in a scope of its own: its template sees its own tags."""
+        scope = RenderScope(snapshot=snapshot)
+        self.metrics.renders.inc()
+        with self.metrics.render_seconds.time(), render_scope(scope):
+            body = render()
+        return Entry(
+            key=key,
+            body=body.encode(),
+            tags=frozenset(scope.tags),
+            snapshot=snapshot,
+            created_at=self.now(),
+        )
 
     async def _bypass(self, render: Render, parent: RenderScope | None) -> Served:
         if parent is not None:

@@ -61,8 +61,10 @@ def response_key(path: str, query_string: bytes, variant: str) -> str:
 def request_key(scope: Scope, variants: Variants) -> RequestKey:
     """The key a GET is cached under, and the headers its answer depends on."""
     headers = dict(scope["headers"])
+    variant = variants.of(headers)
     return RequestKey(
-        response_key(scope["path"], scope["query_string"], variants.of(headers)),
+        response_key(scope["path"], scope["query_string"], variant),
+        variant=variant,
         if_none_match=headers.get(b"if-none-match"),
         accept_encoding=headers.get(b"accept-encoding"),
         vary=variants.vary_header,
@@ -128,7 +130,11 @@ class CacheMiddleware:
 
 
 def cached(
-    *, revalidate: float | None = None, dynamic: bool = False, tags: Iterable[str] = ()
+    *,
+    revalidate: float | None = None,
+    dynamic: bool = False,
+    tags: Iterable[str] = (),
+    query: Callable[[Request], str] | None = None,
 ) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
     """Serve a GET endpoint's HTML through the cache (needs ``CacheMiddleware``).
 
@@ -136,6 +142,12 @@ def cached(
     ``Variants`` named); raising, for example ``HTTPException(404)``, means
     nothing is stored. ``revalidate=N`` makes it timed (stale after N
     seconds, refreshed in the background); ``dynamic=True`` renders every time.
+
+    ``query`` gives the route's canonical query string: only the parameters
+    it declares, normalised (it may raise to refuse a bad value). The entry
+    is keyed by that, so ``?utm_source=x`` or a reordered query is served
+    from the same entry, and junk parameters cannot fill the store. Without
+    it, the whole query string (sorted) is part of the key.
     """
     declared = tuple(tags)
 
@@ -145,10 +157,14 @@ def cached(
             binding = current_binding()
             if binding.request is None:
                 raise CacheError("@cached serves GET and HEAD requests only")
+            key = binding.request.key
+            if query is not None:
+                canonical = query(request).encode()
+                key = response_key(request.scope["path"], canonical, binding.request.variant)
             route = request.scope.get("route")
             binding.path_tags = implicit_tags(request.scope["path"], getattr(route, "path", None))
             served = await binding.cache.serve(
-                binding.request.key,
+                key,
                 lambda: endpoint(request),
                 tags=declared,
                 revalidate=revalidate,

@@ -34,6 +34,12 @@ class MemoryStore:
         self._entries.move_to_end(key)
         return entry, freshness
 
+    async def get_many(self, keys: list[str], now: float) -> list[tuple[Entry, Freshness] | None]:
+        return [await self.get(key, now) for key in keys]
+
+    async def put_many(self, entries: list[Entry]) -> list[bool]:
+        return [await self.put(entry) for entry in entries]
+
     async def put(self, entry: Entry) -> bool:
         if entry.size > self.max_bytes or self._moved_since(entry):
             return False

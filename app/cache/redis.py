@@ -52,41 +52,62 @@ redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return redis.call('GET', KEYS[1])
 """
 
+# KEYS: the expired and stale stamp hashes, then one entry key per entry
+# asked for; one reply per entry: nil, or {meta, body, expired, stale}.
 # Stamps are compared with tonumber (exact below 2^53) but handed back as the
 # strings Redis stored: Lua would print a 16-digit number in %.14g and lose it.
 _GET = """
-local fields = redis.call('HMGET', KEYS[1], 'meta', 'body')
-if not fields[1] then return nil end
-local tags = cjson.decode(fields[1])['tags']
-local expired, stale = '0', '0'
-if #tags > 0 then
-  local e = redis.call('HMGET', KEYS[2], unpack(tags))
-  local s = redis.call('HMGET', KEYS[3], unpack(tags))
-  for i = 1, #tags do
-    if e[i] and tonumber(e[i]) > tonumber(expired) then expired = e[i] end
-    if s[i] and tonumber(s[i]) > tonumber(stale) then stale = s[i] end
+local found = {}
+for k = 3, #KEYS do
+  local fields = redis.call('HMGET', KEYS[k], 'meta', 'body')
+  if fields[1] then
+    local tags = cjson.decode(fields[1])['tags']
+    local expired, stale = '0', '0'
+    if #tags > 0 then
+      local e = redis.call('HMGET', KEYS[1], unpack(tags))
+      local s = redis.call('HMGET', KEYS[2], unpack(tags))
+      for i = 1, #tags do
+        if e[i] and tonumber(e[i]) > tonumber(expired) then expired = e[i] end
+        if s[i] and tonumber(s[i]) > tonumber(stale) then stale = s[i] end
+      end
+    end
+    found[k - 2] = {fields[1], fields[2], expired, stale}
+  else
+    found[k - 2] = false
   end
 end
-return {fields[1], fields[2], expired, stale}
+return found
 """
 
+# KEYS: the stamp hashes and the clock, then one entry key per entry;
+# ARGV: the TTL, then (snapshot, meta, body) per entry. One reply per
+# entry: 1 stored, 0 refused (a tag moved after its snapshot).
 _PUT = """
-local snapshot = tonumber(ARGV[1])
-local clock = redis.call('GET', KEYS[4])
-if not clock or snapshot > tonumber(clock) then return 0 end
-local tags = cjson.decode(ARGV[3])['tags']
-if #tags > 0 then
-  local e = redis.call('HMGET', KEYS[2], unpack(tags))
-  local s = redis.call('HMGET', KEYS[3], unpack(tags))
-  for i = 1, #tags do
-    if (e[i] and tonumber(e[i]) > snapshot) or (s[i] and tonumber(s[i]) > snapshot) then
-      return 0
+local clock = tonumber(redis.call('GET', KEYS[3]) or '-1')
+local stored = {}
+for k = 4, #KEYS do
+  local at = 2 + (k - 4) * 3
+  local snapshot = tonumber(ARGV[at])
+  local ok = clock >= 0 and snapshot <= clock
+  local tags = cjson.decode(ARGV[at + 1])['tags']
+  if ok and #tags > 0 then
+    local e = redis.call('HMGET', KEYS[1], unpack(tags))
+    local s = redis.call('HMGET', KEYS[2], unpack(tags))
+    for i = 1, #tags do
+      if (e[i] and tonumber(e[i]) > snapshot) or (s[i] and tonumber(s[i]) > snapshot) then
+        ok = false
+      end
     end
   end
+  if ok then
+    redis.call('HSET', KEYS[k], 'meta', ARGV[at + 1], 'body', ARGV[at + 2])
+    redis.call('PEXPIRE', KEYS[k], ARGV[1])
+    stored[k - 3] = 1
+  else
+    stored[k - 3] = 0
+  end
 end
-redis.call('HSET', KEYS[1], 'meta', ARGV[3], 'body', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+return stored
 """
 
 _BUMP = """
@@ -152,30 +173,34 @@ class RedisStore:
         return int(await self._run("clock", [self._clock], [_now_us()]))
 
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
-        found = await self._run("get", [self._entry(key), self._expired, self._stale], [])
-        if found is None:
-            return None
-        meta_json, body, expired, stale = found
-        entry = _entry_from(key, json.loads(meta_json), body)
-        freshness = freshness_of(entry, int(expired), int(stale), now)
-        return None if freshness is Freshness.EXPIRED else (entry, freshness)
+        return (await self.get_many([key], now))[0]
+
+    async def get_many(self, keys: list[str], now: float) -> list[tuple[Entry, Freshness] | None]:
+        """Every entry of ``keys`` and its freshness, in one round trip."""
+        entry_keys = [self._entry(key) for key in keys]
+        replies = await self._run("get", [self._expired, self._stale, *entry_keys], [])
+        found: list[tuple[Entry, Freshness] | None] = []
+        for key, reply in zip(keys, replies, strict=True):
+            if not reply:
+                found.append(None)
+                continue
+            meta_json, body, expired, stale = reply
+            entry = _entry_from(key, json.loads(meta_json), body)
+            freshness = freshness_of(entry, int(expired), int(stale), now)
+            found.append(None if freshness is Freshness.EXPIRED else (entry, freshness))
+        return found
 
     async def put(self, entry: Entry) -> bool:
-        meta = json.dumps(
-            {
-                "tags": sorted(entry.tags),
-                "snapshot": entry.snapshot,
-                "created_at": entry.created_at,
-                "revalidate": entry.revalidate,
-                "content_type": entry.content_type,
-                "etag": entry.etag,
-                "encoded": [[coding, len(body)] for coding, body in entry.encoded],
-            }
-        )
-        keys = [self._entry(entry.key), self._expired, self._stale, self._clock]
-        blob = b"".join([entry.body, *(body for _, body in entry.encoded)])
-        args: list[Any] = [entry.snapshot, ENTRY_TTL_MS, meta, blob]
-        return bool(await self._run("put", keys, args))
+        return (await self.put_many([entry]))[0]
+
+    async def put_many(self, entries: list[Entry]) -> list[bool]:
+        """Store each entry whose tags did not move since its snapshot, in one round trip."""
+        keys = [self._expired, self._stale, self._clock]
+        args: list[Any] = [ENTRY_TTL_MS]
+        for entry in entries:
+            keys.append(self._entry(entry.key))
+            args.extend([entry.snapshot, _meta(entry), _blob(entry)])
+        return [bool(stored) for stored in await self._run("put", keys, args)]
 
     async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
         message = json.dumps({"origin": self.origin, "tags": sorted(tags)})
@@ -276,6 +301,25 @@ class RedisStore:
     async def _refresh_stats(self) -> None:
         info = await self.client.info("memory")
         self._stats = (int(await self.client.dbsize()), int(info["used_memory"]))
+
+
+def _meta(entry: Entry) -> str:
+    return json.dumps(
+        {
+            "tags": sorted(entry.tags),
+            "snapshot": entry.snapshot,
+            "created_at": entry.created_at,
+            "revalidate": entry.revalidate,
+            "content_type": entry.content_type,
+            "etag": entry.etag,
+            "encoded": [[coding, len(body)] for coding, body in entry.encoded],
+        }
+    )
+
+
+def _blob(entry: Entry) -> bytes:
+    """The plain body, then each compressed variant (their lengths are in the meta)."""
+    return b"".join([entry.body, *(body for _, body in entry.encoded)])
 
 
 def _entry_from(key: str, meta: dict[str, Any], blob: bytes) -> Entry:

@@ -20,7 +20,8 @@ from app.cache.tags import is_implicit, validate_tag, validate_tag_count
 @dataclass(slots=True)
 class RenderScope:
     snapshot: int
-    tags: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)  # its own and those of what it embeds
+    own_tags: set[str] = field(default_factory=set)  # from its own reads (cache_tag)
     # The earliest moment any part of the body stops being fresh (monotonic).
     expires_at: float | None = None
     # A dynamic part was rendered inside: the body must not be stored.
@@ -29,6 +30,7 @@ class RenderScope:
     def add_tags(self, tags: tuple[str, ...] | frozenset[str] | list[str]) -> None:
         for tag in tags:
             self.tags.add(validate_tag(tag))
+            self.own_tags.add(tag)
         validate_tag_count(self.tags)
 
     def absorb(self, entry: Entry) -> None:
@@ -77,13 +79,15 @@ def cache_tag(*tags: str) -> None:
 
 
 def collected_tags() -> tuple[str, ...]:
-    """The data tags the render in progress has collected so far, sorted.
+    """The data tags the render in progress collected from its own reads, sorted.
 
-    Path tags are left out: they name the request, not the data. A live
-    fragment's template calls this after its data is read, so the tags it
-    declares to the page's script are the ones its render really holds.
+    Path tags are left out (they name the request, not the data), and so are
+    the tags of fragments it embeds: a live fragment inside a live fragment
+    refreshes itself. A live fragment's template calls this after its data
+    is read, so the tags it declares to the page's script are the ones its
+    render really holds.
     """
     scope = _current.get()
     if scope is None:
         return ()
-    return tuple(sorted(tag for tag in scope.tags if not is_implicit(tag)))
+    return tuple(sorted(tag for tag in scope.own_tags if not is_implicit(tag)))

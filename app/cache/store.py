@@ -28,8 +28,14 @@ class Store(Protocol):
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
         """The entry under ``key`` and whether it may be served (never EXPIRED)."""
 
+    async def get_many(self, keys: list[str], now: float) -> list[tuple[Entry, Freshness] | None]:
+        """``get`` of every key, in one round trip."""
+
     async def put(self, entry: Entry) -> bool:
         """Store ``entry`` unless its tags moved since its snapshot (or it is too big)."""
+
+    async def put_many(self, entries: list[Entry]) -> list[bool]:
+        """``put`` of every entry, in one round trip."""
 
     async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
         """Invalidate every entry holding any of ``tags``: O(len(tags))."""

@@ -9,6 +9,8 @@ tab that acted as for every other.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,6 +22,7 @@ from app.db import database
 from app.htmx import HtmxDetails, hx_redirect, hx_retarget
 from app.models import Ticket, utcnow
 from app.tickets import ids, tags, views
+from app.tickets.filters import ListQuery
 from app.tickets.forms import TicketForm, validate
 
 
@@ -30,10 +33,12 @@ async def create_ticket(request: Request) -> Response:
     async with database(request).transaction() as session:
         ticket = Ticket(**form.values)
         session.add(ticket)
-        await revalidate_tag(tags.TICKETS)
-        await revalidate_tag(tags.ticket(ticket.id))
-    if HtmxDetails(request).target == ids.LIST:
-        return HTMLResponse(views.ticket_row(ticket))
+        await _revalidate(tags.came_or_went(ticket.id, ticket.status))
+    if HtmxDetails(request).target == ids.FIRST_PAGE:
+        # Prepended to the list on screen, if it belongs there (the stream
+        # refreshes that page anyway; this spares the author the wait).
+        shown = _list_on_screen(request)
+        return HTMLResponse(await views.answer_row(ticket) if shown.matches(ticket) else "")
     return _navigate(request, paths.tickets_path())
 
 
@@ -43,16 +48,21 @@ async def update_ticket(request: Request) -> Response:
     async with database(request).transaction() as session:
         ticket = await _existing(session, ticket_id)
         if form.is_valid:
+            before = ticket.status, ticket.title, ticket.content
             for name, value in form.values.items():
                 setattr(ticket, name, value)
             ticket.updated_at = utcnow()
             session.add(ticket)
-            await revalidate_tag(tags.TICKETS)
-            await revalidate_tag(tags.ticket(ticket_id))
+            written = tags.Written(
+                ticket_id,
+                frozenset([before[0], ticket.status]),
+                text_changed=before[1:] != (ticket.title, ticket.content),
+            )
+            await _revalidate(written)
     if not form.is_valid:
         return await _invalid(request, form, ticket=ticket)
     if HtmxDetails(request).target == ids.ticket(ticket_id):
-        return HTMLResponse(views.ticket_row(ticket))
+        return HTMLResponse(await views.answer_row(ticket))
     return _navigate(request, paths.ticket_path(ticket_id))
 
 
@@ -61,11 +71,26 @@ async def delete_ticket(request: Request) -> Response:
     async with database(request).transaction() as session:
         ticket = await _existing(session, ticket_id)
         await session.delete(ticket)
-        await revalidate_tag(tags.TICKETS)
-        await revalidate_tag(tags.ticket(ticket_id))
+        await _revalidate(tags.came_or_went(ticket_id, ticket.status))
     if HtmxDetails(request).target == ids.ticket(ticket_id):
         return HTMLResponse("")  # an empty swap removes the row
     return _navigate(request, paths.tickets_path())
+
+
+async def _revalidate(written: tags.Written) -> None:
+    for tag in tags.moved_by(written):
+        await revalidate_tag(tag)
+
+
+def _list_on_screen(request: Request) -> ListQuery:
+    """The list the page that posted shows (htmx sends its address)."""
+    current = HtmxDetails(request).current_url
+    if current is None:
+        return ListQuery()
+    try:
+        return ListQuery.parse(dict(parse_qsl(urlsplit(current).query)))
+    except HTTPException:
+        return ListQuery()
 
 
 async def _existing(session: AsyncSession, ticket_id: str) -> Ticket:
@@ -81,7 +106,7 @@ async def _invalid(request: Request, form: TicketForm, *, ticket: Ticket | None)
         body = views.form_fragment(form, ticket=ticket)
         return hx_retarget(HTMLResponse(body, 422), f"#{ids.FORM}")
     if ticket is None:
-        return HTMLResponse(await views.tickets_page(request, form), 422)
+        return HTMLResponse(await views.tickets_page(request, ListQuery(), form), 422)
     return HTMLResponse(await views.ticket_page(request, ticket.id, form), 422)
 
 

@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, text
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.cache import cache_tag
 from app.models import Ticket, TicketStatus
-from app.tickets import tags
+from app.tickets import search, tags
+from app.tickets.filters import MAX_WINDOW, PAGE_SIZE, Cursor, ListQuery
 
 
-async def list_tickets(session: AsyncSession) -> list[Ticket]:
-    """Every ticket, newest first."""
-    cache_tag(tags.TICKETS)
-    statement = select(Ticket).order_by(col(Ticket.created_at).desc(), col(Ticket.id))
-    return list(await session.exec(statement))
+@dataclass(frozen=True, slots=True)
+class TicketPage:
+    tickets: list[Ticket]
+    next: Cursor | None  # where the following page starts; None at the end
+
+
+async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketPage:
+    """One page (or window) of a list, newest first, by keyset: no OFFSET, no count."""
+    cache_tag(*membership_tags(query))
+    created_at, ticket_id = col(Ticket.created_at), col(Ticket.id)
+    statement = select(Ticket).order_by(created_at.desc(), ticket_id.desc())
+    if query.status is not None:
+        statement = statement.where(col(Ticket.status) == query.status)
+    if query.words:
+        statement = statement.where(_matching(session, query.words))
+    if query.cursor is not None:
+        statement = statement.where(_older_than(query.cursor))
+    limit = PAGE_SIZE
+    if query.until is not None:
+        statement = statement.where(~_older_than(query.until))
+        limit = MAX_WINDOW
+    rows = list(await session.exec(statement.limit(limit + 1)))
+    more = len(rows) > limit
+    return TicketPage(rows[:limit], Cursor.of(rows[limit - 1]) if more else None)
+
+
+def membership_tags(query: ListQuery) -> list[str]:
+    """What decides which tickets a list holds (each row holds its own ticket's tag)."""
+    held = []
+    if query.status is not None:
+        held.append(tags.status(query.status))
+    if query.words:
+        held.append(tags.SEARCH)
+    return held or [tags.ALL]
 
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
@@ -25,9 +58,31 @@ async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
 
 async def count_by_status(session: AsyncSession) -> dict[TicketStatus, int]:
     """How many tickets have each status, every status present (0 if none)."""
-    cache_tag(tags.TICKETS)
+    cache_tag(tags.COUNTS)
     statement = select(Ticket.status, func.count()).group_by(col(Ticket.status))
     counts = dict.fromkeys(TicketStatus, 0)
     for status, count in await session.exec(statement):
         counts[TicketStatus(status)] = count
     return counts
+
+
+def _older_than(cursor: Cursor) -> ColumnElement[bool]:
+    """Rows after ``cursor`` in newest-first order; written so an index range serves it."""
+    created_at = col(Ticket.created_at)
+    return and_(
+        created_at <= cursor.created_at,
+        or_(created_at < cursor.created_at, col(Ticket.id) < cursor.id),
+    )
+
+
+def _matching(session: AsyncSession, words: tuple[str, ...]) -> TextClause:
+    """Tickets holding every word as a prefix, through the database's full-text index.
+
+    The words come from search.query_words: letters and digits only, quoted
+    for FTS5, ``:*`` prefixes for tsquery, and bound as parameters.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        match = "ticket.rowid IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH :m)"
+        return text(match).bindparams(m=search.fts5_match(words))
+    vector = "ticket.search_vector @@ to_tsquery('simple', :m)"
+    return text(vector).bindparams(m=search.tsquery(words))

@@ -7,19 +7,38 @@ from starlette.routing import Route
 
 from app.cache import cached
 from app.tickets import actions, views
+from app.tickets.filters import ListQuery
 
 
-@cached()
+def no_query(request: Request) -> str:
+    """For routes that take no parameters: any query string is ignored."""
+    return ""
+
+
+def list_query(request: Request) -> str:
+    return ListQuery.parse(request.query_params).canonical()
+
+
+def window_query(request: Request) -> str:
+    return ListQuery.parse(request.query_params, windows=True).canonical()
+
+
+def counts_query(request: Request) -> str:
+    status = ListQuery.parse(request.query_params).status
+    return f"status={status.value}" if status else ""
+
+
+@cached(query=no_query)
 async def home(request: Request) -> str:
     return await views.home_page(request)
 
 
-@cached()
+@cached(query=list_query)
 async def tickets(request: Request) -> str:
-    return await views.tickets_page(request)
+    return await views.tickets_page(request, ListQuery.parse(request.query_params))
 
 
-@cached()
+@cached(query=no_query)
 async def ticket(request: Request) -> str:
     return await views.ticket_page(request, request.path_params["ticket_id"])
 
@@ -27,22 +46,29 @@ async def ticket(request: Request) -> str:
 # The sources of live fragments: what a page re-fetches when their tags move.
 
 
-@cached()
+@cached(query=counts_query)
 async def counts_source(request: Request) -> str:
-    return str(await views.counts(request))
+    active = ListQuery.parse(request.query_params).status
+    return str(await views.counts(request, active))
 
 
-@cached()
+@cached(query=window_query)
 async def list_source(request: Request) -> str:
-    return str(await views.ticket_list(request))
+    query = ListQuery.parse(request.query_params, windows=True)
+    return str(await views.list_window(request, query))
 
 
-@cached()
+@cached(query=no_query)
+async def row_source(request: Request) -> str:
+    return await views.ticket_row(request, request.path_params["ticket_id"])
+
+
+@cached(query=no_query)
 async def ticket_source(request: Request) -> str:
     return await views.ticket_source(request, request.path_params["ticket_id"])
 
 
-@cached()
+@cached(query=no_query)
 async def legend_source(request: Request) -> str:
     return str(await views.legend())
 
@@ -67,5 +93,6 @@ routes = [
     Route("/fragments/counts", counts_source, methods=["GET"], name="counts_source"),
     Route("/fragments/tickets", list_source, methods=["GET"], name="list_source"),
     Route("/fragments/tickets/{ticket_id}", ticket_source, methods=["GET"], name="ticket_source"),
+    Route("/fragments/tickets/{ticket_id}/row", row_source, methods=["GET"], name="row_source"),
     Route("/fragments/status-legend", legend_source, methods=["GET"], name="legend_source"),
 ]

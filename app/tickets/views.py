@@ -7,23 +7,30 @@ swaps in), so the full page and the htmx answer are the same markup.
 A live fragment (one that pages re-fetch when its data changes) is a
 ``fragment()`` whose render reads its data, then renders a template whose
 root element carries ``{{ live(its_source_path()) }}``; a route under
-``/fragments/`` serves it alone. ``counts`` and ``ticket_list`` are two.
+``/fragments/`` serves it alone. ``counts``, ``list_window`` and
+``ticket_row`` are three: a list's rows are fragments of their own, read in
+one round trip (``fragments``), so a write re-renders one row and the page
+around it, never the whole list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app.cache import fragment
+from app import paths
+from app.cache import cache_tag, fragment, fragments
 from app.db import database
 from app.htmx import wants_partial
-from app.models import Ticket
+from app.models import Ticket, TicketStatus
 from app.templating import render
 from app.tickets import queries, tags
+from app.tickets.filters import Cursor, ListQuery
 from app.tickets.forms import TicketForm
 
 NOT_FOUND = "No ticket has this id; it may have been deleted."
@@ -37,22 +44,53 @@ def page(request: Request, template: str, **context: Any) -> str:
 # -- live fragments -------------------------------------------------------
 
 
-async def counts(request: Request) -> Markup:
+async def counts(request: Request, active: TicketStatus | None = None) -> Markup:
+    """The count of each status: the list's filter links, the active one marked."""
+
     async def render_counts() -> str:
         async with database(request).session() as session:
             by_status = await queries.count_by_status(session)
-        return render("tickets/_counts.html", counts=by_status, total=sum(by_status.values()))
+        return render(
+            "tickets/_counts.html",
+            counts=by_status,
+            total=sum(by_status.values()),
+            active=active,
+            source=paths.counts_source_path(active.value if active else None),
+        )
 
-    return Markup(await fragment("ticket-counts", render_counts))
+    return Markup(await fragment("ticket-counts", render_counts, active))
 
 
-async def ticket_list(request: Request) -> Markup:
-    async def render_list() -> str:
+async def ticket_list(request: Request, query: ListQuery) -> Markup:
+    """``#ticket-list``: the first page of a list, and the way to the next one."""
+    window = await _list_window(request, query)
+    return Markup(render("tickets/_list.html", window=window, query=query))
+
+
+async def list_window(request: Request, query: ListQuery) -> Markup:
+    """One page (window) of a list alone: what "Load more" appends, and what a
+    window on screen re-fetches when the list's membership moves."""
+    return await _list_window(request, query)
+
+
+async def _list_window(request: Request, query: ListQuery) -> Markup:
+    async def render_window() -> str:
         async with database(request).session() as session:
-            tickets = await queries.list_tickets(session)
-        return render("tickets/_list.html", tickets=tickets)
+            page = await queries.list_tickets(session, query)
+        rows = await fragments("ticket-row", [(t.id, _row_renderer(t)) for t in page.tickets])
+        # The window on screen re-fetches itself down to its last row, so a
+        # new ticket joins it at the top and none drops out at the bottom.
+        last = Cursor.of(page.tickets[-1]) if page.tickets and page.next else None
+        source = replace(query, until=last) if last else query
+        return render(
+            "tickets/_window.html",
+            rows=[Markup(row) for row in rows],
+            query=query,
+            next=replace(query.first_page(), cursor=page.next) if page.next else None,
+            source=source,
+        )
 
-    return Markup(await fragment("ticket-list", render_list))
+    return Markup(await fragment("ticket-window", render_window, query.canonical()))
 
 
 async def ticket_source(request: Request, ticket_id: str) -> str:
@@ -73,6 +111,32 @@ async def ticket_source(request: Request, ticket_id: str) -> str:
     return render("tickets/detail.html", block="main", **_ticket_context(ticket, None))
 
 
+async def ticket_row(request: Request, ticket_id: str) -> str:
+    """One row alone (its live source); nothing once the ticket is deleted."""
+    async with database(request).session() as session:
+        ticket = await queries.get_ticket(session, ticket_id)
+    if ticket is None:
+
+        async def render_nothing() -> str:
+            return ""  # the page's script removes the row; never stored (any id would do)
+
+        return await fragment("ticket-row-gone", render_nothing, dynamic=True)
+    return (await fragments("ticket-row", [(ticket.id, _row_renderer(ticket))]))[0]
+
+
+async def answer_row(ticket: Ticket) -> str:
+    """A row for an action's answer: rendered for it, not stored."""
+    return (await fragments("ticket-row", [(ticket.id, _row_renderer(ticket))]))[0]
+
+
+def _row_renderer(ticket: Ticket) -> Callable[[], str]:
+    def render_row() -> str:
+        cache_tag(tags.ticket(ticket.id))
+        return render("tickets/_row.html", ticket=ticket)
+
+    return render_row
+
+
 # -- fragments ------------------------------------------------------------
 
 
@@ -81,10 +145,6 @@ async def legend() -> Markup:
         return render("tickets/_legend.html")
 
     return Markup(await fragment("status-legend", render_legend, tags=[tags.STATUSES]))
-
-
-def ticket_row(ticket: Ticket) -> str:
-    return render("tickets/_row.html", ticket=ticket)
 
 
 def form_fragment(form: TicketForm, *, ticket: Ticket | None) -> str:
@@ -98,12 +158,13 @@ async def home_page(request: Request) -> str:
     return page(request, "home.html", counts=await counts(request))
 
 
-async def tickets_page(request: Request, form: TicketForm | None = None) -> str:
+async def tickets_page(request: Request, query: ListQuery, form: TicketForm | None = None) -> str:
     return page(
         request,
         "tickets/index.html",
-        counts=await counts(request),
-        ticket_list=await ticket_list(request),
+        query=query,
+        counts=await counts(request, query.status),
+        ticket_list=await ticket_list(request, query),
         legend=await legend(),
         form=form or TicketForm(),
         ticket=None,

@@ -8,7 +8,7 @@ STATUSES = ("OPEN", "IN_PROGRESS", "DONE")
 
 
 def row(page: Page, ticket_id: str) -> Locator:
-    return page.locator(f"#ticket-list > li#ticket-{ticket_id}")
+    return page.locator(f"#ticket-list li.ticket-row#ticket-{ticket_id}")
 
 
 def count_of(page: Page, status: str | None = None) -> Locator:
@@ -53,4 +53,4 @@ def expect_whole_page(page: Page) -> None:
     expect(page.locator("header.topbar")).to_have_count(1)
     expect(page.locator("main#main")).to_have_count(1)
     expect(page.locator("footer.footer")).to_have_count(1)
-    expect(page.locator("link[rel=stylesheet][href='/static/app.css']")).to_have_count(1)
+    expect(page.locator("link[rel=stylesheet][href^='/static/app.']")).to_have_count(1)

@@ -50,7 +50,7 @@ def test_inline_delete_fades_the_row_out_and_updates_the_counts_without_navigati
     assert deleted.value.headers.get("hx-redirect") is None
     assert dialogs == [f"confirm: Delete “{title}”?"]
     expect(the_row).to_have_count(0)
-    expect(page.locator("#ticket-list > li")).not_to_have_count(0)  # only that row went
+    expect(page.locator("#ticket-list li.ticket-row")).not_to_have_count(0)  # only that row went
     expect_counts(page, {None: before[None] - 1, "OPEN": before["OPEN"] - 1})
     assert page.url == url
     expect_same_document(page)
@@ -77,7 +77,7 @@ def test_inline_create_prepends_the_row_resets_the_form_and_updates_the_counts(
 
     assert created.value.status == 200
     assert created.value.request.headers.get("hx-request") == "true"
-    first = page.locator("#ticket-list > li").first
+    first = page.locator("#ticket-list li.ticket-row").first
     expect(first.locator("a")).to_have_text(title)
     expect(first).to_have_class(re.compile(r"\bstatus-open\b"))
     expect(form.locator("input[name=title]")).to_have_value("")

@@ -49,7 +49,7 @@ def test_create_update_and_delete_work_as_plain_form_posts(
     expect_plain_post_redirected(created.value, base_url, "/tickets", "/tickets")
     expect(page).to_have_url(f"{base_url}/tickets")
     expect_whole_page(page)
-    the_row = page.locator("#ticket-list > li").filter(has_text=title)
+    the_row = page.locator("#ticket-list li.ticket-row").filter(has_text=title)
     expect(the_row).to_have_count(1)
     ticket_id = (the_row.get_attribute("id") or "").removeprefix("ticket-")
 

@@ -72,7 +72,7 @@ def test_list_page_fits_the_screen(sized_page: Page, request: pytest.FixtureRequ
     page = sized_page
     page.goto("/tickets")
     expect_whole_page(page)
-    expect(page.locator("#ticket-list > li")).to_have_count(len(TICKETS))
+    expect(page.locator("#ticket-list li.ticket-row")).to_have_count(len(TICKETS))
     page.screenshot(path=artifact(request, "list"), full_page=True)
     expect_fits_the_width(page)
 

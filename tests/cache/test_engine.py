@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -21,10 +22,13 @@ from app.cache import (
     cache_tag,
     collected_tags,
     fragment,
+    fragments,
     revalidate_path,
     revalidate_tag,
 )
 from app.cache.context import Binding, bind
+from app.cache.engine import Found
+from app.cache.entry import Entry
 from app.cache.errors import StoreUnavailable
 
 
@@ -442,3 +446,120 @@ async def test_collected_tags_are_the_data_tags_of_the_render_so_far(cache: Cach
 
     assert seen == [("a", "b")]  # sorted, and the request's path tags left out
     assert collected_tags() == ()  # outside a render: nothing
+
+
+class Parts:
+    """Rows of a list: each renders from data already read, and counts its renders."""
+
+    def __init__(self) -> None:
+        self.rendered: list[str] = []
+        self.values = {"a": "A1", "b": "B1", "c": "C1"}
+
+    def __call__(self, name: str) -> tuple[object, Callable[[], str]]:
+        value = self.values[name]
+
+        def render() -> str:
+            self.rendered.append(name)
+            cache_tag(f"row:{name}")
+            return f"<li data-tags='{' '.join(collected_tags())}'>{value}</li>"
+
+        return name, render
+
+
+async def test_parts_are_read_together_and_only_the_missing_are_rendered(cache: Cache) -> None:
+    parts = Parts()
+
+    async def page() -> str:
+        cache_tag("list")
+        return "".join(await fragments("row", [parts(n) for n in parts.values]))
+
+    with cache.bound():
+        first = await cache.serve("page", page)
+        await cache.revalidate_tag("row:b")  # one row changed: the page goes with it
+        parts.values["b"] = "B2"
+        second = await cache.serve("page", page)
+        await cache.revalidate_tag("row:c")
+        third = await cache.serve("page", page)
+
+    assert parts.rendered == ["a", "b", "c", "b", "c"]  # each later render made one row
+    assert first.status is second.status is CacheStatus.MISS
+    assert second.body == b"<li data-tags='row:a'>A1</li><li data-tags='row:b'>B2</li>" + (
+        b"<li data-tags='row:c'>C1</li>"
+    )
+    assert second.entry is not None
+    assert second.entry.tags == {"list", "row:a", "row:b", "row:c"}
+    assert third.status is CacheStatus.MISS  # a row's tag reaches the page
+
+
+async def test_a_part_takes_the_snapshot_of_the_render_that_read_its_data(cache: Cache) -> None:
+    parts = Parts()
+    read = asyncio.Event()
+    written = asyncio.Event()
+
+    async def page() -> str:
+        rows = [parts(n) for n in parts.values]  # the data is read here...
+        read.set()
+        await written.wait()  # ...then a write lands before the rows are stored
+        return "".join(await fragments("row", rows))
+
+    async def fresh_page() -> str:
+        return "".join(await fragments("row", [parts(n) for n in parts.values]))
+
+    with cache.bound():
+        overlapping = asyncio.create_task(cache.serve("page", page))
+        await read.wait()
+        parts.values["a"] = "A2"
+        await cache.revalidate_tag("row:a")
+        written.set()
+        await overlapping
+        fresh = await cache.serve("other", fresh_page)
+
+    assert b"A2" in fresh.body  # row a, rendered from the old data, was not kept
+
+
+async def test_parts_outside_a_render_are_rendered_and_not_stored(cache: Cache) -> None:
+    parts = Parts()
+    with cache.bound():
+        bodies = await fragments("row", [parts("a")])
+
+    assert bodies == ["<li data-tags='row:a'>A1</li>"]  # its template still sees its tags
+    assert cache.store.stats()[0] == 0
+
+
+class StoreDownForParts(MemoryStore):
+    """A store that fails the batch read, or the batch write, on demand."""
+
+    def __init__(self) -> None:
+        super().__init__(max_bytes=1 << 20)
+        self.fail_reads = self.fail_writes = False
+
+    async def get_many(self, keys: list[str], now: float) -> list[Found | None]:
+        if self.fail_reads:
+            raise StoreUnavailable("down")
+        return await super().get_many(keys, now)
+
+    async def put_many(self, entries: list[Entry]) -> list[bool]:
+        if self.fail_writes:
+            raise StoreUnavailable("down")
+        return await super().put_many(entries)
+
+
+@pytest.mark.parametrize("failing", ["fail_reads", "fail_writes"])
+async def test_parts_are_rendered_when_the_store_fails(clock: Clock, failing: str) -> None:
+    store = StoreDownForParts()
+    cache = Cache(store, now=clock)
+    parts = Parts()
+    setattr(store, failing, True)
+
+    async def page() -> str:
+        return "".join(await fragments("row", [parts("a")]))
+
+    with cache.bound():
+        served = await cache.serve("page", page)
+
+    assert served.body == b"<li data-tags='row:a'>A1</li>"
+    assert "cache_store_errors_total 1.0" in cache.metrics.render().decode()
+    if failing == "fail_reads":  # nothing read: the page itself is not stored either
+        assert served.status is CacheStatus.BYPASS
+    setattr(store, failing, False)
+    assert await store.get_many(["fragment:row('a')"], clock()) == [None]

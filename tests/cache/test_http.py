@@ -35,6 +35,14 @@ def variant_of(headers: RequestHeaders) -> str:
 VARIANTS = Variants(variant_of, vary=("X-Part",))
 
 
+def page_number(request: Request) -> str:
+    """The one parameter /declared takes, in canonical form; junk is ignored."""
+    page = request.query_params.get("page", "1")
+    if not page.isdigit():
+        raise HTTPException(400, "page must be a number")
+    return "" if int(page) == 1 else f"page={int(page)}"
+
+
 class Site:
     """A Starlette app whose endpoints count renders and can be held at a gate."""
 
@@ -63,6 +71,7 @@ class Site:
                 Route("/static-page", cached()(body)),
                 Route("/timed", cached(revalidate=60)(body)),
                 Route("/live", cached(dynamic=True)(body)),
+                Route("/declared", cached(query=page_number)(body)),
                 Route("/missing", cached()(missing)),
             ],
             middleware=[Middleware(CacheMiddleware, cache=self.cache, variants=VARIANTS)],
@@ -340,3 +349,22 @@ async def test_cached_refuses_a_request_that_is_not_a_get(site: Site) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         with pytest.raises(CacheError, match="GET and HEAD"):
             await client.post("/form")
+
+
+async def test_a_declared_query_keys_the_entry_by_its_canonical_form(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    first = await client.get("/declared")
+    same = [
+        await client.get(url) for url in ("/declared?utm_source=x", "/declared?page=01&fbclid=y")
+    ]
+    second_page = await client.get("/declared?page=2&junk=1")
+    refused = await client.get("/declared?page=two")
+
+    assert first.headers["x-cache"] == "MISS"
+    assert [(r.headers["x-cache"], r.headers["etag"]) for r in same] == [
+        ("HIT", first.headers["etag"])
+    ] * 2
+    assert second_page.headers["x-cache"] == "MISS" and second_page.text != first.text
+    assert (refused.status_code, refused.text) == (400, "page must be a number")
+    assert site.renders == 2

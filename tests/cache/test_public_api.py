@@ -24,6 +24,7 @@ def test_public_names_are_pinned() -> None:
         "create_store",
         "current_cache",
         "fragment",
+        "fragments",
         "revalidate_path",
         "revalidate_tag",
     ]

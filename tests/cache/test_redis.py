@@ -95,6 +95,22 @@ async def test_compressed_variants_survive_the_round_trip(server: RedisServer) -
         await store.close()
 
 
+async def test_many_entries_are_read_and_written_in_one_call(server: RedisServer) -> None:
+    store = RedisStore(server.url + "?prefix=many")
+    try:
+        before = await store.clock()
+        await store.bump(frozenset({"moved"}))
+        stored = await store.put_many(
+            [entry("a", before, ("kept",)), entry("b", before, ("moved",)), entry("c", before)]
+        )
+        found = await store.get_many(["a", "b", "c", "nothing"], 1.0)
+    finally:
+        await store.close()
+
+    assert stored == [True, False, True]  # b's tag moved after its snapshot
+    assert [hit[0].key if hit else None for hit in found] == ["a", None, "c", None]
+
+
 async def test_clock_starts_at_wall_time_so_a_restart_refuses_older_snapshots(
     server: RedisServer,
 ) -> None:

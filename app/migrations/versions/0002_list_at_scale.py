@@ -1,0 +1,100 @@
+"""The list at scale: keyset indexes and a full-text index over search_text.
+
+SQLite: an FTS5 table (``unicode61 remove_diacritics 2``) whose content is
+the ticket table itself, kept in step by triggers. PostgreSQL: a generated
+tsvector column ('simple' configuration: no stemming, every word as it is)
+with a GIN index. Both index ``search_text``, the words that
+app/tickets/search.py folds the same way for both databases.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-26
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.tickets.search import search_text
+
+revision: str = "0002"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SQLITE_SEARCH = [
+    """CREATE VIRTUAL TABLE ticket_search USING fts5(
+        search_text, content='ticket', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER ticket_search_insert AFTER INSERT ON ticket BEGIN
+        INSERT INTO ticket_search(rowid, search_text) VALUES (new.rowid, new.search_text);
+    END""",
+    """CREATE TRIGGER ticket_search_delete AFTER DELETE ON ticket BEGIN
+        INSERT INTO ticket_search(ticket_search, rowid, search_text)
+        VALUES ('delete', old.rowid, old.search_text);
+    END""",
+    """CREATE TRIGGER ticket_search_update AFTER UPDATE OF search_text ON ticket BEGIN
+        INSERT INTO ticket_search(ticket_search, rowid, search_text)
+        VALUES ('delete', old.rowid, old.search_text);
+        INSERT INTO ticket_search(rowid, search_text) VALUES (new.rowid, new.search_text);
+    END""",
+    "INSERT INTO ticket_search(ticket_search) VALUES ('rebuild')",
+]
+
+POSTGRES_SEARCH = [
+    """ALTER TABLE ticket ADD COLUMN search_vector tsvector
+        GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED""",
+    "CREATE INDEX ix_ticket_search ON ticket USING gin (search_vector)",
+]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("ticket") as batch:
+        batch.add_column(sa.Column("search_text", sa.String(), nullable=False, server_default=""))
+        batch.drop_index("ix_ticket_created_at")
+        batch.create_index("ix_ticket_newest", ["created_at", "id"])
+        batch.create_index("ix_ticket_status_newest", ["status", "created_at", "id"])
+    _fill_search_text()
+    for statement in SQLITE_SEARCH if _is_sqlite() else POSTGRES_SEARCH:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    if _is_sqlite():
+        for trigger in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER ticket_search_{trigger}")
+        op.execute("DROP TABLE ticket_search")
+    else:
+        op.execute("DROP INDEX ix_ticket_search")
+        op.execute("ALTER TABLE ticket DROP COLUMN search_vector")
+    with op.batch_alter_table("ticket") as batch:
+        batch.drop_index("ix_ticket_status_newest")
+        batch.drop_index("ix_ticket_newest")
+        batch.create_index("ix_ticket_created_at", ["created_at"])
+        batch.drop_column("search_text")
+
+
+def _is_sqlite() -> bool:
+    return bool(op.get_bind().dialect.name == "sqlite")
+
+
+def _fill_search_text() -> None:
+    """Index the tickets that exist already (the app fills it on every write from now on)."""
+    bind = op.get_bind()
+    ticket = sa.table(
+        "ticket",
+        sa.column("id"),
+        sa.column("title"),
+        sa.column("content"),
+        sa.column("search_text"),
+    )
+    rows = bind.execute(sa.select(ticket.c.id, ticket.c.title, ticket.c.content)).all()
+    for ticket_id, title, content in rows:
+        bind.execute(
+            ticket.update()
+            .where(ticket.c.id == ticket_id)
+            .values(search_text=search_text(title, content))
+        )

@@ -1,0 +1,59 @@
+"""Search words: one normalisation for what is indexed and what is asked.
+
+A ticket's title and content are stored a second time as ``search_text``:
+their words, lower-cased (case-folded) and stripped of accents, separated by
+spaces. SQLite's FTS5 index and PostgreSQL's tsvector are both built from
+that column, and a query goes through the same ``words()``, so both stacks
+split text into the same words and find the same tickets ("CAFÉ crem" finds
+"Café crème" on either). User text never reaches a query as syntax: only
+words made of letters and digits do, each quoted (FTS5) or checked (tsquery).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters and digits; "_" and everything else separates words, as FTS5's
+# unicode61 tokenizer does.
+_WORD = re.compile(r"[^\W_]+")
+
+MAX_QUERY_CHARS = 500  # a longer ?q= is refused with a 400
+MAX_QUERY_WORDS = 12  # words past this are ignored: every one must match anyway
+MAX_WORD_CHARS = 64
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents: ``"CAFÉ Crème"`` -> ``"cafe creme"``."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``, folded: what is indexed, and what a query asks for."""
+    return _WORD.findall(fold(text))
+
+
+def search_text(title: str, content: str) -> str:
+    """What the search indexes hold of a ticket."""
+    return " ".join(words(title) + words(content))
+
+
+def query_words(q: str) -> tuple[str, ...]:
+    """The words a search asks for, in a canonical order, duplicates dropped.
+
+    Order does not change the result (every word must match), so sorting
+    gives one cache key per meaning.
+    """
+    unique = {word[:MAX_WORD_CHARS] for word in words(q)}
+    return tuple(sorted(unique))[:MAX_QUERY_WORDS]
+
+
+def fts5_match(query: tuple[str, ...]) -> str:
+    """An FTS5 MATCH expression: every word as a quoted prefix (``"caf"* "crem"*``)."""
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in query)
+
+
+def tsquery(query: tuple[str, ...]) -> str:
+    """A to_tsquery('simple', ...) expression: every word as a prefix (``caf:* & crem:*``)."""
+    return " & ".join(f"{word}:*" for word in query)
