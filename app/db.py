@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
+from app import sqlite_functions
 from app.migrations import upgrade
 
 CommitHook = Callable[[], AbstractAsyncContextManager[None]]
@@ -94,6 +95,8 @@ async def _no_hook() -> AsyncIterator[None]:
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    for name, (arity, function) in sqlite_functions.registered.items():
+        connection.create_function(name, arity, function, deterministic=True)
     cursor = connection.cursor()
     # WAL lets readers go on while a write commits; busy_timeout makes a
     # second writer wait for the lock instead of failing at once.

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from app.db import Database
 from app.models import Ticket
-from app.seed import DEMO_TICKETS, seed
+from app.seed import DEMO_TICKETS, seed_demo
 from tests.conftest import sqlite_only, ticket_count
 
 
@@ -34,7 +34,7 @@ async def test_a_failed_transaction_writes_nothing(app: Starlette) -> None:
 async def test_seed_fills_an_empty_database_once(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'seed.db'}"
 
-    first, second = await seed(url), await seed(url)
+    first, second = await seed_demo(url), await seed_demo(url)
 
     db = Database(url)
     try:

@@ -107,7 +107,7 @@ async def test_a_fresh_database_migrates_to_head_and_twice_is_harmless(tmp_path:
         await db.close()
     assert HEAD is not None
     assert versions == [(HEAD,)]
-    parts = ("", "_data", "_idx", "_docsize", "_config")
+    parts = ("", "_data", "_idx", "_content", "_docsize", "_config")
     search_tables = {f"ticket_search{part}" for part in parts}
     assert tables == {"alembic_version", "ticket", *search_tables}
 

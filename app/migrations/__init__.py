@@ -18,6 +18,8 @@ from alembic.config import Config
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+import app.models  # noqa: F401  (the tables, and the SQLite functions their triggers call)
+
 HERE = Path(__file__).resolve().parent
 # The revision that ``SQLModel.metadata.create_all`` used to make before
 # migrations existed: such a database is stamped with it, then upgraded.

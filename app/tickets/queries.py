@@ -28,14 +28,13 @@ async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketPage:
     statement = select(Ticket).order_by(created_at.desc(), ticket_id.desc())
     if query.status is not None:
         statement = statement.where(col(Ticket.status) == query.status)
+    limit = PAGE_SIZE if query.until is None else MAX_WINDOW
     if query.words:
-        statement = statement.where(_matching(session, query.words))
+        statement = statement.where(_matching(session, query, limit + 1))
     if query.cursor is not None:
         statement = statement.where(_older_than(query.cursor))
-    limit = PAGE_SIZE
     if query.until is not None:
         statement = statement.where(~_older_than(query.until))
-        limit = MAX_WINDOW
     rows = list(await session.exec(statement.limit(limit + 1)))
     more = len(rows) > limit
     return TicketPage(rows[:limit], Cursor.of(rows[limit - 1]) if more else None)
@@ -75,14 +74,29 @@ def _older_than(cursor: Cursor) -> ColumnElement[bool]:
     )
 
 
-def _matching(session: AsyncSession, words: tuple[str, ...]) -> TextClause:
+def _matching(session: AsyncSession, query: ListQuery, limit: int) -> TextClause:
     """Tickets holding every word as a prefix, through the database's full-text index.
 
     The words come from search.query_words: letters and digits only, quoted
-    for FTS5, ``:*`` prefixes for tsquery, and bound as parameters.
+    for FTS5, ``:*`` prefixes for tsquery, and bound as parameters. On
+    SQLite the index yields this page's ids itself, newest first (its rowid
+    is search.order_key), and stops there; PostgreSQL's planner walks the
+    newest-first index and checks the tsvector, or reads the GIN index,
+    whichever the words make cheaper.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        match = "ticket.rowid IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH :m)"
-        return text(match).bindparams(m=search.fts5_match(words))
-    vector = "ticket.search_vector @@ to_tsquery('simple', :m)"
-    return text(vector).bindparams(m=search.tsquery(words))
+    if session.get_bind().dialect.name != "sqlite":
+        vector = "ticket.search_vector @@ to_tsquery('simple', :m)"
+        return text(vector).bindparams(m=search.tsquery(query.words))
+    params: dict[str, object] = {"m": search.fts5_match(query.words), "n": limit}
+    where = ["ticket_search MATCH :m"]
+    if query.status is not None:
+        where.append("status = :s")
+        params["s"] = query.status.value
+    if query.cursor is not None:
+        where.append("rowid < :after")
+        params["after"] = search.order_key(query.cursor.created_at, query.cursor.id)
+    if query.until is not None:
+        where.append("rowid >= :until")
+        params["until"] = search.order_key(query.until.created_at, query.until.id)
+    page = f"SELECT ticket_id FROM ticket_search WHERE {' AND '.join(where)}"
+    return text(f"ticket.id IN ({page} ORDER BY rowid DESC LIMIT :n)").bindparams(**params)

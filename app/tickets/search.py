@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
+from datetime import UTC, datetime, timedelta
+
+from app import sqlite_functions
 
 # Letters and digits; "_" and everything else separates words, as FTS5's
 # unicode61 tokenizer does.
 _WORD = re.compile(r"[^\W_]+")
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_QUERY_CHARS = 500  # a longer ?q= is refused with a 400
 MAX_QUERY_WORDS = 12  # words past this are ignored: every one must match anyway
 MAX_WORD_CHARS = 64
@@ -49,6 +54,25 @@ def query_words(q: str) -> tuple[str, ...]:
     return tuple(sorted(unique))[:MAX_QUERY_WORDS]
 
 
+def order_key(created_at: datetime, ticket_id: str) -> int:
+    """One integer that sorts like (created_at, id): the SQLite search index's rowid.
+
+    FTS5 returns matches in rowid order and can stop after a page of them;
+    with this key as the rowid, "newest first" is that order, so a search
+    that matches most tickets reads one page, not all of them. Microseconds
+    since the epoch, then 12 bits of the id: two tickets collide only when
+    created in the same microsecond with ids that hash alike.
+    """
+    moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+    micros = (moment - EPOCH) // timedelta(microseconds=1)  # exact, unlike a float
+    return micros << 12 | (zlib.crc32(ticket_id.encode()) & 0xFFF)
+
+
+def sqlite_order_key(created_at: str, ticket_id: str) -> int:
+    """``order_key`` of a row as SQLite stores it (naive UTC text), for the triggers."""
+    return order_key(datetime.fromisoformat(created_at), ticket_id)
+
+
 def fts5_match(query: tuple[str, ...]) -> str:
     """An FTS5 MATCH expression: every word as a quoted prefix (``"caf"* "crem"*``)."""
     return " ".join('"' + word.replace('"', '""') + '"*' for word in query)
@@ -57,3 +81,6 @@ def fts5_match(query: tuple[str, ...]) -> str:
 def tsquery(query: tuple[str, ...]) -> str:
     """A to_tsquery('simple', ...) expression: every word as a prefix (``caf:* & crem:*``)."""
     return " & ".join(f"{word}:*" for word in query)
+
+
+sqlite_functions.register("ticket_order_key", 2, sqlite_order_key)

@@ -1,7 +1,7 @@
 """The list at scale: keyset indexes and a full-text index over search_text.
 
-SQLite: an FTS5 table (``unicode61 remove_diacritics 2``) whose content is
-the ticket table itself, kept in step by triggers. PostgreSQL: a generated
+SQLite: an FTS5 table (``unicode61 remove_diacritics 2``, prefix indexes
+for 2 and 3 letters) kept in step with the ticket table by triggers. PostgreSQL: a generated
 tsvector column ('simple' configuration: no stemming, every word as it is)
 with a GIN index. Both index ``search_text``, the words that
 app/tickets/search.py folds the same way for both databases.
@@ -25,23 +25,30 @@ down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The FTS5 rowid is search.order_key(created_at, id) (the SQL function
+# ticket_order_key, which app.db gives every connection): matches come out
+# newest first, so a page of a search that matches most tickets is read
+# without reading them all. Status rides along, for a filtered search.
+KEY = "ticket_order_key({row}.created_at, {row}.id)"
 SQLITE_SEARCH = [
     """CREATE VIRTUAL TABLE ticket_search USING fts5(
-        search_text, content='ticket', content_rowid='rowid',
-        tokenize='unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER ticket_search_insert AFTER INSERT ON ticket BEGIN
-        INSERT INTO ticket_search(rowid, search_text) VALUES (new.rowid, new.search_text);
+        search_text, ticket_id UNINDEXED, status UNINDEXED,
+        tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
+    f"""CREATE TRIGGER ticket_search_insert AFTER INSERT ON ticket BEGIN
+        INSERT INTO ticket_search(rowid, search_text, ticket_id, status)
+        VALUES ({KEY.format(row="new")}, new.search_text, new.id, new.status);
     END""",
-    """CREATE TRIGGER ticket_search_delete AFTER DELETE ON ticket BEGIN
-        INSERT INTO ticket_search(ticket_search, rowid, search_text)
-        VALUES ('delete', old.rowid, old.search_text);
+    f"""CREATE TRIGGER ticket_search_delete AFTER DELETE ON ticket BEGIN
+        DELETE FROM ticket_search WHERE rowid = {KEY.format(row="old")};
     END""",
-    """CREATE TRIGGER ticket_search_update AFTER UPDATE OF search_text ON ticket BEGIN
-        INSERT INTO ticket_search(ticket_search, rowid, search_text)
-        VALUES ('delete', old.rowid, old.search_text);
-        INSERT INTO ticket_search(rowid, search_text) VALUES (new.rowid, new.search_text);
+    f"""CREATE TRIGGER ticket_search_update
+        AFTER UPDATE OF search_text, status, created_at, id ON ticket BEGIN
+        DELETE FROM ticket_search WHERE rowid = {KEY.format(row="old")};
+        INSERT INTO ticket_search(rowid, search_text, ticket_id, status)
+        VALUES ({KEY.format(row="new")}, new.search_text, new.id, new.status);
     END""",
-    "INSERT INTO ticket_search(ticket_search) VALUES ('rebuild')",
+    f"""INSERT INTO ticket_search(rowid, search_text, ticket_id, status)
+        SELECT {KEY.format(row="ticket")}, search_text, id, status FROM ticket""",
 ]
 
 POSTGRES_SEARCH = [
