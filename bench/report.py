@@ -12,6 +12,7 @@ COUNTS_KEY = "fragment:ticket-counts()"
 BARE_TARGET = 0.9  # the chosen server's cached page / the bare app, req/s
 TAIL_TARGET = 3.0  # its p99 / p50
 DYNAMIC_TARGET = 20.0  # cached / rendered on every request, req/s
+NOISY = 0.2  # a row whose rounds' req/s spread more than this was disturbed
 
 
 @dataclass
@@ -75,6 +76,13 @@ def table(r: Results) -> None:
     )
     if r.skipped:
         print(f"  not installed, so not measured: {', '.join(r.skipped)}")
+    every = [*r.servers, *r.small, *r.bares, *r.app_rows]
+    noisy = [row.name for row in every if row.spread > NOISY]
+    if noisy:
+        print(
+            f"  NOISY: {len(noisy)} rows moved more than {NOISY:.0%} between rounds "
+            f"(something else ran on the machine): rerun before relying on this table"
+        )
 
 
 def _line(row: Row, bare: Row | None, note: str) -> None:
