@@ -1,11 +1,22 @@
-"""The per-process store: an LRU bounded in bytes, and tag stamps in dicts."""
+"""The per-process store: an LRU bounded in bytes, and tag stamps in dicts.
+
+Stamps of tags that no stored entry holds any more (a deleted ticket's) are
+freed once they outnumber the held ones, so they cannot grow without bound.
+Freeing one is safe for what is stored (nothing holds it) but not for a
+render in flight that read the data before that bump: a missing stamp would
+let it store a stale entry. So freeing raises a floor, and an entry whose
+snapshot is below it is refused: such a render costs one more miss.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 from app.cache.entry import Entry, Freshness, freshness_of
 from app.cache.store import LOCAL_LEASE, RemoteHandler
+
+# Stamps are freed when they pass twice the held tags plus this many.
+FREE_STAMPS_OVER = 10_000
 
 
 class MemoryStore:
@@ -19,6 +30,8 @@ class MemoryStore:
         # tag -> clock value of its last bump, for each strength of invalidation
         self._expired_at: dict[str, int] = {}
         self._stale_at: dict[str, int] = {}
+        self._held: Counter[str] = Counter()  # tag -> stored entries holding it
+        self._floor = 0  # entries with a snapshot below it are refused (see above)
 
     async def clock(self) -> int:
         return self._clock
@@ -41,11 +54,12 @@ class MemoryStore:
         return [await self.put(entry) for entry in entries]
 
     async def put(self, entry: Entry) -> bool:
-        if entry.size > self.max_bytes or self._moved_since(entry):
+        if entry.size > self.max_bytes or entry.snapshot < self._floor or self._moved_since(entry):
             return False
         self._remove(entry.key)
         self._entries[entry.key] = entry
         self._bytes += entry.size
+        self._held.update(entry.tags)
         while self._bytes > self.max_bytes:
             oldest = next(iter(self._entries))
             self._remove(oldest)
@@ -56,6 +70,8 @@ class MemoryStore:
         stamps = self._stale_at if stale else self._expired_at
         for tag in tags:
             stamps[tag] = self._clock
+        if len(self._expired_at) + len(self._stale_at) > 2 * len(self._held) + FREE_STAMPS_OVER:
+            self._free_stamps()
 
     async def start(self) -> None:
         """Nothing to connect to."""
@@ -78,6 +94,7 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._entries.clear()
+        self._held.clear()
         self._bytes = 0
 
     def _freshness(self, entry: Entry, now: float) -> Freshness:
@@ -98,3 +115,20 @@ class MemoryStore:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._bytes -= entry.size
+            self._held.subtract(entry.tags)
+            for tag in entry.tags:
+                if self._held[tag] <= 0:
+                    del self._held[tag]
+
+    def _free_stamps(self) -> None:
+        """Forget the stamps of tags nothing holds; refuse renders that began before."""
+        for stamps in (self._expired_at, self._stale_at):
+            for tag in [tag for tag in stamps if tag not in self._held]:
+                del stamps[tag]
+        self._clock += 1  # renders that start from now on read a snapshot at the floor
+        self._floor = self._clock
+
+    @property
+    def stamps(self) -> int:
+        """How many tag stamps are kept (for tests and the bench)."""
+        return len(self._expired_at) + len(self._stale_at)

@@ -6,6 +6,7 @@ import pytest
 
 from app.cache import Entry, Freshness, MemoryStore
 from app.cache.entry import ENTRY_OVERHEAD_BYTES
+from app.cache.memory import FREE_STAMPS_OVER
 
 
 def entry(key: str, body: bytes = b"x", tags: tuple[str, ...] = ("t",), snapshot: int = 0) -> Entry:
@@ -98,3 +99,27 @@ async def test_close_empties_it() -> None:
     await store.close()
 
     assert store.stats() == (0, 0)
+
+
+async def test_stamps_of_tags_nothing_holds_are_freed_and_never_grow_without_bound() -> None:
+    store = MemoryStore(max_bytes=1 << 20)
+    assert await store.put(entry("kept", tags=("kept",), snapshot=await store.clock()))
+    await store.bump(frozenset({"kept"}), stale=True)
+    for n in range(3 * FREE_STAMPS_OVER):  # every write of a ticket that is then gone
+        await store.bump(frozenset({f"ticket:{n}"}))
+
+    assert store.stamps <= FREE_STAMPS_OVER + 2
+    found = await store.get("kept", 0.0)
+    assert found is not None and found[1] is Freshness.STALE  # a held tag keeps its stamp
+
+
+async def test_a_render_that_began_before_stamps_were_freed_is_not_stored() -> None:
+    store = MemoryStore(max_bytes=1 << 20)
+    early = await store.clock()  # a render reads its data...
+    await store.bump(frozenset({"gone"}))  # ...the data changes, and the stamp is freed
+    for n in range(FREE_STAMPS_OVER + 1):
+        await store.bump(frozenset({f"other:{n}"}))
+    late = await store.clock()
+
+    assert not await store.put(entry("stale", tags=("gone",), snapshot=early))
+    assert await store.put(entry("fresh", tags=("gone",), snapshot=late))
