@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -11,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from app.assets import static_files
 from app.cache import Cache, CacheMiddleware, create_store, current_cache
@@ -37,6 +39,23 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
 
 
+class CachedApp(Starlette):
+    """Starlette with the cache in front of its whole stack.
+
+    A fresh HIT is the hot path: it needs no error page, no origin check
+    (it is a GET) and no routing, so ``CacheMiddleware`` answers it before
+    Starlette's own middleware runs; every other request goes on through
+    the stack, with the cache bound.
+    """
+
+    def __init__(self, *, cache: Cache, **options: Any) -> None:
+        super().__init__(**options)
+        self.cache = cache
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return CacheMiddleware(super().build_middleware_stack(), self.cache, VARIANTS)
+
+
 def create_app(settings: Settings | None = None, *, events: EventBroker | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     cache = Cache(create_store(settings.cache_url, max_bytes=settings.cache_max_bytes))
@@ -56,17 +75,15 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
             await cache.close()
             await db.close()
 
-    app = Starlette(
+    app = CachedApp(
+        cache=cache,
         routes=[
             *ticket_routes,
             Route("/metrics", metrics, methods=["GET"], name="metrics"),
             Route("/events", stream_events, methods=["GET"], name="events"),
             Mount("/static", static_files, name="static"),
         ],
-        middleware=[
-            Middleware(CrossOriginProtection),
-            Middleware(CacheMiddleware, cache=cache, variants=VARIANTS),
-        ],
+        middleware=[Middleware(CrossOriginProtection)],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

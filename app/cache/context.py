@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from app.cache.engine import Cache, InHandRender, Render
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on every GET, and frozen init is slower
 class RequestKey:
     """What the cache needs of one GET: its key, and the headers it answers by."""
 

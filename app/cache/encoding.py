@@ -9,6 +9,7 @@ render after an invalidation would pay.
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import brotli  # type: ignore[import-untyped]  # ships no type hints
@@ -31,8 +32,11 @@ def compress(body: bytes) -> Encoded:
     )
 
 
+@functools.lru_cache(maxsize=64)  # browsers send a handful of distinct headers
 def weights(accept_encoding: bytes) -> dict[str, float]:
     """``Accept-Encoding`` as coding -> q (``*`` included; a bad q counts as 0).
+
+    The dict is shared between calls: read it, never change it.
 
     >>> weights(b"gzip;q=0.5, br;q=0, *")
     {'gzip': 0.5, 'br': 0.0, '*': 1.0}

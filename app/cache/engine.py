@@ -95,7 +95,8 @@ class Cache:
         store is counted and raises ``StoreUnavailable``.
         """
         try:
-            await self.invalidations.pay_owed()
+            if self.invalidations.owes:  # rarely: only after the store failed a bump
+                await self.invalidations.pay_owed()
             found = await self.store.get(key, self.now())
         except StoreUnavailable as exc:
             if fresh_only:

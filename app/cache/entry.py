@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.cache.encoding import Encoded, choose
 
@@ -39,6 +40,8 @@ class Entry:
     content_type: str = "text/html; charset=utf-8"
     etag: str = field(default="")
     encoded: Encoded = ()
+    # Response headers per shape, worked out on first use by the HTTP layer.
+    prepared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.etag:

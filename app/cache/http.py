@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.cache.context import Binding, RequestKey, bind, current_binding
 from app.cache.engine import Cache, CacheStatus, Served
+from app.cache.entry import Entry
 from app.cache.errors import CacheError
 from app.cache.tags import implicit_tags
 
@@ -58,7 +59,7 @@ def response_key(path: str, query_string: bytes, variant: str) -> str:
     return f"{path}?{query} {variant}"
 
 
-def request_key(scope: Scope, variants: Variants) -> RequestKey:
+def request_key(scope: Scope, variants: Variants, vary: bytes) -> RequestKey:
     """The key a GET is cached under, and the headers its answer depends on."""
     headers = dict(scope["headers"])
     variant = variants.of(headers)
@@ -67,42 +68,73 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
         variant=variant,
         if_none_match=headers.get(b"if-none-match"),
         accept_encoding=headers.get(b"accept-encoding"),
-        vary=variants.vary_header,
+        vary=vary,
     )
 
 
-def etag_matches(if_none_match: bytes | None, etag: str) -> bool:
-    if if_none_match is None:
-        return False
+def etag_matches(if_none_match: bytes, etag: str) -> bool:
     candidates = {tag.strip().removeprefix(b"W/") for tag in if_none_match.split(b",")}
     return b"*" in candidates or etag.encode() in candidates
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
+def cached_answer(
+    status: CacheStatus, body: bytes, entry: Entry | None, request: RequestKey
+) -> tuple[int, Headers, bytes]:
+    """Status, headers and body of an answer from the cache: one shape for every path.
+
+    The variant the client accepts is sent, or ``304`` when it holds it
+    already. An entry's headers are worked out once per shape and kept with
+    it (``Entry.prepared``): the HIT path only looks them up.
+    """
+    if entry is None:  # a bypass: nothing stored, nothing to validate
+        return 200, _headers(status, None, None, request.vary, body), body
+    coding, variant, etag = entry.variant(request.accept_encoding)
+    if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
+        return 304, _headers(status, entry, coding, request.vary, None, etag), b""
+    shape = (status, coding, request.vary)
+    headers: Headers | None = entry.prepared.get(shape)
+    if headers is None:
+        headers = entry.prepared[shape] = _headers(
+            status, entry, coding, request.vary, variant, etag
+        )
+    return 200, headers, variant
+
+
+def _headers(
+    status: CacheStatus,
+    entry: Entry | None,
+    coding: str | None,
+    vary: bytes,
+    body: bytes | None,
+    etag: str | None = None,
+) -> Headers:
+    headers = [
+        (b"content-type", (entry.content_type if entry else "text/html; charset=utf-8").encode()),
+        (b"x-cache", status.value.encode()),
+        (b"cache-control", b"no-cache"),
+        (b"vary", vary),
+    ]
+    if etag is not None:
+        headers.append((b"etag", etag.encode()))
+    if coding is not None:
+        headers.append((b"content-encoding", coding.encode()))
+    if body is not None:
+        headers.append((b"content-length", str(len(body)).encode()))
+    return headers
+
+
 class CachedResponse(Response):
-    """A body served by the cache, in the coding the client accepts, or ``304``."""
+    """``cached_answer`` as a Starlette response, for the route path."""
 
     def __init__(self, served: Served, request: RequestKey) -> None:
-        entry = served.entry
-        content_type = entry.content_type if entry else "text/html; charset=utf-8"
-        headers = [
-            (b"content-type", content_type.encode()),
-            (b"x-cache", served.status.value.encode()),
-            (b"cache-control", b"no-cache"),
-            (b"vary", request.vary),
-        ]
-        self.status_code, self.body, self.background = 200, served.body, None
-        if entry is not None:
-            coding, body, etag = entry.variant(request.accept_encoding)
-            headers.append((b"etag", etag.encode()))
-            if coding is not None:
-                headers.append((b"content-encoding", coding.encode()))
-            self.body = body
-            if etag_matches(request.if_none_match, etag):
-                self.status_code, self.body = 304, b""
-                self.raw_headers = headers
-                return
-        headers.append((b"content-length", str(len(self.body)).encode()))
-        self.raw_headers = headers
+        self.status_code, headers, self.body = cached_answer(
+            served.status, served.body, served.entry, request
+        )
+        self.raw_headers = list(headers)  # its own copy: middleware may add headers
+        self.background = None
 
 
 class CacheMiddleware:
@@ -112,6 +144,7 @@ class CacheMiddleware:
         self.app = app
         self.cache = cache
         self.variants = variants
+        self.vary = variants.vary_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,11 +152,13 @@ class CacheMiddleware:
             return
         request = None
         if scope["method"] in ("GET", "HEAD"):
-            request = request_key(scope, self.variants)
+            request = request_key(scope, self.variants, self.vary)
             found = await self.cache.lookup(request.key, fresh_only=True)
             if found is not None:
-                served = Served(found[0].body, CacheStatus.HIT, found[0])
-                await CachedResponse(served, request)(scope, receive, send)
+                entry = found[0]
+                status, headers, body = cached_answer(CacheStatus.HIT, entry.body, entry, request)
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
                 return
         with bind(Binding(self.cache, request)):
             await self.app(scope, receive, send)

@@ -85,6 +85,11 @@ class Invalidations:
         """Call ``listener`` with the tags of every invalidation, here or elsewhere."""
         self._listeners.append(listener)
 
+    @property
+    def owes(self) -> bool:
+        """Whether some bump waits to be applied (checked before every read)."""
+        return bool(self._owed)
+
     async def pay_owed(self) -> None:
         """Apply the bumps the store could not take; raises while it still cannot."""
         if not self._owed:

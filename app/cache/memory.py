@@ -32,6 +32,9 @@ class MemoryStore:
         self._stale_at: dict[str, int] = {}
         self._held: Counter[str] = Counter()  # tag -> stored entries holding it
         self._floor = 0  # entries with a snapshot below it are refused (see above)
+        # key -> (clock, latest stamps of its tags) as last worked out: until the
+        # next bump they cannot change, so a HIT does not walk a page's tags again.
+        self._checked: dict[str, tuple[int, int, int]] = {}
 
     async def clock(self) -> int:
         return self._clock
@@ -94,11 +97,17 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._entries.clear()
+        self._checked.clear()
         self._held.clear()
         self._bytes = 0
 
     def _freshness(self, entry: Entry, now: float) -> Freshness:
-        return freshness_of(entry, *self._latest_stamps(entry.tags), now)
+        checked = self._checked.get(entry.key)
+        if checked is not None and checked[0] == self._clock:
+            return freshness_of(entry, checked[1], checked[2], now)
+        expired_at, stale_at = self._latest_stamps(entry.tags)
+        self._checked[entry.key] = (self._clock, expired_at, stale_at)
+        return freshness_of(entry, expired_at, stale_at, now)
 
     def _moved_since(self, entry: Entry) -> bool:
         return max(self._latest_stamps(entry.tags)) > entry.snapshot
@@ -113,6 +122,7 @@ class MemoryStore:
 
     def _remove(self, key: str) -> None:
         entry = self._entries.pop(key, None)
+        self._checked.pop(key, None)
         if entry is not None:
             self._bytes -= entry.size
             self._held.subtract(entry.tags)
