@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.models import Ticket, TicketStatus
 from app.settings import Settings
-from tests.servers import RedisServer
+from tests.support import RedisServer
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_CACHE_URL = os.environ.get("TEST_CACHE_URL", "")

@@ -1,8 +1,7 @@
 """Real servers for tests/ and bench/: one copy of what both need.
 
-- ``SERVER`` and ``server_command``: the ASGI server that ``scripts/run``
-  starts (through ``python -m tests.support serve``), its flags, and the other
-  candidates the benchmark compares it with;
+- ``SERVER`` and ``server_command`` (from ``app.serve``, which ``scripts/run``
+  runs): the ASGI server, its flags, and the candidates the benchmark compares;
 - ``AppServer``: that server (or another) in a process group of its own on a
   free 127.0.0.1 port, ready once every worker answers; stopped group and all;
 - ``group_cpu_seconds``: CPU time of a process group, from ``/proc``;
@@ -23,11 +22,9 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -35,92 +32,9 @@ import redis
 from markupsafe import escape
 from prometheus_client.parser import text_string_to_metric_families
 
-HOST = "127.0.0.1"
+from app.serve import APP, GRACE_SECONDS, HOST, SERVER, server_command
+
 ROOT = Path(__file__).resolve().parent.parent
-APP = "app.main:create_app"  # a factory: the lifespan migrates the schema and starts the cache
-
-# -- the server scripts/run starts ---------------------------------------------
-
-# A stream still open this many seconds after SIGTERM no longer holds a shutdown:
-# granian kills the worker (--workers-kill-timeout), uvicorn cancels the request
-# (--timeout-graceful-shutdown), hypercorn likewise (--graceful-timeout).
-GRACE_SECONDS = 5
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One way to serve an ASGI factory: what ``server_command`` builds for it."""
-
-    name: str
-    label: str
-    module: str  # python -m <module>
-
-
-SERVERS = {
-    kind.name: kind
-    for kind in (
-        Kind("granian", "granian asgi+uvloop", "granian"),
-        Kind("uvicorn", "uvicorn httptools+uvloop", "uvicorn"),
-        Kind("uvicorn-h11", "uvicorn h11+asyncio", "uvicorn"),
-        Kind("hypercorn", "hypercorn uvloop", "hypercorn"),
-    )
-}
-# What scripts/run starts and AppServer starts by default: the fastest in
-# scripts/bench that passes the whole suite (see README, "Benchmark").
-SERVER = "granian"
-
-
-def server_command(
-    server: str,
-    app: str = APP,
-    *,
-    host: str = HOST,
-    port: int = 8000,
-    workers: int = 1,
-    extra: Sequence[str] = (),
-) -> list[str]:
-    """The command line that serves the ASGI factory ``app`` ("module:function")."""
-    kind = SERVERS[server]
-    command = [sys.executable, "-m", kind.module]
-    many = ["--workers", str(workers)] if workers != 1 else []
-    if server == "granian":
-        command += [
-            "--interface", "asgi", "--loop", "uvloop", "--factory",
-            "--host", host, "--port", str(port), *many, "--no-access-log",
-            "--workers-kill-timeout", str(GRACE_SECONDS),
-        ]  # fmt: skip
-    elif server in ("uvicorn", "uvicorn-h11"):
-        http, loop = ("httptools", "uvloop") if server == "uvicorn" else ("h11", "asyncio")
-        command += [
-            "--factory", "--host", host, "--port", str(port), *many, "--no-access-log",
-            "--http", http, "--loop", loop,
-            "--timeout-graceful-shutdown", str(GRACE_SECONDS),
-        ]  # fmt: skip
-    else:  # hypercorn calls "module:function()" itself; no access log unless asked
-        command += [
-            "--worker-class", "uvloop", "--bind", f"{host}:{port}", *many,
-            "--graceful-timeout", str(GRACE_SECONDS),
-        ]  # fmt: skip
-        app += "()"
-    return [*command, *extra, app]
-
-
-def serve(argv: Sequence[str]) -> None:
-    """Replace this process with the server of scripts/run on ``HOST``:``PORT``.
-
-    ``--reload`` (anywhere in ``argv``) serves with uvicorn and its auto-reload
-    instead, for development; every other argument goes to the server as is.
-    """
-    args = list(argv)
-    host, port = os.environ.get("HOST", HOST), int(os.environ.get("PORT", "8000"))
-    if "--reload" in args:
-        args.remove("--reload")
-        watch = [arg for folder in ("app", "templates") for arg in ("--reload-dir", folder)]
-        command = server_command("uvicorn", host=host, port=port, extra=["--reload", *watch, *args])
-    else:
-        command = server_command(SERVER, host=host, port=port, extra=args)
-    os.execv(command[0], command)
-
 
 # -- processes ---------------------------------------------------------------------
 
@@ -401,9 +315,3 @@ class RedisServer:
             self.process.kill()
             self.process.wait(timeout=10)
         self.process = None
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] != ["serve"]:
-        sys.exit("usage: python -m tests.support serve [--reload] [SERVER ARGS...]")
-    serve(sys.argv[2:])

@@ -17,7 +17,7 @@ from app.cache.encoding import compress
 from app.cache.errors import StoreUnavailable
 from app.cache.redis import RedisStore
 from tests.cache.test_engine import Clock, Renderer
-from tests.servers import RedisServer
+from tests.support import RedisServer
 
 
 @pytest.fixture
