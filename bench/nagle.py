@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.serve import SERVER, SERVERS
 from bench import verify, wrk
-from tests.support import SERVER, SERVERS, AppServer
+from tests.support import AppServer
 
 PATH = "/fragments/counts"
 WORKERS = 2

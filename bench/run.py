@@ -35,10 +35,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
-from bench import live, nagle, redis_rows, revalidate, seed, verify
+from app.serve import APP, SERVER, SERVERS
+from bench import live, nagle, redis_rows, revalidate, scale, seed, verify
 from bench.report import Results, report
 from bench.rows import Load, Row, load_rounds
-from tests.support import APP, SERVER, SERVERS, AppServer
+from tests.support import AppServer
 
 COMPRESSED = {"Accept-Encoding": "gzip, br"}
 # A small cached answer too, on the servers within reach of the bare app: the
@@ -91,6 +92,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--no-pin", dest="pin", action="store_false", help="pin neither servers nor wrk"
     )
+    parser.add_argument(
+        "--scale",
+        metavar="N,N,...",
+        help="instead: the list at scale for each N tickets (bench.scale), e.g. 1000,10000",
+    )
     args = parser.parse_args(argv)
     if args.redis and args.readers < redis_rows.WORKERS:
         parser.error(f"--readers must be at least {redis_rows.WORKERS} for the Redis rows")
@@ -105,6 +111,9 @@ def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.scale:
+        sizes = [str(_positive(size)) for size in args.scale.split(",")]
+        return scale.main([*sizes, "--duration", str(args.duration)])
     if args.redis and not os.environ.get("REDIS_URL"):
         print(
             "bench: the Redis rows need REDIS_URL (scripts/bench starts a Redis and sets it); "

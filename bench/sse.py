@@ -46,8 +46,9 @@ from typing import Any
 
 import httpx
 
+from app.serve import HOST, SERVER, SERVERS
 from bench import seed
-from tests.support import HOST, SERVER, SERVERS, AppServer, metrics
+from tests.support import AppServer, metrics
 
 MARKER = b"event: invalidate\n"
 WARM_UP = 10  # untimed deletes first, with no stream open

@@ -23,7 +23,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -46,19 +46,28 @@ def free_port() -> int:
         return port
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU time used so far by the live processes of group ``pgid`` (workers too)."""
-    ticks = 0
+def _group_stats(pgid: int) -> Iterator[list[str]]:
+    """The /proc/PID/stat fields after "(comm)" of each live process of group ``pgid``:
+    state, ppid, pgrp, ... utime (the 14th field, index 11), stime, ... rss (24th, 21)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:  # the process ended meanwhile
             continue
-        # After "(comm)": state, ppid, pgrp, ... utime (the 14th field), stime (15th).
         fields = text[text.rindex(")") + 2 :].split()
         if int(fields[2]) == pgid:
-            ticks += int(fields[11]) + int(fields[12])
+            yield fields
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time used so far by the live processes of group ``pgid`` (workers too)."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for fields in _group_stats(pgid))
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def group_rss_bytes(pgid: int) -> int:
+    """Resident memory of the live processes of group ``pgid`` (workers too)."""
+    return sum(int(fields[21]) for fields in _group_stats(pgid)) * os.sysconf("SC_PAGESIZE")
 
 
 def _group_alive(pgid: int) -> bool:

@@ -74,7 +74,7 @@ class Cache:
     def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
         self.store = store
         self.now = now  # wall time: timed entries may be shared by many hosts
-        self.metrics = CacheMetrics(store.stats)
+        self.metrics = CacheMetrics(store.stats, store.stamp_count)
         self.invalidations = Invalidations(store, self.metrics)
         self._inflight: dict[str, asyncio.Task[_Rendered]] = {}
         self._rendering: set[asyncio.Task[_Rendered]] = set()  # every render task, for close()

@@ -138,7 +138,5 @@ class MemoryStore:
         self._clock += 1  # renders that start from now on read a snapshot at the floor
         self._floor = self._clock
 
-    @property
-    def stamps(self) -> int:
-        """How many tag stamps are kept (for tests and the bench)."""
+    def stamp_count(self) -> int:
         return len(self._expired_at) + len(self._stale_at)

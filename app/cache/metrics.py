@@ -40,7 +40,9 @@ class PlainCounter(Collector):
 class CacheMetrics:
     content_type = CONTENT_TYPE
 
-    def __init__(self, stats: Callable[[], tuple[int, int]]) -> None:
+    def __init__(
+        self, stats: Callable[[], tuple[int, int]], stamps: Callable[[], int]
+    ) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.hits = PlainCounter("cache_hits", "Reads served fresh from the cache.")
@@ -63,6 +65,8 @@ class CacheMetrics:
         entries.set_function(lambda: stats()[0])
         size = Gauge("cache_bytes", "Bytes held by the store.", registry=r)
         size.set_function(lambda: stats()[1])
+        stamp_gauge = Gauge("cache_tag_stamps", "Tag stamps the store keeps.", registry=r)
+        stamp_gauge.set_function(stamps)
 
     def watch_waiting(self, waiting: Callable[[], int]) -> None:
         gauge = Gauge(

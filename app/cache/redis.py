@@ -166,6 +166,7 @@ class RedisStore:
         self._closing = False
         self._down_until = 0.0
         self._stats = (0, 0)
+        self._stamps = 0
 
     # -- the Store interface ---------------------------------------------
 
@@ -222,6 +223,10 @@ class RedisStore:
     def stats(self) -> tuple[int, int]:
         """(keys, used bytes) of the Redis server, as of the last refresh."""
         return self._stats
+
+    def stamp_count(self) -> int:
+        """Stamps in both hashes, as of the last refresh."""
+        return self._stamps
 
     def on_remote_invalidation(self, handler: RemoteHandler) -> None:
         self._handler = handler
@@ -301,6 +306,9 @@ class RedisStore:
     async def _refresh_stats(self) -> None:
         info = await self.client.info("memory")
         self._stats = (int(await self.client.dbsize()), int(info["used_memory"]))
+        self._stamps = int(await self.client.hlen(self._expired)) + int(
+            await self.client.hlen(self._stale)
+        )
 
 
 def _meta(entry: Entry) -> str:

@@ -57,4 +57,7 @@ class Store(Protocol):
     def stats(self) -> tuple[int, int]:
         """(entries, bytes) currently held."""
 
+    def stamp_count(self) -> int:
+        """How many tag stamps are kept (they must not grow without bound)."""
+
     async def close(self) -> None: ...

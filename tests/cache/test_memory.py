@@ -108,7 +108,7 @@ async def test_stamps_of_tags_nothing_holds_are_freed_and_never_grow_without_bou
     for n in range(3 * FREE_STAMPS_OVER):  # every write of a ticket that is then gone
         await store.bump(frozenset({f"ticket:{n}"}))
 
-    assert store.stamps <= FREE_STAMPS_OVER + 2
+    assert store.stamp_count() <= FREE_STAMPS_OVER + 2
     found = await store.get("kept", 0.0)
     assert found is not None and found[1] is Freshness.STALE  # a held tag keeps its stamp
 

@@ -1,0 +1,180 @@
+"""The list at scale: what one write and one search cost at N tickets, for several N.
+
+    scripts/bench --scale 1000,10000,100000          # python -m bench.scale 1000 10000 100000
+
+For each N, over a fresh SQLite database seeded with N generated tickets
+(app.seed), on the server scripts/run starts (one worker, pinned to CPU 0,
+wrk on CPU 1), one row:
+
+- first page: bytes of ``GET /tickets`` plain and with ``Accept-Encoding: br``;
+- write -> fresh: a status change (plain form POST) then ``GET /tickets``
+  until it shows the change (the first GET does: invalidation precedes the
+  answer), p50 and p90 of the whole round;
+- search: ``GET /tickets?q=...`` of distinct realistic queries, each a MISS
+  (uncached), p50 and p90;
+- cached: wrk on ``GET /tickets`` (HIT), req/s, against the same at 100 tickets.
+
+Then, at the largest N: the server's resident memory before and after
+``--writes`` writes (half status changes, half deletes, whose tickets' tags
+are never read again), and the stamps that the memory store holds.
+Everything is printed; nothing is written to the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from app.seed import seed_many
+from bench import wrk
+from tests.support import AppServer, group_rss_bytes
+
+SERVER_CPU, WRK_CPU = "0", "1"
+ROW = re.compile(r'<li id="ticket-([0-9a-f-]+)" class="ticket-row status-([a-z_]+)"')
+WORDS = [
+    "checkout", "invoice", "login", "search", "dashboard", "export", "password", "mobile",
+    "billing", "onboarding", "settings", "cafe", "creme", "shipping", "calendar", "safari",
+    "android", "slow", "crash", "timeout", "german", "proxy", "gift", "zoe", "jurgen", "paulo",
+]  # fmt: skip
+NEXT_STATUS = {"open": "IN_PROGRESS", "in_progress": "DONE", "done": "OPEN"}
+
+
+@dataclass
+class Scale:
+    tickets: int
+    page_bytes: int
+    page_br_bytes: int
+    fresh_ms: list[float]
+    search_ms: list[float]
+    cached: wrk.Load
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def _first_rows(http: httpx.Client) -> list[tuple[str, str]]:
+    return ROW.findall(http.get("/tickets").text)
+
+
+def measure(server: AppServer, tickets: int, rounds: int, duration: int) -> Scale:
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        plain = http.get("/tickets", headers={"Accept-Encoding": "identity"})
+        br = http.get("/tickets", headers={"Accept-Encoding": "br"})
+        fresh = []
+        for n in range(rounds):
+            ticket_id, status = _first_rows(http)[n % 10]
+            target = NEXT_STATUS[status]
+            started = time.perf_counter()
+            answer = http.post(f"/tickets/{ticket_id}/update", data={"status": target})
+            assert answer.status_code == 303, answer.text
+            while f'id="ticket-{ticket_id}" class="ticket-row status-{target.lower()}"' not in (
+                http.get("/tickets").text
+            ):
+                pass  # the first GET is fresh; any other would be a stale read
+            fresh.append((time.perf_counter() - started) * 1000)
+        searches = []
+        for first, second in itertools.islice(itertools.combinations(WORDS, 2), rounds):
+            started = time.perf_counter()
+            found = http.get("/tickets", params={"q": f"{first} {second[:4]}"})
+            searches.append((time.perf_counter() - started) * 1000)
+            assert found.headers["x-cache"] == "MISS"
+    cached = wrk.run(server.base_url + "/tickets", duration=duration, connections=32, cpus=WRK_CPU)
+    sent = [int(answer.headers["content-length"]) for answer in (plain, br)]  # as sent
+    return Scale(tickets, sent[0], sent[1], fresh, searches, cached)
+
+
+def memory_after_writes(server: AppServer, writes: int) -> tuple[int, int, int]:
+    """RSS in KiB before and after ``writes`` writes, and the stamps held after."""
+    assert server.process is not None
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        before = group_rss_bytes(server.process.pid) // 1024  # the server and its worker
+        for n in range(writes):
+            rows = _first_rows(http)
+            ticket_id, status = rows[n % len(rows)]
+            if n % 2:
+                http.post(f"/tickets/{ticket_id}/delete")
+            else:
+                http.post(f"/tickets/{ticket_id}/update", data={"status": NEXT_STATUS[status]})
+        after = group_rss_bytes(server.process.pid) // 1024
+        text = http.get("/metrics").text
+    stamps = re.search(r"^cache_tag_stamps (\S+)", text, re.MULTILINE)
+    return before, after, int(float(stamps[1])) if stamps else -1
+
+
+def run(sizes: list[int], rounds: int, duration: int, writes: int) -> None:
+    print(
+        f"scale: N = {', '.join(f'{n:,}' for n in sizes)} tickets (SQLite, memory cache); "
+        f"{rounds} writes and {rounds} searches per N; wrk -c32 -d{duration}s; "
+        f"server on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU}",
+        flush=True,
+    )
+    results: list[Scale] = []
+    memory: tuple[int, int, int] | None = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in [100, *sizes]:
+            url = f"sqlite+aiosqlite:///{tmp}/scale-{n}.db"
+            seeded = time.perf_counter()
+            asyncio.run(seed_many(url, n))
+            print(f"scale: seeded {n:,} in {time.perf_counter() - seeded:.1f} s", flush=True)
+            server = AppServer(
+                Path(tmp) / f"scale-{n}.log", env={"DATABASE_URL": url}, cpus=SERVER_CPU
+            )
+            server.start()
+            try:
+                results.append(measure(server, n, rounds, duration))
+                if n == max(sizes) and writes:
+                    memory = memory_after_writes(server, writes)
+            finally:
+                server.stop()
+    base = results[0]
+    print()
+    print(
+        f"{'tickets':>9} {'page B':>8} {'page br B':>10} {'write->fresh p50':>17} {'p90':>7}"
+        f" {'search p50':>11} {'p90':>7} {'cached req/s':>13} {'x 100':>6}"
+    )
+    for row in results:
+        ratio = row.cached.requests_per_s / base.cached.requests_per_s
+        print(
+            f"{row.tickets:>9,} {row.page_bytes:>8,} {row.page_br_bytes:>10,}"
+            f" {statistics.median(row.fresh_ms):>14.2f} ms {p(row.fresh_ms, 90):>7.2f}"
+            f" {statistics.median(row.search_ms):>8.2f} ms {p(row.search_ms, 90):>7.2f}"
+            f" {row.cached.requests_per_s:>13,.0f} {ratio:>6.2f}"
+        )
+    largest = results[-1]
+    print()
+    print(
+        f"at {largest.tickets:,}: write->fresh p50 {statistics.median(largest.fresh_ms):.2f} ms"
+        f" (target <= 10), search p50 {statistics.median(largest.search_ms):.2f} ms (target <= 20)"
+    )
+    if memory is not None:
+        before, after, stamps = memory
+        print(
+            f"memory at {largest.tickets:,} tickets: RSS {before / 1024:.1f} MiB before, "
+            f"{after / 1024:.1f} MiB after {writes:,} writes (half deletes); "
+            f"tag stamps held: {stamps:,}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="+", type=int, help="ticket counts, e.g. 1000 10000")
+    parser.add_argument("--rounds", type=int, default=60, help="writes and searches per N")
+    parser.add_argument("--duration", type=int, default=3, help="seconds of the wrk load")
+    parser.add_argument("--writes", type=int, default=10_000, help="writes before the RSS")
+    args = parser.parse_args(argv)
+    run(sorted(args.sizes), args.rounds, args.duration, args.writes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
