@@ -48,6 +48,15 @@ class Ticket(SQLModel, table=True):
     search_text: str = Field(default="")
 
 
+class TicketCount(SQLModel, table=True):
+    """How many tickets have a status: kept by triggers on ticket (migration 0003)."""
+
+    __tablename__ = "ticket_count"
+
+    status: str = Field(primary_key=True, max_length=11)
+    n: int
+
+
 @event.listens_for(Ticket, "before_insert")
 @event.listens_for(Ticket, "before_update")
 def _index_words(_mapper: object, _connection: object, ticket: Ticket) -> None:

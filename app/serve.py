@@ -44,7 +44,7 @@ SERVERS = {
 }
 # What scripts/run starts and AppServer starts by default: the fastest in
 # scripts/bench that passes the whole suite (see README, "Benchmark").
-SERVER = "granian"
+SERVER = "uvicorn"
 
 
 def server_command(

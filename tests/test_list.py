@@ -10,9 +10,11 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from sqlalchemy import func
+from sqlmodel import col, select
 from starlette.applications import Starlette
 
-from app.models import TicketStatus
+from app.models import Ticket, TicketStatus
 from app.seed import seed_many
 from app.settings import Settings
 from app.tickets import views
@@ -260,3 +262,24 @@ async def test_a_deleted_tickets_row_source_is_empty(
 
     assert rows(before.text) == [ticket.id]
     assert (after.status_code, after.text, after.headers["x-cache"]) == (200, "", "BYPASS")
+
+
+async def test_the_counts_the_database_keeps_match_a_count_of_every_ticket(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await seed_many(settings.database_url, 300)
+    first = await add_ticket(app, title="Counted")
+    await client.post("/tickets", data={"title": "Made", "content": "Through the form"})
+    await client.post(f"/tickets/{first.id}/update", data={"status": "DONE"})
+    await client.post(f"/tickets/{first.id}/update", data={"title": "Renamed only"})
+    for ticket_id in rows((await client.get("/tickets")).text)[3:6]:
+        await client.post(f"/tickets/{ticket_id}/delete")
+
+    async with app.state.db.session() as session:
+        statement = select(Ticket.status, func.count()).group_by(col(Ticket.status))
+        counted = {str(status): n for status, n in await session.exec(statement)}
+    shown = (await client.get("/fragments/counts", headers=HTMX)).text
+
+    assert sum(counted.values()) == 300 + 2 - 3
+    for status, n in counted.items():
+        assert f'href="/tickets?status={status}"><span class="count__n">{n}<' in shown

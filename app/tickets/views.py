@@ -63,17 +63,14 @@ async def counts(request: Request, active: TicketStatus | None = None) -> Markup
 
 async def ticket_list(request: Request, query: ListQuery) -> Markup:
     """``#ticket-list``: the first page of a list, and the way to the next one."""
-    window = await _list_window(request, query)
+    window = await list_window(request, query)
     return Markup(render("tickets/_list.html", window=window, query=query))
 
 
 async def list_window(request: Request, query: ListQuery) -> Markup:
     """One page (window) of a list alone: what "Load more" appends, and what a
     window on screen re-fetches when the list's membership moves."""
-    return await _list_window(request, query)
 
-
-async def _list_window(request: Request, query: ListQuery) -> Markup:
     async def render_window() -> str:
         async with database(request).session() as session:
             page = await queries.list_tickets(session, query)
