@@ -58,7 +58,7 @@ def test_a_list_query_is_written_back_in_one_canonical_form() -> None:
 
     assert query.canonical() == "q=cafe+creme&status=OPEN"
     assert ListQuery.parse({"until": "ignored-where-windows-are-not-taken"}).canonical() == ""
-    assert ListQuery().url("/tickets") == "/tickets"
+    assert ListQuery().canonical() == ""
 
 
 def test_a_list_query_knows_which_tickets_belong() -> None:

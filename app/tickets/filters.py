@@ -105,10 +105,6 @@ class ListQuery:
         ]
         return urlencode([(name, value) for name, value in params if value])
 
-    def url(self, path: str) -> str:
-        query = self.canonical()
-        return f"{path}?{query}" if query else path
-
     def first_page(self) -> ListQuery:
         """The same filter and search, from the top."""
         return replace(self, cursor=None, until=None)
