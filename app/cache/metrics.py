@@ -40,9 +40,7 @@ class PlainCounter(Collector):
 class CacheMetrics:
     content_type = CONTENT_TYPE
 
-    def __init__(
-        self, stats: Callable[[], tuple[int, int]], stamps: Callable[[], int]
-    ) -> None:
+    def __init__(self, stats: Callable[[], tuple[int, int]], stamps: Callable[[], int]) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.hits = PlainCounter("cache_hits", "Reads served fresh from the cache.")
