@@ -148,7 +148,7 @@ async def test_inline_status_change_answers_the_row(
 
 
 async def test_inline_create_answers_the_new_row(app: Starlette, client: httpx.AsyncClient) -> None:
-    headers = {**HTMX, "HX-Target": "ticket-page-first"}
+    headers = {**HTMX, "HX-Target": "list-page-first"}
 
     response = await client.post(
         "/tickets", data={"title": "Inline", "content": "Made in place"}, headers=headers

@@ -457,7 +457,7 @@ async def test_each_live_fragment_declares_its_tags_and_source(
     # each row its ticket (a row refreshes itself; the page does not for it).
     assert {found[0]: found[1:] for found in live.findall(listing)} == {
         "ticket-counts": ("tickets:counts", "/fragments/counts"),
-        "ticket-page-first": ("tickets:all", "/fragments/tickets"),
+        "list-page-first": ("tickets:all", "/fragments/tickets"),
         f"ticket-{ticket.id}": (f"ticket:{ticket.id}", f"/fragments/tickets/{ticket.id}/row"),
     }
     assert (
@@ -478,7 +478,7 @@ async def test_the_list_fragment_is_the_list_of_the_list_page(
 
     assert fragment.status_code == 200
     assert fragment.headers["x-cache"] == "MISS"
-    assert fragment.text.startswith('<ul id="ticket-page-first"')
+    assert fragment.text.startswith('<ul id="list-page-first"')
     assert fragment.text in page
     assert (await client.get("/fragments/tickets", headers=HTMX)).headers["x-cache"] == "HIT"
 

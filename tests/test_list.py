@@ -222,7 +222,7 @@ async def test_a_list_window_runs_from_the_top_down_to_its_last_row(
     await seed_many(settings.database_url, 60)
     first = await client.get("/tickets")
     shown = rows(first.text)
-    window = re.search(r'id="ticket-page-first"[^>]* data-live-src="([^"]+)"', first.text)
+    window = re.search(r'id="list-page-first"[^>]* data-live-src="([^"]+)"', first.text)
     assert window is not None and "until=" in window.group(1)
     newest = await add_ticket(app, title="Joins the window at the top")  # no invalidation:
     source = window.group(1).replace("&amp;", "&")  # the window's source is not cached yet
@@ -236,7 +236,7 @@ async def test_inline_create_prepends_the_row_only_to_a_list_it_belongs_in(
     client: httpx.AsyncClient,
 ) -> None:
     def posted_from(url: str) -> dict[str, str]:
-        return {**HTMX, "HX-Target": "ticket-page-first", "HX-Current-URL": url}
+        return {**HTMX, "HX-Target": "list-page-first", "HX-Current-URL": url}
 
     data = {"title": "Fresh", "content": "Just made"}
     unfiltered = await client.post("/tickets", data=data, headers=posted_from("http://t/tickets"))

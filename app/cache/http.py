@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
@@ -42,10 +42,11 @@ class Variants:
 
     of: Callable[[RequestHeaders], str]
     vary: tuple[str, ...] = ()
+    vary_header: bytes = field(init=False)  # the Vary header of every answer, made once
 
-    @property
-    def vary_header(self) -> bytes:
-        return ", ".join((*self.vary, "Accept-Encoding")).encode()
+    def __post_init__(self) -> None:
+        vary_header = ", ".join((*self.vary, "Accept-Encoding")).encode()
+        object.__setattr__(self, "vary_header", vary_header)
 
 
 ONE_VARIANT = Variants(lambda headers: "page")
@@ -59,7 +60,7 @@ def response_key(path: str, query_string: bytes, variant: str) -> str:
     return f"{path}?{query} {variant}"
 
 
-def request_key(scope: Scope, variants: Variants, vary: bytes) -> RequestKey:
+def request_key(scope: Scope, variants: Variants) -> RequestKey:
     """The key a GET is cached under, and the headers its answer depends on."""
     headers = dict(scope["headers"])
     variant = variants.of(headers)
@@ -68,7 +69,7 @@ def request_key(scope: Scope, variants: Variants, vary: bytes) -> RequestKey:
         variant=variant,
         if_none_match=headers.get(b"if-none-match"),
         accept_encoding=headers.get(b"accept-encoding"),
-        vary=vary,
+        vary=variants.vary_header,
     )
 
 
@@ -144,7 +145,6 @@ class CacheMiddleware:
         self.app = app
         self.cache = cache
         self.variants = variants
-        self.vary = variants.vary_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,7 +152,7 @@ class CacheMiddleware:
             return
         request = None
         if scope["method"] in ("GET", "HEAD"):
-            request = request_key(scope, self.variants, self.vary)
+            request = request_key(scope, self.variants)
             found = await self.cache.lookup(request.key, fresh_only=True)
             if found is not None:
                 entry = found[0]

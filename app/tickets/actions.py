@@ -38,7 +38,7 @@ async def create_ticket(request: Request) -> Response:
         # Prepended to the list on screen, if it belongs there (the stream
         # refreshes that page anyway; this spares the author the wait).
         shown = _list_on_screen(request)
-        return HTMLResponse(await views.answer_row(ticket) if shown.matches(ticket) else "")
+        return HTMLResponse(await views.one_row(ticket) if shown.matches(ticket) else "")
     return _navigate(request, paths.tickets_path())
 
 
@@ -62,7 +62,7 @@ async def update_ticket(request: Request) -> Response:
     if not form.is_valid:
         return await _invalid(request, form, ticket=ticket)
     if HtmxDetails(request).target == ids.ticket(ticket_id):
-        return HTMLResponse(await views.answer_row(ticket))
+        return HTMLResponse(await views.one_row(ticket))
     return _navigate(request, paths.ticket_path(ticket_id))
 
 

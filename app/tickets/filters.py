@@ -71,13 +71,7 @@ class ListQuery:
         Parameters the list does not know are ignored; ``until`` only where
         ``windows`` (the list's live source) takes it.
         """
-        status = None
-        if params.get("status"):
-            try:
-                status = TicketStatus(params["status"])
-            except ValueError:
-                allowed = ", ".join(s.value for s in TicketStatus)
-                raise HTTPException(400, f"Unknown status; use one of {allowed}.") from None
+        status = parse_status(params)
         q = params.get("q", "")
         if len(q) > search.MAX_QUERY_CHARS:
             raise HTTPException(
@@ -115,6 +109,17 @@ class ListQuery:
             return False
         indexed = search.words(ticket.title) + search.words(ticket.content)
         return all(any(word.startswith(asked) for word in indexed) for asked in self.words)
+
+
+def parse_status(params: Mapping[str, str]) -> TicketStatus | None:
+    """``?status=``, if any; an unknown value is a 400 with a message."""
+    if not params.get("status"):
+        return None
+    try:
+        return TicketStatus(params["status"])
+    except ValueError:
+        allowed = ", ".join(s.value for s in TicketStatus)
+        raise HTTPException(400, f"Unknown status; use one of {allowed}.") from None
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,14 +1,18 @@
 """Element ids that templates, actions and tests share, named once.
 
+``ticket-<id>`` is a ticket's own element (the public contract counts them),
+so ids of other things do not start with ``ticket-`` unless they predate
+that rule (list, counts, form, view).
+
 Templates reach them as the ``ids`` global: ``id="{{ ids.LIST }}"``.
 """
 
 from __future__ import annotations
 
 LIST = "ticket-list"  # the list: its pages, and the way to the next one
-FIRST_PAGE = "ticket-page-first"  # an inline create's htmx target
-RESULTS = "ticket-results"  # what a search or a filter replaces
-SEARCH = "ticket-search"
+FIRST_PAGE = "list-page-first"  # an inline create's htmx target
+RESULTS = "list-results"  # what a search or a filter replaces
+SEARCH = "list-search"
 FORM = "ticket-form"  # the create or edit form; a 422 is swapped over it
 COUNTS = "ticket-counts"
 VIEW = "ticket-view"  # a ticket page's main part
@@ -22,7 +26,7 @@ def ticket(ticket_id: str) -> str:
 
 def page(cursor: str) -> str:
     """A page of the list after the first, by the cursor it starts after."""
-    return f"ticket-page-{cursor}"
+    return f"list-page-{cursor}"
 
 
 def field_error(name: str) -> str:

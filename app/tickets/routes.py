@@ -7,7 +7,7 @@ from starlette.routing import Route
 
 from app.cache import cached
 from app.tickets import actions, views
-from app.tickets.filters import ListQuery
+from app.tickets.filters import ListQuery, parse_status
 
 
 def no_query(request: Request) -> str:
@@ -16,16 +16,24 @@ def no_query(request: Request) -> str:
 
 
 def list_query(request: Request) -> str:
-    return ListQuery.parse(request.query_params).canonical()
+    return listed(request).canonical()
 
 
 def window_query(request: Request) -> str:
-    return ListQuery.parse(request.query_params, windows=True).canonical()
+    return listed(request, windows=True).canonical()
 
 
 def counts_query(request: Request) -> str:
-    status = ListQuery.parse(request.query_params).status
+    status = parse_status(request.query_params)
     return f"status={status.value}" if status else ""
+
+
+def listed(request: Request, *, windows: bool = False) -> ListQuery:
+    """The list this request asks for, parsed once: its cache key and its view both use it."""
+    if not hasattr(request.state, "list_query"):
+        request.state.list_query = ListQuery.parse(request.query_params, windows=windows)
+    query: ListQuery = request.state.list_query
+    return query
 
 
 @cached(query=no_query)
@@ -35,7 +43,7 @@ async def home(request: Request) -> str:
 
 @cached(query=list_query)
 async def tickets(request: Request) -> str:
-    return await views.tickets_page(request, ListQuery.parse(request.query_params))
+    return await views.tickets_page(request, listed(request))
 
 
 @cached(query=no_query)
@@ -48,14 +56,12 @@ async def ticket(request: Request) -> str:
 
 @cached(query=counts_query)
 async def counts_source(request: Request) -> str:
-    active = ListQuery.parse(request.query_params).status
-    return str(await views.counts(request, active))
+    return str(await views.counts(request, parse_status(request.query_params)))
 
 
 @cached(query=window_query)
 async def list_source(request: Request) -> str:
-    query = ListQuery.parse(request.query_params, windows=True)
-    return str(await views.list_window(request, query))
+    return str(await views.list_window(request, listed(request, windows=True)))
 
 
 @cached(query=no_query)

@@ -118,11 +118,11 @@ async def ticket_row(request: Request, ticket_id: str) -> str:
             return ""  # the page's script removes the row; never stored (any id would do)
 
         return await fragment("ticket-row-gone", render_nothing, dynamic=True)
-    return (await fragments("ticket-row", [(ticket.id, _row_renderer(ticket))]))[0]
+    return await one_row(ticket)
 
 
-async def answer_row(ticket: Ticket) -> str:
-    """A row for an action's answer: rendered for it, not stored."""
+async def one_row(ticket: Ticket) -> str:
+    """A ticket's row: cached inside a render; in an action's answer, rendered, not stored."""
     return (await fragments("ticket-row", [(ticket.id, _row_renderer(ticket))]))[0]
 
 
