@@ -60,9 +60,28 @@ class HtmxDetails:
         return self._headers.get("hx-current-url")
 
 
+HX_REDIRECT = "HX-Redirect"
+# What an inline action's answer triggers (the public contract): page scripts
+# may listen; our own pages refresh from the event stream.
+TICKETS_CHANGED = "tickets-changed"
+
+
 def hx_redirect(response: Response, url: str) -> Response:
     """Make htmx load ``url`` as a new page."""
-    response.headers["HX-Redirect"] = url
+    response.headers[HX_REDIRECT] = url
+    return response
+
+
+def hx_changed(response: Response) -> Response:
+    """Mark an inline action's answer: ``HX-Trigger: tickets-changed``."""
+    response.headers["HX-Trigger"] = TICKETS_CHANGED
+    return response
+
+
+def hx_no_history(response: Response) -> Response:
+    """Keep the address bar as it is: a form answered with its errors is no new page
+    (htmx would push the action's URL, which a reload would then GET)."""
+    response.headers["HX-Push-Url"] = "false"
     return response
 
 

@@ -21,7 +21,7 @@ from app.events import EventBroker, stream_events
 from app.htmx import VARIANTS, wants_partial
 from app.origin import CrossOriginProtection
 from app.settings import Settings
-from app.templating import render
+from app.templating import render_page
 from app.tickets.routes import routes as ticket_routes
 
 
@@ -34,8 +34,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """A page for 404s; a short plain message for other client errors."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        block = "main" if wants_partial(request) else None
-        return HTMLResponse(render("404.html", block=block, detail=exc.detail), 404)
+        body = render_page("404.html", partial=wants_partial(request), detail=exc.detail)
+        return HTMLResponse(body, 404)
     return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
 
 

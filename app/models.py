@@ -57,6 +57,25 @@ class TicketCount(SQLModel, table=True):
     n: int
 
 
+class DeletedTicket(SQLModel, table=True):
+    """A deleted ticket, kept for a while so that its deletion can be undone.
+
+    Written in the delete's own transaction; an undo puts the ticket back as it
+    was (same id, same dates) and removes this row. Rows older than the undo
+    window are pruned by the next delete.
+    """
+
+    __tablename__ = "deleted_ticket"
+
+    id: str = Field(primary_key=True, max_length=36)
+    title: str = Field(max_length=TITLE_MAX)
+    content: str = Field(max_length=CONTENT_MAX)
+    status: TicketStatus
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 @event.listens_for(Ticket, "before_insert")
 @event.listens_for(Ticket, "before_update")
 def _index_words(_mapper: object, _connection: object, ticket: Ticket) -> None:

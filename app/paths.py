@@ -27,6 +27,11 @@ def ticket_delete_path(ticket_id: str) -> str:
     return f"/tickets/{ticket_id}/delete"
 
 
+def ticket_restore_path(ticket_id: str) -> str:
+    """Undo of a delete."""
+    return f"/tickets/{ticket_id}/restore"
+
+
 def counts_source_path(status: str | None = None) -> str:
     """The counts, with the filter link of ``status`` marked as the current one."""
     return f"/fragments/counts?status={status}" if status else "/fragments/counts"

@@ -17,9 +17,12 @@ from app import paths
 from app.assets import static_files
 from app.cache import collected_tags
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
+from app.notices import quoted
 from app.settings import ROOT
 from app.tickets import ids
 from app.tickets.search import MAX_QUERY_CHARS
+
+SITE_NAME = "Tickets, on-demand"  # every tab's title ends with it
 
 
 def live(src: str) -> Markup:
@@ -39,6 +42,7 @@ environment = Environment(
     undefined=StrictUndefined,
     auto_reload=False,
 )
+environment.filters["quoted"] = quoted  # {{ title | quoted }}: “A title”, cut short
 environment.globals.update(
     {name: getattr(paths, name) for name in dir(paths) if name.endswith("_path")}
 )
@@ -47,8 +51,18 @@ environment.globals.update(
     ids=ids,
     limits=SimpleNamespace(title=TITLE_MAX, content=CONTENT_MAX, search=MAX_QUERY_CHARS),
     live=live,
+    site_name=SITE_NAME,
     static=static_files.url,  # {{ static("app.css") }}: a fingerprinted URL
 )
+
+
+def render_page(template_name: str, *, partial: bool, **context: Any) -> str:
+    """A page; or its partial (what htmx swaps into ``#main``): its ``main`` block,
+    led by its ``<title>``, which htmx moves to the tab."""
+    if not partial:
+        return render(template_name, **context)
+    title = render(template_name, block="title", **context)
+    return f"<title>{title} · {SITE_NAME}</title>" + render(template_name, block="main", **context)
 
 
 def render(template_name: str, *, block: str | None = None, **context: Any) -> str:

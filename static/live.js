@@ -96,33 +96,79 @@
     template.innerHTML = html;
     const next = template.content.getElementById(el.id);
     if (!next) {
+      const refocus = keepFocusNear(el);
       el.remove(); // its source no longer has it: a deleted ticket's row
+      refocus?.();
       return;
     }
-    const refocus = carryEdits(el, next);
+    const refocus = carryEdits(el, next) ?? keepFocus(el, next);
     el.replaceWith(next);
     htmx.process(next);
     refocus?.();
+    if (next.dataset.announce) {
+      document.dispatchEvent(new CustomEvent("notice", { detail: { message: next.dataset.announce } }));
+    }
   }
 
-  // What the user typed and has not saved yet outlives the swap, and so does focus.
+  // What the user typed and has not saved yet outlives the swap, and so do focus
+  // and caret. A draft whose form is gone (its ticket was deleted) is kept, in
+  // the slot the new content has for it, so that it can still be copied.
   function carryEdits(el, next) {
     let refocus = null;
     const fields = "input[name]:not([type=hidden], [type=checkbox], [type=radio]), textarea[name], select[name]";
+    const orphans = new Set();
     for (const field of el.querySelectorAll(fields)) {
       const form = field.form?.id;
       const twin = form && next.querySelector(`#${CSS.escape(form)} [name="${CSS.escape(field.name)}"]`);
-      if (!twin) continue;
+      if (!twin) {
+        if (field.form && edited(field)) orphans.add(field.form);
+        continue;
+      }
       if (edited(field)) twin.value = field.value;
       if (field === document.activeElement) {
         const { selectionStart: start, selectionEnd: end } = field;
         refocus = () => {
-          twin.focus();
+          twin.focus({ preventScroll: true });
           if (typeof start === "number") twin.setSelectionRange(start, end);
         };
       }
     }
+    const slot = next.querySelector("[data-draft-slot]");
+    for (const form of slot ? orphans : []) {
+      const focused = form.contains(document.activeElement) ? document.activeElement : null;
+      form.removeAttribute("id");
+      for (const button of form.querySelectorAll("button")) button.disabled = true;
+      slot.append(form); // moved, with what was typed in it
+      slot.hidden = false;
+      if (focused) refocus = () => focused.focus({ preventScroll: true });
+    }
     return refocus;
+  }
+
+  // Focus on a link or button inside a swapped element stays on its twin: found
+  // by its id, else by its place among the focusable elements of the nearest
+  // ancestor that has an id.
+  const FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
+  function keepFocus(el, next) {
+    const focused = document.activeElement;
+    if (!focused || focused === document.body || !el.contains(focused)) return null;
+    const scope = focused.closest("[id]") ?? el;
+    const at = [...scope.querySelectorAll(FOCUSABLE)].indexOf(focused);
+    return () => {
+      const twin = focused.id
+        ? document.getElementById(focused.id)
+        : document.getElementById(scope.id)?.querySelectorAll(FOCUSABLE)[at];
+      (twin ?? document.getElementById(scope.id))?.focus({ preventScroll: true });
+    };
+  }
+
+  // A focused row that goes away hands focus to its neighbour (static/ui.js's rule).
+  function keepFocusNear(el) {
+    if (!el.contains(document.activeElement)) return null;
+    const rows = [...document.querySelectorAll(".ticket-row")];
+    const at = rows.indexOf(el);
+    const neighbour = rows[at + 1] ?? rows[at - 1];
+    return () => (neighbour?.querySelector("a") ?? document.getElementById("list-heading"))?.focus({ preventScroll: true });
   }
 
   function edited(field) {
@@ -137,7 +183,11 @@
     if (lastEventId) url.searchParams.set("last_event_id", lastEventId); // what we missed
     const source = new EventSource(url);
     source.onopen = () => {
+      const wasDown = root.dataset.live === "connecting";
       root.dataset.live = "open";
+      document.dispatchEvent(new Event("live:up"));
+      // What happened while we were away may be more than the server can replay.
+      if (wasDown) heard({ tags: ["*"] });
     };
     source.addEventListener("invalidate", (event) => {
       const message = { id: event.lastEventId, tags: JSON.parse(event.data).tags };
@@ -146,6 +196,7 @@
     });
     source.onerror = () => {
       root.dataset.live = "connecting";
+      document.dispatchEvent(new Event("live:down")); // static/ui.js's offline banner
       // The browser reconnects by itself (with Last-Event-ID) unless the answer was
       // not a stream at all (a proxy's 502): then it gives up, and we start over.
       if (source.readyState === EventSource.CLOSED) setTimeout(stream, REOPEN_MS);

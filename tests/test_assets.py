@@ -17,7 +17,7 @@ async def test_pages_link_static_files_by_fingerprint(client: httpx.AsyncClient)
 
     assert sorted(linked) == sorted(
         static_files.url(name)
-        for name in ("favicon.svg", "app.css", "vendor/htmx-2.0.11.min.js", "live.js")
+        for name in ("favicon.svg", "app.css", "vendor/htmx-2.0.11.min.js", "live.js", "ui.js")
     )
     assert all(re.search(r"\.[0-9a-f]{12}\.(css|js|svg)$", url) for url in linked)
 

@@ -505,7 +505,8 @@ async def test_the_ticket_fragment_is_the_ticket_page_main_fragment(
     fragment = await client.get(f"/fragments/tickets/{ticket.id}", headers=HTMX)
 
     assert fragment.status_code == 200
-    assert fragment.text == main.text
+    # The page's partial is the fragment, led by the tab's title.
+    assert main.text == f"<title>{ticket.title} · Tickets, on-demand</title>{fragment.text}"
     assert fragment.text.startswith('<div id="ticket-view"')
     again = await client.get(f"/fragments/tickets/{ticket.id}", headers=HTMX)
     assert again.headers["x-cache"] == "HIT"

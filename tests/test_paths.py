@@ -20,6 +20,9 @@ from app import paths
         pytest.param(
             paths.ticket_delete_path("a1"), "ticket_delete", {"ticket_id": "a1"}, id="delete"
         ),
+        pytest.param(
+            paths.ticket_restore_path("a1"), "ticket_restore", {"ticket_id": "a1"}, id="restore"
+        ),
         pytest.param(paths.counts_source_path(), "counts_source", {}, id="counts"),
         pytest.param(paths.list_source_path(), "list_source", {}, id="list"),
         pytest.param(

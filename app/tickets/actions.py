@@ -1,5 +1,8 @@
 """POST actions. Each reads top to bottom: validate, write, invalidate, answer.
 
+Each answer an htmx request gets carries a notice for the person who acted
+(app/notices.py): what happened, and for a delete the URL that undoes it.
+
 Invalidations are made inside the transaction: they are queued and applied
 right after COMMIT, and a rollback (any exception, a 404 included) drops them.
 Every open page hears of them through the event stream (``/events``), which
@@ -19,9 +22,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from app import paths
 from app.cache import revalidate_tag
 from app.db import database
-from app.htmx import HtmxDetails, hx_redirect, hx_retarget
+from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_redirect, hx_retarget
 from app.models import Ticket, utcnow
-from app.tickets import ids, tags, views
+from app.notices import notify, quoted
+from app.tickets import ids, tags, undo, views
 from app.tickets.filters import ListQuery
 from app.tickets.forms import TicketForm, validate
 
@@ -34,12 +38,14 @@ async def create_ticket(request: Request) -> Response:
         ticket = Ticket(**form.values)
         session.add(ticket)
         await _revalidate(tags.came_or_went(ticket.id, ticket.status))
+    created = f"Ticket {quoted(ticket.title)} created."
     if HtmxDetails(request).target == ids.FIRST_PAGE:
         # Prepended to the list on screen, if it belongs there (the stream
         # refreshes that page anyway; this spares the author the wait).
         shown = _list_on_screen(request)
-        return HTMLResponse(await views.one_row(ticket) if shown.matches(ticket) else "")
-    return _navigate(request, paths.tickets_path())
+        row = await views.one_row(ticket) if shown.matches(ticket) else ""
+        return notify(hx_changed(HTMLResponse(row)), created)
+    return _navigate(request, paths.tickets_path(), created)
 
 
 async def update_ticket(request: Request) -> Response:
@@ -62,19 +68,44 @@ async def update_ticket(request: Request) -> Response:
     if not form.is_valid:
         return await _invalid(request, form, ticket=ticket)
     if HtmxDetails(request).target == ids.ticket(ticket_id):
-        return HTMLResponse(await views.one_row(ticket))
-    return _navigate(request, paths.ticket_path(ticket_id))
+        row = hx_changed(HTMLResponse(await views.one_row(ticket)))
+        return notify(row, f"{quoted(ticket.title)} is now {ticket.status.label}.")
+    return _navigate(request, paths.ticket_path(ticket_id), "Changes saved.")
 
 
 async def delete_ticket(request: Request) -> Response:
     ticket_id = request.path_params["ticket_id"]
     async with database(request).transaction() as session:
         ticket = await _existing(session, ticket_id)
+        await undo.keep(session, ticket)
         await session.delete(ticket)
         await _revalidate(tags.came_or_went(ticket_id, ticket.status))
+    deleted = f"Ticket {quoted(ticket.title)} deleted."
+    restore, row = paths.ticket_restore_path(ticket_id), ids.ticket(ticket_id)
+    if HtmxDetails(request).target == row:
+        # An empty swap removes the row.
+        return notify(hx_changed(HTMLResponse("")), deleted, undo=restore, subject=row)
+    return _navigate(request, paths.tickets_path(), deleted, undo=restore, subject=row)
+
+
+async def restore_ticket(request: Request) -> Response:
+    """Undo a delete: the ticket comes back as it was, for everyone."""
+    ticket_id = request.path_params["ticket_id"]
+    async with database(request).transaction() as session:
+        ticket = await undo.restore(session, ticket_id)
+        if ticket is None:
+            raise HTTPException(404, "This ticket can no longer be restored.")
+        await _revalidate(tags.came_or_went(ticket_id, ticket.status))
+    restored = f"Ticket {quoted(ticket.title)} restored."
     if HtmxDetails(request).target == ids.ticket(ticket_id):
-        return HTMLResponse("")  # an empty swap removes the row
-    return _navigate(request, paths.tickets_path())
+        # The row, which the page puts back where it was.
+        return notify(hx_changed(HTMLResponse(await views.one_row(ticket))), restored)
+    return _navigate(request, paths.ticket_path(ticket_id), restored)
+
+
+async def edit_ticket_again(request: Request) -> Response:
+    """``GET .../update``: what reloading a form answered with its errors asks for."""
+    return RedirectResponse(paths.ticket_path(request.path_params["ticket_id"]), status_code=303)
 
 
 async def _revalidate(written: tags.Written) -> None:
@@ -104,14 +135,18 @@ async def _invalid(request: Request, form: TicketForm, *, ticket: Ticket | None)
     """422 with the form and its messages: the form alone for htmx, else the page."""
     if HtmxDetails(request):
         body = views.form_fragment(form, ticket=ticket)
-        return hx_retarget(HTMLResponse(body, 422), f"#{ids.FORM}")
+        return hx_no_history(hx_retarget(HTMLResponse(body, 422), f"#{ids.FORM}"))
     if ticket is None:
         return HTMLResponse(await views.tickets_page(request, ListQuery(), form), 422)
     return HTMLResponse(await views.ticket_page(request, ticket.id, form), 422)
 
 
-def _navigate(request: Request, url: str) -> Response:
-    """htmx loads ``url`` itself (200 + HX-Redirect); a plain form post gets 303."""
+def _navigate(
+    request: Request, url: str, notice: str, *, undo: str | None = None, subject: str | None = None
+) -> Response:
+    """htmx loads ``url`` itself (200 + HX-Redirect), with a notice; a plain
+    form post gets 303 (without JavaScript, the page it lands on says enough)."""
     if HtmxDetails(request):
-        return hx_redirect(Response(status_code=200), url)
+        answer = hx_redirect(Response(status_code=200), url)
+        return notify(answer, notice, undo=undo, subject=subject)
     return RedirectResponse(url, status_code=303)

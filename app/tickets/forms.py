@@ -9,6 +9,8 @@ from typing import Any
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 
 FIELDS = ("title", "content", "status")
+# What the form's labels call each field, so that a message uses the same word.
+LABELS = {"title": "title", "content": "description", "status": "status"}
 
 
 @dataclass
@@ -23,6 +25,11 @@ class TicketForm:
     def is_valid(self) -> bool:
         return not self.errors
 
+    @property
+    def first_invalid(self) -> str | None:
+        """The field focus goes to when the form comes back with its messages."""
+        return next((name for name in FIELDS if name in self.errors), None)
+
 
 def validate(posted: Mapping[str, Any], *, partial: bool) -> TicketForm:
     """Check the posted fields; with ``partial``, absent fields are left alone.
@@ -35,10 +42,11 @@ def validate(posted: Mapping[str, Any], *, partial: bool) -> TicketForm:
         if name not in data and partial:
             continue
         value = data.get(name, "").strip()
+        label = LABELS[name]
         if not value:
-            form.errors[name] = f"The {name} is required."
+            form.errors[name] = f"Enter a {label}."
         elif len(value) > limit:
-            form.errors[name] = f"The {name} is at most {limit} characters ({len(value)} given)."
+            form.errors[name] = f"The {label} is at most {limit} characters ({len(value)} given)."
         else:
             form.values[name] = value
     if "status" in data:
@@ -48,5 +56,5 @@ def validate(posted: Mapping[str, Any], *, partial: bool) -> TicketForm:
             allowed = ", ".join(status.value for status in TicketStatus)
             form.errors["status"] = f"The status must be one of {allowed}."
     if partial and not form.values and not form.errors:
-        form.errors["form"] = "Nothing to update: send a title, content or status."
+        form.errors["form"] = "Nothing to update: send a title, description or status."
     return form

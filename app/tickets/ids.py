@@ -17,6 +17,13 @@ FORM = "ticket-form"  # the create or edit form; a 422 is swapped over it
 COUNTS = "ticket-counts"
 VIEW = "ticket-view"  # a ticket page's main part
 LEGEND = "status-legend"
+LIST_HEADING = "list-heading"  # where focus goes when the list on screen empties
+SEARCH_FIELD = "search-q"
+# The page's own parts (static/ui.js)
+NOTICES = "notices"
+ALERTS = "alerts"
+OFFLINE = "offline"
+SHORTCUTS = "shortcuts"
 
 
 def ticket(ticket_id: str) -> str:
@@ -27,6 +34,16 @@ def ticket(ticket_id: str) -> str:
 def page(cursor: str) -> str:
     """A page of the list after the first, by the cursor it starts after."""
     return f"list-page-{cursor}"
+
+
+def status_control(ticket_id: str) -> str:
+    """A row's status select: htmx keeps focus on it across the row's swap by this id."""
+    return f"status-{ticket_id}"
+
+
+def field(name: str, ticket: object | None = None) -> str:
+    """A field of the create form (``new-title``, the ``c`` shortcut's) or of the edit form."""
+    return f"{'edit' if ticket else 'new'}-{name}"
 
 
 def field_error(name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from app.cache import cached
@@ -51,6 +52,11 @@ async def ticket(request: Request) -> str:
     return await views.ticket_page(request, request.path_params["ticket_id"])
 
 
+async def confirm_delete(request: Request) -> HTMLResponse:
+    """Not cached: a page only browsers without JavaScript ask for, now and then."""
+    return HTMLResponse(await views.confirm_delete_page(request, request.path_params["ticket_id"]))
+
+
 # The sources of live fragments: what a page re-fetches when their tags move.
 
 
@@ -91,10 +97,26 @@ routes = [
         name="ticket_update",
     ),
     Route(
+        "/tickets/{ticket_id}/update",
+        actions.edit_ticket_again,
+        methods=["GET"],
+        name="ticket_update_again",
+    ),
+    Route(
         "/tickets/{ticket_id}/delete",
         actions.delete_ticket,
         methods=["POST"],
         name="ticket_delete",
+    ),
+    # Without JavaScript, Delete asks first on a page of its own (with it, Undo).
+    Route(
+        "/tickets/{ticket_id}/delete", confirm_delete, methods=["GET"], name="ticket_confirm_delete"
+    ),
+    Route(
+        "/tickets/{ticket_id}/restore",
+        actions.restore_ticket,
+        methods=["POST"],
+        name="ticket_restore",
     ),
     Route("/fragments/counts", counts_source, methods=["GET"], name="counts_source"),
     Route("/fragments/tickets", list_source, methods=["GET"], name="list_source"),

@@ -28,7 +28,7 @@ from app.cache import cache_tag, fragment, fragments
 from app.db import database
 from app.htmx import wants_partial
 from app.models import Ticket, TicketStatus
-from app.templating import render
+from app.templating import render, render_page
 from app.tickets import queries, tags
 from app.tickets.filters import Cursor, ListQuery
 from app.tickets.forms import TicketForm
@@ -37,8 +37,7 @@ NOT_FOUND = "No ticket has this id; it may have been deleted."
 
 
 def page(request: Request, template: str, **context: Any) -> str:
-    block = "main" if wants_partial(request) else None
-    return render(template, block=block, **context)
+    return render_page(template, partial=wants_partial(request), **context)
 
 
 # -- live fragments -------------------------------------------------------
@@ -174,6 +173,14 @@ async def ticket_page(request: Request, ticket_id: str, form: TicketForm | None 
     if ticket is None:
         raise HTTPException(404, NOT_FOUND)
     return page(request, "tickets/detail.html", **_ticket_context(ticket, form))
+
+
+async def confirm_delete_page(request: Request, ticket_id: str) -> str:
+    async with database(request).session() as session:
+        ticket = await queries.get_ticket(session, ticket_id)
+    if ticket is None:
+        raise HTTPException(404, NOT_FOUND)
+    return page(request, "tickets/delete.html", ticket=ticket)
 
 
 def _ticket_context(ticket: Ticket, form: TicketForm | None) -> dict[str, Any]:

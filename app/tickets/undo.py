@@ -1,0 +1,68 @@
+"""Undo of a delete: a deleted ticket is kept for a while, and can be put back.
+
+A delete is immediate for everyone (the next read is fresh without the ticket,
+its page is a 404); the row it leaves in ``deleted_ticket``, written in the
+same transaction, is what an undo restores: the ticket as it was, same id and
+dates, so it comes back where it stood in every list. An undo is a write of
+its own, invalidated like a create.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models import DeletedTicket, Ticket, utcnow
+
+# How long the server accepts an undo: far longer than the few seconds the
+# page offers it, so that a slow network or a busy person never loses it.
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+async def keep(session: AsyncSession, ticket: Ticket) -> None:
+    """Keep ``ticket`` for an undo (call before deleting it); forget expired ones."""
+    now = utcnow()
+    await session.exec(
+        delete(DeletedTicket).where(col(DeletedTicket.deleted_at) < now - UNDO_WINDOW)
+    )
+    await session.merge(
+        DeletedTicket(
+            id=ticket.id,
+            title=ticket.title,
+            content=ticket.content,
+            status=ticket.status,
+            created_at=ticket.created_at,
+            updated_at=ticket.updated_at,
+            deleted_at=now,
+        )
+    )
+
+
+async def restore(session: AsyncSession, ticket_id: str) -> Ticket | None:
+    """Put a deleted ticket back; ``None`` when it cannot be (never deleted, expired, restored).
+
+    The kept row is claimed by deleting it (``RETURNING``), so of two undos
+    racing, exactly one restores the ticket.
+    """
+    claimed = await session.exec(
+        delete(DeletedTicket)
+        .where(col(DeletedTicket.id) == ticket_id)
+        .where(col(DeletedTicket.deleted_at) >= utcnow() - UNDO_WINDOW)
+        .returning(DeletedTicket)
+    )
+    kept = claimed.scalar_one_or_none()
+    if kept is None:
+        return None
+    ticket = Ticket(
+        id=ticket_id,
+        title=kept.title,
+        content=kept.content,
+        status=kept.status,
+        created_at=kept.created_at,
+        updated_at=kept.updated_at,
+    )
+    session.add(ticket)
+    return ticket

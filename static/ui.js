@@ -1,0 +1,432 @@
+// Every action answers. What this script adds to the server's pages:
+//
+// - Notices: an action's answer carries a `notice` event (app/notices.py); it is
+//   shown as a toast in a polite live region, with Undo after a delete.
+// - Failures: a request that fails leaves its control showing the server's truth
+//   (a status select goes back), and an alert says what failed, with Retry.
+// - Offline: a banner while the server or the event stream cannot be reached
+//   (live.js says when), cleared when they are back.
+// - Focus, by these rules, and no others:
+//   1. after an inline delete, on the neighbouring row (the next, else the
+//      previous), or on the list's heading when the list is empty;
+//   2. after a status change, it stays on the select (htmx keeps it by its id);
+//   3. after a validation error, on the first invalid field (the server marks it
+//      autofocus; htmx focuses it);
+//   4. after a navigation, on the new page's heading; after "Load more", on the
+//      first row it added;
+//   5. a live refresh never moves focus, scroll or caret (live.js).
+// - The status select saves on an explicit choice: a pick from its open list,
+//   Enter, or its Save button; arrow keys only look through the options.
+// - Keyboard shortcuts: c, /, j, k, ? (never while typing in a field).
+(() => {
+  "use strict";
+  const NOTICE_MS = 6000; // how long a notice stays (paused while hovered or focused)
+  const UNDO_MS = 10000; // how long Undo is offered
+  const OFFLINE_GRACE_MS = 1000; // a stream that reconnects at once is no outage
+  const notices = document.getElementById("notices");
+  const alerts = document.getElementById("alerts");
+  const offline = document.getElementById("offline");
+  const LIST_URL = document.currentScript.dataset.list; // where `c` and `/` lead
+
+  htmx.config.timeout = 20000; // a request the server never answers fails, visibly
+
+  // -- toasts ----------------------------------------------------------------
+
+  // A toast: a message, and maybe actions ([label, run] pairs). Errors go to the
+  // alert region and stay until dismissed; others go away by themselves.
+  function toast(message, { actions = [], error = false, ms = NOTICE_MS } = {}) {
+    const box = document.createElement("div");
+    box.className = error ? "toast toast--error" : "toast";
+    const text = document.createElement("p");
+    text.textContent = message;
+    box.append(text);
+    for (const [label, run, name] of actions) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button button--small";
+      button.textContent = label;
+      if (name) button.setAttribute("aria-label", name);
+      button.addEventListener("click", () => {
+        dismiss(box);
+        run();
+      });
+      box.append(button);
+    }
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast__close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", () => dismiss(box));
+    box.append(close);
+    (error ? alerts : notices).append(box);
+    if (!error) expireAfter(box, ms);
+    return box;
+  }
+
+  // Timing adjustable (WCAG 2.2.1): a toast does not go while the pointer or
+  // focus is on it.
+  function expireAfter(box, ms) {
+    let timer = setTimeout(() => dismiss(box), ms);
+    const hold = () => clearTimeout(timer);
+    const release = () => {
+      if (box.matches(":hover, :focus-within")) return;
+      timer = setTimeout(() => dismiss(box), ms / 2);
+    };
+    box.addEventListener("pointerenter", hold);
+    box.addEventListener("focusin", hold);
+    box.addEventListener("pointerleave", release);
+    box.addEventListener("focusout", () => setTimeout(release));
+  }
+
+  function dismiss(box) {
+    if (!box.isConnected) return;
+    const hadFocus = box.contains(document.activeElement);
+    box.remove();
+    if (hadFocus) focusHeading(); // never leave focus on nothing
+  }
+
+  function clearAlerts() {
+    for (const box of [...alerts.children]) dismiss(box);
+  }
+
+  // -- notices from the server --------------------------------------------------
+
+  document.addEventListener("notice", (event) => {
+    const { message, undo, subject } = event.detail;
+    if (!undo) return toast(message);
+    const name = `Undo: ${message}`;
+    toast(message, { actions: [["Undo", () => restore(undo, subject), name]], ms: UNDO_MS });
+  });
+
+  // What an inline delete removed, to put back where it was on Undo.
+  const removed = new Map(); // row id -> {parent id, next row id}
+
+  async function restore(url, subject) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { "HX-Request": "true", ...(subject && { "HX-Target": subject }) },
+      });
+    } catch {
+      return failed("Could not undo: the server cannot be reached.", () => restore(url, subject));
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      return failed(`Could not undo: ${reason(response.status, response.headers.get("content-type"), text)}`);
+    }
+    const notice = JSON.parse(response.headers.get("HX-Trigger-After-Settle") || "{}").notice;
+    const row = putBack(subject, await response.text());
+    if (row) focusRow(row);
+    else focusHeading();
+    if (notice) toast(notice.message);
+  }
+
+  function putBack(id, html) {
+    const where = removed.get(id);
+    removed.delete(id);
+    const parent = where && document.getElementById(where.parent);
+    if (!parent || document.getElementById(id)) return null; // the stream brings it back
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    const row = template.content.firstElementChild;
+    if (!row) return null;
+    const next = where.next && document.getElementById(where.next);
+    parent.insertBefore(row, next?.parentElement === parent ? next : null);
+    htmx.process(row);
+    return row;
+  }
+
+  // -- failures and the offline banner -----------------------------------------
+
+  let offlineTimer = null;
+  const offlineBecause = new Set(); // "stream" | "requests"
+
+  function wentOffline(cause) {
+    offlineBecause.add(cause);
+    offlineTimer ??= setTimeout(() => {
+      if (offlineBecause.size) offline.hidden = false;
+    }, cause === "requests" ? 0 : OFFLINE_GRACE_MS);
+  }
+
+  function backOnline(cause) {
+    offlineBecause.delete(cause);
+    if (cause === "stream") offlineBecause.delete("requests"); // the server is back
+    if (offlineBecause.size) return;
+    clearTimeout(offlineTimer);
+    offlineTimer = null;
+    if (!offline.hidden) {
+      offline.hidden = true;
+      clearAlerts(); // what failed can be tried again now; the page has resynced
+      toast("Back online.");
+    }
+  }
+
+  document.addEventListener("live:down", () => wentOffline("stream"));
+  document.addEventListener("live:up", () => backOnline("stream"));
+
+  function failed(message, retry) {
+    const actions = retry ? [["Retry", retry]] : [];
+    toast(message, { error: true, actions });
+  }
+
+  // Why the server refused, in its own words when it gave some.
+  function reason(status, type, text) {
+    if (status >= 500) return "something went wrong on the server. Try again in a moment.";
+    if (type?.startsWith("text/plain") && text.length < 300) return text;
+    const said = new DOMParser().parseFromString(text, "text/html").querySelector("p");
+    return said?.textContent.trim() || `the server answered ${status}.`;
+  }
+
+  // What was being done, in words, for an alert.
+  function attempted(elt) {
+    const row = elt.closest(".ticket-row");
+    const title = row?.querySelector(".ticket-row__title")?.textContent.trim();
+    if (elt.matches(".ticket-row__status")) return `Could not change the status of “${title}”`;
+    if (elt.matches(".ticket-row__delete")) return `Could not delete “${title}”`;
+    if (elt.closest(".ticket-row__delete, .card--danger")) return "Could not delete the ticket";
+    if (elt.matches("form")) return "Could not save";
+    return "Could not open the page";
+  }
+
+  function retryOf(elt, detail) {
+    if (elt === document.body) return () => navigate(detail.pathInfo.requestPath); // navigate()
+    if (elt.matches(".ticket-row__status")) {
+      const id = elt.closest(".ticket-row").id;
+      const value = detail.requestConfig.parameters.status;
+      return () => choose(document.getElementById(id)?.querySelector("select"), value);
+    }
+    const type = detail.requestConfig.triggeringEvent?.type ?? (elt.matches("form") ? "submit" : "click");
+    return () => elt.isConnected && htmx.trigger(elt, type);
+  }
+
+  // The control returns to the server's truth: what the page last rendered.
+  function revert(elt) {
+    const select = elt.matches(".ticket-row__status") && elt.querySelector("select");
+    if (select) {
+      for (const option of select.options) option.selected = option.defaultSelected;
+      elt.classList.remove("is-pending");
+      queued.delete(select.id);
+    }
+  }
+
+  document.addEventListener("htmx:sendError", (event) => {
+    const { elt } = event.detail;
+    revert(elt);
+    wentOffline("requests");
+    failed(`${attempted(elt)}: the server cannot be reached.`, retryOf(elt, event.detail));
+  });
+  document.addEventListener("htmx:timeout", (event) => {
+    const { elt } = event.detail;
+    revert(elt);
+    failed(`${attempted(elt)}: the server did not answer.`, retryOf(elt, event.detail));
+  });
+  document.addEventListener("htmx:responseError", (event) => {
+    const { elt, xhr } = event.detail;
+    revert(elt);
+    const why = reason(xhr.status, xhr.getResponseHeader("content-type"), xhr.responseText);
+    failed(`${attempted(elt)}: ${why}`, xhr.status >= 500 ? retryOf(elt, event.detail) : null);
+  });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.successful) backOnline("requests");
+  });
+
+  // A page that is not found is still a page: a navigation shows it.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const { xhr, boosted } = event.detail;
+    if (boosted && xhr.status === 404) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // -- navigation ------------------------------------------------------------
+
+  let focusAfterNavigation = null; // an element id, else the page's heading
+
+  // An action that navigates answers HX-Redirect; htmx would reload the whole
+  // page, losing the notice it carries. It is loaded as a boosted link would be.
+  document.addEventListener("htmx:beforeOnLoad", (event) => {
+    const { xhr } = event.detail;
+    const url = xhr.getResponseHeader("HX-Redirect");
+    if (!url || xhr.status >= 300) return;
+    event.preventDefault();
+    const triggers = JSON.parse(xhr.getResponseHeader("HX-Trigger") || "{}");
+    navigate(url).then(() => {
+      for (const [name, detail] of Object.entries(triggers)) htmx.trigger(document.body, name, detail);
+    });
+  });
+
+  function navigate(url, focusId = null) {
+    focusAfterNavigation = focusId;
+    return htmx
+      .ajax("GET", url, { target: "#main", swap: "innerHTML show:window:top", push: url })
+      .catch(() => location.assign(url));
+  }
+
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (event.detail.target?.id !== "main" || !event.detail.requestConfig) return;
+    const wanted = focusAfterNavigation && document.getElementById(focusAfterNavigation);
+    focusAfterNavigation = null;
+    if (wanted) wanted.focus();
+    else if (!document.querySelector("#main [autofocus]")) focusHeading();
+  });
+
+  function focusHeading() {
+    const heading =
+      document.getElementById("list-heading") ?? document.querySelector("#main h1") ?? document.getElementById("main");
+    if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+
+  // -- rows: delete, load more, and the neighbours focus goes to ---------------
+
+  const rows = () => [...document.querySelectorAll("#ticket-list .ticket-row")];
+
+  function focusRow(row) {
+    row?.querySelector(".ticket-row__title")?.focus();
+  }
+
+  // Where focus goes when `row` leaves: the next row, else the previous one.
+  function neighbour(row) {
+    const all = rows();
+    const at = all.indexOf(row);
+    return all[at + 1] ?? all[at - 1] ?? null;
+  }
+
+  const loadingAfter = new WeakMap(); // a Load more link -> the row before its page
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const { elt } = event.detail;
+    if (elt.matches("a[rel=next]")) loadingAfter.set(elt, rows().at(-1)?.id);
+    if (elt.matches(".ticket-row__delete")) {
+      const row = elt.closest(".ticket-row");
+      removed.set(row.id, { parent: row.parentElement.id, next: row.nextElementSibling?.id });
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const { elt, successful } = event.detail;
+    if (!successful) return;
+    if (elt.matches(".ticket-row__delete")) {
+      // Focus moves while the row fades out (its swap is delayed).
+      const row = elt.closest(".ticket-row");
+      const next = neighbour(row);
+      if (next) focusRow(next);
+      else focusHeading();
+    } else if (loadingAfter.has(elt)) {
+      const all = rows();
+      focusRow(all[all.findIndex((row) => row.id === loadingAfter.get(elt)) + 1]);
+    } else if (elt.id === "ticket-form" && !elt.querySelector("[aria-invalid]")) {
+      elt.querySelector("input, textarea")?.focus(); // ready for the next ticket
+    }
+  });
+
+  // -- the status select -----------------------------------------------------
+
+  const BROWSING_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"]);
+  const STATUS_SELECT = ".ticket-row__status select";
+  const queued = new Map(); // select id -> the choice made while a save was in flight
+
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      const select = event.target.closest?.(STATUS_SELECT);
+      if (!select) return;
+      const form = select.form;
+      if (event.key === "Enter") {
+        event.preventDefault();
+        if (form.classList.contains("is-pending")) choose(select, select.value);
+      } else if (event.key === "Escape" && form.classList.contains("is-pending")) {
+        revert(form);
+      } else if (!event.altKey && (BROWSING_KEYS.has(event.key) || /^\w$/.test(event.key))) {
+        select.dataset.browsing = "true"; // the change this key makes is no choice
+      }
+    },
+    true,
+  );
+  document.addEventListener("keyup", (event) => {
+    if (event.target.matches?.(STATUS_SELECT)) delete event.target.dataset.browsing;
+  });
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest?.(STATUS_SELECT);
+    if (!select) return;
+    if (select.dataset.browsing) {
+      delete select.dataset.browsing;
+      const saved = [...select.options].find((option) => option.defaultSelected)?.value;
+      select.form.classList.toggle("is-pending", select.value !== saved);
+      return;
+    }
+    choose(select, select.value);
+  });
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    // Save (or Enter) while a save is in flight: the last choice goes next.
+    if (form.matches(".ticket-row__status") && form.classList.contains("htmx-request")) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      queued.set(form.elements.status.id, form.elements.status.value);
+    }
+  }, true);
+
+  // Save `value`, or, while a save of this row is in flight, save it right after:
+  // the last choice wins, and saves reach the server in the order they were made.
+  function choose(select, value) {
+    if (!select) return;
+    select.value = value;
+    const form = select.form;
+    form.classList.remove("is-pending");
+    if (form.classList.contains("htmx-request")) queued.set(select.id, value);
+    else htmx.trigger(form, "submit");
+  }
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const { elt, successful } = event.detail;
+    if (!elt.matches(".ticket-row__status")) return;
+    const id = elt.elements.status.id;
+    const value = queued.get(id);
+    queued.delete(id);
+    if (!successful || value === undefined) return;
+    const select = document.getElementById(id);
+    if (select && select.value !== value) choose(select, value);
+  });
+
+  // -- keyboard shortcuts ------------------------------------------------------
+
+  const shortcuts = document.getElementById("shortcuts");
+  const openShortcuts = () => shortcuts.open || shortcuts.showModal();
+  document.querySelector("[data-shortcuts-open]")?.addEventListener("click", openShortcuts);
+
+  const typing = (el) => el.closest?.("input, textarea, select, [contenteditable]:not([contenteditable=false])");
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (shortcuts.open) return;
+    const go = {
+      c: () => focusOrOpen("new-title"),
+      "/": () => focusOrOpen("search-q"),
+      j: () => step(1),
+      k: () => step(-1),
+      "?": openShortcuts,
+    }[event.key];
+    if (!go) return;
+    event.preventDefault();
+    go();
+  });
+
+  // Focus a field of the list page; from another page, go there first.
+  function focusOrOpen(id) {
+    const field = document.getElementById(id);
+    if (field) field.focus();
+    else navigate(LIST_URL, id);
+  }
+
+  function step(by) {
+    const all = rows();
+    if (!all.length) return;
+    const at = all.indexOf(document.activeElement?.closest(".ticket-row"));
+    const to = at < 0 ? (by > 0 ? 0 : all.length - 1) : Math.min(Math.max(at + by, 0), all.length - 1);
+    focusRow(all[to]);
+  }
+})();
