@@ -90,6 +90,10 @@
     for (const box of [...alerts.children]) dismiss(box);
   }
 
+  // The element that made a request. htmx reports events of a request whose element
+  // a swap removed on its nearest ancestor still there, as `detail.elt`.
+  const maker = (detail) => detail.requestConfig?.elt ?? detail.elt;
+
   // -- notices from the server --------------------------------------------------
 
   document.addEventListener("notice", (event) => {
@@ -212,18 +216,19 @@
   }
 
   document.addEventListener("htmx:sendError", (event) => {
-    const { elt } = event.detail;
+    const elt = maker(event.detail);
     revert(elt);
     wentOffline("requests");
     failed(`${attempted(elt)}: the server cannot be reached.`, retryOf(elt, event.detail));
   });
   document.addEventListener("htmx:timeout", (event) => {
-    const { elt } = event.detail;
+    const elt = maker(event.detail);
     revert(elt);
     failed(`${attempted(elt)}: the server did not answer.`, retryOf(elt, event.detail));
   });
   document.addEventListener("htmx:responseError", (event) => {
-    const { elt, xhr } = event.detail;
+    const { xhr } = event.detail;
+    const elt = maker(event.detail);
     revert(elt);
     const why = reason(xhr.status, xhr.getResponseHeader("content-type"), xhr.responseText);
     failed(`${attempted(elt)}: ${why}`, xhr.status >= 500 ? retryOf(elt, event.detail) : null);
@@ -298,7 +303,7 @@
   const loadingAfter = new WeakMap(); // a Load more link -> the row before its page
 
   document.addEventListener("htmx:beforeRequest", (event) => {
-    const { elt } = event.detail;
+    const elt = maker(event.detail);
     if (elt.matches("a[rel=next]")) loadingAfter.set(elt, rows().at(-1)?.id);
     if (elt.matches(".ticket-row__delete")) {
       const row = elt.closest(".ticket-row");
@@ -307,8 +312,8 @@
   });
 
   document.addEventListener("htmx:afterRequest", (event) => {
-    const { elt, successful } = event.detail;
-    if (!successful) return;
+    const elt = maker(event.detail);
+    if (!event.detail.successful) return;
     if (elt.matches(".ticket-row__delete")) {
       // Focus moves while the row fades out (its swap is delayed).
       const row = elt.closest(".ticket-row");
@@ -378,16 +383,19 @@
     const form = select.form;
     form.classList.remove("is-pending");
     if (form.classList.contains("htmx-request")) queued.set(select.id, value);
-    else htmx.trigger(form, "submit");
+    else {
+      htmx.process(form); // a row just swapped in is processed only once it settles
+      htmx.trigger(form, "submit");
+    }
   }
 
   document.addEventListener("htmx:afterRequest", (event) => {
-    const { elt, successful } = event.detail;
+    const elt = maker(event.detail);
     if (!elt.matches(".ticket-row__status")) return;
     const id = elt.elements.status.id;
     const value = queued.get(id);
     queued.delete(id);
-    if (!successful || value === undefined) return;
+    if (!event.detail.successful || value === undefined) return;
     const select = document.getElementById(id);
     if (select && select.value !== value) choose(select, value);
   });
@@ -396,7 +404,10 @@
 
   const shortcuts = document.getElementById("shortcuts");
   const openShortcuts = () => shortcuts.open || shortcuts.showModal();
-  document.querySelector("[data-shortcuts-open]")?.addEventListener("click", openShortcuts);
+  for (const opener of document.querySelectorAll("[data-shortcuts-open]")) {
+    opener.hidden = false;
+    opener.addEventListener("click", openShortcuts);
+  }
 
   const typing = (el) => el.closest?.("input, textarea, select, [contenteditable]:not([contenteditable=false])");
 

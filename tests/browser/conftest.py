@@ -146,12 +146,19 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
+def expected_errors() -> list[str]:
+    """Patterns of console errors a test causes on purpose (a request it makes fail)."""
+    return []
+
+
+@pytest.fixture
 def new_page(
-    browser: Browser, base_url: str, request: pytest.FixtureRequest
+    browser: Browser, base_url: str, request: pytest.FixtureRequest, expected_errors: list[str]
 ) -> Iterator[Callable[..., Page]]:
     """``new_page(**context_options)``: a page in a context of its own (desktop size,
     this server as base URL), watched: a script error or a failed load of a resource
-    fails the test, and a failed test leaves a screenshot of each of its pages.
+    fails the test (unless it matches one of ``expected_errors``), and a failed test
+    leaves a screenshot of each of its pages.
 
     The browser's own request for /favicon.ico is left to test_pages.py, so that
     its 404 fails one test rather than all of them.
@@ -161,8 +168,11 @@ def new_page(
     errors: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.location["url"].endswith(FAVICON):
-            errors.append(f"console.error: {message.text} ({message.location['url']})")
+        if message.type != "error" or message.location["url"].endswith(FAVICON):
+            return
+        if any(re.search(pattern, message.text) for pattern in expected_errors):
+            return
+        errors.append(f"console.error: {message.text} ({message.location['url']})")
 
     def make(**options: Any) -> Page:
         context = browser.new_context(**{"base_url": base_url, "viewport": DESKTOP, **options})

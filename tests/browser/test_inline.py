@@ -48,7 +48,8 @@ def test_inline_delete_fades_the_row_out_and_updates_the_counts_without_navigati
 
     assert deleted.value.status == 200
     assert deleted.value.headers.get("hx-redirect") is None
-    assert dialogs == [f"confirm: Delete “{title}”?"]
+    assert dialogs == []  # no confirm: the delete is offered an Undo instead
+    expect(page.locator("#notices .toast")).to_contain_text(f"Ticket “{title}” deleted.")
     expect(the_row).to_have_count(0)
     expect(page.locator("#ticket-list li.ticket-row")).not_to_have_count(0)  # only that row went
     expect_counts(page, {None: before[None] - 1, "OPEN": before["OPEN"] - 1})

@@ -59,13 +59,22 @@ def test_delete_on_the_ticket_page_redirects_to_the_list_without_the_ticket(
 
     assert deleted.value.status == 200
     assert deleted.value.headers.get("hx-redirect") == "/tickets"
-    assert dialogs == [f"confirm: Delete “{title}”?"]
+    assert dialogs == []  # no confirm: an Undo instead
     expect(page).to_have_url(f"{base_url}/tickets")
+    expect(page).to_have_title("All tickets · Tickets, on-demand")
     expect_whole_page(page)
+    expect_same_document(page)  # loaded into the page, so the notice outlives it
     expect(page.locator("#ticket-list")).to_have_count(1)
     expect(page.locator(f"#ticket-{ticket_id}")).to_have_count(0)
     expect(page.locator("#ticket-list").get_by_text(title)).to_have_count(0)
     assert server.get(f"/tickets/{ticket_id}").status_code == 404
+    expect(page.locator("#list-heading")).to_be_focused()
+
+    # Undo: the ticket is back, in the list on screen too (the event stream).
+    page.locator("#notices").get_by_role("button", name="Undo").click()
+    expect(page.locator("#notices")).to_contain_text(f"Ticket “{title}” restored.")
+    expect(row(page, ticket_id)).to_have_count(1)
+    assert server.get(f"/tickets/{ticket_id}").status_code == 200
 
 
 def test_back_after_a_boosted_navigation_restores_the_whole_list_page(

@@ -73,7 +73,11 @@ def test_create_update_and_delete_work_as_plain_form_posts(
     expect(page.locator("h1")).to_have_text(new_title)
     expect(page.locator("#ticket-form select[name=status]")).to_have_value("DONE")
 
-    # Delete from the ticket's page (no confirm without JavaScript).
+    # Delete from the ticket's page: a page asks first, then the form posts.
+    page.locator("#main").get_by_role("button", name="Delete", exact=True).click()
+    # A GET form with no fields leaves an empty query ("?").
+    expect(page).to_have_url(re.compile(rf"^{re.escape(f'{base_url}{path}/delete')}\??$"))
+    expect(page.locator("h1")).to_have_text(f"Delete “{new_title}”?")
     with page.expect_request(lambda r: r.method == "POST") as deleted:
         page.locator("#main").get_by_role("button", name="Delete", exact=True).click()
     expect_plain_post_redirected(deleted.value, base_url, f"{path}/delete", "/tickets")
@@ -90,9 +94,16 @@ def test_delete_from_the_list_works_as_a_plain_form_post(
     page = page_without_js
     ticket_id = server.create_ticket(unique("Deleted from the list without JavaScript"))
     page.goto("/tickets")
-    with page.expect_request(lambda r: r.method == "POST") as deleted:
-        row(page, ticket_id).get_by_role("button", name="Delete").click()
     path = f"/tickets/{ticket_id}/delete"
+    # Without JavaScript there is no Undo, so Delete asks first; Cancel goes back.
+    row(page, ticket_id).get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(f'{base_url}{path}')}\??$"))
+    page.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(f"{base_url}/tickets/{ticket_id}")
+    page.goto("/tickets")
+    row(page, ticket_id).get_by_role("button", name="Delete").click()
+    with page.expect_request(lambda r: r.method == "POST") as deleted:
+        page.locator("#main").get_by_role("button", name="Delete", exact=True).click()
     expect_plain_post_redirected(deleted.value, base_url, path, "/tickets")
     expect(page).to_have_url(re.compile(rf"^{re.escape(base_url)}/tickets$"))
     expect_whole_page(page)
