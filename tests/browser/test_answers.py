@@ -71,7 +71,10 @@ def test_a_failed_create_keeps_what_was_typed_and_says_so(
     expected_errors.append(FAILED_LOAD)
     title = unique("Not lost")
     page.goto("/tickets")
-    page.route("**/tickets", lambda route: route.abort() if route.request.method == "POST" else route.fallback())
+    page.route(
+        "**/tickets",
+        lambda route: route.abort() if route.request.method == "POST" else route.fallback(),
+    )
     form = page.locator("#ticket-form")
     form.locator("input[name=title]").fill(title)
     form.locator("textarea[name=content]").fill("Typed before the network went.")
@@ -249,7 +252,8 @@ def test_the_offline_banner_shows_while_the_server_is_down_and_the_page_resyncs(
     expect(banner).to_be_hidden(timeout=15_000)  # the stream retries every 2 s
     expect(page.locator("#notices")).to_contain_text("Back online.")
     # Everything on the page was fetched again: the new ticket shows.
-    expect(page.locator("#ticket-list").get_by_text("Made while the page was away")).to_have_count(1)
+    made = page.locator("#ticket-list").get_by_text("Made while the page was away")
+    expect(made).to_have_count(1)
     expect_counts(page, {None: 1})
 
 
