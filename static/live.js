@@ -102,8 +102,10 @@
       return;
     }
     const refocus = carryEdits(el, next) ?? keepFocus(el, next);
+    const keepPlace = holdPlace(el);
     el.replaceWith(next);
     htmx.process(next);
+    keepPlace?.();
     refocus?.();
     if (next.dataset.announce) {
       document.dispatchEvent(new CustomEvent("notice", { detail: { message: next.dataset.announce } }));
@@ -159,6 +161,22 @@
         ? document.getElementById(focused.id)
         : document.getElementById(scope.id)?.querySelectorAll(FOCUSABLE)[at];
       (twin ?? document.getElementById(scope.id))?.focus({ preventScroll: true });
+    };
+  }
+
+  // A fragment that starts above the screen (a long list scrolled down) changes out
+  // of sight: what the reader was looking at (the focused row, else the first one
+  // on screen) stays where it was on the screen, whatever came or went above it.
+  function holdPlace(el) {
+    if (el.getBoundingClientRect().top >= 0) return null;
+    const focused = el.contains(document.activeElement) ? document.activeElement.closest("[id]") : null;
+    const anchor = focused ?? [...el.querySelectorAll("[id]")].find((child) => child.getBoundingClientRect().bottom > 0);
+    if (!anchor) return null;
+    const { id } = anchor;
+    const top = anchor.getBoundingClientRect().top;
+    return () => {
+      const twin = document.getElementById(id);
+      if (twin) window.scrollBy(0, twin.getBoundingClientRect().top - top);
     };
   }
 

@@ -123,7 +123,7 @@
     const notice = JSON.parse(response.headers.get("HX-Trigger-After-Settle") || "{}").notice;
     const row = putBack(subject, await response.text());
     if (row) focusRow(row);
-    else focusHeading();
+    else focusListHeading();
     if (notice) toast(notice.message);
   }
 
@@ -278,12 +278,13 @@
     else if (!document.querySelector("#main [autofocus]")) focusHeading();
   });
 
-  function focusHeading() {
-    const heading =
-      document.getElementById("list-heading") ?? document.querySelector("#main h1") ?? document.getElementById("main");
+  // The page's heading (after a navigation), or the list's (when the list empties).
+  function focusHeading(which = "#main h1") {
+    const heading = document.querySelector(which) ?? document.getElementById("main");
     if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
     heading.focus({ preventScroll: true });
   }
+  const focusListHeading = () => focusHeading("#list-heading");
 
   // -- rows: delete, load more, and the neighbours focus goes to ---------------
 
@@ -293,11 +294,13 @@
     row?.querySelector(".ticket-row__title")?.focus();
   }
 
-  // Where focus goes when `row` leaves: the next row, else the previous one.
+  // Where focus goes when `row` leaves: the next row, else the previous one; never
+  // one that is leaving too (a delete still fading out).
   function neighbour(row) {
     const all = rows();
     const at = all.indexOf(row);
-    return all[at + 1] ?? all[at - 1] ?? null;
+    const staying = (other) => other !== row && !other.matches(".htmx-swapping");
+    return all.slice(at + 1).find(staying) ?? all.slice(0, at).reverse().find(staying) ?? null;
   }
 
   const loadingAfter = new WeakMap(); // a Load more link -> the row before its page
@@ -319,7 +322,7 @@
       const row = elt.closest(".ticket-row");
       const next = neighbour(row);
       if (next) focusRow(next);
-      else focusHeading();
+      else focusListHeading();
     } else if (loadingAfter.has(elt)) {
       const all = rows();
       focusRow(all[all.findIndex((row) => row.id === loadingAfter.get(elt)) + 1]);
