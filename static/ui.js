@@ -17,7 +17,7 @@
 //   5. a live refresh never moves focus, scroll or caret (live.js).
 // - The status select saves on an explicit choice: a pick from its open list,
 //   Enter, or its Save button; arrow keys only look through the options.
-// - Keyboard shortcuts: c, /, j, k, ? (never while typing in a field).
+// - Keyboard shortcuts: c, /, j, k, u, ? (never while typing in a field).
 (() => {
   "use strict";
   const NOTICE_MS = 6000; // how long a notice stays (paused while hovered or focused)
@@ -46,6 +46,7 @@
       button.className = "button button--small";
       button.textContent = label;
       if (name) button.setAttribute("aria-label", name);
+      if (label === "Undo") button.dataset.undo = "";
       button.addEventListener("click", () => {
         dismiss(box);
         run();
@@ -422,12 +423,18 @@
       "/": () => focusOrOpen("search-q"),
       j: () => step(1),
       k: () => step(-1),
+      u: undoLast,
       "?": openShortcuts,
     }[event.key];
     if (!go) return;
     event.preventDefault();
     go();
   });
+
+  // The newest Undo still on offer.
+  function undoLast() {
+    [...notices.querySelectorAll(".toast [data-undo]")].at(-1)?.click();
+  }
 
   // Focus a field of the list page; from another page, go there first.
   function focusOrOpen(id) {
