@@ -319,8 +319,10 @@
     const elt = maker(event.detail);
     if (!event.detail.successful) return;
     if (elt.matches(".ticket-row__delete")) {
-      // Focus moves while the row fades out (its swap is delayed).
+      // Focus moves while the row fades out (its swap is delayed); nothing in it
+      // can be used again meanwhile (a second click of a double click).
       const row = elt.closest(".ticket-row");
+      row.inert = true;
       const next = neighbour(row);
       if (next) focusRow(next);
       else focusListHeading();

@@ -207,6 +207,7 @@ def test_undo_after_an_inline_delete_puts_the_row_back_where_it_was(
 
     page.locator("#notices").get_by_role("button", name="Undo").click()
 
+    expect(row(page, middle).locator(".ticket-row__title")).to_be_focused()
     ids = page.locator("#ticket-list .ticket-row").evaluate_all("rows => rows.map(r => r.id)")
     assert ids == [f"ticket-{t}" for t in (newer, middle, older)]
     expect(row(page, middle).locator(".ticket-row__title")).to_be_focused()

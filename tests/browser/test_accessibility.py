@@ -1,0 +1,186 @@
+"""axe-core (4.12, from the axe-playwright-python package) finds no WCAG 2.2 AA
+violation on any page, in any state, at 1280 and 390 px wide.
+
+Each state is also photographed to test-artifacts/browser/states/ (ignored by
+git), for a person to look at: the suite does not compare pictures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.base import AXE_SCRIPT
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ARTIFACTS, Server
+from tests.browser.helpers import row
+
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+FAILED_LOAD = r"Failed to load resource|htmx:sendError|htmx:afterRequest|ERR_|EventSource|422"
+
+Setup = Callable[[Page, Server, str], None]
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    page.evaluate(AXE_SCRIPT)
+    assert page.evaluate("axe.version").startswith("4.12")
+    options = {"runOnly": {"type": "tag", "values": WCAG_22_AA}, "resultTypes": ["violations"]}
+    results = page.evaluate("options => axe.run(document, options)", options)
+    violations: list[dict[str, Any]] = results["violations"]
+    return violations
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    return json.dumps(
+        [
+            {
+                "rule": v["id"],
+                "impact": v["impact"],
+                "help": v["help"],
+                "where": [node["target"] for node in v["nodes"]][:5],
+                "why": [node["failureSummary"] for node in v["nodes"]][:2],
+            }
+            for v in violations
+        ],
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+# -- the states -------------------------------------------------------------------
+
+
+def home(page: Page, server: Server, tag: str) -> None:
+    page.goto("/")
+
+
+def many_tickets(page: Page, server: Server, tag: str) -> None:
+    for n in range(3):
+        server.create_ticket(f"{tag} {n}")
+    server.set_status(server.create_ticket(f"{tag} in progress"), "IN_PROGRESS")
+    server.set_status(server.create_ticket(f"{tag} done"), "DONE")
+    page.goto("/tickets")
+
+
+def empty_list(page: Page, server: Server, tag: str) -> None:
+    page.goto(f"/tickets?q=nothing{tag.split()[-1]}")
+    expect(page.locator(".list-empty")).to_be_visible()
+
+
+def validation_errors(page: Page, server: Server, tag: str) -> None:
+    page.goto("/tickets")
+    page.get_by_role("button", name="Create ticket").click()
+    expect(page.locator("#ticket-form .field-error")).to_have_count(2)
+
+
+def ticket_page(page: Page, server: Server, tag: str) -> None:
+    page.goto(f"/tickets/{server.create_ticket(f'{tag} open')}")
+
+
+def not_found(page: Page, server: Server, tag: str) -> None:
+    page.goto("/tickets/no-such-ticket")
+
+
+def deleted_notice(page: Page, server: Server, tag: str) -> None:
+    ticket_id = server.create_ticket(f"{tag} deleted")
+    page.goto(f"/tickets/{ticket_id}")
+    expect(page.locator("html[data-live=open]")).to_have_count(1)
+    with httpx.Client(base_url=server.base_url) as http:
+        http.post(f"/tickets/{ticket_id}/delete")
+    expect(page.locator(".ticket-gone")).to_be_visible()
+
+
+def legend_open(page: Page, server: Server, tag: str) -> None:
+    page.goto("/tickets")
+    page.locator("#status-legend summary").click()
+    expect(page.locator("#status-legend dl")).to_be_visible()
+
+
+def undo_toast(page: Page, server: Server, tag: str) -> None:
+    ticket_id = server.create_ticket(f"{tag} to delete")
+    page.goto("/tickets")
+    row(page, ticket_id).get_by_role("button", name="Delete").click()
+    expect(page.locator("#notices").get_by_role("button", name="Undo")).to_be_visible()
+    page.locator("#notices .toast").hover()  # it stays while looked at
+
+
+def failure_alert(page: Page, server: Server, tag: str) -> None:
+    ticket_id = server.create_ticket(f"{tag} unsaved")
+    page.goto("/tickets")
+    page.route("**/update", lambda route: route.abort())
+    row(page, ticket_id).locator("select[name=status]").select_option("DONE")
+    expect(page.locator("#alerts .toast")).to_be_visible()
+
+
+def offline_banner(page: Page, server: Server, tag: str) -> None:
+    """The browser goes offline and a link is followed (test_answers.py stops the server)."""
+    page.goto("/tickets")
+    page.context.set_offline(True)
+    page.locator(".topbar .nav-link").click()
+    expect(page.locator("#offline")).to_be_visible()
+    expect(page.locator("#alerts")).to_contain_text("Could not open the page")
+
+
+def shortcuts_help(page: Page, server: Server, tag: str) -> None:
+    page.goto("/tickets")
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts")).to_be_visible()
+
+
+def confirm_delete(page: Page, server: Server, tag: str) -> None:
+    page.goto(f"/tickets/{server.create_ticket(f'{tag} asked')}/delete")
+
+
+STATES: list[Setup] = [
+    home,
+    many_tickets,
+    empty_list,
+    validation_errors,
+    ticket_page,
+    not_found,
+    deleted_notice,
+    legend_open,
+    undo_toast,
+    failure_alert,
+    offline_banner,
+    shortcuts_help,
+    confirm_delete,
+]
+
+
+def test_axe_finds_a_planted_violation(page: Page) -> None:
+    """The check above can fail: the status badges' old orange, white on #f08c00."""
+    page.goto("/tickets")
+    page.evaluate(
+        """() => document.querySelector('#main h1').insertAdjacentHTML('afterend',
+        '<span class="badge" style="background:#f08c00">In progress</span>')"""
+    )
+
+    rules = {violation["id"] for violation in axe_violations(page)}
+
+    assert rules == {"color-contrast"}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("state", STATES, ids=lambda setup: setup.__name__)
+def test_no_wcag_violation(
+    new_page: Callable[..., Page],
+    server: Server,
+    unique: Callable[[str], str],
+    expected_errors: list[str],
+    state: Setup,
+    width: str,
+) -> None:
+    expected_errors.append(FAILED_LOAD)
+    page = new_page(viewport=WIDTHS[width])
+    state(page, server, unique("A11y"))
+    page.screenshot(path=ARTIFACTS / "states" / f"{state.__name__}-{width}.png", full_page=True)
+
+    violations = axe_violations(page)
+
+    assert not violations, describe(violations)
