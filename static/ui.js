@@ -287,6 +287,28 @@
   }
   const focusListHeading = () => focusHeading("#list-heading");
 
+  // -- loading -----------------------------------------------------------------
+
+  // What a request will replace is busy until it answers (aria-busy); a request
+  // that takes long shows a bar at the top of the page, and its control is
+  // disabled meanwhile (hx-disabled-elt, in the templates).
+  const SLOW_MS = 150;
+  let inFlight = 0;
+  let slowTimer = null;
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    event.detail.target?.setAttribute("aria-busy", "true");
+    inFlight += 1;
+    slowTimer ??= setTimeout(() => document.documentElement.classList.add("is-loading"), SLOW_MS);
+  });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    event.detail.target?.removeAttribute("aria-busy");
+    inFlight = Math.max(0, inFlight - 1);
+    if (inFlight) return;
+    clearTimeout(slowTimer);
+    slowTimer = null;
+    document.documentElement.classList.remove("is-loading");
+  });
+
   // -- rows: delete, load more, and the neighbours focus goes to ---------------
 
   const rows = () => [...document.querySelectorAll("#ticket-list .ticket-row")];

@@ -260,3 +260,32 @@ def test_the_offline_banner_shows_while_the_server_is_down_and_the_page_resyncs(
 
 def httpx_client(server: Server | AppServer) -> httpx.Client:
     return httpx.Client(base_url=server.base_url, timeout=10)
+
+
+# -- loading ---------------------------------------------------------------------
+
+
+def test_a_slow_request_shows_it_is_busy_and_its_control_cannot_be_used_again(
+    page: Page, server: Server, unique: Callable[[str], str]
+) -> None:
+    title = unique("Slow network")
+    page.goto("/tickets")
+    held: list[Route] = []
+    page.route(
+        "**/tickets",
+        lambda route: held.append(route) if route.request.method == "POST" else route.fallback(),
+    )
+    form = page.locator("#ticket-form")
+    form.locator("input[name=title]").fill(title)
+    form.locator("textarea[name=content]").fill("Sent over a slow line.")
+
+    form.get_by_role("button", name="Create ticket").click()
+
+    expect(form.get_by_role("button", name="Create ticket")).to_be_disabled()
+    expect(page.locator("#list-page-first")).to_have_attribute("aria-busy", "true")
+    expect(page.locator("html.is-loading")).to_have_count(1)  # the bar at the top
+    held[0].continue_()
+    expect(page.locator("#ticket-list .ticket-row").first.locator("a")).to_have_text(title)
+    expect(form.get_by_role("button", name="Create ticket")).to_be_enabled()
+    expect(page.locator("[aria-busy]")).to_have_count(0)
+    expect(page.locator("html.is-loading")).to_have_count(0)
