@@ -32,7 +32,7 @@
 
   // -- toasts ----------------------------------------------------------------
 
-  // A toast: a message, and maybe actions ([label, run] pairs). Errors go to the
+  // A toast: a message, and maybe actions ([label, run, accessible name]). Errors go to the
   // alert region and stay until dismissed; others go away by themselves.
   function toast(message, { actions = [], error = false, ms = NOTICE_MS } = {}) {
     const box = document.createElement("div");
@@ -46,7 +46,6 @@
       button.className = "button button--small";
       button.textContent = label;
       if (name) button.setAttribute("aria-label", name);
-      if (label === "Undo") button.dataset.undo = "";
       button.addEventListener("click", () => {
         dismiss(box);
         run();
@@ -101,7 +100,8 @@
     const { message, undo, subject } = event.detail;
     if (!undo) return toast(message);
     const name = `Undo: ${message}`;
-    toast(message, { actions: [["Undo", () => restore(undo, subject), name]], ms: UNDO_MS });
+    const box = toast(message, { actions: [["Undo", () => restore(undo, subject), name]], ms: UNDO_MS });
+    box.querySelector("button").dataset.undo = ""; // what `u` presses
   });
 
   // What an inline delete removed, to put back where it was on Undo.

@@ -95,6 +95,7 @@ def test_delete_and_undo_with_the_keyboard(
 
     expect(row(page, newer)).to_have_count(0)
     expect(row(page, older).locator(".ticket-row__title")).to_be_focused()
+    expect(page.locator("#notices").get_by_role("button", name="Undo")).to_be_visible()
     page.keyboard.press("u")
     expect(row(page, newer).locator(".ticket-row__title")).to_be_focused()
     assert server.get(f"/tickets/{newer}").status_code == 200
