@@ -79,29 +79,36 @@ def etag_matches(if_none_match: bytes, etag: str) -> bool:
 
 
 Headers = list[tuple[bytes, bytes]]
+Answer = tuple[int, Headers, bytes]
+PREPARED_SHAPES_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary)
 
 
 def cached_answer(
     status: CacheStatus, body: bytes, entry: Entry | None, request: RequestKey
-) -> tuple[int, Headers, bytes]:
+) -> Answer:
     """Status, headers and body of an answer from the cache: one shape for every path.
 
     The variant the client accepts is sent, or ``304`` when it holds it
-    already. An entry's headers are worked out once per shape and kept with
+    already. An entry's answers are worked out once per shape and kept with
     it (``Entry.prepared``): the HIT path only looks them up.
     """
     if entry is None:  # a bypass: nothing stored, nothing to validate
         return 200, _headers(status, None, None, request.vary, body), body
+    # The whole answer, kept per request shape: the HIT path is one dict lookup.
+    # Shapes are the Accept-Encoding values clients send (a few); a flood of
+    # odd ones is answered without being kept.
+    shape = (status.value, request.accept_encoding, request.vary)
+    if request.if_none_match is None:
+        answer: Answer | None = entry.prepared.get(shape)
+        if answer is not None:
+            return answer
     coding, variant, etag = entry.variant(request.accept_encoding)
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
         return 304, _headers(status, entry, coding, request.vary, None, etag), b""
-    shape = (status, coding, request.vary)
-    headers: Headers | None = entry.prepared.get(shape)
-    if headers is None:
-        headers = entry.prepared[shape] = _headers(
-            status, entry, coding, request.vary, variant, etag
-        )
-    return 200, headers, variant
+    answer = (200, _headers(status, entry, coding, request.vary, variant, etag), variant)
+    if len(entry.prepared) < PREPARED_SHAPES_MAX:
+        entry.prepared[shape] = answer
+    return answer
 
 
 def _headers(
