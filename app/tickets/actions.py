@@ -12,8 +12,13 @@ tab that acted as for every other.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl, urlsplit
 
+from sqlalchemy import delete
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -51,7 +56,7 @@ async def create_ticket(request: Request) -> Response:
 async def update_ticket(request: Request) -> Response:
     ticket_id = request.path_params["ticket_id"]
     form = validate(await request.form(), partial=True)
-    async with database(request).transaction() as session:
+    async with _writing(request) as session:
         ticket = await _existing(session, ticket_id)
         if form.is_valid:
             before = ticket.status, ticket.title, ticket.content
@@ -75,17 +80,20 @@ async def update_ticket(request: Request) -> Response:
 
 async def delete_ticket(request: Request) -> Response:
     ticket_id = request.path_params["ticket_id"]
-    async with database(request).transaction() as session:
+    async with _writing(request) as session:
         ticket = await _existing(session, ticket_id)
         await undo.keep(session, ticket)
-        await session.delete(ticket)
+        # By its id, counting: of two deletes at once, the second finds nothing.
+        deleted = await session.exec(delete(Ticket).where(col(Ticket.id) == ticket_id))
+        if deleted.rowcount == 0:
+            raise HTTPException(404, views.NOT_FOUND)
         await _revalidate(tags.came_or_went(ticket_id, ticket.status))
-    deleted = f"Ticket {quoted(ticket.title)} deleted."
+    said = f"Ticket {quoted(ticket.title)} deleted."
     restore, row = paths.ticket_restore_path(ticket_id), ids.ticket(ticket_id)
     if HtmxDetails(request).target == row:
         # An empty swap removes the row.
-        return notify(hx_changed(HTMLResponse("")), deleted, undo=restore, subject=row)
-    return _navigate(request, paths.tickets_path(), deleted, undo=restore, subject=row)
+        return notify(hx_changed(HTMLResponse("")), said, undo=restore, subject=row)
+    return _navigate(request, paths.tickets_path(), said, undo=restore, subject=row)
 
 
 async def restore_ticket(request: Request) -> Response:
@@ -106,6 +114,17 @@ async def restore_ticket(request: Request) -> Response:
 async def edit_ticket_again(request: Request) -> Response:
     """``GET .../update``: what reloading a form answered with its errors asks for."""
     return RedirectResponse(paths.ticket_path(request.path_params["ticket_id"]), status_code=303)
+
+
+@asynccontextmanager
+async def _writing(request: Request) -> AsyncIterator[AsyncSession]:
+    """A write of one existing ticket. Another write may delete it between our
+    read and our write: ours then changes nothing, and the answer is a 404."""
+    try:
+        async with database(request).transaction() as session:
+            yield session
+    except StaleDataError:
+        raise HTTPException(404, views.NOT_FOUND) from None
 
 
 async def _revalidate(written: tags.Written) -> None:
