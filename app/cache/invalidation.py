@@ -48,7 +48,7 @@ class Invalidations:
         """
         if current_scope() is not None:
             raise RevalidateDuringRender()
-        validate_tag(tag)
+        tag = validate_tag(tag)
         pending = _pending.get()
         if pending is not None:
             pending.append((tag, stale))

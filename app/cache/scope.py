@@ -29,8 +29,9 @@ class RenderScope:
 
     def add_tags(self, tags: tuple[str, ...] | frozenset[str] | list[str]) -> None:
         for tag in tags:
-            self.tags.add(validate_tag(tag))
-            self.own_tags.add(tag)
+            stored = validate_tag(tag)
+            self.tags.add(stored)
+            self.own_tags.add(stored)
         validate_tag_count(self.tags)
 
     def absorb(self, entry: Entry) -> None:

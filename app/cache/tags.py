@@ -11,6 +11,8 @@ so that ``revalidate_path`` is just ``revalidate_tag`` of one of these.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
 from typing import Literal
 
@@ -22,13 +24,21 @@ MAX_TAGS_PER_ENTRY = 128
 PathType = Literal["page", "layout"]
 
 _IMPLICIT_PREFIXES = ("path:", "route:", "layout:")
+_CONVERTOR = re.compile(r"\{(\w+):[^}]*\}")
 
 
 def validate_tag(tag: str) -> str:
+    """The tag as stored: itself, or, past MAX_TAG_LENGTH, its start and a hash.
+
+    A long tag is no error (a path tag of a long URL is one, whoever typed
+    the URL): it is shortened the same way wherever it is recorded or bumped,
+    so the two still meet, and two long tags with one start stay apart.
+    """
     if not isinstance(tag, str) or not tag:
         raise TagError(f"a tag must be a non-empty string, got {tag!r}")
     if len(tag) > MAX_TAG_LENGTH:
-        raise TagError(f"tag is {len(tag)} characters long; the limit is {MAX_TAG_LENGTH}")
+        digest = hashlib.sha256(tag.encode()).hexdigest()
+        return f"{tag[: MAX_TAG_LENGTH - len(digest) - 1]}#{digest}"
     return tag
 
 
@@ -47,7 +57,9 @@ def page_tag(path: str) -> str:
 
 
 def route_tag(route_path: str) -> str:
-    return "route:" + _normalise(route_path)
+    """A route pattern's tag; a parameter's convertor is no part of its name
+    (``/tickets/{id:uuid}`` is ``/tickets/{id}``)."""
+    return "route:" + _normalise(_CONVERTOR.sub(r"{\1}", route_path))
 
 
 def layout_tag(path: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,10 @@ from typing import Any
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 
 FIELDS = ("title", "content", "status")
+# Control characters have no place in a ticket (NUL is even refused by
+# PostgreSQL); a description keeps its line breaks and tabs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # What the form's labels call each field, so that a message uses the same word.
 LABELS = {"title": "title", "content": "description", "status": "status"}
 
@@ -43,8 +48,11 @@ def validate(posted: Mapping[str, Any], *, partial: bool) -> TicketForm:
             continue
         value = data.get(name, "").strip()
         label = LABELS[name]
+        control = _CONTROL if name == "title" else _CONTROL_BUT_LINES
         if not value:
             form.errors[name] = f"Enter a {label}."
+        elif control.search(value):
+            form.errors[name] = f"The {label} holds a control character; remove it."
         elif len(value) > limit:
             form.errors[name] = f"The {label} is at most {limit} characters ({len(value)} given)."
         else:

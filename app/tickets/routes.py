@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -9,6 +10,23 @@ from starlette.routing import Route
 from app.cache import cached
 from app.tickets import actions, views
 from app.tickets.filters import ListQuery, parse_status
+
+
+class TicketIdConvertor(Convertor[str]):
+    """A ticket id as the app makes them (a lowercase UUID): any other path is a
+    404 before any handler, cache key or tag sees it (no 5,000-character id,
+    no NUL, no second spelling of one ticket's page)."""
+
+    regex = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("ticket_id", TicketIdConvertor())
 
 
 def no_query(request: Request) -> str:
@@ -89,38 +107,51 @@ routes = [
     Route("/", home, methods=["GET"], name="home"),
     Route("/tickets", tickets, methods=["GET"], name="tickets"),
     Route("/tickets", actions.create_ticket, methods=["POST"], name="ticket_create"),
-    Route("/tickets/{ticket_id}", ticket, methods=["GET"], name="ticket"),
+    Route("/tickets/{ticket_id:ticket_id}", ticket, methods=["GET"], name="ticket"),
     Route(
-        "/tickets/{ticket_id}/update",
+        "/tickets/{ticket_id:ticket_id}/update",
         actions.update_ticket,
         methods=["POST"],
         name="ticket_update",
     ),
     Route(
-        "/tickets/{ticket_id}/update",
+        "/tickets/{ticket_id:ticket_id}/update",
         actions.edit_ticket_again,
         methods=["GET"],
         name="ticket_update_again",
     ),
     Route(
-        "/tickets/{ticket_id}/delete",
+        "/tickets/{ticket_id:ticket_id}/delete",
         actions.delete_ticket,
         methods=["POST"],
         name="ticket_delete",
     ),
     # Without JavaScript, Delete asks first on a page of its own (with it, Undo).
     Route(
-        "/tickets/{ticket_id}/delete", confirm_delete, methods=["GET"], name="ticket_confirm_delete"
+        "/tickets/{ticket_id:ticket_id}/delete",
+        confirm_delete,
+        methods=["GET"],
+        name="ticket_confirm_delete",
     ),
     Route(
-        "/tickets/{ticket_id}/restore",
+        "/tickets/{ticket_id:ticket_id}/restore",
         actions.restore_ticket,
         methods=["POST"],
         name="ticket_restore",
     ),
     Route("/fragments/counts", counts_source, methods=["GET"], name="counts_source"),
     Route("/fragments/tickets", list_source, methods=["GET"], name="list_source"),
-    Route("/fragments/tickets/{ticket_id}", ticket_source, methods=["GET"], name="ticket_source"),
-    Route("/fragments/tickets/{ticket_id}/row", row_source, methods=["GET"], name="row_source"),
+    Route(
+        "/fragments/tickets/{ticket_id:ticket_id}",
+        ticket_source,
+        methods=["GET"],
+        name="ticket_source",
+    ),
+    Route(
+        "/fragments/tickets/{ticket_id:ticket_id}/row",
+        row_source,
+        methods=["GET"],
+        name="row_source",
+    ),
     Route("/fragments/status-legend", legend_source, methods=["GET"], name="legend_source"),
 ]

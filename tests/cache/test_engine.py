@@ -563,3 +563,15 @@ async def test_parts_are_rendered_when_the_store_fails(clock: Clock, failing: st
         assert served.status is CacheStatus.BYPASS
     setattr(store, failing, False)
     assert await store.get_many(["fragment:row('a')"], clock()) == [None]
+
+
+async def test_an_entry_tagged_with_a_long_tag_is_invalidated_by_it(cache: Cache) -> None:
+    long_tag = "ticket:" + "x" * 400
+    render = Renderer(long_tag)
+
+    await cache.serve("k", render)
+    await cache.revalidate_tag(long_tag)
+    again = await cache.serve("k", render)
+
+    assert again.status is CacheStatus.MISS
+    assert render.calls == 2
