@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hmac
+import ipaddress
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +20,7 @@ from app.assets import static_files
 from app.cache import Cache, CacheMiddleware, create_store, current_cache
 from app.db import Database
 from app.events import EventBroker, stream_events
+from app.hosts import AllowedHosts
 from app.htmx import VARIANTS, wants_partial
 from app.origin import CrossOriginProtection
 from app.settings import Settings
@@ -26,8 +29,23 @@ from app.tickets.routes import routes as ticket_routes
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus text, for loopback clients or the bearer of ``METRICS_TOKEN``."""
+    if not may_read_metrics(request):
+        return PlainTextResponse("Metrics are for loopback clients or a bearer token.", 403)
     cache_metrics = current_cache().metrics
     return Response(cache_metrics.render(), media_type=cache_metrics.content_type)
+
+
+def may_read_metrics(request: Request) -> bool:
+    token: str | None = request.app.state.settings.metrics_token
+    given = request.headers.get("authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return True
+    client = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(client).is_loopback
+    except ValueError:
+        return False
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -48,12 +66,15 @@ class CachedApp(Starlette):
     the stack, with the cache bound.
     """
 
-    def __init__(self, *, cache: Cache, **options: Any) -> None:
+    def __init__(self, *, cache: Cache, allowed_hosts: Sequence[str], **options: Any) -> None:
         super().__init__(**options)
         self.cache = cache
+        self.allowed_hosts = allowed_hosts
 
     def build_middleware_stack(self) -> ASGIApp:
-        return CacheMiddleware(super().build_middleware_stack(), self.cache, VARIANTS)
+        cached = CacheMiddleware(super().build_middleware_stack(), self.cache, VARIANTS)
+        # The Host check comes first: a HIT is an answer too.
+        return AllowedHosts(cached, self.allowed_hosts)
 
 
 def create_app(settings: Settings | None = None, *, events: EventBroker | None = None) -> Starlette:
@@ -77,6 +98,7 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
 
     app = CachedApp(
         cache=cache,
+        allowed_hosts=settings.allowed_hosts,
         routes=[
             *ticket_routes,
             Route("/metrics", metrics, methods=["GET"], name="metrics"),

@@ -22,6 +22,11 @@ class Settings:
     cache_url: str = "memory://"
     # Upper bound of the in-memory store, body and bookkeeping included.
     cache_max_bytes: int = 64 * 1024 * 1024
+    # The host names the app answers to; any other Host gets 400 (a page of a
+    # rebound DNS name must not reach us as if it were us).
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
+    # /metrics is for loopback clients, and for this bearer token when set.
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -31,4 +36,11 @@ class Settings:
             database_url=env.get("DATABASE_URL", defaults.database_url),
             cache_url=env.get("CACHE_URL", defaults.cache_url),
             cache_max_bytes=int(env.get("CACHE_MAX_BYTES", defaults.cache_max_bytes)),
+            allowed_hosts=_names(env.get("ALLOWED_HOSTS")) or defaults.allowed_hosts,
+            metrics_token=env.get("METRICS_TOKEN") or None,
         )
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    """``"a, b,"`` -> ``("a", "b")``."""
+    return tuple(name.strip() for name in (value or "").split(",") if name.strip())

@@ -47,7 +47,7 @@ class Stream:
 
     def __init__(self, app: Starlette, *, last_event_id: str = "", query: str = "") -> None:
         self.app = app
-        headers = [(b"host", b"testserver")]
+        headers = [(b"host", b"localhost")]
         if last_event_id:
             headers.append((b"last-event-id", last_event_id.encode()))
         self.scope = {
@@ -62,7 +62,7 @@ class Stream:
             "query_string": query.encode(),
             "headers": headers,
             "client": ("127.0.0.1", 50000),
-            "server": ("testserver", 80),
+            "server": ("localhost", 80),
             "state": {},
         }
         self.status: int | None = None
@@ -162,7 +162,7 @@ async def invalidate(app: Starlette, tag: str) -> None:
 
 
 def client_of(app: Starlette) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
 
 
 # -- the stream --------------------------------------------------------------

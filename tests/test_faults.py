@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
+from app.main import create_app
 from app.models import TicketStatus
+from app.settings import Settings
 from tests.conftest import add_ticket, ticket_count
 
 
@@ -97,3 +100,74 @@ async def test_a_description_keeps_its_line_breaks_and_tabs(
 
     assert response.status_code == 303
     assert await ticket_count(app) == 1
+
+
+# -- ALLOWED_HOSTS ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.2", "localhost.evil.example", ""])
+async def test_a_foreign_host_is_400_even_for_a_cached_page_and_changes_nothing(
+    app: Starlette, client: httpx.AsyncClient, host: str
+) -> None:
+    await client.get("/tickets")
+    assert (await client.get("/tickets")).headers["x-cache"] == "HIT"
+    foreign = {"Host": host, "Origin": f"http://{host}"}  # a DNS-rebound page: same-origin
+
+    page = await client.get("/tickets", headers=foreign)
+    created = await client.post("/tickets", data={"title": "t", "content": "c"}, headers=foreign)
+
+    assert (page.status_code, created.status_code) == (400, 400)
+    assert "Unknown host" in created.text
+    assert await ticket_count(app) == 0
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:8000", "127.0.0.1:8000"])
+async def test_our_own_names_are_served_with_any_port(client: httpx.AsyncClient, host: str) -> None:
+    assert (await client.get("/tickets", headers={"Host": host})).status_code == 200
+
+
+def test_allowed_hosts_come_from_the_environment() -> None:
+    assert Settings.from_env({}).allowed_hosts == ("127.0.0.1", "localhost")
+    assert Settings.from_env({"ALLOWED_HOSTS": " a.example, [::1],"}).allowed_hosts == (
+        "a.example",
+        "[::1]",
+    )
+
+
+async def test_an_ipv6_host_and_the_wildcard(settings: Settings) -> None:
+    for hosts, host, status in [(("[::1]",), "[::1]:8000", 200), (("*",), "any.example", 200)]:
+        app = create_app(replace(settings, allowed_hosts=hosts))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+                assert (await http.get("/tickets", headers={"Host": host})).status_code == status
+
+
+# -- /metrics ------------------------------------------------------------------------
+
+
+async def test_metrics_are_for_loopback_clients_or_the_bearer_of_the_token(
+    settings: Settings,
+) -> None:
+    app = create_app(replace(settings, metrics_token="s3cret"))
+    async with app.router.lifespan_context(app):
+
+        async def metrics_from(client: tuple[str, int], **headers: str) -> int:
+            transport = httpx.ASGITransport(app=app, client=client)
+            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+                return (await http.get("/metrics", headers=headers)).status_code
+
+        assert await metrics_from(("127.0.0.1", 1)) == 200
+        assert await metrics_from(("::1", 1)) == 200
+        assert await metrics_from(("203.0.113.9", 1)) == 403
+        assert await metrics_from(("203.0.113.9", 1), Authorization="Bearer s3cret") == 200
+        assert await metrics_from(("203.0.113.9", 1), Authorization="Bearer wrong") == 403
+
+
+async def test_without_a_token_only_loopback_reads_metrics(app: Starlette) -> None:
+    transport = httpx.ASGITransport(app=app, client=("10.0.0.8", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+        refused = await http.get("/metrics", headers={"Authorization": "Bearer "})
+
+    assert refused.status_code == 403
+    assert "cache_hits" not in refused.text

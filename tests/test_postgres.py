@@ -121,7 +121,7 @@ async def test_the_app_works_end_to_end(pg_url: str) -> None:
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
         ) as client,
     ):
         assert (await client.get("/tickets")).headers["x-cache"] == "MISS"
