@@ -171,3 +171,16 @@ async def test_without_a_token_only_loopback_reads_metrics(app: Starlette) -> No
 
     assert refused.status_code == 403
     assert "cache_hits" not in refused.text
+
+
+async def test_an_unknown_id_is_a_quiet_404(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+
+    answers = [await client.get(f"/tickets/{missing}") for _ in range(3)]
+    metrics_text = (await client.get("/metrics")).text
+
+    assert [a.status_code for a in answers] == [404] * 3
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert "cache_render_errors_total 0.0" in metrics_text

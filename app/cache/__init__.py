@@ -53,7 +53,7 @@ from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import CacheError, NoActiveCache, RevalidateDuringRender, TagError
 from app.cache.factory import create_store
-from app.cache.http import CacheMiddleware, Variants, cached
+from app.cache.http import CacheMiddleware, Variants, cached, client_error
 from app.cache.memory import MemoryStore
 from app.cache.scope import cache_tag, collected_tags
 from app.cache.store import Store
@@ -74,6 +74,7 @@ __all__ = [
     "Variants",
     "cache_tag",
     "cached",
+    "client_error",
     "collected_tags",
     "create_store",
     "current_cache",

@@ -71,9 +71,18 @@ LEASE_SECONDS = 5.0
 
 
 class Cache:
-    def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        now: Callable[[], float] = time.time,
+        declined: Callable[[BaseException], bool] = lambda exc: False,
+    ) -> None:
         self.store = store
         self.now = now  # wall time: timed entries may be shared by many hosts
+        # A render that raises one of these declined to answer (a 404): nothing
+        # is stored, as for any error, but it is no failure to count or log.
+        self.declined = declined
         self.metrics = CacheMetrics(store.stats, store.stamp_count)
         self.invalidations = Invalidations(store, self.metrics)
         self._inflight: dict[str, asyncio.Task[_Rendered]] = {}
@@ -257,11 +266,14 @@ class Cache:
         self._rendering.discard(task)
         if self._inflight.get(key) is task:
             del self._inflight[key]
-        if not task.cancelled() and task.exception() is not None:
-            # Reading the exception also marks it retrieved for background renders
-            # nobody awaits; waiters still get it raised through their shield.
+        if task.cancelled():
+            return
+        # Reading the exception also marks it retrieved for background renders
+        # nobody awaits; waiters still get it raised through their shield.
+        error = task.exception()
+        if error is not None and not self.declined(error):
             self.metrics.render_errors.inc()
-            logger.error("render of %r failed", key, exc_info=task.exception())
+            logger.error("render of %r failed", key, exc_info=error)
 
     async def _render(self, key: str, recipe: _Recipe) -> _Rendered:
         lease: str | None = None

@@ -1,7 +1,7 @@
 """What the cache raises.
 
 CacheError
-├── TagError                 a tag too long, empty, or too many on one entry
+├── TagError                 an empty tag, or too many on one entry
 ├── RevalidateDuringRender   revalidate_* called while rendering a cached entry
 └── NoActiveCache            a module-level helper used outside a cache context
 """
@@ -14,7 +14,7 @@ class CacheError(Exception):
 
 
 class TagError(CacheError, ValueError):
-    """A tag, or a set of tags, breaks the limits."""
+    """A tag is empty, or an entry holds too many."""
 
 
 class RevalidateDuringRender(CacheError, RuntimeError):

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -71,6 +72,12 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
         accept_encoding=headers.get(b"accept-encoding"),
         vary=variants.vary_header,
     )
+
+
+def client_error(exc: BaseException) -> bool:
+    """An endpoint's 4xx (``HTTPException(404)``): a render that declined, not one
+    that failed (``Cache(declined=client_error)``)."""
+    return isinstance(exc, HTTPException) and exc.status_code < 500
 
 
 def etag_matches(if_none_match: bytes, etag: str) -> bool:

@@ -575,3 +575,26 @@ async def test_an_entry_tagged_with_a_long_tag_is_invalidated_by_it(cache: Cache
 
     assert again.status is CacheStatus.MISS
     assert render.calls == 2
+
+
+async def test_a_render_that_declines_is_not_stored_counted_or_logged(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    class NotFound(Exception):
+        pass
+
+    cache = Cache(
+        MemoryStore(max_bytes=1 << 20), now=clock, declined=lambda e: isinstance(e, NotFound)
+    )
+    render = Renderer("t")
+    render.error = NotFound()
+
+    with pytest.raises(NotFound):
+        await cache.serve("k", render)
+    render.error = RuntimeError("a real failure")
+    with pytest.raises(RuntimeError):
+        await cache.serve("k", render)
+
+    assert render.calls == 2  # nothing was stored
+    assert cache.metrics.registry.get_sample_value("cache_render_errors_total") == 1  # one failure
+    assert [r.getMessage() for r in caplog.records] == ["render of 'k' failed"]

@@ -20,6 +20,7 @@ def test_public_names_are_pinned() -> None:
         "Variants",
         "cache_tag",
         "cached",
+        "client_error",
         "collected_tags",
         "create_store",
         "current_cache",
