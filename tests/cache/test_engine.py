@@ -16,6 +16,7 @@ import pytest
 from app.cache import (
     Cache,
     CacheStatus,
+    Freshness,
     MemoryStore,
     NoActiveCache,
     RevalidateDuringRender,
@@ -598,3 +599,112 @@ async def test_a_render_that_declines_is_not_stored_counted_or_logged(
     assert render.calls == 2  # nothing was stored
     assert cache.metrics.registry.get_sample_value("cache_render_errors_total") == 1  # one failure
     assert [r.getMessage() for r in caplog.records] == ["render of 'k' failed"]
+
+
+# -- bugs planted in a copy of the code that no test caught (issue 11) ------------
+
+
+async def test_a_page_that_joins_an_older_fragment_render_is_not_stored_fresh(
+    clock: Clock,
+) -> None:
+    """Two processes on one store: this one's fragment render read before another
+    process's write; a page that joins that render is as old as it."""
+    store = MemoryStore(max_bytes=1 << 20)
+    here, elsewhere = Cache(store, now=clock), Cache(store, now=clock)
+    data = {"value": "old"}
+    read, gate = asyncio.Event(), asyncio.Event()
+
+    async def fragment() -> str:
+        cache_tag("t")
+        seen = data["value"]
+        if not read.is_set():
+            read.set()
+            await gate.wait()
+        return seen
+
+    async def page() -> str:
+        return "page:" + (await here.serve("fragment", fragment)).body.decode()
+
+    early = asyncio.create_task(here.serve("fragment", fragment))
+    await read.wait()  # the fragment's render has read "old"
+    data["value"] = "new"
+    await elsewhere.revalidate_tag("t")  # the write, in another process
+    joining = asyncio.create_task(here.serve("page", page))
+    while here.waiting == 0:  # until the page's render has joined the fragment's
+        await asyncio.sleep(0)
+    gate.set()
+    await early
+    assert (await joining).body == b"page:old"  # it joined an older render: allowed once
+
+    again = await here.serve("page", page)
+
+    assert (again.status, again.body) == (CacheStatus.MISS, b"page:new")
+
+
+async def test_a_page_rendered_around_a_stale_fragment_goes_stale_itself(cache: Cache) -> None:
+    data = {"value": "old"}
+
+    async def fragment() -> str:
+        cache_tag("t")
+        return data["value"]
+
+    async def page() -> str:
+        return "page:" + (await cache.serve("fragment", fragment)).body.decode()
+
+    await cache.serve("fragment", fragment)
+    data["value"] = "new"
+    await cache.revalidate_tag("t", stale=True)
+    first = await cache.serve("page", page)  # around the stale fragment
+    await asyncio.gather(*cache._rendering)  # the fragment's refresh in the background
+
+    second = await cache.serve("page", page)
+    await asyncio.gather(*cache._rendering)
+    third = await cache.serve("page", page)
+
+    assert first.body == b"page:old"
+    assert second.status is CacheStatus.STALE  # not a fresh HIT of the old fragment
+    assert (third.status, third.body) == (CacheStatus.HIT, b"page:new")
+
+
+async def test_a_soft_invalidation_alone_in_a_transaction_is_applied_at_commit(
+    cache: Cache,
+) -> None:
+    render = Renderer("t")
+    await cache.serve("k", render)
+
+    async with cache.after_commit():
+        await cache.revalidate_tag("t", stale=True)
+
+    assert (await cache.serve("k", render)).status is CacheStatus.STALE
+
+
+class StoreThatFailsBumps(MemoryStore):
+    """A store that refuses the next ``failures`` bumps, then works again."""
+
+    def __init__(self) -> None:
+        super().__init__(max_bytes=1 << 20)
+        self.failures = 0
+
+    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("blip")
+        await super().bump(tags, stale=stale)
+
+
+async def test_an_owed_bump_survives_a_store_that_fails_again_while_it_is_paid(
+    clock: Clock,
+) -> None:
+    store = StoreThatFailsBumps()
+    cache = Cache(store, now=clock)
+    render = Renderer("t")
+    await cache.serve("k", render)
+    store.failures = 2  # the bump, then the first attempt to pay it
+
+    await cache.revalidate_tag("t")
+    with pytest.raises(StoreUnavailable):
+        await cache.invalidations.pay_owed()
+    assert cache.invalidations.owes  # still owed: not lost with the failed attempt
+    assert (await cache.store.get("k", clock()))[1] is Freshness.FRESH  # the entry survived
+
+    assert (await cache.serve("k", render)).status is CacheStatus.MISS  # paid, then read

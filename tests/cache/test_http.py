@@ -368,3 +368,42 @@ async def test_a_declared_query_keys_the_entry_by_its_canonical_form(
     assert second_page.headers["x-cache"] == "MISS" and second_page.text != first.text
     assert (refused.status_code, refused.text) == (400, "page must be a number")
     assert site.renders == 2
+
+
+# -- the library's own bugs, caught by its own suite (issue 11) -------------------
+
+
+async def test_revalidate_path_reaches_a_cached_page(site: Site, client: httpx.AsyncClient) -> None:
+    await client.get("/static-page")
+    await site.cache.revalidate_path("/static-page")
+    after_page = await client.get("/static-page")
+    await site.cache.revalidate_path("/", "layout")
+    after_layout = await client.get("/static-page")
+
+    assert after_page.headers["x-cache"] == after_layout.headers["x-cache"] == "MISS"
+    assert site.renders == 3
+
+
+async def test_every_cached_answer_says_what_it_varies_by(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    miss = await client.get("/static-page")
+    hit = await client.get("/static-page")
+    not_modified = await client.get("/static-page", headers={"If-None-Match": hit.headers["etag"]})
+    bypass = await client.get("/live")
+
+    assert hit.headers["x-cache"] == "HIT" and not_modified.status_code == 304
+    for answer in (miss, hit, not_modified, bypass):
+        assert answer.headers["vary"] == "X-Part, Accept-Encoding"
+
+
+@pytest.mark.parametrize("if_none_match", ['"other"', 'W/"other", "another"', "", "garbage"])
+async def test_an_if_none_match_that_does_not_match_gets_the_body(
+    client: httpx.AsyncClient, if_none_match: str
+) -> None:
+    first = await client.get("/static-page")
+
+    answer = await client.get("/static-page", headers={"If-None-Match": if_none_match})
+
+    assert answer.status_code == 200
+    assert answer.text == first.text
