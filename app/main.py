@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from app.assets import static_files
+from app.build import build_id
 from app.cache import Cache, CacheMiddleware, client_error, create_store, current_cache
 from app.db import Database
 from app.events import EventBroker, stream_events
@@ -79,7 +80,9 @@ class CachedApp(Starlette):
 
 def create_app(settings: Settings | None = None, *, events: EventBroker | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    store = create_store(settings.cache_url, max_bytes=settings.cache_max_bytes)
+    store = create_store(
+        settings.cache_url, max_bytes=settings.cache_max_bytes, generation=build_id()
+    )
     cache = Cache(store, declined=client_error)  # an unknown id's 404 is no failure
     db = Database(settings.database_url, after_commit=cache.after_commit)
     events = events or EventBroker()

@@ -9,12 +9,15 @@ from app.cache.memory import MemoryStore
 from app.cache.store import Store
 
 
-def create_store(url: str, *, max_bytes: int) -> Store:
+def create_store(url: str, *, max_bytes: int, generation: str = "") -> Store:
+    """The store ``url`` names. ``generation``: the version of the code that
+    renders; a shared store keeps each generation's entries apart (a process's
+    own memory starts empty with its code)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore(max_bytes)
     if scheme in ("redis", "rediss"):
         from app.cache.redis import RedisStore  # imported only when asked for
 
-        return RedisStore(url)
+        return RedisStore(url, generation=generation)
     raise CacheError(f"unsupported CACHE_URL scheme {scheme!r}; use memory:// or redis://")

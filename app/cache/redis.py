@@ -4,10 +4,15 @@ Layout, under a prefix (``tickets`` by default, ``?prefix=`` in the URL)::
 
     {p}:clock            the clock; starts at the current time in microseconds
     {p}:expired, :stale  hashes tag -> clock value of its last bump
-    {p}:e:{key}          an entry: hash of meta (JSON) and body; has a TTL (the body
+    {p}:e:{g}:{key}      an entry: hash of meta (JSON) and body; has a TTL (the body
                          field holds the plain body, then each compressed variant,
                          whose codings and lengths the meta lists)
-    {p}:lease:{key}      the render lease of key (SET NX PX, with a token)
+    {p}:lease:{g}:{key}  the render lease of key (SET NX PX, with a token)
+
+``{g}`` is the generation of the code that renders (``generation=``, the
+app's build id): during a deploy, old and new processes share the stamps, so
+a write reaches both, but never serve each other's entries, which old or new
+templates made.
     {p}:invalidations    the pub/sub channel every bump is published on
 
 Eviction must only ever cost a miss, never a stale hit: run Redis with
@@ -132,7 +137,9 @@ def _now_us() -> str:
 
 
 class RedisStore:
-    def __init__(self, url: str, *, retry_after: float = RETRY_AFTER_FAILURE) -> None:
+    def __init__(
+        self, url: str, *, generation: str = "", retry_after: float = RETRY_AFTER_FAILURE
+    ) -> None:
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         self.prefix = query.pop("prefix", ["tickets"])[0]
@@ -159,6 +166,7 @@ class RedisStore:
             )
         }
         p = self.prefix
+        self._generation = generation
         self._clock, self._expired, self._stale = f"{p}:clock", f"{p}:expired", f"{p}:stale"
         self.channel = f"{p}:invalidations"
         self._handler: RemoteHandler | None = None
@@ -246,10 +254,10 @@ class RedisStore:
     # -- plumbing --------------------------------------------------------
 
     def _entry(self, key: str) -> str:
-        return f"{self.prefix}:e:{key}"
+        return f"{self.prefix}:e:{self._generation}:{key}"
 
     def _lease(self, key: str) -> str:
-        return f"{self.prefix}:lease:{key}"
+        return f"{self.prefix}:lease:{self._generation}:{key}"
 
     async def _run(
         self, script: str, keys: list[str], args: list[Any], *, always: bool = False

@@ -309,3 +309,24 @@ async def test_a_waiter_takes_the_entry_as_soon_as_it_is_stored(
 
     assert (served.status, served.body) == (CacheStatus.HIT, b"from A")
     assert render.calls == 0
+
+
+async def test_generations_share_invalidations_but_never_entries(server: RedisServer) -> None:
+    """A deploy: old and new code on one Redis. Neither serves what the other's
+    templates rendered; a write reaches both."""
+    old = RedisStore(server.url + "?prefix=gen", generation="build-1")
+    new = RedisStore(server.url + "?prefix=gen", generation="build-2")
+    try:
+        assert await old.put(entry("page", await old.clock()))
+        assert await new.get("page", 1.0) is None  # the old templates' page
+        assert await new.put(entry("page", await new.clock()))
+        assert await old.acquire("page") is not None
+        assert await new.acquire("page") is not None  # leases apart too
+
+        await new.bump(frozenset({"t"}))
+
+        assert await old.get("page", 1.0) is None
+        assert await new.get("page", 1.0) is None
+    finally:
+        await old.close()
+        await new.close()
