@@ -7,7 +7,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -16,9 +16,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
 from app import sqlite_functions
+from app.cache import Commit
 from app.migrations import upgrade
 
-CommitHook = Callable[[], AbstractAsyncContextManager[None]]
+CommitHook = Callable[[], AbstractAsyncContextManager[Commit]]
+
+
+class Outbox(Protocol):
+    """Where a transaction's invalidations are written, in that transaction."""
+
+    async def record(self, session: AsyncSession, commit: Commit) -> int | None:
+        """Write what ``commit`` queued (before COMMIT); the row, if any."""
+
+    def settled(self, row: int, commit: Commit) -> None:
+        """After COMMIT and the bumps: forget the row if they were applied."""
+
 
 # The PostgreSQL advisory lock that lets one process at a time migrate
 # ("tickets" in ASCII); any other process waits for it, then finds the work done.
@@ -36,16 +48,21 @@ class Database:
     """One engine, and sessions that read or write through it.
 
     ``after_commit`` wraps every write transaction, so whatever it queues
-    inside (cache invalidations) runs only once COMMIT has succeeded.
+    inside (cache invalidations) runs only once COMMIT has succeeded; the
+    ``outbox`` writes what it queued in the transaction itself, so that it
+    outlives a writer that cannot apply it (app/outbox.py).
     """
 
-    def __init__(self, url: str, *, after_commit: CommitHook | None = None) -> None:
+    def __init__(
+        self, url: str, *, after_commit: CommitHook | None = None, outbox: Outbox | None = None
+    ) -> None:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_async_engine(url)
         self._after_commit: CommitHook = after_commit or _no_hook
+        self.outbox = outbox
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
@@ -78,20 +95,25 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write: committed if the block completes, rolled back if it raises."""
+        row = None
         async with (
-            self._after_commit(),
+            self._after_commit() as commit,
             AsyncSession(self.engine, expire_on_commit=False) as session,
             session.begin(),
         ):
             yield session
+            if self.outbox is not None:
+                row = await self.outbox.record(session, commit)
+        if row is not None and self.outbox is not None:
+            self.outbox.settled(row, commit)
 
     async def close(self) -> None:
         await self.engine.dispose()
 
 
 @asynccontextmanager
-async def _no_hook() -> AsyncIterator[None]:
-    yield
+async def _no_hook() -> AsyncIterator[Commit]:
+    yield Commit()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

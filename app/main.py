@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import ipaddress
 from collections.abc import AsyncIterator, Sequence
@@ -24,6 +26,7 @@ from app.events import EventBroker, stream_events
 from app.hosts import AllowedHosts
 from app.htmx import VARIANTS, wants_partial
 from app.origin import CrossOriginProtection
+from app.outbox import Outbox
 from app.settings import Settings
 from app.templating import render_page
 from app.tickets.routes import routes as ticket_routes
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     )
     cache = Cache(store, declined=client_error)  # an unknown id's 404 is no failure
     db = Database(settings.database_url, after_commit=cache.after_commit)
+    outbox = db.outbox = Outbox(cache, db)  # invalidations outlive their writer
     events = events or EventBroker()
     events.instrument(cache.metrics.registry)
     cache.on_invalidate(events.publish)  # after COMMIT, ours and other processes'
@@ -93,9 +97,14 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.create_schema()
         await cache.start()
+        sweeper = asyncio.create_task(outbox.run())
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await outbox.idle()
             events.close()
             await cache.close()
             await db.close()
@@ -116,5 +125,6 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     app.state.settings = settings
     app.state.cache = cache  # for code outside a request (tests, scripts): cache.bound()
     app.state.db = db
+    app.state.outbox = outbox
     app.state.events = events
     return app

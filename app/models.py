@@ -76,6 +76,17 @@ class DeletedTicket(SQLModel, table=True):
     deleted_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class InvalidationOutbox(SQLModel, table=True):
+    """The invalidations of a committed write that no process has applied yet
+    (app/outbox.py): written in the write's own transaction."""
+
+    __tablename__ = "invalidation_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    queued: str  # JSON: [[tag, stale], ...]
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 @event.listens_for(Ticket, "before_insert")
 @event.listens_for(Ticket, "before_update")
 def _index_words(_mapper: object, _connection: object, ticket: Ticket) -> None:

@@ -8,7 +8,8 @@
 - ``metrics`` and ``worker_of``: Prometheus text, parsed by prometheus_client;
 - ``create_ticket`` (and ``create_ticket_async``): one ticket over HTTP, its id
   read from the list page as the public contract shows it;
-- ``RedisServer``: a private ``redis-server`` that a test may kill and restart.
+- ``RedisServer``: a private ``redis-server`` that a test may kill and restart;
+- ``TcpProxy``: a proxy to it that a test may cut (a partition) and heal.
 
 It lives under tests/ so that scripts/check lints it with the tests; bench/
 imports it as ``tests.support`` (both run from the repository's root).
@@ -16,16 +17,19 @@ imports it as ``tests.support`` (both run from the repository's root).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis
@@ -324,3 +328,73 @@ class RedisServer:
             self.process.kill()
             self.process.wait(timeout=10)
         self.process = None
+
+
+class TcpProxy:
+    """A TCP proxy from a free port of 127.0.0.1 to ``upstream``, which can be cut:
+    what a network partition between one process and Redis looks like to it.
+
+    It runs on an event loop of its own, in a thread, so that it forwards while
+    the caller blocks (``AppServer.start`` does). ``cut()`` closes every open
+    connection and refuses new ones; ``heal()`` listens again, on the same port.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self) -> TcpProxy:
+        self._thread.start()
+        self.heal()
+        return self
+
+    def heal(self) -> None:
+        self._call(self._listen())
+
+    def cut(self) -> None:
+        self._call(self._cut())
+
+    def close(self) -> None:
+        self.cut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._forward, HOST, self.port)
+
+    async def _cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._open):
+            writer.transport.abort()
+        self._open.clear()
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(HOST, self.upstream_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._open.update((writer, up_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with suppress(OSError, ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._open.difference_update((writer, up_writer))

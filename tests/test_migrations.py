@@ -109,7 +109,14 @@ async def test_a_fresh_database_migrates_to_head_and_twice_is_harmless(tmp_path:
     assert versions == [(HEAD,)]
     parts = ("", "_data", "_idx", "_content", "_docsize", "_config")
     search_tables = {f"ticket_search{part}" for part in parts}
-    assert tables == {"alembic_version", "ticket", "ticket_count", "deleted_ticket", *search_tables}
+    assert tables == {
+        "alembic_version",
+        "ticket",
+        "ticket_count",
+        "deleted_ticket",
+        "invalidation_outbox",
+        *search_tables,
+    }
 
 
 async def test_the_migrated_schema_matches_the_models(tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ from app.cache.entry import Entry, Freshness
 from app.cache.errors import CacheError, NoActiveCache, RevalidateDuringRender, TagError
 from app.cache.factory import create_store
 from app.cache.http import CacheMiddleware, Variants, cached, client_error
+from app.cache.invalidation import Commit
 from app.cache.memory import MemoryStore
 from app.cache.scope import cache_tag, collected_tags
 from app.cache.store import Store
@@ -63,6 +64,7 @@ __all__ = [
     "CacheError",
     "CacheMiddleware",
     "CacheStatus",
+    "Commit",
     "Entry",
     "Freshness",
     "MemoryStore",

@@ -22,7 +22,7 @@ from app.cache.context import Binding, bind, request_tags
 from app.cache.encoding import compress
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import StoreUnavailable
-from app.cache.invalidation import Invalidations, Listener
+from app.cache.invalidation import Commit, Invalidations, Listener
 from app.cache.metrics import CacheMetrics
 from app.cache.scope import RenderScope, current_scope, render_scope
 from app.cache.store import Store
@@ -355,7 +355,7 @@ class Cache:
     async def revalidate_path(self, path: str, type: PathType | None = None) -> None:
         await self.invalidations.revalidate_path(path, type)
 
-    def after_commit(self) -> AbstractAsyncContextManager[None]:
+    def after_commit(self) -> AbstractAsyncContextManager[Commit]:
         return self.invalidations.after_commit()
 
     def on_invalidate(self, listener: Listener) -> None:

@@ -4,6 +4,11 @@ Inside ``after_commit()`` (which wraps the database transaction) calls are
 queued and applied once the block completes; an exception drops them. A bump
 the store cannot take (it is down) is owed: applied before this process
 reads from the store again, so it never serves what the bump expires.
+
+What a transaction queued is in the ``Commit`` that ``after_commit()`` yields,
+so that the app can write it in the same transaction (an outbox, which any
+process can apply if this one cannot: ``apply``), and learn whether it was
+applied here.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from app.cache.errors import RevalidateDuringRender, StoreUnavailable
 from app.cache.metrics import CacheMetrics
@@ -27,8 +33,25 @@ Listener = Callable[[frozenset[str]], None]
 # What listeners hear when invalidations may have been missed: assume all moved.
 EVERYTHING = frozenset({"*"})
 
-# Invalidations queued by the transaction in progress (None outside one).
-_pending: ContextVar[list[tuple[str, bool]] | None] = ContextVar("pending", default=None)
+
+@dataclass
+class Commit:
+    """The invalidations of one transaction: queued inside, applied after COMMIT."""
+
+    queued: list[tuple[str, bool]] = field(default_factory=list)  # (tag, stale)
+    applied: bool = False  # by this process, after COMMIT (False: owed, or none)
+
+    def groups(self) -> list[tuple[frozenset[str], bool]]:
+        """The tags to bump, hard ones first: one bump per kind, all tags at once."""
+        return [
+            (tags, stale)
+            for stale in (False, True)
+            if (tags := frozenset(tag for tag, soft in self.queued if soft is stale))
+        ]
+
+
+# The transaction in progress (None outside one).
+_pending: ContextVar[Commit | None] = ContextVar("pending", default=None)
 
 
 class Invalidations:
@@ -51,7 +74,7 @@ class Invalidations:
         tag = validate_tag(tag)
         pending = _pending.get()
         if pending is not None:
-            pending.append((tag, stale))
+            pending.queued.append((tag, stale))
             return
         await self._apply(frozenset([tag]), stale=stale)
 
@@ -60,26 +83,36 @@ class Invalidations:
         await self.revalidate_tag(path_revalidation_tag(path, type))
 
     @asynccontextmanager
-    async def after_commit(self) -> AsyncIterator[None]:
+    async def after_commit(self) -> AsyncIterator[Commit]:
         """Queue the invalidations made inside; apply them if the block completes.
 
         Wrap the database transaction in it: the block completes only after
         COMMIT, and an exception (a rollback) drops the queue. Nested blocks
         join the outermost one.
         """
-        if _pending.get() is not None:
-            yield
+        outer = _pending.get()
+        if outer is not None:
+            yield outer
             return
-        queued: list[tuple[str, bool]] = []
-        token = _pending.set(queued)
+        commit = Commit()
+        token = _pending.set(commit)
         try:
-            yield
+            yield commit
         finally:
             _pending.reset(token)
-        for stale in (False, True):
-            tags = frozenset(tag for tag, is_stale in queued if is_stale is stale)
-            if tags:
-                await self._apply(tags, stale=stale)
+        applied = True
+        for tags, stale in commit.groups():
+            applied = await self._apply(tags, stale=stale) and applied
+        commit.applied = applied and bool(commit.queued)
+
+    async def apply(self, tags: frozenset[str], *, stale: bool) -> None:
+        """Bump ``tags`` now, or raise ``StoreUnavailable``: for invalidations
+        another process made and could not apply (an outbox), which must stay
+        where they are until some process has applied them."""
+        await self.pay_owed()
+        await self.store.bump(tags, stale=stale)
+        self.metrics.invalidated(tags)
+        self._moved(tags)
 
     def on_invalidate(self, listener: Listener) -> None:
         """Call ``listener`` with the tags of every invalidation, here or elsewhere."""
@@ -104,19 +137,22 @@ class Invalidations:
         self.metrics.store_errors.inc()
         logger.warning("cache store unavailable during %s, serving uncached: %s", operation, exc)
 
-    async def _apply(self, tags: frozenset[str], *, stale: bool) -> None:
-        """Bump ``tags`` in the store; if it is down, owe them.
+    async def _apply(self, tags: frozenset[str], *, stale: bool) -> bool:
+        """Bump ``tags`` in the store; if it is down, owe them (False).
 
         Never raises: the write it follows has committed, and the user must
         get their answer.
         """
         self._owed.append((tags, stale))
+        applied = True
         try:
             await self.pay_owed()
         except StoreUnavailable as exc:
             self.store_failed("invalidate", exc)
+            applied = False
         self.metrics.invalidated(tags)
         self._moved(tags)
+        return applied
 
     def _heard_remote(self, tags: frozenset[str] | None) -> None:
         self._moved(EVERYTHING if tags is None else tags)

@@ -708,3 +708,48 @@ async def test_an_owed_bump_survives_a_store_that_fails_again_while_it_is_paid(
     assert (await cache.store.get("k", clock()))[1] is Freshness.FRESH  # the entry survived
 
     assert (await cache.serve("k", render)).status is CacheStatus.MISS  # paid, then read
+
+
+# -- what a transaction queued, for an outbox ----------------------------------------
+
+
+async def test_a_commit_says_what_it_queued_and_whether_it_was_applied(clock: Clock) -> None:
+    store = StoreThatFailsBumps()
+    cache = Cache(store, now=clock)
+
+    async with cache.after_commit() as commit:
+        await cache.revalidate_tag("a")
+        await cache.revalidate_tag("b", stale=True)
+        async with cache.after_commit() as inner:
+            await cache.revalidate_tag("c")
+        assert inner is commit  # nested blocks join the outermost
+    store.failures = 1
+    async with cache.after_commit() as refused:
+        await cache.revalidate_tag("d")
+    async with cache.after_commit() as empty:
+        pass
+
+    assert commit.queued == [("a", False), ("b", True), ("c", False)]
+    assert commit.groups() == [(frozenset({"a", "c"}), False), (frozenset({"b"}), True)]
+    assert commit.applied
+    assert not refused.applied and cache.invalidations.owes  # owed by this process
+    assert not empty.applied
+
+
+async def test_apply_bumps_now_or_raises_for_the_caller_to_keep_it(clock: Clock) -> None:
+    store = StoreThatFailsBumps()
+    cache = Cache(store, now=clock)
+    heard: list[frozenset[str]] = []
+    cache.on_invalidate(heard.append)
+    render = Renderer("t")
+    await cache.serve("k", render)
+
+    store.failures = 1
+    with pytest.raises(StoreUnavailable):
+        await cache.invalidations.apply(frozenset({"t"}), stale=False)
+    assert not cache.invalidations.owes  # the caller keeps it, not this process
+    assert (await cache.serve("k", render)).status is CacheStatus.HIT
+    await cache.invalidations.apply(frozenset({"t"}), stale=False)
+
+    assert (await cache.serve("k", render)).status is CacheStatus.MISS
+    assert heard == [frozenset({"t"})]

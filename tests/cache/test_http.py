@@ -21,6 +21,7 @@ from app.cache import (
     Variants,
     cache_tag,
     cached,
+    client_error,
 )
 from app.cache.errors import StoreUnavailable
 from app.cache.http import RequestHeaders, response_key
@@ -407,3 +408,20 @@ async def test_an_if_none_match_that_does_not_match_gets_the_body(
 
     assert answer.status_code == 200
     assert answer.text == first.text
+
+
+def test_a_client_error_is_a_declined_render_and_a_server_error_is_not() -> None:
+    assert client_error(HTTPException(404, "nope"))
+    assert not client_error(HTTPException(503, "later"))
+    assert not client_error(RuntimeError("bug"))
+
+
+async def test_a_route_that_answers_404_is_no_render_error(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    site.cache.declined = client_error
+
+    answers = [await client.get("/missing") for _ in range(2)]
+
+    assert [a.status_code for a in answers] == [404, 404]
+    assert site.cache.metrics.registry.get_sample_value("cache_render_errors_total") == 0

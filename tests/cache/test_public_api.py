@@ -9,6 +9,7 @@ def test_public_names_are_pinned() -> None:
         "CacheError",
         "CacheMiddleware",
         "CacheStatus",
+        "Commit",
         "Entry",
         "Freshness",
         "MemoryStore",

@@ -1,0 +1,116 @@
+"""Invalidations that outlive their writer: a transactional outbox.
+
+A write's invalidations are rows of ``invalidation_outbox``, inserted by the
+write's own transaction, so they commit with the data or not at all. Right
+after COMMIT the writer applies them (the cache's ``after_commit``) and, if
+the store took them, deletes the row in the background. A row the writer
+could not apply (it is cut off from Redis, or died right after COMMIT) is
+applied by any process's sweeper once it is ``GRACE`` old, and only then
+deleted.
+
+The bound: a write acknowledged by one process is served stale by no process
+for longer than ``GRACE + SWEEP_EVERY`` plus one sweep (0.7 s here), as long
+as some process can reach the store. Rows are timed by the inserting host's
+clock, so a skew between hosts adds to the bound (or sweeps a row early,
+which only costs one more bump).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.cache import Cache, Commit
+from app.cache.errors import StoreUnavailable
+from app.db import Database
+from app.models import InvalidationOutbox, utcnow
+
+logger = logging.getLogger(__name__)
+
+GRACE = timedelta(seconds=0.5)  # the writer's own time to apply its row
+SWEEP_EVERY = 0.2  # seconds between two looks for rows nobody applied
+SWEEP_BATCH = 100
+
+
+class Outbox:
+    def __init__(self, cache: Cache, db: Database) -> None:
+        self.cache = cache
+        self.db = db
+        self._forgetting: set[asyncio.Task[None]] = set()
+
+    async def record(self, session: AsyncSession, commit: Commit) -> int | None:
+        """Write what ``commit`` queued, in its transaction (before COMMIT)."""
+        if not commit.queued:
+            return None
+        row = InvalidationOutbox(queued=json.dumps(commit.queued))
+        session.add(row)
+        await session.flush()
+        return row.id
+
+    def settled(self, row: int, commit: Commit) -> None:
+        """After COMMIT and the bumps: a row this process applied is deleted,
+        in the background (the answer need not wait); one it owes stays."""
+        if commit.applied:
+            task = asyncio.create_task(self._delete([row]))
+            self._forgetting.add(task)
+            task.add_done_callback(self._forgetting.discard)
+
+    async def idle(self) -> None:
+        """Wait for the deletes in flight (tests, shutdown)."""
+        await asyncio.gather(*self._forgetting, return_exceptions=True)
+
+    async def sweep(self) -> int:
+        """Apply and delete the rows older than ``GRACE``; how many. Raises
+        ``StoreUnavailable`` (and leaves them) while the store cannot take them.
+
+        On PostgreSQL each row is claimed (``FOR UPDATE SKIP LOCKED``), so two
+        sweepers do not both apply it; SQLite has one writer at a time anyway.
+        """
+        async with self.db.engine.begin() as connection:
+            rows = (
+                await connection.execute(
+                    select(col(InvalidationOutbox.id), col(InvalidationOutbox.queued))
+                    .where(col(InvalidationOutbox.created_at) < utcnow() - GRACE)
+                    .order_by(col(InvalidationOutbox.id))
+                    .limit(SWEEP_BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for _, queued in rows:
+                commit = Commit(queued=[(tag, stale) for tag, stale in json.loads(queued)])
+                for tags, stale in commit.groups():
+                    await self.cache.invalidations.apply(tags, stale=stale)
+            if rows:
+                ids = [row_id for row_id, _ in rows]
+                await connection.execute(
+                    delete(InvalidationOutbox).where(col(InvalidationOutbox.id).in_(ids))
+                )
+        return len(rows)
+
+    async def run(self) -> None:
+        """Sweep for as long as the app runs."""
+        while True:
+            try:
+                if await self.sweep():
+                    continue  # more may be waiting
+            except StoreUnavailable:
+                pass  # the store is down for us too: the rows wait
+            except Exception:
+                logger.exception("sweeping the invalidation outbox failed")
+            await asyncio.sleep(SWEEP_EVERY)
+
+    async def _delete(self, rows: list[int]) -> None:
+        try:
+            async with self.db.engine.begin() as connection:
+                await connection.execute(
+                    delete(InvalidationOutbox).where(col(InvalidationOutbox.id).in_(rows))
+                )
+        except Exception:
+            # Left for a sweeper, which applies it once more: a spare bump, no harm.
+            logger.warning("could not delete applied outbox rows %s", rows, exc_info=True)

@@ -1,0 +1,124 @@
+"""The invalidation outbox: a write's invalidations commit with it, and a row
+its writer could not apply is applied by another process's sweeper."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, update
+from sqlmodel import select
+from starlette.applications import Starlette
+
+from app.cache import Cache, CacheStatus, MemoryStore, cache_tag
+from app.cache.errors import StoreUnavailable
+from app.db import Database
+from app.models import InvalidationOutbox, utcnow
+from app.outbox import GRACE, Outbox
+from tests.conftest import add_ticket
+
+
+async def rows(db: Database) -> int:
+    async with db.session() as session:
+        return (await session.exec(select(func.count()).select_from(InvalidationOutbox))).one()
+
+
+async def age_rows(db: Database) -> None:
+    """Make every row older than the grace a writer has (instead of waiting it out)."""
+    async with db.transaction() as session:
+        past = utcnow() - GRACE - timedelta(seconds=1)
+        await session.exec(update(InvalidationOutbox).values(created_at=past))  # type: ignore[call-overload]
+
+
+async def test_a_write_applied_by_its_writer_leaves_no_row(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    ticket = await add_ticket(app)
+
+    await client.post(f"/tickets/{ticket.id}/update", data={"status": "DONE"})
+    await client.post("/tickets", data={"title": "", "content": ""})  # 422: rolled back
+    await client.post("/tickets/00000000-0000-4000-8000-000000000000/delete")  # 404
+    await app.state.outbox.idle()
+
+    assert await rows(app.state.db) == 0
+
+
+class FlakyStore(MemoryStore):
+    """One store shared by two 'processes'; it refuses bumps while ``down``."""
+
+    down = False
+
+    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+        if self.down:
+            raise StoreUnavailable("cut off")
+        await super().bump(tags, stale=stale)
+
+
+@pytest.fixture
+async def two_processes(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[FlakyStore, Database, Outbox, Outbox]]:
+    store = FlakyStore(1 << 20)
+    writer, reader = Cache(store), Cache(store)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}", after_commit=writer.after_commit)
+    db.outbox = Outbox(writer, db)
+    await db.create_schema()
+    yield store, db, db.outbox, Outbox(reader, db)
+    await db.close()
+
+
+async def test_a_row_its_writer_could_not_apply_is_applied_by_another_process(
+    two_processes: tuple[FlakyStore, Database, Outbox, Outbox],
+) -> None:
+    store, db, mine, theirs = two_processes
+    page = Cache(store)
+
+    async def render() -> str:
+        cache_tag("t")
+        return "old"
+
+    await page.serve("page", render)
+    store.down = True  # the writer is cut off from the store
+    async with db.transaction():
+        await mine.cache.revalidate_tag("t")
+    await mine.idle()
+    assert await rows(db) == 1  # committed with the write, not applied
+    store.down = False  # the writer stays cut off (it owes the bump); the reader is not
+
+    assert await theirs.sweep() == 0  # still the writer's to apply, for GRACE
+    await age_rows(db)
+    assert await theirs.sweep() == 1
+
+    assert await rows(db) == 0
+    assert (await page.serve("page", render)).status is CacheStatus.MISS
+
+
+async def test_a_sweeper_that_cannot_reach_the_store_leaves_the_rows(
+    two_processes: tuple[FlakyStore, Database, Outbox, Outbox],
+) -> None:
+    store, db, mine, theirs = two_processes
+    store.down = True
+    async with db.transaction():
+        await mine.cache.revalidate_tag("t")
+    await age_rows(db)
+
+    with pytest.raises(StoreUnavailable):
+        await theirs.sweep()
+
+    assert await rows(db) == 1
+
+
+async def test_a_rolled_back_write_leaves_no_row(
+    two_processes: tuple[FlakyStore, Database, Outbox, Outbox],
+) -> None:
+    _, db, mine, _ = two_processes
+
+    with pytest.raises(LookupError):
+        async with db.transaction():
+            await mine.cache.revalidate_tag("t")
+            raise LookupError("rollback")
+
+    assert await rows(db) == 0
