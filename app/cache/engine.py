@@ -68,6 +68,13 @@ class _Rendered:
 
 # How long a process renders under its lease before others stop waiting for it.
 LEASE_SECONDS = 5.0
+# At most this many background refreshes of stale entries run at once in a
+# process: a crawler over 1,500 stale pages must not start 1,500 renders.
+MAX_REFRESHES = 8
+# A refresh that failed leaves the stale body served; the next try waits
+# RETRY_FIRST seconds, twice as long after each failure, up to RETRY_MAX.
+RETRY_FIRST = 1.0
+RETRY_MAX = 60.0
 
 
 class Cache:
@@ -90,6 +97,9 @@ class Cache:
         self.invalidations.on_invalidate(self._moved)  # first, before any other listener
         self.waiting = 0  # readers waiting for a render in flight (not leading it)
         self.metrics.watch_waiting(lambda: self.waiting)
+        self.max_refreshes = MAX_REFRESHES
+        self._refreshes = 0  # background refreshes running
+        self._retry: dict[str, tuple[float, float]] = {}  # key -> (not before, last delay)
 
     # -- reading -----------------------------------------------------------
 
@@ -153,7 +163,7 @@ class Cache:
                 return Served(entry.body, CacheStatus.HIT, entry)
             if parent is not None:
                 parent.shorten(self.now())  # it holds an old body: stale at once
-            self._start_render(key, recipe)
+            self._refresh(key, recipe)
             return Served(entry.body, CacheStatus.STALE, entry)
 
         led = key not in self._inflight
@@ -250,6 +260,29 @@ class Cache:
         with render_scope(None):
             body = await render()
         return Served(_as_bytes(body), CacheStatus.BYPASS, None)
+
+    def _refresh(self, key: str, recipe: _Recipe) -> None:
+        """Render a stale entry again in the background, unless one such render
+        runs already, the last one failed too recently, or too many run."""
+        if key in self._inflight:
+            return
+        retry = self._retry.get(key)
+        if retry is not None and self.now() < retry[0]:
+            return
+        if self._refreshes >= self.max_refreshes:
+            self.metrics.refreshes_deferred.inc()
+            return
+        self._refreshes += 1
+        self._start_render(key, recipe).add_done_callback(lambda done: self._refreshed(key, done))
+
+    def _refreshed(self, key: str, task: asyncio.Task[_Rendered]) -> None:
+        self._refreshes -= 1
+        if not task.cancelled() and task.exception() is None:
+            self._retry.pop(key, None)
+            return
+        last = self._retry.get(key, (0.0, RETRY_FIRST / 2))[1]
+        delay = min(RETRY_MAX, last * 2)
+        self._retry[key] = (self.now() + delay, delay)
 
     def _start_render(self, key: str, recipe: _Recipe) -> asyncio.Task[_Rendered]:
         """Start the one render of ``key`` (or join the one in flight)."""

@@ -50,6 +50,11 @@ class CacheMetrics:
         self.bypasses = Counter("cache_bypasses", "Reads of dynamic content.", registry=r)
         self.renders = Counter("cache_renders", "Renders of cacheable entries.", registry=r)
         self.render_errors = Counter("cache_render_errors", "Renders that raised.", registry=r)
+        self.refreshes_deferred = Counter(
+            "cache_refreshes_deferred",
+            "Stale entries served without a refresh: too many refreshes were running.",
+            registry=r,
+        )
         self.render_seconds = Histogram(
             "cache_render_seconds", "Time spent rendering one entry.", registry=r
         )

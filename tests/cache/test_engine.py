@@ -238,6 +238,7 @@ async def test_failed_background_render_keeps_the_old_body_and_is_retried(
         stale = await cache.serve("k", render, revalidate=10)
         await cache.settle()
     render.error = None
+    clock.now += 1.1  # past the back-off after a failure
     retried = await cache.serve("k", render, revalidate=10)
     await cache.settle()
 
@@ -753,3 +754,56 @@ async def test_apply_bumps_now_or_raises_for_the_caller_to_keep_it(clock: Clock)
 
     assert (await cache.serve("k", render)).status is CacheStatus.MISS
     assert heard == [frozenset({"t"})]
+
+
+# -- refreshes of stale entries: failures and their number ----------------------------
+
+
+async def test_a_failing_refresh_keeps_serving_the_last_good_body_and_backs_off(
+    cache: Cache, clock: Clock
+) -> None:
+    render = Renderer("t")
+    await cache.serve("k", render)
+    await cache.revalidate_tag("t", stale=True)
+    render.error = RuntimeError("database down")
+
+    first = await cache.serve("k", render)
+    await cache.settle()
+    during_backoff = await cache.serve("k", render)
+    clock.now += 1.1  # past the first back-off (1 s)
+    retried = await cache.serve("k", render)
+    await cache.settle()
+    clock.now += 1.1  # not past the second (2 s)
+    still_waiting = await cache.serve("k", render)
+    render.error = None
+    clock.now += 1.0
+    await cache.serve("k", render)
+    await cache.settle()
+    healed = await cache.serve("k", render)
+
+    assert [s.status for s in (first, during_backoff, retried, still_waiting)] == [
+        CacheStatus.STALE
+    ] * 4
+    assert {s.body for s in (first, during_backoff, retried, still_waiting)} == {b"v1"}
+    assert render.calls == 4  # v1, the failure, the retry after 1 s, the one after 2 s more
+    assert (healed.status, healed.body) == (CacheStatus.HIT, b"v4")
+    assert cache.metrics.registry.get_sample_value("cache_render_errors_total") == 2
+
+
+async def test_at_most_a_few_refreshes_run_at_once(cache: Cache) -> None:
+    render = Renderer("t")
+    keys = [f"page-{n}" for n in range(20)]
+    for key in keys:
+        await cache.serve(key, render)
+    await cache.revalidate_tag("t", stale=True)
+    render.gate = asyncio.Event()
+
+    served = [await cache.serve(key, render) for key in keys]  # a crawler
+
+    assert {s.status for s in served} == {CacheStatus.STALE}
+    assert len(cache._rendering) == cache.max_refreshes == 8  # renders started
+    assert cache.metrics.registry.get_sample_value("cache_refreshes_deferred_total") == 12
+    render.gate.set()
+    await cache.settle()
+    again = [await cache.serve(key, render) for key in keys]
+    assert sum(s.status is CacheStatus.HIT for s in again) == 8  # the others refresh now
