@@ -31,6 +31,9 @@ class RequestKey:
     if_none_match: bytes | None = None
     accept_encoding: bytes | None = None
     vary: bytes = b"Accept-Encoding"  # the request headers the answer depends on
+    # This visitor soft-invalidated at this store clock (READ_AFTER_COOKIE):
+    # a stale entry older than that is not for them (read your own writes).
+    read_after: int = 0
 
 
 @dataclass(slots=True)
@@ -38,6 +41,12 @@ class Binding:
     cache: Cache
     request: RequestKey | None = None  # None outside a request
     path_tags: tuple[str, ...] = ()  # set by @cached once the route is known
+    wrote_at: int = 0  # the store clock after this request's soft invalidations
+
+
+# The cookie that carries ``Binding.wrote_at`` to the writer's next requests.
+READ_AFTER_COOKIE = "cache-read-after"
+READ_AFTER_SECONDS = 60  # far longer than a background render takes
 
 
 _bound: ContextVar[Binding | None] = ContextVar("cache_binding", default=None)
@@ -57,6 +66,10 @@ def current_binding() -> Binding:
     if binding is None:
         raise NoActiveCache()
     return binding
+
+
+def bound_or_none() -> Binding | None:
+    return _bound.get()
 
 
 def current_cache() -> Cache:

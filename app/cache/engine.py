@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 
-from app.cache.context import Binding, bind, request_tags
+from app.cache.context import Binding, bind, bound_or_none, request_tags
 from app.cache.encoding import compress
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import StoreUnavailable
@@ -75,6 +75,12 @@ MAX_REFRESHES = 8
 # RETRY_FIRST seconds, twice as long after each failure, up to RETRY_MAX.
 RETRY_FIRST = 1.0
 RETRY_MAX = 60.0
+
+
+def _read_after() -> int:
+    """The store clock the current visitor's reads must reach (0: any)."""
+    binding = bound_or_none()
+    return binding.request.read_after if binding and binding.request else 0
 
 
 class Cache:
@@ -155,7 +161,10 @@ class Cache:
             found = await self.lookup(key)
         except StoreUnavailable:
             return await self._bypass(render, parent)
-        if found is not None:
+        found_usable = found is not None and (
+            found[1] is Freshness.FRESH or found[0].snapshot >= _read_after()
+        )  # a stale body older than this visitor's own write is not for them
+        if found is not None and found_usable:
             entry, freshness = found
             if parent is not None:
                 parent.absorb(entry)

@@ -21,9 +21,16 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.cache.context import Binding, RequestKey, bind, current_binding
+from app.cache.context import (
+    READ_AFTER_COOKIE,
+    READ_AFTER_SECONDS,
+    Binding,
+    RequestKey,
+    bind,
+    current_binding,
+)
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry
 from app.cache.errors import CacheError
@@ -174,8 +181,35 @@ class CacheMiddleware:
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
-        with bind(Binding(self.cache, request)):
-            await self.app(scope, receive, send)
+        if request is not None:
+            request.read_after = read_after_of(scope)  # only off the HIT path
+        binding = Binding(self.cache, request)
+
+        async def send_read_after(message: Message) -> None:
+            """A request that soft-invalidated tells its visitor's next reads
+            how recent they must be (read your own writes)."""
+            if message["type"] == "http.response.start" and binding.wrote_at:
+                cookie = (
+                    f"{READ_AFTER_COOKIE}={binding.wrote_at}; Max-Age={READ_AFTER_SECONDS}; "
+                    "Path=/; HttpOnly; SameSite=Lax"
+                )
+                message["headers"] = [*message["headers"], (b"set-cookie", cookie.encode())]
+            await send(message)
+
+        with bind(binding):
+            await self.app(scope, receive, send_read_after)
+
+
+def read_after_of(scope: Scope) -> int:
+    """The store clock of the visitor's last soft write, from its cookie (0: none)."""
+    name = READ_AFTER_COOKIE.encode() + b"="
+    for header, value in scope["headers"]:
+        if header == b"cookie" and name in value:
+            for part in value.split(b";"):
+                key, _, number = part.strip().partition(b"=")
+                if key + b"=" == name and number.isdigit():
+                    return int(number)
+    return 0
 
 
 def cached(

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from app.cache.context import bound_or_none
 from app.cache.errors import RevalidateDuringRender, StoreUnavailable
 from app.cache.metrics import CacheMetrics
 from app.cache.scope import current_scope
@@ -147,12 +148,22 @@ class Invalidations:
         applied = True
         try:
             await self.pay_owed()
+            if stale:
+                await self._note_soft_write()
         except StoreUnavailable as exc:
             self.store_failed("invalidate", exc)
             applied = False
         self.metrics.invalidated(tags)
         self._moved(tags)
         return applied
+
+    async def _note_soft_write(self) -> None:
+        """A soft invalidation lets others read the old body once more; the
+        request that made it must not: it learns the clock its reads must reach
+        (CacheMiddleware hands it on in a cookie)."""
+        binding = bound_or_none()
+        if binding is not None:
+            binding.wrote_at = max(binding.wrote_at, await self.store.clock())
 
     def _heard_remote(self, tags: frozenset[str] | None) -> None:
         self._moved(EVERYTHING if tags is None else tags)

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from app.cache import (
@@ -22,9 +23,10 @@ from app.cache import (
     cache_tag,
     cached,
     client_error,
+    revalidate_tag,
 )
 from app.cache.errors import StoreUnavailable
-from app.cache.http import RequestHeaders, response_key
+from app.cache.http import RequestHeaders, read_after_of, response_key
 from tests.cache.test_engine import Clock
 
 
@@ -67,6 +69,11 @@ class Site:
         async def missing(request: Request) -> str:
             raise HTTPException(404, "nope")
 
+        async def write_softly(request: Request) -> PlainTextResponse:
+            async with self.cache.after_commit():
+                await revalidate_tag("data", stale=True)
+            return PlainTextResponse("written")
+
         self.app = Starlette(
             routes=[
                 Route("/static-page", cached()(body)),
@@ -74,6 +81,7 @@ class Site:
                 Route("/live", cached(dynamic=True)(body)),
                 Route("/declared", cached(query=page_number)(body)),
                 Route("/missing", cached()(missing)),
+                Route("/write", write_softly, methods=["POST"]),
             ],
             middleware=[Middleware(CacheMiddleware, cache=self.cache, variants=VARIANTS)],
         )
@@ -425,3 +433,53 @@ async def test_a_route_that_answers_404_is_no_render_error(
 
     assert [a.status_code for a in answers] == [404, 404]
     assert site.cache.metrics.registry.get_sample_value("cache_render_errors_total") == 0
+
+
+# -- read your own writes under soft invalidation ------------------------------------
+
+
+async def test_the_writer_never_reads_the_stale_body_others_may_once(site: Site) -> None:
+    transport = httpx.ASGITransport(app=site.app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://t") as writer,
+        httpx.AsyncClient(transport=transport, base_url="http://t") as other,
+    ):
+        before = await other.get("/static-page")
+        wrote = await writer.post("/write")
+        site.gate = asyncio.Event()  # the refresh the other reader starts is held
+
+        others_read = await other.get("/static-page")
+        writers_read = asyncio.create_task(writer.get("/static-page"))
+        while site.cache.waiting == 0:  # until the writer's read waits for that render
+            await asyncio.sleep(0)
+        site.gate.set()
+        mine = await writers_read
+
+    assert "cache-read-after=" in wrote.headers["set-cookie"]
+    assert "HttpOnly" in wrote.headers["set-cookie"]
+    assert (others_read.headers["x-cache"], others_read.text) == ("STALE", before.text)
+    assert mine.headers["x-cache"] != "STALE" and mine.text != before.text
+    assert mine.text.startswith("<html>page 2 ")
+
+
+async def test_a_writer_alone_gets_the_new_body_at_once(site: Site) -> None:
+    transport = httpx.ASGITransport(app=site.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as writer:
+        before = await writer.get("/static-page")
+        await writer.post("/write")
+        after = await writer.get("/static-page")
+        writer.cookies.clear()  # another visitor now: the entry is fresh for all
+        then = await writer.get("/static-page")
+
+    assert after.headers["x-cache"] == "MISS" and after.text != before.text
+    assert (then.headers["x-cache"], then.text) == ("HIT", after.text)
+
+
+def test_the_read_after_cookie_is_found_among_others() -> None:
+    def scope(cookie: bytes) -> dict[str, object]:
+        return {"headers": [(b"host", b"t"), (b"cookie", cookie)]}
+
+    assert read_after_of(scope(b"a=1; cache-read-after=42; b=2")) == 42
+    assert read_after_of(scope(b"cache-read-after=junk")) == 0
+    assert read_after_of(scope(b"x-cache-read-after=7")) == 0
+    assert read_after_of({"headers": []}) == 0

@@ -26,7 +26,7 @@ def proxy(redis_server: RedisServer) -> Iterator[TcpProxy]:
 
 @pytest.fixture
 def writer_and_reader(
-    tmp_path: Path, redis_server: RedisServer, proxy: TcpProxy, database_url: str
+    tmp_path: Path, database_url: str, redis_server: RedisServer, proxy: TcpProxy
 ) -> Iterator[tuple[AppServer, AppServer]]:
     """The writer reaches Redis through the proxy; the reader, directly."""
     writer = AppServer(
