@@ -9,9 +9,16 @@ from typing import Any
 
 from app.cache.encoding import Encoded, choose
 
-# Bookkeeping bytes charged to every entry on top of its strings, so that a
-# flood of tiny entries cannot slip past the byte bound.
-ENTRY_OVERHEAD_BYTES = 256
+# What an entry costs in memory beyond the length of its strings, measured
+# with tracemalloc (tests/cache/test_memory.py holds the bound to it): the
+# entry object and its ETag, its places in the store's maps and stamp cache
+# (ENTRY_OVERHEAD_BYTES); each str's and bytes' own header; each tag's slot in
+# its set. Charged, so that the byte bound is the memory the entries take.
+ENTRY_OVERHEAD_BYTES = 600
+STR_OVERHEAD_BYTES = 49
+BYTES_OVERHEAD_BYTES = 33
+TAG_OVERHEAD_BYTES = STR_OVERHEAD_BYTES + 32
+VARIANT_OVERHEAD_BYTES = BYTES_OVERHEAD_BYTES + 64  # and its (coding, body) pair
 
 
 class Freshness(enum.Enum):
@@ -56,10 +63,12 @@ class Entry:
     def size(self) -> int:
         return (
             ENTRY_OVERHEAD_BYTES
+            + STR_OVERHEAD_BYTES
             + len(self.key)
+            + BYTES_OVERHEAD_BYTES
             + len(self.body)
-            + sum(len(body) for _, body in self.encoded)
-            + sum(len(tag) for tag in self.tags)
+            + sum(VARIANT_OVERHEAD_BYTES + len(body) for _, body in self.encoded)
+            + sum(TAG_OVERHEAD_BYTES + len(tag) for tag in self.tags)
         )
 
     def variant(self, accept_encoding: bytes | None) -> tuple[str | None, bytes, str]:

@@ -10,7 +10,7 @@ import pytest
 from app.cache.context import RequestKey
 from app.cache.encoding import MIN_COMPRESS_BYTES, choose, compress, weights
 from app.cache.engine import CacheStatus
-from app.cache.entry import Entry
+from app.cache.entry import VARIANT_OVERHEAD_BYTES, Entry
 from app.cache.http import PREPARED_SHAPES_MAX, cached_answer
 
 BODY = b"<li>a ticket row, much like the next one</li>\n" * 100
@@ -66,7 +66,9 @@ def test_each_variant_has_its_own_strong_etag_and_counts_in_the_size() -> None:
     assert (coding, gzip.decompress(body)) == ("gzip", BODY)
     assert etag == entry.etag[:-1] + '-gzip"'
     assert entry.variant(None) == (None, BODY, entry.etag)
-    assert entry.size == plain.size + sum(len(body) for _, body in entry.encoded)
+    assert entry.size == plain.size + sum(
+        VARIANT_OVERHEAD_BYTES + len(body) for _, body in entry.encoded
+    )
 
 
 def test_answers_are_kept_per_shape_but_a_flood_of_shapes_is_not() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
+from collections.abc import Callable
+
 import pytest
 
 from app.cache import Entry, Freshness, MemoryStore
-from app.cache.entry import ENTRY_OVERHEAD_BYTES
+from app.cache.encoding import compress
 from app.cache.memory import FREE_STAMPS_OVER
 
 
@@ -52,7 +55,8 @@ async def test_replacing_a_key_accounts_its_bytes_once() -> None:
     await store.put(entry("k", b"1" * 10))
     await store.put(entry("k", b"1" * 20))
 
-    assert store.stats() == (1, ENTRY_OVERHEAD_BYTES + 1 + 20 + 1)
+    assert store.stats() == (1, entry("k", b"1" * 20).size)
+    assert entry("k", b"1" * 20).size - entry("k", b"1" * 10).size == 10
 
 
 async def test_bump_expires_or_stales_entries_holding_the_tag() -> None:
@@ -123,3 +127,54 @@ async def test_a_render_that_began_before_stamps_were_freed_is_not_stored() -> N
 
     assert not await store.put(entry("stale", tags=("gone",), snapshot=early))
     assert await store.put(entry("fresh", tags=("gone",), snapshot=late))
+
+
+def row_entry(n: int, snapshot: int) -> Entry:
+    """Like a list row: one tag, a kilobyte of HTML."""
+    ticket = f"{n:08x}-0000-4000-8000-000000000000"
+    body = f'<li id="ticket-{ticket}">'.encode() + b"x" * 900 + b"</li>"
+    return Entry(
+        key=f"fragment:ticket-row({ticket!r})",
+        body=body,
+        tags=frozenset({f"ticket:{ticket}"}),
+        snapshot=snapshot,
+        created_at=0.0,
+    )
+
+
+def page_entry(n: int, snapshot: int) -> Entry:
+    """Like a page: six tags, 50 kB of HTML and its compressed variants."""
+    path = f"/tickets/{n:08x}-0000-4000-8000-000000000000"
+    body = f"<html>{path}".encode() + b"<li>a row of the list</li>\n" * 1800
+    tags = {"route:/tickets/{ticket_id}", "layout:/", "layout:/tickets"}
+    tags |= {f"path:{path}", f"layout:{path}", f"ticket:{path[9:]}"}
+    return Entry(
+        key=f"{path}? page",
+        body=body,
+        tags=frozenset(tags),
+        snapshot=snapshot,
+        created_at=0.0,
+        encoded=compress(body),
+    )
+
+
+@pytest.mark.parametrize(("make", "count"), [(row_entry, 5_000), (page_entry, 300)])
+async def test_the_byte_bound_is_the_memory_the_entries_take(
+    make: Callable[[int, int], Entry], count: int
+) -> None:
+    """What the store accounts is what Python allocates for the entries it holds
+    (tracemalloc), within 15%: CACHE_MAX_BYTES bounds the process's cache."""
+    store = MemoryStore(max_bytes=1 << 40)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(count):
+            made = make(n, await store.clock())
+            await store.put(made)
+            assert await store.get(made.key, 0.0) is not None  # read: its stamps are cached
+        del made
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+    assert 0.85 < held / store.stats()[1] < 1.15
