@@ -49,6 +49,11 @@ from app.cache.store import RemoteHandler
 logger = logging.getLogger(__name__)
 
 ENTRY_TTL_MS = 24 * 3600 * 1000  # entries are evictable; a day bounds their stay
+# A stamp older than every entry that could hold it can go: an entry made
+# before a bump is gone once ENTRY_TTL_MS has passed since. The margin covers
+# clocks of different hosts that disagree.
+STAMP_MARGIN_MS = 3600 * 1000
+TRIM_EVERY = 60.0  # seconds between two trims of the stamps
 LEASE_MS = 5_000
 RETRY_AFTER_FAILURE = 1.0  # seconds without trying Redis after it failed
 
@@ -115,9 +120,16 @@ end
 return stored
 """
 
+# The clock moves to the bumping host's wall time in microseconds, or by one if
+# it is there already: a stamp tells when its bump happened, which is what
+# lets trim_stamps forget old ones.
 _BUMP = """
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
-redis.call('INCR', KEYS[1])
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1])) then
+  redis.call('SET', KEYS[1], ARGV[1])
+else
+  redis.call('INCR', KEYS[1])
+end
 local clock = redis.call('GET', KEYS[1])
 for i = 3, #ARGV do
   redis.call('HSET', KEYS[2], ARGV[i], clock)
@@ -175,6 +187,7 @@ class RedisStore:
         self._down_until = 0.0
         self._stats = (0, 0)
         self._stamps = 0
+        self._next_trim = 0.0
 
     # -- the Store interface ---------------------------------------------
 
@@ -236,6 +249,23 @@ class RedisStore:
         """Stamps in both hashes, as of the last refresh."""
         return self._stamps
 
+    async def trim_stamps(self, before: int | None = None) -> int:
+        """Forget the stamps of bumps older than ``before`` (a clock value;
+        default: older than any entry can be); how many went. Without this,
+        every tag ever bumped would stay in Redis for good."""
+        if before is None:
+            before = int(_now_us()) - (ENTRY_TTL_MS + STAMP_MARGIN_MS) * 1000
+        gone = 0
+        for stamps in (self._expired, self._stale):
+            old = [
+                field
+                async for field, value in self.client.hscan_iter(stamps, count=1000)
+                if int(value) < before
+            ]
+            for start in range(0, len(old), 1000):
+                gone += int(await self.client.hdel(stamps, *old[start : start + 1000]))
+        return gone
+
     def on_remote_invalidation(self, handler: RemoteHandler) -> None:
         self._handler = handler
 
@@ -292,7 +322,7 @@ class RedisStore:
                             ignore_subscribe_messages=True, timeout=5.0
                         )
                         if message is None:
-                            await self._refresh_stats()
+                            await self._housekeeping()
                         else:
                             self._received(message["data"])
             except asyncio.CancelledError:
@@ -310,6 +340,13 @@ class RedisStore:
     def _heard(self, tags: frozenset[str] | None) -> None:
         if self._handler is not None:
             self._handler(tags)
+
+    async def _housekeeping(self) -> None:
+        """When the channel is quiet: trim old stamps now and then, refresh the stats."""
+        if time.monotonic() >= self._next_trim:
+            self._next_trim = time.monotonic() + TRIM_EVERY
+            await self.trim_stamps()
+        await self._refresh_stats()
 
     async def _refresh_stats(self) -> None:
         info = await self.client.info("memory")

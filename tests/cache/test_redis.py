@@ -330,3 +330,22 @@ async def test_generations_share_invalidations_but_never_entries(server: RedisSe
     finally:
         await old.close()
         await new.close()
+
+
+async def test_stamps_older_than_any_entry_could_be_are_trimmed(server: RedisServer) -> None:
+    store = RedisStore(server.url + "?prefix=trim")
+    try:
+        await store.bump(frozenset({"old-a", "old-b"}))
+        await store.bump(frozenset({"old-c"}), stale=True)
+        cutoff = int(await store.clock()) + 1
+        await store.bump(frozenset({"new"}))
+        assert int(await store.clock()) >= cutoff  # the clock follows the wall time
+
+        gone = await store.trim_stamps(before=cutoff)
+        assert await store.trim_stamps() == 0  # by default, only stamps a day old go
+
+        assert gone == 3
+        assert await store.client.hkeys("trim:expired") == [b"new"]
+        assert await store.client.hlen("trim:stale") == 0
+    finally:
+        await store.close()
