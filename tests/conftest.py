@@ -11,21 +11,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import func
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 from starlette.applications import Starlette
 
 from app.main import create_app
 from app.models import Ticket, TicketStatus
 from app.settings import Settings
-from tests.support import RedisServer
+from tests.support import RedisServer, fresh_postgres_database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_CACHE_URL = os.environ.get("TEST_CACHE_URL", "")
@@ -33,28 +30,6 @@ TEST_CACHE_URL = os.environ.get("TEST_CACHE_URL", "")
 sqlite_only = pytest.mark.skipif(
     bool(TEST_DATABASE_URL), reason="SQLite-specific: TEST_DATABASE_URL points at PostgreSQL"
 )
-
-
-@asynccontextmanager
-async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty database on the server of ``server_url``; dropped on exit."""
-    server = make_url(server_url)
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(
-        host=server.host,
-        port=server.port,
-        user=server.username,
-        password=server.password,
-        database="postgres",
-    )
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 def _cache_url() -> str:

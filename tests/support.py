@@ -9,7 +9,8 @@
 - ``create_ticket`` (and ``create_ticket_async``): one ticket over HTTP, its id
   read from the list page as the public contract shows it;
 - ``RedisServer``: a private ``redis-server`` that a test may kill and restart;
-- ``TcpProxy``: a proxy to it that a test may cut (a partition) and heal.
+- ``TcpProxy``: a proxy to it that a test may cut (a partition) and heal;
+- ``fresh_postgres_database``: a new database on a PostgreSQL server, dropped after.
 
 It lives under tests/ so that scripts/check lints it with the tests; bench/
 imports it as ``tests.support`` (both run from the repository's root).
@@ -26,15 +27,18 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
-from contextlib import suppress
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import redis
 from markupsafe import escape
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import make_url
 
 from app.serve import APP, GRACE_SECONDS, HOST, SERVER, server_command
 
@@ -399,3 +403,25 @@ class TcpProxy:
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         self._open.difference_update((writer, up_writer))
+
+
+@asynccontextmanager
+async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the server of ``server_url``; dropped on exit."""
+    server = make_url(server_url)
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(
+        host=server.host,
+        port=server.port,
+        user=server.username,
+        password=server.password,
+        database="postgres",
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()

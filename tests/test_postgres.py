@@ -22,7 +22,7 @@ from app.db import Database
 from app.main import create_app
 from app.models import Ticket, TicketStatus
 from app.settings import Settings
-from tests.conftest import fresh_postgres_database
+from tests.support import fresh_postgres_database
 from tests.test_migrations import (
     HEAD,
     downgrade_to_base,

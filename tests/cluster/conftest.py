@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fresh_postgres_database
-from tests.support import AppServer, RedisServer
+from tests.support import AppServer, RedisServer, fresh_postgres_database
 
 PG_DATABASE_URL = os.environ.get("PG_DATABASE_URL", "")
 
