@@ -33,6 +33,20 @@ tag, stamp, snapshot
 owed bump
     An invalidation the store could not take (it was down): applied before
     this process reads from the store again (``Cache.lookup``).
+commit
+    What one transaction invalidates (``after_commit()`` yields it): queued
+    inside, applied after COMMIT; the app writes it to an outbox in the same
+    transaction, and any process can ``apply`` what its writer could not.
+refresh
+    The background render of a stale entry; at most ``max_refreshes`` run at
+    once, and one that failed is retried after a back-off while the stale
+    body is served.
+read-after clock
+    The store clock after a request's soft invalidation, kept in a cookie: that
+    visitor's reads never get a stale body older than it.
+generation
+    The build of the code that renders: a shared store keeps each
+    generation's entries apart, and shares stamps.
 lease
     The right to render one key, so a whole cluster renders it once.
 
