@@ -45,11 +45,12 @@ class Log:
     acked: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # ticket id -> its search word
 
-    def required(self, ticket_id: str, read_started: float) -> int | None:
-        """The version a read that began at ``read_started`` must show at least."""
-        due = [
-            version for at, version in self.acked.get(ticket_id, []) if at + BOUND < read_started
-        ]
+    def required(
+        self, ticket_id: str, read_started: float, bound: float = BOUND
+    ) -> tuple[float, int] | None:
+        """The last write a read that began at ``read_started`` must show (or a
+        later one): (its answer time, its version)."""
+        due = [(at, v) for at, v in self.acked.get(ticket_id, []) if at + bound < read_started]
         return due[-1] if due else None
 
 

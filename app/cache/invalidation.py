@@ -43,12 +43,13 @@ class Commit:
     applied: bool = False  # by this process, after COMMIT (False: owed, or none)
 
     def groups(self) -> list[tuple[frozenset[str], bool]]:
-        """The tags to bump, hard ones first: one bump per kind, all tags at once."""
-        return [
-            (tags, stale)
-            for stale in (False, True)
-            if (tags := frozenset(tag for tag, soft in self.queued if soft is stale))
-        ]
+        """The bump to make: every tag at once, with one clock value, so that no
+        reader sees some of a write's tags moved and not others. If any is hard,
+        all are (a soft one in the same write waits like the rest)."""
+        tags = frozenset(tag for tag, _ in self.queued)
+        if not tags:
+            return []
+        return [(tags, all(stale for _, stale in self.queued))]
 
 
 # The transaction in progress (None outside one).

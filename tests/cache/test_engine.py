@@ -731,10 +731,26 @@ async def test_a_commit_says_what_it_queued_and_whether_it_was_applied(clock: Cl
         pass
 
     assert commit.queued == [("a", False), ("b", True), ("c", False)]
-    assert commit.groups() == [(frozenset({"a", "c"}), False), (frozenset({"b"}), True)]
+    assert commit.groups() == [(frozenset({"a", "b", "c"}), False)]  # one bump, all hard
     assert commit.applied
     assert not refused.applied and cache.invalidations.owes  # owed by this process
-    assert not empty.applied
+    assert not empty.applied and empty.groups() == []
+
+
+async def test_the_tags_of_one_transaction_move_together(cache: Cache) -> None:
+    """One bump, one clock value: no reader sees one of them moved and not another."""
+    store = cache.store
+    assert isinstance(store, MemoryStore)
+
+    async with cache.after_commit():
+        await cache.revalidate_tag("a", stale=True)
+        await cache.revalidate_tag("b", stale=True)
+    async with cache.after_commit():
+        await cache.revalidate_tag("c")
+        await cache.revalidate_tag("d", stale=True)  # with a hard one: hard too
+
+    assert store._stale_at["a"] == store._stale_at["b"]
+    assert store._expired_at["c"] == store._expired_at["d"] == store._stale_at["a"] + 1
 
 
 async def test_apply_bumps_now_or_raises_for_the_caller_to_keep_it(clock: Clock) -> None:
