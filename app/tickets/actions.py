@@ -82,11 +82,12 @@ async def delete_ticket(request: Request) -> Response:
     ticket_id = request.path_params["ticket_id"]
     async with _writing(request) as session:
         ticket = await _existing(session, ticket_id)
-        await undo.keep(session, ticket)
-        # By its id, counting: of two deletes at once, the second finds nothing.
+        # By its id, counting, before anything else is written: of two deletes
+        # at once, the second waits for the first's row lock, then finds nothing.
         deleted = await session.exec(delete(Ticket).where(col(Ticket.id) == ticket_id))
         if deleted.rowcount == 0:
             raise HTTPException(404, views.NOT_FOUND)
+        await undo.keep(session, ticket)
         await _revalidate(tags.came_or_went(ticket_id, ticket.status))
     said = f"Ticket {quoted(ticket.title)} deleted."
     restore, row = paths.ticket_restore_path(ticket_id), ids.ticket(ticket_id)
