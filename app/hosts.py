@@ -18,14 +18,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 ANY = "*"
 
 
+SEEN_MAX = 64  # raw Host values remembered as allowed (a name with a few ports)
+
+
 class AllowedHosts:
     def __init__(self, app: ASGIApp, hosts: Iterable[str]) -> None:
         self.app = app
         self.hosts = frozenset(host.lower().encode() for host in hosts)
         self.any = ANY.encode() in self.hosts
+        self._seen: set[bytes] = set()  # raw values found allowed: one lookup next time
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or self.any or host_of(scope) in self.hosts:
+        if scope["type"] == "lifespan" or self.any or self._allows(scope):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "http":
@@ -35,12 +39,28 @@ class AllowedHosts:
         # a websocket to a foreign host: closed unanswered
 
 
-def host_of(scope: Scope) -> bytes:
-    """The host name of the request's ``Host`` header, lowercased, without its port."""
-    for name, raw in scope["headers"]:
+    def _allows(self, scope: Scope) -> bool:
+        raw = raw_host(scope)
+        if raw in self._seen:
+            return True
+        if _name(raw) not in self.hosts:
+            return False
+        if len(self._seen) < SEEN_MAX:
+            self._seen.add(raw)
+        return True
+
+
+def raw_host(scope: Scope) -> bytes:
+    """The request's ``Host`` header as sent."""
+    for name, value in scope["headers"]:
         if name == b"host":
-            value: bytes = raw.lower()
-            if value.startswith(b"["):  # [::1]:8000
-                return value[: value.find(b"]") + 1]
-            return value.partition(b":")[0]
+            return value  # type: ignore[no-any-return]
     return b""
+
+
+def _name(raw: bytes) -> bytes:
+    """The host name of a ``Host`` value, lowercased, without its port."""
+    value = raw.lower()
+    if value.startswith(b"["):  # [::1]:8000
+        return value[: value.find(b"]") + 1]
+    return value.partition(b":")[0]
