@@ -15,9 +15,7 @@ from collections.abc import Iterable
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-ANY = "*"
-
-
+ANY = "*"  # in ALLOWED_HOSTS: any name
 SEEN_MAX = 64  # raw Host values remembered as allowed (a name with a few ports)
 
 
@@ -37,7 +35,6 @@ class AllowedHosts:
                 scope, receive, send
             )
         # a websocket to a foreign host: closed unanswered
-
 
     def _allows(self, scope: Scope) -> bool:
         raw = raw_host(scope)

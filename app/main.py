@@ -66,8 +66,8 @@ class CachedApp(Starlette):
 
     A fresh HIT is the hot path: it needs no error page, no origin check
     (it is a GET) and no routing, so ``CacheMiddleware`` answers it before
-    Starlette's own middleware runs; every other request goes on through
-    the stack, with the cache bound.
+    Starlette's own middleware runs (only the Host check comes before it);
+    every other request goes on through the stack, with the cache bound.
     """
 
     def __init__(self, *, cache: Cache, allowed_hosts: Sequence[str], **options: Any) -> None:
