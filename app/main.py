@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from app.accounts.routes import routes as account_routes
 from app.assets import static_files
 from app.build import build_id
 from app.cache import Cache, CacheMiddleware, client_error, create_store, current_cache
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
         allowed_hosts=settings.allowed_hosts,
         routes=[
             *ticket_routes,
+            *account_routes,
             Route("/metrics", metrics, methods=["GET"], name="metrics"),
             Route("/events", stream_events, methods=["GET"], name="events"),
             Mount("/static", static_files, name="static"),

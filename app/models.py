@@ -13,6 +13,8 @@ from app.tickets.search import search_text
 
 TITLE_MAX = 191
 CONTENT_MAX = 1024
+NAME_MAX = 80
+EMAIL_MAX = 254
 
 
 def utcnow() -> datetime:
@@ -85,6 +87,42 @@ class InvalidationOutbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     queued: str  # JSON: [[tag, stale], ...]
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class User(SQLModel, table=True):
+    """A person with an account. The first account made is the admin."""
+
+    __tablename__ = "app_user"  # "user" is a reserved word in PostgreSQL
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    name: str = Field(max_length=NAME_MAX)
+    email: str = Field(max_length=EMAIL_MAX, unique=True)  # stored lowercased
+    password_hash: str = Field(max_length=255)  # Argon2id, never the password
+    is_admin: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its digest is
+    stored, so a copy of the table signs nobody in; signing out deletes the row."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie's token
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class LoginFailure(SQLModel, table=True):
+    """A wrong password, by what it was aimed at (``account:<email>``,
+    ``client:<address>``): what throttles the next tries."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=320, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
 
 
 @event.listens_for(Ticket, "before_insert")

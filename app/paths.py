@@ -54,6 +54,18 @@ def legend_source_path() -> str:
     return "/fragments/status-legend"
 
 
+def signup_path() -> str:
+    return "/signup"
+
+
+def login_path() -> str:
+    return "/login"
+
+
+def logout_path() -> str:
+    return "/logout"
+
+
 def metrics_path() -> str:
     return "/metrics"
 

@@ -115,6 +115,9 @@ async def test_a_fresh_database_migrates_to_head_and_twice_is_harmless(tmp_path:
         "ticket_count",
         "deleted_ticket",
         "invalidation_outbox",
+        "app_user",
+        "user_session",
+        "login_failure",
         *search_tables,
     }
 

@@ -29,6 +29,9 @@ from app import paths
             paths.ticket_source_path("a1"), "ticket_source", {"ticket_id": "a1"}, id="view"
         ),
         pytest.param(paths.legend_source_path(), "legend_source", {}, id="legend"),
+        pytest.param(paths.signup_path(), "signup", {}, id="signup"),
+        pytest.param(paths.login_path(), "login", {}, id="login"),
+        pytest.param(paths.logout_path(), "logout", {}, id="logout"),
         pytest.param(paths.metrics_path(), "metrics", {}, id="metrics"),
         pytest.param(paths.events_path(), "events", {}, id="events"),
     ],

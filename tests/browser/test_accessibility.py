@@ -21,7 +21,7 @@ from tests.browser.helpers import row
 
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-FAILED_LOAD = r"Failed to load resource|htmx:sendError|htmx:afterRequest|ERR_|EventSource|422"
+FAILED_LOAD = r"Failed to load resource|htmx:sendError|htmx:afterRequest|ERR_|EventSource|4\d\d"
 
 Setup = Callable[[Page, Server, str], None]
 
@@ -136,6 +136,18 @@ def confirm_delete(page: Page, server: Server, tag: str) -> None:
     page.goto(f"/tickets/{server.create_ticket(f'{tag} asked')}/delete")
 
 
+def sign_up_page(page: Page, server: Server, tag: str) -> None:
+    page.goto("/signup")
+
+
+def sign_in_refused(page: Page, server: Server, tag: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(f"{tag.split()[-1]}@example.com")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".form-error")).to_have_text("Wrong email or password.")
+
+
 STATES: list[Setup] = [
     home,
     many_tickets,
@@ -150,6 +162,8 @@ STATES: list[Setup] = [
     offline_banner,
     shortcuts_help,
     confirm_delete,
+    sign_up_page,
+    sign_in_refused,
 ]
 
 

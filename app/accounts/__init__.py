@@ -1,0 +1,1 @@
+"""People: accounts, sessions, and the throttle on wrong passwords."""

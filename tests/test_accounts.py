@@ -1,0 +1,185 @@
+"""Accounts: sign up, sign in, sign out; sessions that end; wrong passwords throttled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+from starlette.applications import Starlette
+
+from app.accounts import sessions, throttle
+from app.accounts.routes import safe_next
+from app.models import LoginFailure, User
+from tests.conftest import TEST_DATABASE_URL
+
+PASSWORD = "correct horse battery staple"
+
+
+async def sign_up(
+    client: httpx.AsyncClient, email: str = "ada@example.com", name: str = "Ada"
+) -> httpx.Response:
+    return await client.post("/signup", data={"name": name, "email": email, "password": PASSWORD})
+
+
+async def user_of_cookie(app: Starlette, token: str | None) -> User | None:
+    async with app.state.db.session() as session:
+        return await sessions.user_of(session, token)
+
+
+async def test_signing_up_signs_in_with_a_safe_cookie_and_the_first_is_the_admin(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    first = await sign_up(client, "Ada@Example.com ")
+    token = first.cookies.get(sessions.COOKIE)
+    client.cookies.clear()
+    second = await sign_up(client, "grace@example.com", "Grace")
+
+    assert first.status_code == 303 and first.headers["location"] == "/tickets"
+    cookie = first.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+    ada = await user_of_cookie(app, token)
+    grace = await user_of_cookie(app, second.cookies.get(sessions.COOKIE))
+    assert ada is not None and (ada.name, ada.email, ada.is_admin) == (
+        "Ada",
+        "ada@example.com",
+        True,
+    )
+    assert grace is not None and not grace.is_admin
+
+
+async def test_the_password_is_stored_nowhere_readably(
+    app: Starlette, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    await sign_up(client)
+    async with app.state.db.session() as session:
+        user = (await session.exec(select(User))).one()
+
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+    if not TEST_DATABASE_URL:
+        await app.state.db.engine.dispose()  # every page on disk
+        for path in tmp_path.glob("tickets.db*"):
+            assert PASSWORD.encode() not in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        pytest.param({"name": "", "email": "a@b.co", "password": PASSWORD}, "name", id="no-name"),
+        pytest.param({"name": "A", "email": "nope", "password": PASSWORD}, "email", id="email"),
+        pytest.param({"name": "A", "email": "a@b.co", "password": "Zq9xw"}, "password", id="short"),
+        pytest.param({"name": "A\x00", "email": "a@b.co", "password": PASSWORD}, "name", id="nul"),
+    ],
+)
+async def test_a_bad_signup_is_422_with_its_message_and_makes_nobody(
+    app: Starlette, client: httpx.AsyncClient, fields: dict[str, str], field: str
+) -> None:
+    answer = await client.post("/signup", data=fields)
+
+    assert answer.status_code == 422
+    assert f'id="{field}-error"' in answer.text
+    assert fields["password"] not in answer.text  # never shown again
+    assert sessions.COOKIE not in answer.cookies
+    async with app.state.db.session() as session:
+        assert (await session.exec(select(User))).first() is None
+
+
+async def test_an_email_has_one_account(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    again = await sign_up(client, "ADA@example.com")
+
+    assert again.status_code == 422
+    assert "An account has this email already" in again.text
+
+
+async def test_sign_in_then_sign_out_and_the_old_cookie_is_worthless(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await sign_up(client)
+    client.cookies.clear()
+
+    signed_in = await client.post(
+        "/login", data={"email": "ada@example.com", "password": PASSWORD, "next": "/tickets/x"}
+    )
+    token = signed_in.cookies.get(sessions.COOKIE)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/tickets/x"
+    assert await user_of_cookie(app, token) is not None
+
+    signed_out = await client.post("/logout")
+
+    assert signed_out.status_code == 303
+    assert await user_of_cookie(app, token) is None  # even for whoever copied it
+    assert 'session=""' in signed_out.headers["set-cookie"]
+
+
+@pytest.mark.parametrize(
+    ("value", "goes_to"),
+    [
+        ("/tickets/42", "/tickets/42"),
+        ("https://evil.example/", "/tickets"),
+        ("//evil.example/", "/tickets"),
+        ("/\\evil.example", "/tickets"),
+        ("", "/tickets"),
+        (None, "/tickets"),
+    ],
+)
+def test_after_signing_in_only_a_local_path(value: str | None, goes_to: str) -> None:
+    assert safe_next(value) == goes_to
+
+
+async def test_twelve_wrong_passwords_in_a_row_are_throttled_and_the_owner_can_wait(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await sign_up(client)
+    client.cookies.clear()
+    wrong = {"email": "ada@example.com", "password": "not the password"}
+
+    answers = [await client.post("/login", data=wrong) for _ in range(12)]
+    right = await client.post("/login", data={"email": "ada@example.com", "password": PASSWORD})
+
+    assert [a.status_code for a in answers] == [401] * throttle.LIMIT + [429, 429]
+    assert "Wrong email or password." in answers[0].text
+    assert 0 < int(answers[-1].headers["retry-after"]) <= throttle.WINDOW.total_seconds()
+    assert right.status_code == 429  # not even the right one, for now
+    async with app.state.db.transaction() as session:  # the window passes
+        for failure in (await session.exec(select(LoginFailure))).all():
+            failure.at = failure.at - throttle.WINDOW
+            session.add(failure)
+    later = await client.post("/login", data={"email": "ada@example.com", "password": PASSWORD})
+    assert later.status_code == 303
+
+
+async def test_one_address_guessing_many_accounts_is_throttled_too(
+    client: httpx.AsyncClient,
+) -> None:
+    answers = [
+        await client.post("/login", data={"email": f"u{n}@example.com", "password": "guess"})
+        for n in range(throttle.LIMIT + 1)
+    ]
+
+    assert answers[-1].status_code == 429
+    assert {a.status_code for a in answers[:-1]} == {401}  # no such accounts: the same answer
+
+
+async def test_a_cross_site_login_is_refused(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+
+    answer = await client.post(
+        "/login",
+        data={"email": "ada@example.com", "password": PASSWORD},
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )
+
+    assert answer.status_code == 403
+
+
+async def test_the_pages_offer_their_forms(client: httpx.AsyncClient) -> None:
+    signup = await client.get("/signup", params={"next": "/tickets/7"})
+    login = await client.get("/login")
+
+    assert signup.status_code == login.status_code == 200
+    assert 'autocomplete="new-password"' in signup.text
+    assert 'name="next" value="/tickets/7"' in signup.text
+    assert 'autocomplete="current-password"' in login.text
