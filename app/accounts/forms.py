@@ -4,40 +4,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from app.forms import CONTROL, Form
 from app.models import EMAIL_MAX, NAME_MAX
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # Argon2 takes any length; a bound keeps a post small
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass
-class AccountForm:
-    data: dict[str, str] = field(default_factory=dict)  # what to show again: no password
-    values: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def is_valid(self) -> bool:
-        return not self.errors
-
-    @property
-    def first_invalid(self) -> str | None:
-        return next(iter(self.errors), None)
+class AccountForm(Form):
+    """Name, email and password; ``data`` never holds the password."""
 
 
 def validate(posted: Mapping[str, Any], *, signing_up: bool) -> AccountForm:
     text = {name: str(posted.get(name, "")) for name in ("name", "email", "password")}
-    form = AccountForm(data={"name": text["name"], "email": text["email"]})
+    # Shown again: the name and email typed, and where to go once signed in.
+    shown = {"name": text["name"], "email": text["email"], "next": str(posted.get("next", ""))}
+    form = AccountForm(data=shown)
     if signing_up:
         name = text["name"].strip()
         if not name:
             form.errors["name"] = "Enter your name."
-        elif len(name) > NAME_MAX or _CONTROL.search(name):
+        elif len(name) > NAME_MAX or CONTROL.search(name):
             form.errors["name"] = (
                 f"A name is at most {NAME_MAX} characters, with no control characters."
             )

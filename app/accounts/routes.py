@@ -44,9 +44,7 @@ async def login_page(request: Request) -> Response:
 
 
 async def signup(request: Request) -> Response:
-    posted = await request.form()
-    form = validate(posted, signing_up=True)
-    form.data["next"] = str(posted.get("next", ""))
+    form = validate(await request.form(), signing_up=True)
     if not form.is_valid:
         return _page(request, "accounts/signup.html", form, 422)
     password_hash = await hash_password(form.values["password"])
@@ -68,9 +66,7 @@ async def signup(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    posted = await request.form()
-    form = validate(posted, signing_up=False)
-    form.data["next"] = str(posted.get("next", ""))
+    form = validate(await request.form(), signing_up=False)
     if not form.is_valid:
         return _page(request, "accounts/login.html", form, 422)
     email, client = form.values["email"], request.client.host if request.client else ""
