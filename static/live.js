@@ -95,10 +95,9 @@
     const template = document.createElement("template");
     template.innerHTML = html;
     const next = template.content.getElementById(el.id);
+    announceLeaving(el, next);
     if (!next) {
-      const refocus = keepFocusNear(el);
       el.remove(); // its source no longer has it: a deleted ticket's row
-      refocus?.();
       return;
     }
     const refocus = carryEdits(el, next) ?? keepFocus(el, next);
@@ -110,6 +109,17 @@
     if (next.dataset.announce) {
       document.dispatchEvent(new CustomEvent("notice", { detail: { message: next.dataset.announce } }));
     }
+  }
+
+  // The focused part of `el` that the new content lacks (a row someone deleted)
+  // is said to be leaving, before it goes, so that static/ui.js moves focus on
+  // by its rules rather than let it fall to the page.
+  function announceLeaving(el, next) {
+    const focused = document.activeElement;
+    if (!el.contains(focused)) return;
+    const part = focused.closest("[id]");
+    const stays = next && (part === el || next.querySelector(`#${CSS.escape(part.id)}`));
+    if (!stays) document.dispatchEvent(new CustomEvent("live:removing", { detail: part }));
   }
 
   // What the user typed and has not saved yet outlives the swap, and so do focus
@@ -178,15 +188,6 @@
       const twin = document.getElementById(id);
       if (twin) window.scrollBy(0, twin.getBoundingClientRect().top - top);
     };
-  }
-
-  // A focused row that goes away hands focus to its neighbour (static/ui.js's rule).
-  function keepFocusNear(el) {
-    if (!el.contains(document.activeElement)) return null;
-    const rows = [...document.querySelectorAll(".ticket-row")];
-    const at = rows.indexOf(el);
-    const neighbour = rows[at + 1] ?? rows[at - 1];
-    return () => (neighbour?.querySelector("a") ?? document.getElementById("list-heading"))?.focus({ preventScroll: true });
   }
 
   function edited(field) {

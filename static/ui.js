@@ -14,7 +14,8 @@
 //      autofocus; htmx focuses it);
 //   4. after a navigation, on the new page's heading; after "Load more", on the
 //      first row it added;
-//   5. a live refresh never moves focus, scroll or caret (live.js).
+//   5. a live refresh never moves focus, scroll or caret (live.js); a row it
+//      removes hands focus on as rule 1 says.
 // - The status select saves on an explicit choice: a pick from its open list,
 //   Enter, or its Save button; arrow keys only look through the options.
 // - Keyboard shortcuts: c, /, j, k, u, ? (never while typing in a field).
@@ -325,6 +326,19 @@
     const staying = (other) => other !== row && !other.matches(".htmx-swapping");
     return all.slice(at + 1).find(staying) ?? all.slice(0, at).reverse().find(staying) ?? null;
   }
+
+  // A row a live refresh removes (someone else deleted it) follows rule 1 too.
+  // Its neighbour is found now, and focused by id once the swap is done (the
+  // swap may replace the neighbour too, with its new self).
+  document.addEventListener("live:removing", ({ detail: row }) => {
+    if (!row.matches(".ticket-row")) return;
+    const nextId = neighbour(row)?.id;
+    queueMicrotask(() => {
+      const next = nextId && document.getElementById(nextId);
+      if (next) focusRow(next);
+      else focusListHeading();
+    });
+  });
 
   const loadingAfter = new WeakMap(); // a Load more link -> the row before its page
 

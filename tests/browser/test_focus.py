@@ -205,3 +205,17 @@ def test_a_ticket_deleted_under_an_open_edit_keeps_the_draft(
     expect(draft).to_be_focused()
     expect(page.locator(".ticket-gone").get_by_role("button", name="Save changes")).to_be_disabled()
     expect(page.locator("#notices")).to_contain_text("This ticket was deleted by someone else.")
+
+
+def test_a_focused_row_deleted_by_someone_else_hands_focus_to_its_neighbour(
+    page: Page, server: Server, unique: Callable[[str], str]
+) -> None:
+    first, second = search_page(page, server, unique("Deleted elsewhere"), 2)
+    expect(page.locator("html[data-live=open]")).to_have_count(1)
+    title_link(page, first).focus()
+
+    with httpx.Client(base_url=server.base_url) as http:
+        http.post(f"/tickets/{first}/delete")
+
+    expect(row(page, first)).to_have_count(0)
+    expect(title_link(page, second)).to_be_focused()
