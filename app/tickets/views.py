@@ -168,19 +168,21 @@ async def tickets_page(request: Request, query: ListQuery, form: TicketForm | No
 
 
 async def ticket_page(request: Request, ticket_id: str, form: TicketForm | None = None) -> str:
-    async with database(request).session() as session:
-        ticket = await queries.get_ticket(session, ticket_id)
-    if ticket is None:
-        raise HTTPException(404, NOT_FOUND)
+    ticket = await _ticket_or_404(request, ticket_id)
     return page(request, "tickets/detail.html", **_ticket_context(ticket, form))
 
 
 async def confirm_delete_page(request: Request, ticket_id: str) -> str:
+    ticket = await _ticket_or_404(request, ticket_id)
+    return page(request, "tickets/delete.html", ticket=ticket)
+
+
+async def _ticket_or_404(request: Request, ticket_id: str) -> Ticket:
     async with database(request).session() as session:
         ticket = await queries.get_ticket(session, ticket_id)
     if ticket is None:
         raise HTTPException(404, NOT_FOUND)
-    return page(request, "tickets/delete.html", ticket=ticket)
+    return ticket
 
 
 def _ticket_context(ticket: Ticket, form: TicketForm | None) -> dict[str, Any]:
