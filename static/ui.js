@@ -330,8 +330,9 @@
   // A row a live refresh removes (someone else deleted it) follows rule 1 too.
   // Its neighbour is found now, and focused by id once the swap is done (the
   // swap may replace the neighbour too, with its new self).
-  document.addEventListener("live:removing", ({ detail: row }) => {
-    if (!row.matches(".ticket-row")) return;
+  document.addEventListener("live:removing", ({ detail: part }) => {
+    const row = part.closest(".ticket-row");
+    if (!row) return;
     const nextId = neighbour(row)?.id;
     queueMicrotask(() => {
       const next = nextId && document.getElementById(nextId);

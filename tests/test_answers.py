@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import timedelta
 
 import httpx
@@ -262,3 +263,15 @@ async def test_an_htmx_page_brings_its_title(
 
     assert response.text.startswith(f"<title>{title}</title>")
     assert "<html" not in response.text
+
+
+async def test_a_rows_delete_is_named_delete_and_described_by_its_title(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    ticket = await add_ticket(app, title="Fax jammed")
+
+    page = (await client.get("/tickets")).text
+
+    assert f'<a id="title-{ticket.id}" class="ticket-row__title"' in page
+    assert f'aria-describedby="title-{ticket.id}">Delete</button>' in page
+    assert len(re.findall(r'id="ticket-[0-9a-f]{8}-', page)) == 1  # one per ticket (the contract)

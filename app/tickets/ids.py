@@ -36,6 +36,11 @@ def page(cursor: str) -> str:
     return f"list-page-{cursor}"
 
 
+def row_title(ticket_id: str) -> str:
+    """A row's title link, which describes the row's Delete button."""
+    return f"title-{ticket_id}"
+
+
 def status_control(ticket_id: str) -> str:
     """A row's status select: htmx keeps focus on it across the row's swap by this id."""
     return f"status-{ticket_id}"
