@@ -24,7 +24,9 @@ def variant_of(headers: RequestHeaders) -> str:
 
 
 # What CacheMiddleware keys each GET by: the same URL is a page or a partial.
-VARIANTS = Variants(variant_of, vary=("HX-Request",))
+# Answers also vary by the session cookie, through their holes (app/holes.py);
+# the cache key does not: one entry serves everyone.
+VARIANTS = Variants(variant_of, vary=("HX-Request", "Cookie"))
 
 
 def wants_partial(request: Request) -> bool:

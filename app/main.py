@@ -18,12 +18,22 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from app.accounts.permissions import SignInFirst, sign_in_first
 from app.accounts.routes import routes as account_routes
 from app.assets import static_files
 from app.build import build_id
-from app.cache import Cache, CacheMiddleware, client_error, create_store, current_cache
+from app.cache import (
+    Cache,
+    CacheMiddleware,
+    FillHoles,
+    client_error,
+    create_store,
+    current_cache,
+)
 from app.db import Database
 from app.events import EventBroker, stream_events
+from app.holes import app_holes
+from app.holes import routes as hole_routes
 from app.hosts import AllowedHosts
 from app.htmx import VARIANTS, wants_partial
 from app.origin import CrossOriginProtection
@@ -87,7 +97,9 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     store = create_store(
         settings.cache_url, max_bytes=settings.cache_max_bytes, generation=build_id()
     )
-    cache = Cache(store, declined=client_error)  # an unknown id's 404 is no failure
+    # An unknown id's 404 is no failure; pages' per-person parts are holes (app/holes.py).
+    holes = app_holes()
+    cache = Cache(store, declined=client_error, holes=holes)
     db = Database(settings.database_url, after_commit=cache.after_commit)
     outbox = db.outbox = Outbox(cache, db)  # invalidations outlive their writer
     events = events or EventBroker()
@@ -116,12 +128,18 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
         routes=[
             *ticket_routes,
             *account_routes,
+            *hole_routes,
             Route("/metrics", metrics, methods=["GET"], name="metrics"),
             Route("/events", stream_events, methods=["GET"], name="events"),
             Mount("/static", static_files, name="static"),
         ],
-        middleware=[Middleware(CrossOriginProtection)],
-        exception_handlers={HTTPException: http_error},
+        middleware=[
+            Middleware(CrossOriginProtection),
+            # Inside the cache: what it did not answer (an action's row, an
+            # error page) gets its holes filled here.
+            Middleware(FillHoles, holes=holes),
+        ],
+        exception_handlers={HTTPException: http_error, SignInFirst: sign_in_first},
         lifespan=lifespan,
     )
     app.state.settings = settings

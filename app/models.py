@@ -1,4 +1,4 @@
-"""The data: tickets."""
+"""The data: tickets, and the people who write them."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ class Ticket(SQLModel, table=True):
     status: TicketStatus = Field(default=TicketStatus.OPEN)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Who opened it (None: before accounts existed). The name is copied here
+    # so that a row renders from the ticket alone (migration 0007).
+    author_id: str | None = Field(default=None, max_length=36)
+    author_name: str | None = Field(default=None, max_length=NAME_MAX)
     # The words of title and content, folded (app/tickets/search.py): what the
     # search index is built from. Kept in step on every ORM write, below.
     search_text: str = Field(default="")
@@ -75,6 +79,8 @@ class DeletedTicket(SQLModel, table=True):
     status: TicketStatus
     created_at: datetime
     updated_at: datetime
+    author_id: str | None = Field(default=None, max_length=36)
+    author_name: str | None = Field(default=None, max_length=NAME_MAX)
     deleted_at: datetime = Field(default_factory=utcnow, index=True)
 
 

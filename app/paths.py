@@ -72,3 +72,13 @@ def metrics_path() -> str:
 
 def events_path() -> str:
     return "/events"
+
+
+def account_hole_path() -> str:
+    """The hole of who is signed in (app/holes.py)."""
+    return "/holes/account"
+
+
+def delete_hole_path(ticket_id: str, place: str, author_id: str | None) -> str:
+    """The hole of a ticket's Delete, in a list ``row`` or on its ``page`` (app/holes.py)."""
+    return f"/holes/tickets/{ticket_id}/delete/{place}/{author_id or 'none'}"

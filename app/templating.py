@@ -1,8 +1,9 @@
 """Jinja2 set-up: one environment, autoescaped, with the names templates share as globals.
 
 Globals: every ``*_path`` helper, ``statuses``, ``ids`` (element ids),
-``limits`` (field lengths), ``live(src)`` (the attributes of a live fragment)
-and ``static(name)`` (a static file's fingerprinted URL).
+``limits`` (field lengths), ``live(src)`` (the attributes of a live fragment),
+``hole(src)`` (a per-person part of a page: app/holes.py) and ``static(name)``
+(a static file's fingerprinted URL).
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from app.tickets import ids
 from app.tickets.search import MAX_QUERY_CHARS
 
 SITE_NAME = "Tickets, on-demand"  # every tab's title ends with it
+
+
+def hole(src: str) -> Markup:
+    """The marker of a hole (app/cache/holes.py): an ESI include of ``src``."""
+    return Markup('<esi:include src="{}"/>').format(escape(src))
 
 
 def live(src: str) -> Markup:
@@ -51,6 +57,7 @@ environment.globals.update(
     ids=ids,
     limits=SimpleNamespace(title=TITLE_MAX, content=CONTENT_MAX, search=MAX_QUERY_CHARS),
     live=live,
+    hole=hole,
     site_name=SITE_NAME,
     static=static_files.url,  # {{ static("app.css") }}: a fingerprinted URL
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -19,8 +20,9 @@ from sqlalchemy import func
 from sqlmodel import select
 from starlette.applications import Starlette
 
+from app.accounts import sessions
 from app.main import create_app
-from app.models import Ticket, TicketStatus
+from app.models import Ticket, TicketStatus, User
 from app.settings import Settings
 from tests.support import RedisServer, fresh_postgres_database
 
@@ -64,10 +66,42 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
 
 
 @pytest.fixture
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def visitor(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """Somebody nobody knows: no session."""
+    async with app_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def client(app: Starlette, visitor: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """Ada, signed in: the first account, so the admin (she may do anything)."""
+    async with app_client(app) as client:
+        await sign_in(app, client, "Ada")
+        yield client
+
+
+@asynccontextmanager
+async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
+
+
+async def sign_in(app: Starlette, client: httpx.AsyncClient, name: str) -> User:
+    """An account named ``name`` (the first one made is the admin), signed in on
+    ``client``: written straight to the database, sparing each test an Argon2 hash."""
+    async with app.state.db.transaction() as session:
+        nobody_yet = (await session.exec(select(func.count()).select_from(User))).one() == 0
+        user = User(
+            name=name,
+            email=f"{name.lower()}@example.com",
+            password_hash="not a hash: this account signs in by its session only",
+            is_admin=nobody_yet,
+        )
+        session.add(user)
+        token = await sessions.start(session, user)
+    client.cookies.set(sessions.COOKIE, token)
+    return user
 
 
 HTMX = {"HX-Request": "true"}

@@ -18,9 +18,9 @@ PASSWORD = "correct horse battery staple"
 
 
 async def sign_up(
-    client: httpx.AsyncClient, email: str = "ada@example.com", name: str = "Ada"
+    visitor: httpx.AsyncClient, email: str = "ada@example.com", name: str = "Ada"
 ) -> httpx.Response:
-    return await client.post("/signup", data={"name": name, "email": email, "password": PASSWORD})
+    return await visitor.post("/signup", data={"name": name, "email": email, "password": PASSWORD})
 
 
 async def user_of_cookie(app: Starlette, token: str | None) -> User | None:
@@ -29,12 +29,12 @@ async def user_of_cookie(app: Starlette, token: str | None) -> User | None:
 
 
 async def test_signing_up_signs_in_with_a_safe_cookie_and_the_first_is_the_admin(
-    app: Starlette, client: httpx.AsyncClient
+    app: Starlette, visitor: httpx.AsyncClient
 ) -> None:
-    first = await sign_up(client, "Ada@Example.com ")
+    first = await sign_up(visitor, "Ada@Example.com ")
     token = first.cookies.get(sessions.COOKIE)
-    client.cookies.clear()
-    second = await sign_up(client, "grace@example.com", "Grace")
+    visitor.cookies.clear()
+    second = await sign_up(visitor, "grace@example.com", "Grace")
 
     assert first.status_code == 303 and first.headers["location"] == "/tickets"
     cookie = first.headers["set-cookie"].lower()
@@ -50,9 +50,9 @@ async def test_signing_up_signs_in_with_a_safe_cookie_and_the_first_is_the_admin
 
 
 async def test_the_password_is_stored_nowhere_readably(
-    app: Starlette, client: httpx.AsyncClient, tmp_path: Path
+    app: Starlette, visitor: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    await sign_up(client)
+    await sign_up(visitor)
     async with app.state.db.session() as session:
         user = (await session.exec(select(User))).one()
 
@@ -74,9 +74,9 @@ async def test_the_password_is_stored_nowhere_readably(
     ],
 )
 async def test_a_bad_signup_is_422_with_its_message_and_makes_nobody(
-    app: Starlette, client: httpx.AsyncClient, fields: dict[str, str], field: str
+    app: Starlette, visitor: httpx.AsyncClient, fields: dict[str, str], field: str
 ) -> None:
-    answer = await client.post("/signup", data=fields)
+    answer = await visitor.post("/signup", data=fields)
 
     assert answer.status_code == 422
     assert f'id="{field}-error"' in answer.text
@@ -86,28 +86,28 @@ async def test_a_bad_signup_is_422_with_its_message_and_makes_nobody(
         assert (await session.exec(select(User))).first() is None
 
 
-async def test_an_email_has_one_account(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
-    again = await sign_up(client, "ADA@example.com")
+async def test_an_email_has_one_account(visitor: httpx.AsyncClient) -> None:
+    await sign_up(visitor)
+    again = await sign_up(visitor, "ADA@example.com")
 
     assert again.status_code == 422
     assert "An account has this email already" in again.text
 
 
 async def test_sign_in_then_sign_out_and_the_old_cookie_is_worthless(
-    app: Starlette, client: httpx.AsyncClient
+    app: Starlette, visitor: httpx.AsyncClient
 ) -> None:
-    await sign_up(client)
-    client.cookies.clear()
+    await sign_up(visitor)
+    visitor.cookies.clear()
 
-    signed_in = await client.post(
+    signed_in = await visitor.post(
         "/login", data={"email": "ada@example.com", "password": PASSWORD, "next": "/tickets/x"}
     )
     token = signed_in.cookies.get(sessions.COOKIE)
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/tickets/x"
     assert await user_of_cookie(app, token) is not None
 
-    signed_out = await client.post("/logout")
+    signed_out = await visitor.post("/logout")
 
     assert signed_out.status_code == 303
     assert await user_of_cookie(app, token) is None  # even for whoever copied it
@@ -130,14 +130,14 @@ def test_after_signing_in_only_a_local_path(value: str | None, goes_to: str) -> 
 
 
 async def test_twelve_wrong_passwords_in_a_row_are_throttled_and_the_owner_can_wait(
-    app: Starlette, client: httpx.AsyncClient
+    app: Starlette, visitor: httpx.AsyncClient
 ) -> None:
-    await sign_up(client)
-    client.cookies.clear()
+    await sign_up(visitor)
+    visitor.cookies.clear()
     wrong = {"email": "ada@example.com", "password": "not the password"}
 
-    answers = [await client.post("/login", data=wrong) for _ in range(12)]
-    right = await client.post("/login", data={"email": "ada@example.com", "password": PASSWORD})
+    answers = [await visitor.post("/login", data=wrong) for _ in range(12)]
+    right = await visitor.post("/login", data={"email": "ada@example.com", "password": PASSWORD})
 
     assert [a.status_code for a in answers] == [401] * throttle.LIMIT + [429, 429]
     assert "Wrong email or password." in answers[0].text
@@ -147,15 +147,15 @@ async def test_twelve_wrong_passwords_in_a_row_are_throttled_and_the_owner_can_w
         for failure in (await session.exec(select(LoginFailure))).all():
             failure.at = failure.at - throttle.WINDOW
             session.add(failure)
-    later = await client.post("/login", data={"email": "ada@example.com", "password": PASSWORD})
+    later = await visitor.post("/login", data={"email": "ada@example.com", "password": PASSWORD})
     assert later.status_code == 303
 
 
 async def test_one_address_guessing_many_accounts_is_throttled_too(
-    client: httpx.AsyncClient,
+    visitor: httpx.AsyncClient,
 ) -> None:
     answers = [
-        await client.post("/login", data={"email": f"u{n}@example.com", "password": "guess"})
+        await visitor.post("/login", data={"email": f"u{n}@example.com", "password": "guess"})
         for n in range(throttle.LIMIT + 1)
     ]
 
@@ -163,10 +163,10 @@ async def test_one_address_guessing_many_accounts_is_throttled_too(
     assert {a.status_code for a in answers[:-1]} == {401}  # no such accounts: the same answer
 
 
-async def test_a_cross_site_login_is_refused(client: httpx.AsyncClient) -> None:
-    await sign_up(client)
+async def test_a_cross_site_login_is_refused(visitor: httpx.AsyncClient) -> None:
+    await sign_up(visitor)
 
-    answer = await client.post(
+    answer = await visitor.post(
         "/login",
         data={"email": "ada@example.com", "password": PASSWORD},
         headers={"Sec-Fetch-Site": "cross-site"},
@@ -175,9 +175,9 @@ async def test_a_cross_site_login_is_refused(client: httpx.AsyncClient) -> None:
     assert answer.status_code == 403
 
 
-async def test_the_pages_offer_their_forms(client: httpx.AsyncClient) -> None:
-    signup = await client.get("/signup", params={"next": "/tickets/7"})
-    login = await client.get("/login")
+async def test_the_pages_offer_their_forms(visitor: httpx.AsyncClient) -> None:
+    signup = await visitor.get("/signup", params={"next": "/tickets/7"})
+    login = await visitor.get("/login")
 
     assert signup.status_code == login.status_code == 200
     assert 'autocomplete="new-password"' in signup.text

@@ -34,8 +34,8 @@ async def test_a_fingerprinted_file_is_immutable_and_the_plain_name_revalidates(
     assert plain.headers["cache-control"] == "no-cache"
 
 
-async def test_a_fingerprint_that_is_not_current_is_not_found(client: httpx.AsyncClient) -> None:
-    response = await client.get("/static/app.000000000000.css")
+async def test_a_fingerprint_that_is_not_current_is_not_found(visitor: httpx.AsyncClient) -> None:
+    response = await visitor.get("/static/app.000000000000.css")
 
     assert response.status_code == 404
     assert "cache-control" not in response.headers

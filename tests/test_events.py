@@ -30,7 +30,7 @@ from app.events import KEEPALIVE, EventBroker
 from app.main import create_app
 from app.models import Ticket
 from app.settings import Settings
-from tests.conftest import HTMX, add_ticket
+from tests.conftest import HTMX, add_ticket, sign_in
 
 WAIT = 5.0
 
@@ -358,6 +358,7 @@ async def test_a_slow_client_is_resynced_and_never_blocks_the_writer(settings: S
     assert not inspect.iscoroutinefunction(EventBroker.publish)  # nothing in it can wait
     broker = EventBroker(backlog=4, flush=0)  # each event wakes the fast stream at once
     async with serving(settings, broker) as app, client_of(app) as client:
+        await sign_in(app, client, "Ada")
         tickets = [await add_ticket(app, title=f"Ticket {n}") for n in range(10)]
         async with Stream(app) as slow, Stream(app) as fast:
             slow.gate.clear()

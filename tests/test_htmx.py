@@ -25,8 +25,8 @@ def test_variant_of_a_request(headers: dict[bytes, bytes], variant: str) -> None
     assert variant_of(headers) == variant
 
 
-def test_the_cache_varies_on_the_header_htmx_sends() -> None:
-    assert VARIANTS.vary == ("HX-Request",)
+def test_the_cache_varies_on_the_header_htmx_sends_and_the_session() -> None:
+    assert VARIANTS.vary == ("HX-Request", "Cookie")
 
 
 def test_the_cache_library_reads_no_htmx_header() -> None:

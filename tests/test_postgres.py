@@ -22,6 +22,7 @@ from app.db import Database
 from app.main import create_app
 from app.models import Ticket, TicketStatus
 from app.settings import Settings
+from tests.conftest import sign_in
 from tests.support import fresh_postgres_database
 from tests.test_migrations import (
     HEAD,
@@ -125,6 +126,7 @@ async def test_the_app_works_end_to_end(pg_url: str) -> None:
         ) as client,
     ):
         assert (await client.get("/tickets")).headers["x-cache"] == "MISS"
+        await sign_in(app, client, "Ada")
 
         created = await client.post(
             "/tickets", data={"title": "Café printer on fire", "content": "Smoke, tray 2."}

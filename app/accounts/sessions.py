@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlmodel import col, select
@@ -17,39 +17,54 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.cache import revalidate_tag
 from app.models import User, UserSession, utcnow
 
 COOKIE = "session"
 LIFETIME = timedelta(days=30)
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """What the database keeps of a token (and what names its session elsewhere)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def tag(session_digest: str) -> str:
+    """The cache tag of a session's person (app/accounts/viewer.py): bumped when it ends."""
+    return f"session:{session_digest}"
 
 
 async def start(session: AsyncSession, user: User) -> str:
     """A new session for ``user``; its token, for the cookie."""
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(id=_digest(token), user_id=user.id, expires_at=utcnow() + LIFETIME))
+    session.add(UserSession(id=digest(token), user_id=user.id, expires_at=utcnow() + LIFETIME))
     return token
 
 
 async def user_of(session: AsyncSession, token: str | None) -> User | None:
     """Whose session ``token`` is, if it is one that has not ended."""
-    if not token:
-        return None
+    found = await person_of(session, digest(token)) if token else None
+    return found[0] if found else None
+
+
+async def person_of(session: AsyncSession, session_digest: str) -> tuple[User, datetime] | None:
+    """Whose live session this is, and until when."""
     found = await session.exec(
-        select(User)
+        select(User, UserSession.expires_at)
         .join(UserSession, col(UserSession.user_id) == col(User.id))
-        .where(col(UserSession.id) == _digest(token))
+        .where(col(UserSession.id) == session_digest)
         .where(col(UserSession.expires_at) > utcnow())
     )
-    return found.first()
+    row = found.first()
+    return None if row is None else (row[0], row[1])
 
 
 async def end(session: AsyncSession, token: str | None) -> None:
+    """End the session of ``token``: its row goes, and every process forgets it
+    (its cache tag is bumped after COMMIT, like any write's)."""
     if token:
-        await session.exec(delete(UserSession).where(col(UserSession.id) == _digest(token)))
+        await session.exec(delete(UserSession).where(col(UserSession.id) == digest(token)))
+        await revalidate_tag(tag(digest(token)))
 
 
 def set_cookie(request: Request, response: Response, token: str) -> None:

@@ -49,6 +49,11 @@ generation
     generation's entries apart, and shares stamps.
 lease
     The right to render one key, so a whole cluster renders it once.
+hole
+    A per-visitor part of a body (who is signed in, what they may do), kept out
+    of the shared entry as an ESI include and filled per request
+    (``app/cache/holes.py``); the app says who the visitor is and what each
+    hole holds for them (``Holes``).
 
 Reaching the cache: inside a request, ``current_cache()`` (bound once per
 request by ``CacheMiddleware``); outside one, ``with cache.bound():``.
@@ -67,7 +72,8 @@ from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import CacheError, NoActiveCache, RevalidateDuringRender, TagError
 from app.cache.factory import create_store
-from app.cache.http import CacheMiddleware, Variants, cached, client_error
+from app.cache.holes import FillHoles, Holes, Visitor
+from app.cache.http import CacheMiddleware, Variants, cached, client_error, cookie_of
 from app.cache.invalidation import Commit
 from app.cache.memory import MemoryStore
 from app.cache.scope import cache_tag, collected_tags
@@ -80,7 +86,9 @@ __all__ = [
     "CacheStatus",
     "Commit",
     "Entry",
+    "FillHoles",
     "Freshness",
+    "Holes",
     "MemoryStore",
     "NoActiveCache",
     "RevalidateDuringRender",
@@ -88,10 +96,12 @@ __all__ = [
     "Store",
     "TagError",
     "Variants",
+    "Visitor",
     "cache_tag",
     "cached",
     "client_error",
     "collected_tags",
+    "cookie_of",
     "create_store",
     "current_cache",
     "fragment",

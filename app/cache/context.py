@@ -20,6 +20,7 @@ from app.cache.tags import PathType
 
 if TYPE_CHECKING:
     from app.cache.engine import Cache, InHandRender, Render
+    from app.cache.holes import Visitor
 
 
 @dataclass(slots=True)  # not frozen: made on every GET, and frozen init is slower
@@ -34,6 +35,10 @@ class RequestKey:
     # This visitor soft-invalidated at this store clock (READ_AFTER_COOKIE):
     # a stale entry older than that is not for them (read your own writes).
     read_after: int = 0
+    # Whom holes are filled for (app/cache/holes.py): worked out only when the
+    # answer has holes; None is a visitor nobody knows.
+    visitor: Visitor | None = None
+    edge: bool = False  # asked by an edge cache that fills holes itself
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Callable
 
 import brotli  # type: ignore[import-untyped]  # ships no type hints
 
@@ -22,14 +23,22 @@ GZIP_LEVEL = 6
 Encoded = tuple[tuple[str, bytes], ...]  # (coding, body), best first
 
 
+CODERS: dict[str, Callable[[bytes], bytes]] = {  # best first
+    "br": functools.partial(brotli.compress, quality=BROTLI_QUALITY),
+    "gzip": functools.partial(zlib.compress, level=GZIP_LEVEL, wbits=31),  # 31: gzip container
+}
+
+
 def compress(body: bytes) -> Encoded:
     """The stored variants of ``body``: none when it is too small to gain."""
     if len(body) < MIN_COMPRESS_BYTES:
         return ()
-    return (
-        ("br", brotli.compress(body, quality=BROTLI_QUALITY)),
-        ("gzip", zlib.compress(body, GZIP_LEVEL, wbits=31)),  # wbits=31: the gzip container
-    )
+    return tuple((coding, coder(body)) for coding, coder in CODERS.items())
+
+
+def compress_as(coding: str | None, body: bytes) -> bytes:
+    """``body`` in one coding that ``compress`` makes (None: as it is)."""
+    return body if coding is None else CODERS[coding](body)
 
 
 @functools.lru_cache(maxsize=64)  # browsers send a handful of distinct headers

@@ -22,6 +22,7 @@ from app.cache.context import Binding, bind, bound_or_none, request_tags
 from app.cache.encoding import compress
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import StoreUnavailable
+from app.cache.holes import Holes
 from app.cache.invalidation import Commit, Invalidations, Listener
 from app.cache.metrics import CacheMetrics
 from app.cache.scope import RenderScope, current_scope, render_scope
@@ -90,8 +91,12 @@ class Cache:
         *,
         now: Callable[[], float] = time.time,
         declined: Callable[[BaseException], bool] = lambda exc: False,
+        holes: Holes | None = None,
     ) -> None:
         self.store = store
+        # How bodies' per-visitor holes are filled (app/cache/holes.py): an
+        # entry's stored compressed variants are of its anonymous body.
+        self.holes = holes
         self.now = now  # wall time: timed entries may be shared by many hosts
         # A render that raises one of these declined to answer (a 404): nothing
         # is stored, as for any error, but it is no failure to count or log.
@@ -358,13 +363,16 @@ class Cache:
         entry = Entry(
             key=key,
             body=body,
-            encoded=compress(body) if recipe.compress else (),
+            encoded=compress(self._public(body)) if recipe.compress else (),
             tags=frozenset(scope.tags),
             snapshot=scope.snapshot,
             created_at=started,
             revalidate=None if scope.expires_at is None else scope.expires_at - started,
         )
         return entry, scope.dynamic
+
+    def _public(self, body: bytes) -> bytes:
+        return body if self.holes is None else self.holes.public(body)
 
     async def _rendered_elsewhere(self, key: str) -> Entry | None:
         """Wait for the process holding the lease of ``key`` to store it.

@@ -33,7 +33,9 @@ from app.cache.context import (
 )
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry
+from app.cache.encoding import compress_as
 from app.cache.errors import CacheError
+from app.cache.holes import SURROGATE_CONTROL, Holes, from_edge, pieces_of, visitor_etag
 from app.cache.tags import implicit_tags
 
 Endpoint = Callable[[Request], Awaitable[str]]
@@ -78,6 +80,7 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
         if_none_match=headers.get(b"if-none-match"),
         accept_encoding=headers.get(b"accept-encoding"),
         vary=variants.vary_header,
+        edge=from_edge(headers.get(b"surrogate-capability")),
     )
 
 
@@ -94,34 +97,79 @@ def etag_matches(if_none_match: bytes, etag: str) -> bool:
 
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
-PREPARED_SHAPES_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary)
+PREPARED_SHAPES_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary x edge)
+PUBLIC = "holes.public"  # Entry.prepared: the body with its anonymous fills
+ASSEMBLED_OVERHEAD_BYTES = 1024  # an assembled answer's headers, tuples and memo key
 
 
 def cached_answer(
-    status: CacheStatus, body: bytes, entry: Entry | None, request: RequestKey
+    status: CacheStatus,
+    body: bytes,
+    entry: Entry | None,
+    request: RequestKey,
+    holes: Holes | None = None,
 ) -> Answer:
     """Status, headers and body of an answer from the cache: one shape for every path.
 
     The variant the client accepts is sent, or ``304`` when it holds it
     already. An entry's answers are worked out once per shape and kept with
-    it (``Entry.prepared``): the HIT path only looks them up.
+    it (``Entry.prepared``): the HIT path only looks them up. An entry with
+    holes is answered as ``app/cache/holes.py`` says: as stored to an edge,
+    assembled for a known visitor (``request.visitor``), with the anonymous
+    fills for anyone else.
     """
     if entry is None:  # a bypass: nothing stored, nothing to validate
         return 200, _headers(status, None, None, request.vary, body), body
+    holed = holes is not None and len(pieces_of(entry.prepared, entry.body)) > 1
+    if holed and request.visitor is not None and not request.edge:
+        assert holes is not None
+        return _assembled(status, entry, request, holes)
     # The whole answer, kept per request shape: the HIT path is one dict lookup.
     # Shapes are the Accept-Encoding values clients send (a few); a flood of
     # odd ones is answered without being kept.
-    shape = (status.value, request.accept_encoding, request.vary)
+    shape = (status.value, request.accept_encoding, request.vary, request.edge)
     if request.if_none_match is None:
         answer: Answer | None = entry.prepared.get(shape)
         if answer is not None:
             return answer
-    coding, variant, etag = entry.variant(request.accept_encoding)
+    coding, variant, etag = entry.variant(None if request.edge else request.accept_encoding)
+    if holed and coding is None and not request.edge:
+        # The stored compressed variants are of the anonymous body; the plain one is made here.
+        variant, etag = _public(entry, holes), f'{etag[:-1]}-public"'
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
         return 304, _headers(status, entry, coding, request.vary, None, etag), b""
-    answer = (200, _headers(status, entry, coding, request.vary, variant, etag), variant)
+    headers = _headers(status, entry, coding, request.vary, variant, etag)
+    if holed and request.edge:
+        headers.append(SURROGATE_CONTROL)
+    answer = (200, headers, variant)
     if len(entry.prepared) < PREPARED_SHAPES_MAX:
         entry.prepared[shape] = answer
+    return answer
+
+
+def _public(entry: Entry, holes: Holes | None) -> bytes:
+    assert holes is not None
+    public: bytes | None = entry.prepared.get(PUBLIC)
+    if public is None:
+        public = entry.prepared[PUBLIC] = holes.public(entry.body)
+    return public
+
+
+def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Holes) -> Answer:
+    """A known visitor's answer: the entry's pieces and their holes, put together
+    once per (entry, visitor, shape) in this process (``Holes.assembled``)."""
+    visitor = request.visitor
+    coding, _, shared_etag = entry.variant(request.accept_encoding)
+    etag = visitor_etag(shared_etag, visitor)
+    if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
+        return 304, _headers(status, entry, coding, request.vary, None, etag, private=True), b""
+    memo_key = (entry.key, entry.etag, visitor.key, status.value, coding, request.vary)
+    answer: Answer | None = holes.assembled.get(memo_key)
+    if answer is None:
+        body = compress_as(coding, holes.for_visitor(pieces_of(entry.prepared, entry.body), visitor))
+        headers = _headers(status, entry, coding, request.vary, body, etag, private=True)
+        answer = (200, headers, body)
+        holes.assembled.put(memo_key, answer, len(body) + ASSEMBLED_OVERHEAD_BYTES)
     return answer
 
 
@@ -132,11 +180,14 @@ def _headers(
     vary: bytes,
     body: bytes | None,
     etag: str | None = None,
+    *,
+    private: bool = False,
 ) -> Headers:
     headers = [
         (b"content-type", (entry.content_type if entry else "text/html; charset=utf-8").encode()),
         (b"x-cache", status.value.encode()),
-        (b"cache-control", b"no-cache"),
+        # A known visitor's answer holds their holes: theirs alone.
+        (b"cache-control", b"private, no-cache" if private else b"no-cache"),
         (b"vary", vary),
     ]
     if etag is not None:
@@ -151,9 +202,9 @@ def _headers(
 class CachedResponse(Response):
     """``cached_answer`` as a Starlette response, for the route path."""
 
-    def __init__(self, served: Served, request: RequestKey) -> None:
+    def __init__(self, served: Served, request: RequestKey, holes: Holes | None) -> None:
         self.status_code, headers, self.body = cached_answer(
-            served.status, served.body, served.entry, request
+            served.status, served.body, served.entry, request, holes
         )
         self.raw_headers = list(headers)  # its own copy: middleware may add headers
         self.background = None
@@ -176,8 +227,11 @@ class CacheMiddleware:
             request = request_key(scope, self.variants)
             found = await self.cache.lookup(request.key, fresh_only=True)
             if found is not None:
-                entry = found[0]
-                status, headers, body = cached_answer(CacheStatus.HIT, entry.body, entry, request)
+                entry, holes = found[0], self.cache.holes
+                await know_visitor(holes, entry, request, scope)
+                status, headers, body = cached_answer(
+                    CacheStatus.HIT, entry.body, entry, request, holes
+                )
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
@@ -200,16 +254,33 @@ class CacheMiddleware:
             await self.app(scope, receive, send_read_after)
 
 
+async def know_visitor(
+    holes: Holes | None, entry: Entry | None, request: RequestKey, scope: Scope
+) -> None:
+    """Work out who asks (``request.visitor``) when, and only when, the answer has
+    holes to fill for them: a page without holes never looks at a session."""
+    if holes is None or entry is None or request.edge:
+        return
+    if len(pieces_of(entry.prepared, entry.body)) > 1:
+        request.visitor = await holes.visitor_of(scope)
+
+
 def read_after_of(scope: Scope) -> int:
     """The store clock of the visitor's last soft write, from its cookie (0: none)."""
-    name = READ_AFTER_COOKIE.encode() + b"="
+    number = cookie_of(scope, READ_AFTER_COOKIE)
+    return int(number) if number is not None and number.isdigit() else 0
+
+
+def cookie_of(scope: Scope, name: str) -> bytes | None:
+    """The value of one cookie, read straight from the headers (no parsing of the rest)."""
+    wanted = name.encode() + b"="
     for header, value in scope["headers"]:
-        if header == b"cookie" and name in value:
+        if header == b"cookie" and wanted in value:
             for part in value.split(b";"):
-                key, _, number = part.strip().partition(b"=")
-                if key + b"=" == name and number.isdigit():
-                    return int(number)
-    return 0
+                key, _, found = part.strip().partition(b"=")
+                if key + b"=" == wanted:
+                    return found
+    return None
 
 
 def cached(
@@ -254,7 +325,9 @@ def cached(
                 dynamic=dynamic,
                 compress=True,
             )
-            return CachedResponse(served, binding.request)
+            holes = binding.cache.holes
+            await know_visitor(holes, served.entry, binding.request, request.scope)
+            return CachedResponse(served, binding.request, holes)
 
         return serve
 

@@ -1,4 +1,7 @@
-"""POST actions. Each reads top to bottom: validate, write, invalidate, answer.
+"""POST actions. Each reads top to bottom: who, validate, write, invalidate, answer.
+
+Who may do what is app/accounts/permissions.py: a refusal comes before any
+write, or inside the transaction, which it rolls back.
 
 Each answer an htmx request gets carries a notice for the person who acted
 (app/notices.py): what happened, and for a delete the URL that undoes it.
@@ -25,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app import paths
+from app.accounts.permissions import require_author_or_admin, signed_in
 from app.cache import revalidate_tag
 from app.db import database
 from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_redirect, hx_retarget
@@ -36,11 +40,12 @@ from app.tickets.forms import TicketForm, validate
 
 
 async def create_ticket(request: Request) -> Response:
+    author = await signed_in(request)
     form = validate(await request.form(), partial=False)
     if not form.is_valid:
         return await _invalid(request, form, ticket=None)
     async with database(request).transaction() as session:
-        ticket = Ticket(**form.values)
+        ticket = Ticket(**form.values, author_id=author.id, author_name=author.name)
         session.add(ticket)
         await _revalidate(tags.came_or_went(ticket.id, ticket.status))
     created = f"Ticket {quoted(ticket.title)} created."
@@ -54,6 +59,7 @@ async def create_ticket(request: Request) -> Response:
 
 
 async def update_ticket(request: Request) -> Response:
+    await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
     form = validate(await request.form(), partial=True)
     async with _writing(request) as session:
@@ -79,9 +85,11 @@ async def update_ticket(request: Request) -> Response:
 
 
 async def delete_ticket(request: Request) -> Response:
+    viewer = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
     async with _writing(request) as session:
         ticket = await _existing(session, ticket_id)
+        require_author_or_admin(viewer, ticket.author_id)
         # By its id, counting, before anything else is written: of two deletes
         # at once, the second waits for the first's row lock, then finds nothing.
         deleted = await session.exec(delete(Ticket).where(col(Ticket.id) == ticket_id))
@@ -99,11 +107,13 @@ async def delete_ticket(request: Request) -> Response:
 
 async def restore_ticket(request: Request) -> Response:
     """Undo a delete: the ticket comes back as it was, for everyone."""
+    viewer = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
     async with database(request).transaction() as session:
         ticket = await undo.restore(session, ticket_id)
         if ticket is None:
             raise HTTPException(404, "This ticket can no longer be restored.")
+        require_author_or_admin(viewer, ticket.author_id)  # a refusal rolls the claim back
         await _revalidate(tags.came_or_went(ticket_id, ticket.status))
     restored = f"Ticket {quoted(ticket.title)} restored."
     if HtmxDetails(request).target == ids.ticket(ticket_id):

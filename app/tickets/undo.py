@@ -36,6 +36,8 @@ async def keep(session: AsyncSession, ticket: Ticket) -> None:
             status=ticket.status,
             created_at=ticket.created_at,
             updated_at=ticket.updated_at,
+            author_id=ticket.author_id,
+            author_name=ticket.author_name,
             deleted_at=now,
         )
     )
@@ -63,6 +65,8 @@ async def restore(session: AsyncSession, ticket_id: str) -> Ticket | None:
         status=kept.status,
         created_at=kept.created_at,
         updated_at=kept.updated_at,
+        author_id=kept.author_id,
+        author_name=kept.author_name,
     )
     session.add(ticket)
     return ticket

@@ -1,0 +1,87 @@
+"""Who is asking: the person behind a request's session cookie, or nobody.
+
+Every page's holes and every write's permission need it, so it is not a
+database query per request: a session's person is a cache entry of its own
+(key ``session <digest>``, tag ``session:<digest>``). Signing out bumps that tag
+like any write, after COMMIT and before its answer, in every process (through
+the outbox when the store is cut off), so an old cookie stops working at once.
+A cookie that names no live session is not stored (any string would fill the
+cache): it asks the database each time, and is nobody.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from starlette.exceptions import HTTPException
+from starlette.types import Scope
+
+from app.accounts import sessions
+from app.cache import Cache, cookie_of
+
+SCOPE_KEY = "tickets.viewer"  # the answer, kept in the request's scope
+VIEWER = "viewer"  # Entry.prepared: the entry's body decoded once
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    id: str
+    name: str
+    is_admin: bool
+    expires_at: float  # wall-clock seconds: the session's end
+    key: str = field(init=False)  # app/cache/holes.py: same key, same holes
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.id} {int(self.is_admin)} {self.name}")
+
+    def may_delete(self, author_id: str | None) -> bool:
+        """A ticket can be deleted by its author or by an admin."""
+        return self.is_admin or (author_id is not None and author_id == self.id)
+
+
+async def viewer_of(scope: Scope) -> Viewer | None:
+    """The signed-in person of this request, or None; worked out once per request."""
+    if SCOPE_KEY not in scope:
+        token = cookie_of(scope, sessions.COOKIE)
+        scope[SCOPE_KEY] = None if token is None else await _of_token(scope, token.decode())
+    viewer: Viewer | None = scope[SCOPE_KEY]
+    return viewer
+
+
+class _NoSession(HTTPException):
+    """A cookie naming no live session: declined (``client_error``), so not stored."""
+
+    def __init__(self) -> None:
+        super().__init__(401)
+
+
+async def _of_token(scope: Scope, token: str) -> Viewer | None:
+    state = scope["app"].state
+    cache: Cache = state.cache
+    session_digest = sessions.digest(token)
+
+    async def read() -> str:
+        async with state.db.session() as session:
+            found = await sessions.person_of(session, session_digest)
+        if found is None:
+            raise _NoSession()
+        user, expires_at = found
+        return json.dumps([user.id, user.name, user.is_admin, expires_at.timestamp()])
+
+    # A binding of its own: this entry must not take the tags of the page
+    # whose request asks (a revalidatePath of that page is no sign-out).
+    with cache.bound():
+        try:
+            served = await cache.serve(
+                f"session {session_digest}", read, tags=[sessions.tag(session_digest)]
+            )
+        except _NoSession:
+            return None
+    viewer: Viewer | None = served.entry.prepared.get(VIEWER) if served.entry else None
+    if viewer is None:
+        viewer = Viewer(*json.loads(served.body))
+        if served.entry is not None:
+            served.entry.prepared[VIEWER] = viewer
+    return viewer if viewer.expires_at > time.time() else None

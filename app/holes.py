@@ -1,0 +1,98 @@
+"""The app's holes: the per-person parts of its shared pages, and what each holds.
+
+Marked in templates with ``{{ hole(src) }}`` (an ESI include: app/cache/holes.py
+says how a hole is answered). Each ``src`` is also a route, ``GET /holes/...``,
+that answers the hole for whoever asks, so an edge cache can fill it itself.
+
+- ``/holes/account``: the top bar's account part: who is signed in and Sign
+  out; Sign in and Sign up for a visitor. It also tells the page's style sheet
+  which it is (``data-account``), so the controls only people can use (a
+  status select, the forms to create and edit) are shown to people only.
+- ``/holes/tickets/<id>/delete/<place>/<author id or "none">``: the ticket's
+  Delete (``place``: in a list ``row``, or on its ``page``), for its author and
+  for admins; nothing for anyone else. The src carries what the decision needs
+  from the shared data (the author), so filling it reads no database.
+
+Whatever a hole shows, the server still checks every write (app/accounts/permissions.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app import paths
+from app.accounts.viewer import Viewer, viewer_of
+from app.cache import Holes, Visitor
+from app.templating import render
+
+PLACES = ("row", "page")
+_DELETE = re.compile(
+    r"/holes/tickets/(?P<ticket>[0-9a-f-]{36})/delete/(?P<place>row|page)/(?P<author>[0-9a-f-]{36}|none)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _DeleteHole:
+    author_id: str | None
+    form: bytes  # the same for everyone who may use it
+
+    def content(self, viewer: Viewer | None) -> bytes:
+        return self.form if viewer is not None and viewer.may_delete(self.author_id) else b""
+
+
+@dataclass(frozen=True, slots=True)
+class _AccountHole:
+    def content(self, viewer: Viewer | None) -> bytes:
+        return _account(viewer)
+
+
+@functools.lru_cache(maxsize=16384)  # a hole's src is parsed once, whatever page holds it
+def _parse(src: str) -> _DeleteHole | _AccountHole | None:
+    if src == paths.account_hole_path():
+        return _AccountHole()
+    found = _DELETE.fullmatch(src)
+    if found is None:
+        return None
+    ticket_id, place, author = found.group("ticket", "place", "author")
+    form = render(f"holes/delete_{place}.html", ticket_id=ticket_id).encode()
+    return _DeleteHole(None if author == "none" else author, form)
+
+
+@functools.lru_cache(maxsize=1024)
+def _account(viewer: Viewer | None) -> bytes:
+    return render("holes/account.html", viewer=viewer).encode()
+
+
+def fill(src: str, visitor: Visitor | None) -> bytes:
+    """What the hole ``src`` holds for ``visitor`` (None: nobody signed in)."""
+    assert visitor is None or isinstance(visitor, Viewer)
+    found = _parse(src)
+    return b"" if found is None else found.content(visitor)
+
+
+def app_holes() -> Holes:
+    """The holes of this app, for ``Cache(holes=...)``."""
+    return Holes(visitor_of=viewer_of, fill=fill)
+
+
+async def hole_route(request: Request) -> Response:
+    """One hole, answered alone for whoever asks (what an edge cache fetches)."""
+    src = request.url.path
+    if _parse(src) is None:
+        raise HTTPException(404, "No such hole.")
+    body = fill(src, await viewer_of(request.scope))
+    return Response(
+        body,
+        media_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "private, no-cache", "Vary": "Cookie"},
+    )
+
+
+routes = [Route("/holes/{rest:path}", hole_route, methods=["GET"], name="hole")]
