@@ -48,14 +48,16 @@ async def _read_all(readers: list[httpx.AsyncClient]) -> list[str]:
 
 
 async def _invalidation(
-    base_url: str, ticket_id: str, readers: int, rounds: int, workers: int
+    base_url: str, ticket_id: str, readers: int, rounds: int, workers: int, session: str
 ) -> Invalidation:
     pinned = await _pinned_readers(base_url, readers, workers)
     try:
         clients = pinned.all
         # Writers: one connection per worker, taking turns, so every worker
-        # both sends invalidations and hears the others'.
+        # both sends invalidations and hears the others'; signed in to write.
         writers = [group[0] for group in pinned.clients.values()]
+        for writer in writers:
+            writer.cookies.set("session", session)
         before = pinned.counters(RENDERS)
         answers: collections.Counter[str] = collections.Counter()
         over_one = 0
@@ -99,9 +101,10 @@ async def _pinned_readers(base_url: str, readers: int, workers: int) -> Pinned:
 
 
 def renders_per_invalidation(
-    base_url: str, ticket_id: str, *, readers: int, rounds: int, workers: int = 1
+    base_url: str, ticket_id: str, *, session: str, readers: int, rounds: int, workers: int = 1
 ) -> Invalidation:
-    return asyncio.run(_invalidation(base_url, ticket_id, readers, rounds, workers))
+    """``session``: a signed-in person's token, for the writes."""
+    return asyncio.run(_invalidation(base_url, ticket_id, readers, rounds, workers, session))
 
 
 # -- a delete followed by the fresh list page --------------------------------
@@ -115,11 +118,13 @@ class DeleteThenList:
     list_p50_ms: float
 
 
-def delete_then_list(base_url: str, *, iterations: int) -> DeleteThenList:
+def delete_then_list(base_url: str, *, session: str, iterations: int) -> DeleteThenList:
+    """``session``: a token of the admin, who may delete every ticket."""
     totals: list[float] = []
     deletes: list[float] = []
     lists: list[float] = []
     with httpx.Client(base_url=base_url, timeout=30.0) as client:
+        client.cookies.set("session", session)
         for i in range(iterations):
             # One ticket per iteration (untimed), so that the list keeps its size;
             # creating it loads the list page, which caches it as a visitor would.

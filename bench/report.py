@@ -12,6 +12,7 @@ COUNTS_KEY = "fragment:ticket-counts()"
 BARE_TARGET = 0.9  # the chosen server's cached page / the bare app, req/s
 TAIL_TARGET = 3.0  # its p99 / p50
 DYNAMIC_TARGET = 20.0  # cached / rendered on every request, req/s
+SIGNED_IN_TARGET = 0.8  # a signed-in person's cached page / an anonymous one, req/s
 NOISY = 0.2  # a row whose rounds' req/s spread more than this was disturbed
 
 
@@ -27,8 +28,12 @@ class Results:
         """What every ``x bare`` figure is relative to: the bare app on uvicorn."""
         return self.bares[0]
 
-    app_rows: list[Row]  # on the chosen server: compressed, dynamic, store off, (redis)
+    app_rows: list[
+        Row
+    ]  # on the chosen server: compressed, signed in x2, dynamic, store off, (redis)
     compressed: Row
+    signed: Row  # a signed-in person's cached page (holes filled)
+    signed_compressed: Row
     dynamic: Row
     one: live.Invalidation
     many: live.Invalidation
@@ -120,6 +125,12 @@ def ratios(r: Results) -> None:
         f"{compressed.size:,} bytes ({compressed.size / chosen.size:.2f}x the "
         f"{chosen.size:,} of identity); req/s {compressed.rps / chosen.rps:.2f}x the plain row"
     )
+    signed = r.signed.rps / chosen.rps
+    verdict = _verdict(signed >= SIGNED_IN_TARGET, f"target >= {SIGNED_IN_TARGET}")
+    print(f"  {'signed in / anonymous req/s, identity':<50}{signed:8.2f}   {verdict}")
+    signed = r.signed_compressed.rps / compressed.rps
+    verdict = _verdict(signed >= SIGNED_IN_TARGET, f"target >= {SIGNED_IN_TARGET}")
+    print(f"  {'signed in / anonymous req/s, gzip, br':<50}{signed:8.2f}   {verdict}")
     if r.redis is not None:
         redis_rows.report_ratios(chosen, r.redis)
 
@@ -157,6 +168,7 @@ def summary(r: Results) -> None:
         f"summary: {chosen.name} cached {chosen.rps:,.0f} req/s = "
         f"{chosen.rps / r.bare.rps:.2f}x bare, p99/p50 {chosen.tail:.2f}, "
         f"{chosen.rps / r.dynamic.rps:.1f}x dynamic; "
+        f"signed in {r.signed.rps / chosen.rps:.2f}x anonymous; "
         f"{_renders(r.many)} renders/invalidation at {r.many.readers} readers; "
     )
     if redis is not None:

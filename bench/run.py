@@ -209,7 +209,20 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             "cached, Accept-Encoding: gzip, br", chosen.server, f"X-Cache: {sent.x_cache}",
             headers=COMPRESSED, wrk_cpus=wrk_cpus, size=sent.size, encoding=sent.encoding,
         )  # fmt: skip
-        app_rows = [compressed]
+        # A signed-in person: the same shared entry, its holes filled for them.
+        session = verify.signed_in(chosen.server)
+        cookie = {"Cookie": f"session={session}"}
+        signed = Row(
+            "signed in, cached GET /tickets", chosen.server, "HIT, holes filled",
+            headers=cookie, wrk_cpus=wrk_cpus,
+        )  # fmt: skip
+        sent = verify.sent(chosen.url, {**cookie, **COMPRESSED})
+        signed_compressed = Row(
+            "signed in, Accept-Encoding: gzip, br", chosen.server, f"X-Cache: {sent.x_cache}",
+            headers={**cookie, **COMPRESSED}, wrk_cpus=wrk_cpus, size=sent.size,
+            encoding=sent.encoding,
+        )  # fmt: skip
+        app_rows = [compressed, signed, signed_compressed]
         for factory, name, label in (
             ("bench.dynamic_app:create_app", "dynamic", "dynamic GET /tickets"),
             ("bench.dynamic_app:create_app_store_off", "store-off", "store off, single-flight"),
@@ -234,16 +247,23 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
                 server.terminate()
         workers = nagle.measure(env, tmp, args.connections, chosen.server.base_url)
         one = live.renders_per_invalidation(
-            chosen.server.base_url, ids[0], readers=1, rounds=args.invalidations
+            chosen.server.base_url, ids[0], session=session, readers=1, rounds=args.invalidations
         )
         many = live.renders_per_invalidation(
-            chosen.server.base_url, ids[0], readers=args.readers, rounds=args.invalidations
+            chosen.server.base_url,
+            ids[0],
+            session=session,
+            readers=args.readers,
+            rounds=args.invalidations,
         )
-        deleting = live.delete_then_list(chosen.server.base_url, iterations=args.deletes)
+        deleting = live.delete_then_list(
+            chosen.server.base_url, session=session, iterations=args.deletes
+        )
         if redis is not None:
             redis.many = live.renders_per_invalidation(
                 redis.two.server.base_url,
                 ids[0],
+                session=session,  # the same database: the same accounts
                 readers=args.readers,
                 rounds=args.invalidations,
                 workers=redis.two.workers,
@@ -252,7 +272,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     bumps = revalidate.measure()
     results = Results(
         servers=rows, small=small, chosen=chosen, bares=bares, app_rows=app_rows,
-        compressed=compressed, dynamic=app_rows[1], one=one, many=many,
+        compressed=compressed, signed=signed, signed_compressed=signed_compressed,
+        dynamic=app_rows[3], one=one, many=many,
         deleting=deleting, bumps=bumps, workers=workers, redis=redis,
         pinned=args.pin, skipped=skipped, elapsed=time.monotonic() - started,
     )  # fmt: skip

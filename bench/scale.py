@@ -36,7 +36,7 @@ import httpx
 
 from app.seed import seed_many
 from bench import wrk
-from tests.support import AppServer, group_rss_bytes
+from tests.support import AppServer, group_rss_bytes, sign_up
 
 SERVER_CPU, WRK_CPU = "0", "1"
 ROW = re.compile(r'<li id="ticket-([0-9a-f-]+)" class="ticket-row status-([a-z_]+)"')
@@ -66,8 +66,10 @@ def _first_rows(http: httpx.Client) -> list[tuple[str, str]]:
     return ROW.findall(http.get("/tickets").text)
 
 
-def measure(server: AppServer, tickets: int, rounds: int, duration: int) -> Scale:
+def measure(server: AppServer, session: str, tickets: int, rounds: int, duration: int) -> Scale:
+    """``session``: the token the writes are made with (the pages read are the shared part)."""
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        http.cookies.set("session", session)
         plain = http.get("/tickets", headers={"Accept-Encoding": "identity"})
         br = http.get("/tickets", headers={"Accept-Encoding": "br"})
         fresh = []
@@ -93,10 +95,11 @@ def measure(server: AppServer, tickets: int, rounds: int, duration: int) -> Scal
     return Scale(tickets, sent[0], sent[1], fresh, searches, cached)
 
 
-def memory_after_writes(server: AppServer, writes: int) -> tuple[int, int, int]:
+def memory_after_writes(server: AppServer, session: str, writes: int) -> tuple[int, int, int]:
     """RSS in KiB before and after ``writes`` writes, and the stamps held after."""
     assert server.process is not None
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        http.cookies.set("session", session)
         before = group_rss_bytes(server.process.pid) // 1024  # the server and its worker
         for n in range(writes):
             rows = _first_rows(http)
@@ -131,9 +134,11 @@ def run(sizes: list[int], rounds: int, duration: int, writes: int) -> None:
             )
             server.start()
             try:
-                results.append(measure(server, n, rounds, duration))
+                with httpx.Client(base_url=server.base_url, timeout=30) as http:
+                    session = sign_up(http)  # the first account: the admin, who may delete
+                results.append(measure(server, session, n, rounds, duration))
                 if n == max(sizes) and writes:
-                    memory = memory_after_writes(server, writes)
+                    memory = memory_after_writes(server, session, writes)
             finally:
                 server.stop()
     base = results[0]

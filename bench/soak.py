@@ -31,7 +31,13 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import AppServer, RedisServer, TcpProxy, fresh_postgres_database
+from tests.support import (
+    AppServer,
+    RedisServer,
+    TcpProxy,
+    fresh_postgres_database,
+    sign_up_async,
+)
 
 BOUND = 1.0  # seconds: the public contract's staleness bound
 DELETED = -1  # the "version" of a deleted ticket
@@ -66,6 +72,15 @@ class Tally:
     notes: list[str] = field(default_factory=list)
 
 
+def done(answer: httpx.Response | None) -> bool:
+    """A write's answer that says it was made (not a 303 to the login page)."""
+    return (
+        answer is not None
+        and answer.status_code == 303
+        and not answer.headers.get("location", "").startswith("/login")
+    )
+
+
 class Soak:
     def __init__(self, servers: list[AppServer], clients: int, duration: float) -> None:
         self.servers = servers
@@ -95,6 +110,9 @@ class Soak:
     async def client(self, n: int) -> None:
         mine: dict[str, int] = {}  # my tickets -> their last version written
         async with httpx.AsyncClient(timeout=10) as http:
+            # A person each (the cookie goes to every port of the host); each
+            # deletes only tickets of their own, as an author may.
+            await sign_up_async(http, self.servers[0].base_url, name=f"Soak {n}")
             while time.monotonic() < self.deadline:
                 roll = random.random()
                 if roll < 0.1 or not mine:
@@ -110,7 +128,7 @@ class Soak:
         token = uuid.uuid4().hex[:10]
         data = {"title": f"soak {token} v0", "content": "made by the soak"}
         answer = await self.call(http, "POST", "/tickets", data=data)
-        if answer is None or answer.status_code != 303:
+        if not done(answer):
             return
         # Its id, from a search for its word (never asked before: never cached).
         for _ in range(5):
@@ -131,14 +149,14 @@ class Soak:
         answer = await self.call(
             http, "POST", f"/tickets/{ticket_id}/update", data={"title": title}
         )
-        if answer is not None and answer.status_code == 303:
+        if done(answer):
             self.ack(ticket_id, version)
 
     async def delete(self, http: httpx.AsyncClient, mine: dict[str, int]) -> None:
         ticket_id = random.choice(list(mine))
         del mine[ticket_id]
         answer = await self.call(http, "POST", f"/tickets/{ticket_id}/delete")
-        if answer is not None and answer.status_code == 303:
+        if done(answer):
             self.ack(ticket_id, DELETED)
 
     def ack(self, ticket_id: str, version: int) -> None:

@@ -48,7 +48,7 @@ import httpx
 
 from app.serve import HOST, SERVER, SERVERS
 from bench import seed
-from tests.support import AppServer, metrics
+from tests.support import AppServer, metrics, sign_up
 
 MARKER = b"event: invalidate\n"
 WARM_UP = 10  # untimed deletes first, with no stream open
@@ -225,6 +225,7 @@ def measure(server: AppServer, ids: list[str], args: argparse.Namespace) -> Timi
     per_round = args.deletes // args.rounds
     pause = args.pause_ms / 1000
     with httpx.Client(base_url=server.base_url, timeout=10.0) as client:
+        sign_up(client)  # the first account: the admin, who may delete the seeded tickets
         for ticket_id in ids[:WARM_UP]:
             delete(client, ticket_id)
         remaining = iter(ids[WARM_UP:])

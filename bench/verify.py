@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench.pin import IDENTITY, from_each_worker
-from tests.support import AppServer
+from tests.support import AppServer, sign_up
 
 LIST = "/tickets"
 # Every server adds these to every answer itself; the bare app must not send them twice.
@@ -49,6 +49,18 @@ def cached(server: AppServer) -> httpx.Response:
     if _x_cache(response) != "HIT":
         raise RuntimeError(f"{server.server}: cached GET /tickets: X-Cache {_x_cache(response)}")
     return response
+
+
+def signed_in(server: AppServer) -> str:
+    """An account on ``server`` (its admin: the first one), signed in; its session
+    token. The page it reads must be a HIT of the shared part, with its holes filled."""
+    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+        session = sign_up(client, name="Bench")
+        client.get(LIST)
+        response = client.get(LIST, headers=IDENTITY)
+    if _x_cache(response) != "HIT" or "Signed in as <strong>Bench</strong>" not in response.text:
+        raise RuntimeError(f"{server.server}: signed-in GET /tickets: X-Cache {_x_cache(response)}")
+    return session
 
 
 def same_hit(server: AppServer, reference: httpx.Response) -> str:

@@ -257,9 +257,36 @@ def ticket_id_in(page: str, title: str) -> str:
 
 
 def _listed(created: httpx.Response) -> str:
-    if created.status_code != 303:
+    if created.status_code != 303 or created.headers["location"].startswith("/login"):
         raise RuntimeError(f"create answered {created.status_code}:\n{created.text[:500]}")
     return str(created.url.join(created.headers["location"]))
+
+
+TEST_PASSWORD = "a test password, long enough"
+
+
+def sign_up(client: httpx.Client, base_url: str = "", name: str = "Ada") -> str:
+    """Make an account over HTTP (the server's first is the admin); ``client`` keeps
+    its session cookie (sent to every port of the host). Returns the session token."""
+    answer = client.post(f"{base_url}/signup", data=_account(name))
+    return _session_of(answer)
+
+
+async def sign_up_async(client: httpx.AsyncClient, base_url: str = "", name: str = "Ada") -> str:
+    """``sign_up`` for an async client."""
+    answer = await client.post(f"{base_url}/signup", data=_account(name))
+    return _session_of(answer)
+
+
+def _account(name: str) -> dict[str, str]:
+    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    return {"name": name, "email": email, "password": TEST_PASSWORD}
+
+
+def _session_of(answer: httpx.Response) -> str:
+    if answer.status_code != 303 or "session" not in answer.cookies:
+        raise RuntimeError(f"sign-up answered {answer.status_code}:\n{answer.text[:500]}")
+    return answer.cookies["session"]
 
 
 def create_ticket(

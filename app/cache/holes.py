@@ -40,7 +40,6 @@ from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
 MARKER = re.compile(rb'<esi:include src="([^"]+)"\s*/>')
 MARKER_START = b"<esi:include "
 SURROGATE_CONTROL = (b"surrogate-control", b'content="ESI/1.0"')
@@ -182,7 +181,8 @@ class FillHoles:
             pieces = split(body)
             if len(pieces) > 1:
                 if edge:
-                    headers.append(SURROGATE_CONTROL)
+                    if SURROGATE_CONTROL not in headers:  # a cached answer has it already
+                        headers.append(SURROGATE_CONTROL)
                 else:
                     visitor = await self.holes.visitor_of(scope)
                     body = join(pieces, visitor, self.holes.fill)

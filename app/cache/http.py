@@ -31,9 +31,9 @@ from app.cache.context import (
     bind,
     current_binding,
 )
+from app.cache.encoding import compress_as
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry
-from app.cache.encoding import compress_as
 from app.cache.errors import CacheError
 from app.cache.holes import SURROGATE_CONTROL, Holes, from_edge, pieces_of, visitor_etag
 from app.cache.tags import implicit_tags
@@ -99,7 +99,7 @@ Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
 PREPARED_SHAPES_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary x edge)
 PUBLIC = "holes.public"  # Entry.prepared: the body with its anonymous fills
-ASSEMBLED_OVERHEAD_BYTES = 1024  # an assembled answer's headers, tuples and memo key
+ASSEMBLED_OVERHEAD_BYTES = 300  # an assembled body's memo key and bytes header
 
 
 def cached_answer(
@@ -157,20 +157,21 @@ def _public(entry: Entry, holes: Holes | None) -> bytes:
 
 def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Holes) -> Answer:
     """A known visitor's answer: the entry's pieces and their holes, put together
-    once per (entry, visitor, shape) in this process (``Holes.assembled``)."""
+    once per (entry, visitor, coding) in this process (``Holes.assembled``)."""
     visitor = request.visitor
+    assert visitor is not None
     coding, _, shared_etag = entry.variant(request.accept_encoding)
     etag = visitor_etag(shared_etag, visitor)
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
         return 304, _headers(status, entry, coding, request.vary, None, etag, private=True), b""
-    memo_key = (entry.key, entry.etag, visitor.key, status.value, coding, request.vary)
-    answer: Answer | None = holes.assembled.get(memo_key)
-    if answer is None:
-        body = compress_as(coding, holes.for_visitor(pieces_of(entry.prepared, entry.body), visitor))
-        headers = _headers(status, entry, coding, request.vary, body, etag, private=True)
-        answer = (200, headers, body)
-        holes.assembled.put(memo_key, answer, len(body) + ASSEMBLED_OVERHEAD_BYTES)
-    return answer
+    memo_key = (entry.key, entry.etag, visitor.key, coding)
+    body: bytes | None = holes.assembled.get(memo_key)
+    if body is None:
+        body = compress_as(
+            coding, holes.for_visitor(pieces_of(entry.prepared, entry.body), visitor)
+        )
+        holes.assembled.put(memo_key, body, len(body) + ASSEMBLED_OVERHEAD_BYTES)
+    return 200, _headers(status, entry, coding, request.vary, body, etag, private=True), body
 
 
 def _headers(
@@ -274,6 +275,7 @@ def read_after_of(scope: Scope) -> int:
 def cookie_of(scope: Scope, name: str) -> bytes | None:
     """The value of one cookie, read straight from the headers (no parsing of the rest)."""
     wanted = name.encode() + b"="
+    value: bytes
     for header, value in scope["headers"]:
         if header == b"cookie" and wanted in value:
             for part in value.split(b";"):

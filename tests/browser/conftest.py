@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import AppServer, create_ticket
+from tests.support import AppServer, create_ticket, sign_up
 
 try:
     from playwright.sync_api import (
@@ -73,16 +73,32 @@ FAVICON = "/favicon.ico"
 
 @dataclass
 class Server:
+    """The server, and its admin: the first account, made over HTTP when it starts."""
+
     base_url: str
     log: Path
+    admin_session: str = ""
 
-    def create_ticket(self, title: str, content: str = "Made by a browser test.") -> str:
-        """Create a ticket over plain HTTP (no browser); return its id."""
+    def http(self, session: str | None = None) -> httpx.Client:
+        """A plain HTTP client (no browser), signed in as the admin unless told whom."""
+        client = httpx.Client(base_url=self.base_url, timeout=10)
+        client.cookies.set("session", session or self.admin_session)
+        return client
+
+    def sign_up(self, name: str) -> str:
+        """A new account (not an admin); its session token, for a browser or ``http()``."""
         with httpx.Client(base_url=self.base_url, timeout=10) as http:
+            return sign_up(http, name=name)
+
+    def create_ticket(
+        self, title: str, content: str = "Made by a browser test.", session: str | None = None
+    ) -> str:
+        """Create a ticket over plain HTTP, as the admin unless told whom; return its id."""
+        with self.http(session) as http:
             return create_ticket(http, title=title, content=content)
 
     def set_status(self, ticket_id: str, status: str) -> None:
-        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+        with self.http() as http:
             answer = http.post(f"/tickets/{ticket_id}/update", data={"status": status})
         assert answer.status_code == 303, answer.text
 
@@ -101,7 +117,9 @@ def running_server(directory: Path) -> Iterator[Server]:
     except RuntimeError as exc:
         pytest.fail(f"{exc}:\n{log.read_text()}")
     try:
-        yield Server(app.base_url, log)
+        with httpx.Client(base_url=app.base_url, timeout=10) as http:
+            admin_session = sign_up(http, name="Ada")
+        yield Server(app.base_url, log, admin_session)
     finally:
         app.stop()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -151,12 +169,20 @@ def expected_errors() -> list[str]:
     return []
 
 
+ADMIN = "admin"  # new_page(session=ADMIN): the server's admin (the default)
+
+
 @pytest.fixture
 def new_page(
-    browser: Browser, base_url: str, request: pytest.FixtureRequest, expected_errors: list[str]
+    browser: Browser,
+    server: Server,
+    request: pytest.FixtureRequest,
+    expected_errors: list[str],
 ) -> Iterator[Callable[..., Page]]:
-    """``new_page(**context_options)``: a page in a context of its own (desktop size,
-    this server as base URL), watched: a script error or a failed load of a resource
+    """``new_page(session=..., **context_options)``: a page in a context of its own
+    (desktop size, this server as base URL), signed in as the admin, or with the
+    session token given, or as a visitor (``session=None``); watched: a script
+    error or a failed load of a resource
     fails the test (unless it matches one of ``expected_errors``), and a failed test
     leaves a screenshot of each of its pages.
 
@@ -174,9 +200,13 @@ def new_page(
             return
         errors.append(f"console.error: {message.text} ({message.location['url']})")
 
-    def make(**options: Any) -> Page:
-        context = browser.new_context(**{"base_url": base_url, "viewport": DESKTOP, **options})
+    def make(session: str | None = ADMIN, **options: Any) -> Page:
+        base_url = options.pop("base_url", server.base_url)
+        context = browser.new_context(base_url=base_url, **{"viewport": DESKTOP, **options})
         context.set_default_timeout(10_000)
+        if session is not None:
+            token = server.admin_session if session == ADMIN else session
+            context.add_cookies([{"name": "session", "value": token, "url": base_url}])
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
@@ -194,7 +224,8 @@ def new_page(
 
 @pytest.fixture
 def page(new_page: Callable[..., Page]) -> Page:
-    """A desktop-sized page (1280 x 800) on this server, watched as ``new_page`` says."""
+    """A desktop-sized page (1280 x 800) on this server, signed in as its admin,
+    watched as ``new_page`` says."""
     return new_page()
 
 

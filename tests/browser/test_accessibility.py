@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Page, expect
@@ -90,7 +89,7 @@ def deleted_notice(page: Page, server: Server, tag: str) -> None:
     ticket_id = server.create_ticket(f"{tag} deleted")
     page.goto(f"/tickets/{ticket_id}")
     expect(page.locator("html[data-live=open]")).to_have_count(1)
-    with httpx.Client(base_url=server.base_url) as http:
+    with server.http() as http:
         http.post(f"/tickets/{ticket_id}/delete")
     expect(page.locator(".ticket-gone")).to_be_visible()
 

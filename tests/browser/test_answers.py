@@ -20,7 +20,7 @@ from tests.browser.helpers import (
     read_counts,
     row,
 )
-from tests.support import AppServer
+from tests.support import AppServer, sign_up
 
 # What the browser and htmx log when a request fails on purpose.
 FAILED_LOAD = r"Failed to load resource|htmx:sendError|htmx:afterRequest|ERR_|EventSource"
@@ -102,7 +102,7 @@ def test_a_refused_action_says_why(
     # The stream would remove the row before the click: this page does not hear it.
     page.route("**/events*", lambda route: route.abort())
     page.goto("/tickets")
-    with httpx_client(server) as http:
+    with server.http() as http:
         http.post(f"/tickets/{ticket_id}/delete")
 
     row(page, ticket_id).get_by_role("button", name="Delete").click()
@@ -237,7 +237,9 @@ def test_the_offline_banner_shows_while_the_server_is_down_and_the_page_resyncs(
     new_page: Callable[..., Page], own_server: AppServer, expected_errors: list[str]
 ) -> None:
     expected_errors.append(FAILED_LOAD)
-    page = new_page(base_url=own_server.base_url)
+    with httpx.Client(base_url=own_server.base_url, timeout=10) as http:
+        session = sign_up(http)
+    page = new_page(session=session, base_url=own_server.base_url)
     page.goto("/tickets")
     expect(page.locator("html[data-live=open]")).to_have_count(1)
     banner = page.locator("#offline")
@@ -248,18 +250,16 @@ def test_the_offline_banner_shows_while_the_server_is_down_and_the_page_resyncs(
     expect(banner).to_have_text(re.compile("You are offline"))
 
     own_server.start()
-    with httpx_client(own_server) as http:
-        http.post("/tickets", data={"title": "Made while the page was away", "content": "x"})
+    with httpx.Client(base_url=own_server.base_url, timeout=10) as http:
+        http.cookies.set("session", session)
+        made = http.post("/tickets", data={"title": "Made while the page was away", "content": "x"})
+        assert made.status_code == 303 and made.headers["location"] == "/tickets"
     expect(banner).to_be_hidden(timeout=15_000)  # the stream retries every 2 s
     expect(page.locator("#notices")).to_contain_text("Back online.")
     # Everything on the page was fetched again: the new ticket shows.
     made = page.locator("#ticket-list").get_by_text("Made while the page was away")
     expect(made).to_have_count(1)
     expect_counts(page, {None: 1})
-
-
-def httpx_client(server: Server | AppServer) -> httpx.Client:
-    return httpx.Client(base_url=server.base_url, timeout=10)
 
 
 # -- loading ---------------------------------------------------------------------

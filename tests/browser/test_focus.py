@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import Server
@@ -196,7 +195,7 @@ def test_a_ticket_deleted_under_an_open_edit_keeps_the_draft(
     content.fill("Three paragraphs I would hate to lose")
     content.press("ArrowLeft")  # the caret is not at the end
 
-    with httpx.Client(base_url=server.base_url) as http:
+    with server.http() as http:
         http.post(f"/tickets/{ticket_id}/delete")
 
     expect(page.locator(".ticket-gone h1")).to_have_text("This ticket was deleted")
@@ -214,7 +213,7 @@ def test_a_focused_row_deleted_by_someone_else_hands_focus_to_its_neighbour(
     expect(page.locator("html[data-live=open]")).to_have_count(1)
     title_link(page, first).focus()
 
-    with httpx.Client(base_url=server.base_url) as http:
+    with server.http() as http:
         http.post(f"/tickets/{first}/delete")
 
     expect(row(page, first)).to_have_count(0)

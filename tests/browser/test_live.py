@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import httpx
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
 from tests.browser.conftest import Server
@@ -57,7 +56,7 @@ def delete_inline(page: Page, ticket_id: str) -> None:
 
 def delete_elsewhere(server: Server, ticket_id: str) -> None:
     """Another user, with no browser: a plain form post."""
-    with httpx.Client(base_url=server.base_url, timeout=10) as http:
+    with server.http() as http:
         assert http.post(f"/tickets/{ticket_id}/delete").status_code == 303
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.support import AppServer, RedisServer, create_ticket_async, metrics
+from tests.support import AppServer, RedisServer, create_ticket_async, metrics, sign_up_async
 
 Cluster = Callable[[int], list[AppServer]]
 
@@ -42,6 +42,7 @@ async def next_invalidation(stream: httpx.Response) -> list[str]:
 async def test_a_delete_through_one_process_is_seen_by_the_other(cluster: Cluster) -> None:
     first, second = cluster(2)
     async with httpx.AsyncClient(timeout=10) as client:
+        await sign_up_async(client, first.base_url)
         # Created through the second process, so that the only event about this
         # ticket its stream can carry is the delete heard from the first.
         ticket_id = await create(client, second, "Shared ticket")
@@ -71,6 +72,7 @@ async def test_a_delete_through_one_process_is_seen_by_the_other(cluster: Cluste
 async def test_one_invalidation_costs_one_render_in_the_whole_cluster(cluster: Cluster) -> None:
     servers = cluster(4)
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=None)) as client:
+        await sign_up_async(client, servers[0].base_url)
         ticket_id = await create(client, servers[0], "Hot ticket")
         for server in servers:
             await client.get(server.base_url + "/tickets")
@@ -99,6 +101,7 @@ async def test_killing_redis_mid_load_gives_no_error_and_no_stale_page(
 ) -> None:
     first, second = cluster(2)
     async with httpx.AsyncClient(timeout=10) as client:
+        await sign_up_async(client, first.base_url)
         for round_number in range(30):
             if round_number == 10:
                 redis_server.stop()

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import AppServer, RedisServer, TcpProxy, create_ticket_async
+from tests.support import AppServer, RedisServer, TcpProxy, create_ticket_async, sign_up_async
 
 BOUND_S = 1.0  # the public contract's staleness bound
 
@@ -57,6 +57,7 @@ async def test_a_delete_by_a_writer_cut_off_from_redis_is_seen_within_a_second(
 ) -> None:
     writer, reader = writer_and_reader
     async with httpx.AsyncClient(timeout=10) as client:
+        await sign_up_async(client, reader.base_url)
         ticket_id = await create_ticket_async(client, reader.base_url, "Partitioned")
         page = f"{reader.base_url}/tickets/{ticket_id}"
         await client.get(page)

@@ -1,0 +1,290 @@
+"""Holes: per-visitor parts of shared entries, on a tiny app of its own.
+
+Whoever sends ``X-Who: <name>`` is that visitor; anybody else is nobody known.
+``/holes/who`` holds the visitor's name (a way to sign in for nobody);
+``/holes/ada-only`` holds a secret for Ada alone.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import brotli  # type: ignore[import-untyped]  # ships no type hints
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from app.cache import (
+    Cache,
+    CacheMiddleware,
+    FillHoles,
+    Holes,
+    MemoryStore,
+    Visitor,
+    cache_tag,
+    cached,
+    revalidate_tag,
+)
+from app.cache.holes import Assembled, join, split
+from app.cache.http import cookie_of
+
+PADDING = "x" * 2000  # enough to be stored compressed too
+PAGE = '<p>Hello <esi:include src="/holes/who"/>, <esi:include src="/holes/ada-only" />.</p>'
+EDGE = {"Surrogate-Capability": 'edge="ESI/1.0"'}
+
+
+@dataclass(frozen=True)
+class Person:
+    key: str
+
+
+def fill(src: str, visitor: Visitor | None) -> bytes:
+    if src == "/holes/who":
+        return b"<a>Sign in</a>" if visitor is None else f"<b>{visitor.key}</b>".encode()
+    if src == "/holes/ada-only":
+        return b"secret" if visitor is not None and visitor.key == "ada" else b""
+    return b""
+
+
+class Site:
+    def __init__(self) -> None:
+        self.asked: list[str] = []  # each time visitor_of ran, for which path
+
+        async def visitor_of(scope: Scope) -> Visitor | None:
+            self.asked.append(scope["path"])
+            who = dict(scope["headers"]).get(b"x-who")
+            return None if who is None else Person(who.decode())
+
+        self.holes = Holes(visitor_of=visitor_of, fill=fill)
+        self.cache = Cache(MemoryStore(1 << 20), holes=self.holes)
+        self.renders = 0
+
+        async def page(request: Request) -> str:
+            self.renders += 1
+            cache_tag("data")
+            return PAGE + PADDING
+
+        async def no_holes(request: Request) -> str:
+            return "<p>nothing personal</p>"
+
+        async def plain(request: Request) -> Response:
+            return HTMLResponse(PAGE)
+
+        async def streamed(request: Request) -> Response:
+            async def parts() -> AsyncIterator[bytes]:
+                yield PAGE[:20].encode()
+                yield PAGE[20:].encode()
+
+            return StreamingResponse(parts(), media_type="text/html")
+
+        async def text(request: Request) -> Response:
+            return PlainTextResponse(PAGE)
+
+        async def write(request: Request) -> Response:
+            async with self.cache.after_commit():
+                await revalidate_tag("data")
+            return PlainTextResponse("written")
+
+        self.app = Starlette(
+            routes=[
+                Route("/page", cached()(page)),
+                Route("/dynamic", cached(dynamic=True)(page)),
+                Route("/no-holes", cached()(no_holes)),
+                Route("/plain", plain),
+                Route("/streamed", streamed),
+                Route("/text", text),
+                Route("/write", write, methods=["POST"]),
+            ],
+            middleware=[
+                Middleware(CacheMiddleware, cache=self.cache),
+                Middleware(FillHoles, holes=self.holes),
+            ],
+        )
+
+
+@pytest.fixture
+def site() -> Site:
+    return Site()
+
+
+@pytest.fixture
+async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=site.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+
+
+def filled(who: str, secret: str = "") -> str:
+    return f"<p>Hello {who}, {secret}.</p>" + PADDING
+
+
+ANONYMOUS = filled("<a>Sign in</a>")
+
+
+async def test_nobody_known_gets_the_anonymous_fills_stored_with_the_entry(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    first = await client.get("/page", headers={"Accept-Encoding": "identity"})
+    second = await client.get("/page", headers={"Accept-Encoding": "identity"})
+    br = await client.get("/page", headers={"Accept-Encoding": "br"})
+    zipped = await client.get("/page", headers={"Accept-Encoding": "gzip"})
+
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("MISS", "HIT")
+    assert first.text == second.text == br.text == zipped.text == ANONYMOUS
+    assert first.headers["etag"] == second.headers["etag"]
+    assert first.headers["etag"].endswith('-public"')
+    assert first.headers["cache-control"] == "no-cache"
+    # The store keeps the markers; its compressed variants are the anonymous body.
+    found = await site.cache.lookup("/page? page")
+    assert found is not None
+    entry = found[0]
+    assert entry.body == (PAGE + PADDING).encode()
+    assert brotli.decompress(dict(entry.encoded)["br"]) == ANONYMOUS.encode()
+    assert gzip.decompress(dict(entry.encoded)["gzip"]) == ANONYMOUS.encode()
+    assert site.renders == 1
+
+
+async def test_each_visitor_gets_their_own_holes_from_one_shared_entry(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    ada = await client.get("/page", headers={"X-Who": "ada"})
+    bob = await client.get("/page", headers={"X-Who": "bob", "Accept-Encoding": "gzip"})
+    nobody = await client.get("/page")
+
+    assert ada.text == filled("<b>ada</b>", "secret")
+    assert bob.text == filled("<b>bob</b>")
+    assert nobody.text == ANONYMOUS
+    assert [r.headers["x-cache"] for r in (ada, bob, nobody)] == ["MISS", "HIT", "HIT"]
+    assert site.renders == 1
+    assert bob.headers["content-encoding"] == "gzip"
+    assert ada.headers["cache-control"] == bob.headers["cache-control"] == "private, no-cache"
+    assert len({ada.headers["etag"], bob.headers["etag"], nobody.headers["etag"]}) == 3
+    assert "ada" not in ada.headers["etag"]  # a digest of who, not who
+
+
+async def test_a_visitor_reading_again_gets_the_bytes_put_together_once(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    ada = {"X-Who": "ada", "Accept-Encoding": "identity"}
+    first = await client.get("/page", headers=ada)
+    assembled = site.holes.assembled.bytes
+    again = await client.get("/page", headers=ada)
+
+    assert again.text == first.text and again.headers["etag"] == first.headers["etag"]
+    assert site.holes.assembled.bytes == assembled > len(first.content)
+
+    # After an invalidation the entry is new: so is what is put together from it.
+    await client.post("/write")
+    changed = await client.get("/page", headers=ada)
+    assert changed.headers["x-cache"] == "MISS" and site.renders == 2
+    assert changed.text == first.text  # the same words, made again
+
+
+async def test_if_none_match_is_per_visitor(client: httpx.AsyncClient) -> None:
+    ada = (await client.get("/page", headers={"X-Who": "ada"})).headers["etag"]
+    bob = (await client.get("/page", headers={"X-Who": "bob"})).headers["etag"]
+
+    same = await client.get("/page", headers={"X-Who": "ada", "If-None-Match": ada})
+    other = await client.get("/page", headers={"X-Who": "ada", "If-None-Match": bob})
+
+    assert same.status_code == 304 and same.content == b""
+    assert same.headers["cache-control"] == "private, no-cache"
+    assert other.status_code == 200 and "<b>ada</b>" in other.text
+
+
+async def test_an_edge_that_fills_holes_gets_the_markers(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    first = await client.get("/page", headers={**EDGE, "Accept-Encoding": "gzip"})
+    second = await client.get("/page", headers={**EDGE, "X-Who": "ada"})
+
+    for answer in (first, second):
+        assert answer.text == PAGE + PADDING
+        assert answer.headers["surrogate-control"] == 'content="ESI/1.0"'
+        assert "content-encoding" not in answer.headers  # the edge compresses what it assembles
+        assert answer.headers["cache-control"] == "no-cache"
+    assert second.headers["x-cache"] == "HIT"
+    assert site.asked == []  # nobody's session was looked at
+
+
+async def test_who_asks_is_only_worked_out_for_an_answer_with_holes(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    for _ in range(2):
+        answer = await client.get("/no-holes", headers={"X-Who": "ada"})
+        assert answer.text == "<p>nothing personal</p>"
+        assert answer.headers["cache-control"] == "no-cache"
+    await client.get("/page", headers={"X-Who": "ada"})  # a miss, through the route
+    await client.get("/page", headers={"X-Who": "ada"})  # a HIT, before routing
+
+    assert site.asked == ["/page", "/page"]
+
+
+async def test_answers_from_outside_the_cache_are_filled_on_their_way_out(
+    client: httpx.AsyncClient,
+) -> None:
+    plain = await client.get("/plain", headers={"X-Who": "ada"})
+    nobody = await client.get("/plain")
+    streamed = await client.get("/streamed", headers={"X-Who": "bob"})
+    dynamic = await client.get("/dynamic", headers={"X-Who": "ada"})
+    edge = await client.get("/plain", headers=EDGE)
+    text = await client.get("/text", headers={"X-Who": "ada"})
+
+    assert plain.text == "<p>Hello <b>ada</b>, secret.</p>"
+    assert plain.headers["cache-control"] == "private, no-cache"
+    assert plain.headers["content-length"] == str(len(plain.content))
+    assert nobody.text == "<p>Hello <a>Sign in</a>, .</p>"
+    assert "cache-control" not in nobody.headers
+    assert streamed.text == "<p>Hello <b>bob</b>, .</p>"
+    assert dynamic.text == filled("<b>ada</b>", "secret")
+    assert dynamic.headers["x-cache"] == "BYPASS"
+    assert edge.text == PAGE and edge.headers["surrogate-control"] == 'content="ESI/1.0"'
+    assert text.text == PAGE  # only HTML has holes
+
+
+async def test_fill_holes_passes_other_scopes_through() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["type"])
+
+    holes = Holes(visitor_of=lambda scope: None, fill=fill)  # type: ignore[arg-type, return-value]
+    await FillHoles(app, holes)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+
+    assert seen == ["lifespan"]
+
+
+def test_split_and_join() -> None:
+    assert split(b"no holes here") == [b"no holes here"]
+    assert join([b"no holes here"], None, fill) == b"no holes here"
+    pieces = split(PAGE.encode())
+    assert pieces[1::2] == [b"/holes/who", b"/holes/ada-only"]
+    assert join(pieces, Person("ada"), fill) == b"<p>Hello <b>ada</b>, secret.</p>"
+
+
+def test_assembled_answers_are_bounded_by_bytes_most_recent_kept() -> None:
+    assembled = Assembled(max_bytes=100)
+    assembled.put("a", "A", 40)
+    assembled.put("b", "B", 40)
+    assert assembled.get("a") == "A"  # now the most recent
+    assembled.put("c", "C", 40)  # over the bound: "b", the least recent, goes
+
+    assert (assembled.get("a"), assembled.get("b"), assembled.get("c")) == ("A", None, "C")
+    assembled.put("c", "C2", 50)  # replaced, counted once
+    assert assembled.bytes == 90
+    assembled.put("huge", "H", 101)  # never kept: it would empty the memo for nothing
+    assert assembled.get("huge") is None and assembled.bytes == 90
+
+
+def test_cookie_of_reads_one_cookie() -> None:
+    scope = {"headers": [(b"cookie", b"a=1; session=abc; b=2"), (b"x", b"session=no")]}
+    assert cookie_of(scope, "session") == b"abc"
+    assert cookie_of(scope, "missing") is None
+    assert cookie_of({"headers": [(b"cookie", b"xsession=1")]}, "session") is None
