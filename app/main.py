@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 
 from app.accounts.permissions import SignInFirst, sign_in_first
 from app.accounts.routes import routes as account_routes
+from app.accounts.viewer import Remembered
 from app.assets import static_files
 from app.build import build_id
 from app.cache import (
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     events = events or EventBroker()
     events.instrument(cache.metrics.registry)
     cache.on_invalidate(events.publish)  # after COMMIT, ours and other processes'
+    viewers = Remembered()  # whom session cookies name, for a second at most
+    cache.on_invalidate(viewers.forget)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -147,4 +150,5 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     app.state.db = db
     app.state.outbox = outbox
     app.state.events = events
+    app.state.viewers = viewers
     return app

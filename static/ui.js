@@ -19,6 +19,7 @@
 // - The status select saves on an explicit choice: a pick from its open list,
 //   Enter, or its Save button; arrow keys only look through the options.
 // - Keyboard shortcuts: c, /, j, k, u, ? (never while typing in a field).
+// - The top bar's Sign in and Sign up come back to the page they left.
 (() => {
   "use strict";
   const NOTICE_MS = 6000; // how long a notice stays (paused while hovered or focused)
@@ -443,6 +444,18 @@
     if (select && select.value !== value) choose(select, value);
   });
 
+  // -- accounts ----------------------------------------------------------------
+
+  // The top bar's Sign in and Sign up are a hole, the same on every page: they
+  // take along the page they were followed from, to come back to it (next=).
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest?.("a[data-next-here]");
+    if (!link) return;
+    const url = new URL(link.href);
+    url.searchParams.set("next", location.pathname + location.search);
+    link.href = url.href;
+  }, true);  // capture: before the browser follows the link
+
   // -- keyboard shortcuts ------------------------------------------------------
 
   const shortcuts = document.getElementById("shortcuts");
@@ -475,11 +488,13 @@
     [...notices.querySelectorAll(".toast [data-undo]")].at(-1)?.click();
   }
 
-  // Focus a field of the list page; from another page, go there first.
+  // Focus a field of the list page; from another page, go there first. A
+  // visitor has no form to create with (app/holes.py): its way to sign in instead.
   function focusOrOpen(id) {
     const field = document.getElementById(id);
-    if (field) field.focus();
-    else navigate(LIST_URL, id);
+    if (!field) return navigate(LIST_URL, id);
+    const shown = field.checkVisibility() ? field : field.closest("section")?.querySelector(".for-visitors a");
+    shown?.focus();
   }
 
   function step(by) {

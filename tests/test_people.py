@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator
+from time import time as real_time
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ from sqlmodel import select
 from starlette.applications import Starlette
 
 from app.accounts import sessions
+from app.accounts import viewer as viewer_module
+from app.accounts.viewer import REMEMBER_SECONDS, Remembered, Viewer
 from app.models import Ticket
 from tests.conftest import HTMX, add_ticket, app_client, sign_in, ticket_count
 from tests.test_accounts import PASSWORD, sign_up
@@ -64,7 +67,7 @@ async def test_each_person_sees_their_own_name_from_one_shared_entry(
     assert "Signed in as <strong>Ada</strong>" in ada_page.text and "Bob" not in ada_page.text
     assert "Signed in as <strong>Bob</strong>" in bob_page.text and "Ada" not in bob_page.text
     assert "Signed in as" not in visitor_page.text
-    assert 'href="/login">Sign in</a>' in visitor_page.text
+    assert re.search(r'<a class="nav-link" href="/login"[^>]*>Sign in</a>', visitor_page.text)
     assert all(MARKER not in p.text for p in (ada_page, bob_page, visitor_page))
     assert ada_page.headers["cache-control"] == "private, no-cache"
     assert visitor_page.headers["cache-control"] == "no-cache"
@@ -260,3 +263,65 @@ async def test_an_edge_gets_the_shared_page_with_its_holes_marked(
         r'<esi:include src="/holes/tickets/[0-9a-f-]{36}/delete/row/none"/>', edge.text
     )
     assert "Ada" not in edge.text
+
+
+class FakeClock:
+    """``viewer.time``: a monotonic clock moved by hand; wall time ``offset`` ahead."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return real_time() + self.offset
+
+
+def test_a_process_remembers_a_token_for_a_second_at_most_and_forgets_it_when_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(viewer_module, "time", clock)
+    remembered = Remembered()
+    ada = Viewer("a" * 36, "Ada", True, expires_at=real_time() + 60)
+    remembered.put(b"ada-token", ada)
+    remembered.put(b"bob-token", Viewer("b" * 36, "Bob", False, expires_at=real_time() + 60))
+
+    assert remembered.get(b"ada-token") is ada
+    clock.now += REMEMBER_SECONDS + 0.001
+    assert remembered.get(b"ada-token") is None  # read its entry again
+    remembered.put(b"ada-token", ada)
+
+    remembered.forget(frozenset({sessions.tag(sessions.digest("ada-token")), "tickets:all"}))
+    assert remembered.get(b"ada-token") is None and remembered.get(b"bob-token") is None  # expired
+    remembered.put(b"bob-token", ada)
+    remembered.forget(frozenset({"*"}))  # a lost channel: everyone is read again
+    assert remembered.get(b"bob-token") is None
+
+
+def test_remembering_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(viewer_module, "REMEMBER_MAX", 3)
+    remembered = Remembered()
+    ada = Viewer("a" * 36, "Ada", True, expires_at=real_time() + 60)
+    for n in range(4):
+        remembered.put(f"token-{n}".encode(), ada)
+
+    assert [remembered.get(f"token-{n}".encode()) for n in range(4)] == [None, None, None, ada]
+
+
+async def test_an_expired_session_is_nobody_even_when_remembered(
+    app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "Signed in as" in (await client.get("/")).text  # remembered, and its entry cached
+    clock = FakeClock()
+    clock.offset = sessions.LIFETIME.total_seconds() + 1
+    monkeypatch.setattr(viewer_module, "time", clock)
+
+    remembered = await client.get("/")
+    app.state.viewers.forget(frozenset({"*"}))
+    from_its_entry = await client.get("/")
+
+    assert "Signed in as" not in remembered.text
+    assert "Signed in as" not in from_its_entry.text

@@ -4,9 +4,17 @@ Every page's holes and every write's permission need it, so it is not a
 database query per request: a session's person is a cache entry of its own
 (key ``session <digest>``, tag ``session:<digest>``). Signing out bumps that tag
 like any write, after COMMIT and before its answer, in every process (through
-the outbox when the store is cut off), so an old cookie stops working at once.
+the outbox when the store is cut off), so an old cookie stops working.
 A cookie that names no live session is not stored (any string would fill the
 cache): it asks the database each time, and is nobody.
+
+Reading that entry on every request still cost a signed-in page half its
+speed (scripts/bench), so each process also remembers whom a token names
+(``Remembered``) for at most ``REMEMBER_SECONDS`` between reads of the entry,
+and forgets it the moment the session's tag moves here or is heard moving
+elsewhere (``Cache.on_invalidate``; a lost channel forgets everyone). A
+process cut off from those news trusts a signed-out cookie for at most that
+long: the staleness bound every read has (DESIGN.md, Faults).
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from app.cache import Cache, cookie_of
 
 SCOPE_KEY = "tickets.viewer"  # the answer, kept in the request's scope
 VIEWER = "viewer"  # Entry.prepared: the entry's body decoded once
+REMEMBER_SECONDS = 1.0
+REMEMBER_MAX = 10_000  # tokens remembered at most; past that, all are forgotten
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +51,57 @@ class Viewer:
         return self.is_admin or (author_id is not None and author_id == self.id)
 
 
+class Remembered:
+    """Whom each token named when this process last read its session's entry."""
+
+    def __init__(self) -> None:
+        self._by_token: dict[bytes, tuple[Viewer, float]] = {}  # -> (viewer, read at)
+        self._token_of: dict[str, bytes] = {}  # session tag -> token
+
+    def get(self, token: bytes) -> Viewer | None:
+        found = self._by_token.get(token)
+        if found is None or time.monotonic() - found[1] > REMEMBER_SECONDS:
+            return None
+        return found[0]
+
+    def put(self, token: bytes, viewer: Viewer) -> None:
+        if len(self._by_token) >= REMEMBER_MAX:
+            self.forget(EVERYONE)
+        self._by_token[token] = (viewer, time.monotonic())
+        self._token_of[sessions.tag(sessions.digest(token.decode()))] = token
+
+    def forget(self, tags: frozenset[str]) -> None:
+        """A ``Cache.on_invalidate`` listener: sessions whose tag moved are read again."""
+        if "*" in tags:
+            self._by_token.clear()
+            self._token_of.clear()
+            return
+        for tag in tags:
+            token = self._token_of.pop(tag, None)
+            if token is not None:
+                self._by_token.pop(token, None)
+
+
+EVERYONE = frozenset({"*"})
+
+
 async def viewer_of(scope: Scope) -> Viewer | None:
     """The signed-in person of this request, or None; worked out once per request."""
     if SCOPE_KEY not in scope:
         token = cookie_of(scope, sessions.COOKIE)
-        scope[SCOPE_KEY] = None if token is None else await _of_token(scope, token.decode())
-    viewer: Viewer | None = scope[SCOPE_KEY]
-    return viewer
+        viewer = None
+        if token is not None:
+            remembered: Remembered = scope["app"].state.viewers
+            viewer = remembered.get(token)
+            if viewer is None:
+                viewer = await _of_token(scope, token.decode())
+                if viewer is not None:
+                    remembered.put(token, viewer)
+        scope[SCOPE_KEY] = viewer
+    found: Viewer | None = scope[SCOPE_KEY]
+    if found is not None and found.expires_at <= time.time():
+        return None
+    return found
 
 
 class _NoSession(HTTPException):
@@ -84,4 +138,4 @@ async def _of_token(scope: Scope, token: str) -> Viewer | None:
         viewer = Viewer(*json.loads(served.body))
         if served.entry is not None:
             served.entry.prepared[VIEWER] = viewer
-    return viewer if viewer.expires_at > time.time() else None
+    return viewer

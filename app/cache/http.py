@@ -99,7 +99,7 @@ Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
 PREPARED_SHAPES_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary x edge)
 PUBLIC = "holes.public"  # Entry.prepared: the body with its anonymous fills
-ASSEMBLED_OVERHEAD_BYTES = 300  # an assembled body's memo key and bytes header
+ASSEMBLED_OVERHEAD_BYTES = 1024  # an assembled answer's memo key, ETag and headers
 
 
 def cached_answer(
@@ -157,20 +157,24 @@ def _public(entry: Entry, holes: Holes | None) -> bytes:
 
 def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Holes) -> Answer:
     """A known visitor's answer: the entry's pieces and their holes, put together
-    once per (entry, visitor, coding) in this process (``Holes.assembled``)."""
+    once per (entry, visitor, coding) in this process (``Holes.assembled``),
+    with its ETag and its HIT headers, so that reading it again is a lookup."""
     visitor = request.visitor
     assert visitor is not None
     coding, _, shared_etag = entry.variant(request.accept_encoding)
-    etag = visitor_etag(shared_etag, visitor)
+    memo_key = (entry.key, entry.etag, visitor.key, coding, request.vary)
+    assembled: tuple[bytes, str, Headers] | None = holes.assembled.get(memo_key)
+    if assembled is None:
+        filled = holes.for_visitor(pieces_of(entry.prepared, entry.body), visitor)
+        body, etag = compress_as(coding, filled), visitor_etag(shared_etag, visitor)
+        hit = _headers(CacheStatus.HIT, entry, coding, request.vary, body, etag, private=True)
+        assembled = (body, etag, hit)
+        holes.assembled.put(memo_key, assembled, len(body) + ASSEMBLED_OVERHEAD_BYTES)
+    body, etag, hit = assembled
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
         return 304, _headers(status, entry, coding, request.vary, None, etag, private=True), b""
-    memo_key = (entry.key, entry.etag, visitor.key, coding)
-    body: bytes | None = holes.assembled.get(memo_key)
-    if body is None:
-        body = compress_as(
-            coding, holes.for_visitor(pieces_of(entry.prepared, entry.body), visitor)
-        )
-        holes.assembled.put(memo_key, body, len(body) + ASSEMBLED_OVERHEAD_BYTES)
+    if status is CacheStatus.HIT:
+        return 200, hit, body
     return 200, _headers(status, entry, coding, request.vary, body, etag, private=True), body
 
 

@@ -147,6 +147,21 @@ def sign_in_refused(page: Page, server: Server, tag: str) -> None:
     expect(page.locator(".form-error")).to_have_text("Wrong email or password.")
 
 
+def visitor_list(page: Page, server: Server, tag: str) -> None:
+    """Nobody signed in: badges instead of status selects, a way to sign in instead of a form."""
+    page.context.clear_cookies()
+    for n in range(3):
+        server.create_ticket(f"{tag} {n}")
+    page.goto("/tickets")
+    expect(page.locator(".topbar").get_by_role("link", name="Sign in")).to_be_visible()
+
+
+def visitor_ticket_page(page: Page, server: Server, tag: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"/tickets/{server.create_ticket(f'{tag} open')}")
+    expect(page.get_by_text("to edit this ticket")).to_be_visible()
+
+
 STATES: list[Setup] = [
     home,
     many_tickets,
@@ -163,6 +178,8 @@ STATES: list[Setup] = [
     confirm_delete,
     sign_up_page,
     sign_in_refused,
+    visitor_list,
+    visitor_ticket_page,
 ]
 
 
