@@ -210,8 +210,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             headers=COMPRESSED, wrk_cpus=wrk_cpus, size=sent.size, encoding=sent.encoding,
         )  # fmt: skip
         # A signed-in person: the same shared entry, its holes filled for them.
-        session = verify.signed_in(chosen.server)
-        cookie = {"Cookie": f"session={session}"}
+        session, reader = verify.accounts(chosen.server)  # the admin writes below
+        cookie = {"Cookie": f"session={reader}"}
         signed = Row(
             "signed in, cached GET /tickets", chosen.server, "HIT, holes filled",
             headers=cookie, wrk_cpus=wrk_cpus,

@@ -25,7 +25,7 @@ SERVER_HEADERS = frozenset({"date", "server"})
 
 def fetch(url: str, headers: dict[str, str] | None = None) -> httpx.Response:
     """GET ``url``, uncompressed unless ``headers`` ask otherwise."""
-    response = httpx.get(url, headers=headers or IDENTITY, timeout=30.0)
+    response = httpx.get(url, headers={**IDENTITY, **(headers or {})}, timeout=30.0)
     response.raise_for_status()
     return response
 
@@ -51,16 +51,20 @@ def cached(server: AppServer) -> httpx.Response:
     return response
 
 
-def signed_in(server: AppServer) -> str:
-    """An account on ``server`` (its admin: the first one), signed in; its session
-    token. The page it reads must be a HIT of the shared part, with its holes filled."""
+def accounts(server: AppServer) -> tuple[str, str]:
+    """Two accounts on ``server``, signed in: the admin (the first one), who may
+    delete the seeded tickets, and a reader, who sees the list as most people
+    do (no Delete but on their own tickets). Their session tokens. The reader's
+    page must be a HIT of the shared part, with its holes filled."""
     with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
-        session = sign_up(client, name="Bench")
+        admin = sign_up(client, name="Admin")
+    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+        reader = sign_up(client, name="Reader")
         client.get(LIST)
         response = client.get(LIST, headers=IDENTITY)
-    if _x_cache(response) != "HIT" or "Signed in as <strong>Bench</strong>" not in response.text:
+    if _x_cache(response) != "HIT" or "Signed in as <strong>Reader</strong>" not in response.text:
         raise RuntimeError(f"{server.server}: signed-in GET /tickets: X-Cache {_x_cache(response)}")
-    return session
+    return admin, reader
 
 
 def same_hit(server: AppServer, reference: httpx.Response) -> str:
@@ -113,7 +117,9 @@ class Sent:
 def sent(url: str, headers: dict[str, str] | None = None) -> Sent:
     """GET ``url`` (after one warm request) and measure the body as sent, not decoded."""
     fetch(url, headers)
-    with httpx.stream("GET", url, headers=headers or IDENTITY, timeout=30.0) as response:
+    with httpx.stream(
+        "GET", url, headers={**IDENTITY, **(headers or {})}, timeout=30.0
+    ) as response:
         response.raise_for_status()
         size = sum(len(chunk) for chunk in response.iter_raw())
         encoding = response.headers.get("content-encoding", "identity")

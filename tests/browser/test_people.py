@@ -124,3 +124,15 @@ def test_two_people_in_two_browsers_each_see_only_their_own_name_and_deletes(
     expect(row(bob_page, bobs).get_by_role("button", name="Delete")).to_have_count(1)
     expect(row(ada_page, bobs)).to_have_class(re.compile("status-done"))
     expect(row(ada_page, bobs).get_by_role("button", name="Delete")).to_have_count(1)
+
+
+def test_the_new_ticket_shortcut_leads_a_visitor_to_sign_in(
+    new_page: Callable[..., Page], server: Server
+) -> None:
+    page = new_page(session=None)
+    page.goto("/tickets")
+    page.keyboard.press("c")
+
+    focused = page.locator(":focus")
+    expect(focused).to_have_text("Sign in")
+    expect(focused).to_have_attribute("href", re.compile(r"^/login\?next="))
