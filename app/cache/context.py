@@ -39,6 +39,7 @@ class RequestKey:
     # answer has holes; None is a visitor nobody knows.
     visitor: Visitor | None = None
     edge: bool = False  # asked by an edge cache that fills holes itself
+    has_cookie: bool = False  # a visitor is known by a cookie: without one, nobody
 
 
 @dataclass(slots=True)

@@ -112,8 +112,8 @@ class Assembled:
 class Holes:
     """The app's side of holes: who is asking, and what each hole holds for them.
 
-    ``visitor_of`` should be cheap for a request with no session (it runs on
-    the HIT path of every page with holes) and remember its answer in the scope.
+    A visitor is known by a cookie: a request without one is anonymous, and
+    ``visitor_of`` is not asked. It should remember its answer in the scope.
     """
 
     visitor_of: Callable[[Scope], Awaitable[Visitor | None]]

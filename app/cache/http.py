@@ -81,6 +81,7 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
         accept_encoding=headers.get(b"accept-encoding"),
         vary=variants.vary_header,
         edge=from_edge(headers.get(b"surrogate-capability")),
+        has_cookie=b"cookie" in headers,
     )
 
 
@@ -120,10 +121,8 @@ def cached_answer(
     """
     if entry is None:  # a bypass: nothing stored, nothing to validate
         return 200, _headers(status, None, None, request.vary, body), body
-    holed = holes is not None and len(pieces_of(entry.prepared, entry.body)) > 1
-    if holed and request.visitor is not None and not request.edge:
-        assert holes is not None
-        return _assembled(status, entry, request, holes)
+    if request.visitor is not None and holes is not None and not request.edge:
+        return _assembled(status, entry, request, holes)  # (know_visitor: it has holes)
     # The whole answer, kept per request shape: the HIT path is one dict lookup.
     # Shapes are the Accept-Encoding values clients send (a few); a flood of
     # odd ones is answered without being kept.
@@ -132,6 +131,7 @@ def cached_answer(
         answer: Answer | None = entry.prepared.get(shape)
         if answer is not None:
             return answer
+    holed = holes is not None and len(pieces_of(entry.prepared, entry.body)) > 1
     coding, variant, etag = entry.variant(None if request.edge else request.accept_encoding)
     if holed and coding is None and not request.edge:
         # The stored compressed variants are of the anonymous body; the plain one is made here.
@@ -263,8 +263,9 @@ async def know_visitor(
     holes: Holes | None, entry: Entry | None, request: RequestKey, scope: Scope
 ) -> None:
     """Work out who asks (``request.visitor``) when, and only when, the answer has
-    holes to fill for them: a page without holes never looks at a session."""
-    if holes is None or entry is None or request.edge:
+    holes to fill for them: a page without holes never looks at a session, nor
+    a request without cookies (the anonymous answer is kept ready for it)."""
+    if holes is None or entry is None or request.edge or not request.has_cookie:
         return
     if len(pieces_of(entry.prepared, entry.body)) > 1:
         request.visitor = await holes.visitor_of(scope)

@@ -1,6 +1,6 @@
 """Holes: per-visitor parts of shared entries, on a tiny app of its own.
 
-Whoever sends ``X-Who: <name>`` is that visitor; anybody else is nobody known.
+Whoever sends the cookie ``who=<name>`` is that visitor; anybody else is nobody known.
 ``/holes/who`` holds the visitor's name (a way to sign in for nobody);
 ``/holes/ada-only`` holds a secret for Ada alone.
 """
@@ -59,7 +59,7 @@ class Site:
 
         async def visitor_of(scope: Scope) -> Visitor | None:
             self.asked.append(scope["path"])
-            who = dict(scope["headers"]).get(b"x-who")
+            who = cookie_of(scope, "who")
             return None if who is None else Person(who.decode())
 
         self.holes = Holes(visitor_of=visitor_of, fill=fill)
@@ -154,8 +154,8 @@ async def test_nobody_known_gets_the_anonymous_fills_stored_with_the_entry(
 async def test_each_visitor_gets_their_own_holes_from_one_shared_entry(
     site: Site, client: httpx.AsyncClient
 ) -> None:
-    ada = await client.get("/page", headers={"X-Who": "ada"})
-    bob = await client.get("/page", headers={"X-Who": "bob", "Accept-Encoding": "gzip"})
+    ada = await client.get("/page", headers={"Cookie": "who=ada"})
+    bob = await client.get("/page", headers={"Cookie": "who=bob", "Accept-Encoding": "gzip"})
     nobody = await client.get("/page")
 
     assert ada.text == filled("<b>ada</b>", "secret")
@@ -172,7 +172,7 @@ async def test_each_visitor_gets_their_own_holes_from_one_shared_entry(
 async def test_a_visitor_reading_again_gets_the_bytes_put_together_once(
     site: Site, client: httpx.AsyncClient
 ) -> None:
-    ada = {"X-Who": "ada", "Accept-Encoding": "identity"}
+    ada = {"Cookie": "who=ada", "Accept-Encoding": "identity"}
     first = await client.get("/page", headers=ada)
     assembled = site.holes.assembled.bytes
     again = await client.get("/page", headers=ada)
@@ -188,11 +188,11 @@ async def test_a_visitor_reading_again_gets_the_bytes_put_together_once(
 
 
 async def test_if_none_match_is_per_visitor(client: httpx.AsyncClient) -> None:
-    ada = (await client.get("/page", headers={"X-Who": "ada"})).headers["etag"]
-    bob = (await client.get("/page", headers={"X-Who": "bob"})).headers["etag"]
+    ada = (await client.get("/page", headers={"Cookie": "who=ada"})).headers["etag"]
+    bob = (await client.get("/page", headers={"Cookie": "who=bob"})).headers["etag"]
 
-    same = await client.get("/page", headers={"X-Who": "ada", "If-None-Match": ada})
-    other = await client.get("/page", headers={"X-Who": "ada", "If-None-Match": bob})
+    same = await client.get("/page", headers={"Cookie": "who=ada", "If-None-Match": ada})
+    other = await client.get("/page", headers={"Cookie": "who=ada", "If-None-Match": bob})
 
     assert same.status_code == 304 and same.content == b""
     assert same.headers["cache-control"] == "private, no-cache"
@@ -203,7 +203,7 @@ async def test_an_edge_that_fills_holes_gets_the_markers(
     site: Site, client: httpx.AsyncClient
 ) -> None:
     first = await client.get("/page", headers={**EDGE, "Accept-Encoding": "gzip"})
-    second = await client.get("/page", headers={**EDGE, "X-Who": "ada"})
+    second = await client.get("/page", headers={**EDGE, "Cookie": "who=ada"})
 
     for answer in (first, second):
         assert answer.text == PAGE + PADDING
@@ -218,11 +218,12 @@ async def test_who_asks_is_only_worked_out_for_an_answer_with_holes(
     site: Site, client: httpx.AsyncClient
 ) -> None:
     for _ in range(2):
-        answer = await client.get("/no-holes", headers={"X-Who": "ada"})
+        answer = await client.get("/no-holes", headers={"Cookie": "who=ada"})
         assert answer.text == "<p>nothing personal</p>"
         assert answer.headers["cache-control"] == "no-cache"
-    await client.get("/page", headers={"X-Who": "ada"})  # a miss, through the route
-    await client.get("/page", headers={"X-Who": "ada"})  # a HIT, before routing
+    await client.get("/page", headers={"Cookie": "who=ada"})  # a miss, through the route
+    await client.get("/page", headers={"Cookie": "who=ada"})  # a HIT, before routing
+    await client.get("/page")  # no cookie: nobody known, without asking
 
     assert site.asked == ["/page", "/page"]
 
@@ -230,12 +231,12 @@ async def test_who_asks_is_only_worked_out_for_an_answer_with_holes(
 async def test_answers_from_outside_the_cache_are_filled_on_their_way_out(
     client: httpx.AsyncClient,
 ) -> None:
-    plain = await client.get("/plain", headers={"X-Who": "ada"})
+    plain = await client.get("/plain", headers={"Cookie": "who=ada"})
     nobody = await client.get("/plain")
-    streamed = await client.get("/streamed", headers={"X-Who": "bob"})
-    dynamic = await client.get("/dynamic", headers={"X-Who": "ada"})
+    streamed = await client.get("/streamed", headers={"Cookie": "who=bob"})
+    dynamic = await client.get("/dynamic", headers={"Cookie": "who=ada"})
     edge = await client.get("/plain", headers=EDGE)
-    text = await client.get("/text", headers={"X-Who": "ada"})
+    text = await client.get("/text", headers={"Cookie": "who=ada"})
 
     assert plain.text == "<p>Hello <b>ada</b>, secret.</p>"
     assert plain.headers["cache-control"] == "private, no-cache"
