@@ -32,7 +32,7 @@ from app.accounts.viewer import Viewer, viewer_of
 from app.cache import Holes, Visitor
 from app.templating import render
 
-PLACES = ("row", "page")
+ANONYMOUS_HOLES_TAG = "holes"
 _DELETE = re.compile(
     r"/holes/tickets/(?P<ticket>[0-9a-f-]{36})/delete/(?P<place>row|page)/(?P<author>[0-9a-f-]{36}|none)"
 )
@@ -87,12 +87,13 @@ async def hole_route(request: Request) -> Response:
     src = request.url.path
     if _parse(src) is None:
         raise HTTPException(404, "No such hole.")
-    body = fill(src, await viewer_of(request.scope))
-    return Response(
-        body,
-        media_type="text/html; charset=utf-8",
-        headers={"Cache-Control": "private, no-cache", "Vary": "Cookie"},
-    )
+    viewer = await viewer_of(request.scope)
+    headers = {"Vary": "Cookie", "Cache-Control": "private, no-cache" if viewer else "no-cache"}
+    if viewer is None:
+        # Nobody's fill is the same for every visitor: an edge may keep it
+        # (until a process of a new build starts: it purges the whole edge).
+        headers["xkey"] = ANONYMOUS_HOLES_TAG
+    return Response(fill(src, viewer), media_type="text/html; charset=utf-8", headers=headers)
 
 
 routes = [Route("/holes/{rest:path}", hole_route, methods=["GET"], name="hole")]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +27,8 @@ from app.build import build_id
 from app.cache import (
     Cache,
     CacheMiddleware,
+    Edge,
+    EdgeUnavailable,
     FillHoles,
     client_error,
     create_store,
@@ -42,6 +45,8 @@ from app.outbox import Outbox
 from app.settings import Settings
 from app.templating import render_page
 from app.tickets.routes import routes as ticket_routes
+
+logger = logging.getLogger(__name__)
 
 
 async def metrics(request: Request) -> Response:
@@ -100,7 +105,8 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     )
     # An unknown id's 404 is no failure; pages' per-person parts are holes (app/holes.py).
     holes = app_holes()
-    cache = Cache(store, declined=client_error, holes=holes)
+    edges = [Edge(settings.edge_url)] if settings.edge_url else []
+    cache = Cache(store, declined=client_error, holes=holes, edges=edges)
     db = Database(settings.database_url, after_commit=cache.after_commit)
     outbox = db.outbox = Outbox(cache, db)  # invalidations outlive their writer
     events = events or EventBroker()
@@ -113,6 +119,11 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.create_schema()
         await cache.start()
+        for edge in edges:  # what it keeps may be of another build
+            try:
+                await edge.purge_everything()
+            except EdgeUnavailable as exc:
+                logger.warning("could not empty the edge cache at start: %s", exc)
         sweeper = asyncio.create_task(outbox.run())
         try:
             yield

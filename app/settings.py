@@ -27,6 +27,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     # /metrics is for loopback clients, and for this bearer token when set.
     metrics_token: str | None = None
+    # The edge cache in front (scripts/run starts it on EDGE_PORT): purged by tag.
+    edge_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -38,6 +40,7 @@ class Settings:
             cache_max_bytes=int(env.get("CACHE_MAX_BYTES", defaults.cache_max_bytes)),
             allowed_hosts=_names(env.get("ALLOWED_HOSTS")) or defaults.allowed_hosts,
             metrics_token=env.get("METRICS_TOKEN") or None,
+            edge_url=f"http://127.0.0.1:{env['EDGE_PORT']}" if env.get("EDGE_PORT") else None,
         )
 
 

@@ -88,6 +88,8 @@ async def test_migrations_build_the_schema_of_the_models_on_an_empty_database(
             ("updated_at", "timestamptz", None, "NO"),
             ("search_text", "varchar", None, "NO"),
             ("search_vector", "tsvector", None, "YES"),
+            ("author_id", "varchar", 36, "YES"),
+            ("author_name", "varchar", 80, "YES"),
         ]
         assert sorted((i["name"], i["column_names"]) for i in indexes) == [
             ("ix_ticket_newest", ["created_at", "id"]),

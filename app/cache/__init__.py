@@ -49,6 +49,10 @@ generation
     generation's entries apart, and shares stamps.
 lease
     The right to render one key, so a whole cluster renders it once.
+edge
+    A cache in front of the app (Varnish with xkey): answers it asks for name
+    their tags (``xkey``), and each bump purges those tags there before the
+    write answers (``app/cache/edge.py``).
 hole
     A per-visitor part of a body (who is signed in, what they may do), kept out
     of the shared entry as an ESI include and filled per request
@@ -68,6 +72,7 @@ from app.cache.context import (
     revalidate_path,
     revalidate_tag,
 )
+from app.cache.edge import Edge, EdgeUnavailable
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import CacheError, NoActiveCache, RevalidateDuringRender, TagError
@@ -85,6 +90,8 @@ __all__ = [
     "CacheMiddleware",
     "CacheStatus",
     "Commit",
+    "Edge",
+    "EdgeUnavailable",
     "Entry",
     "FillHoles",
     "Freshness",

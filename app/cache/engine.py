@@ -14,11 +14,12 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 
 from app.cache.context import Binding, bind, bound_or_none, request_tags
+from app.cache.edge import Edge
 from app.cache.encoding import compress
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import StoreUnavailable
@@ -92,6 +93,7 @@ class Cache:
         now: Callable[[], float] = time.time,
         declined: Callable[[BaseException], bool] = lambda exc: False,
         holes: Holes | None = None,
+        edges: Sequence[Edge] = (),
     ) -> None:
         self.store = store
         # How bodies' per-visitor holes are filled (app/cache/holes.py): an
@@ -102,7 +104,7 @@ class Cache:
         # is stored, as for any error, but it is no failure to count or log.
         self.declined = declined
         self.metrics = CacheMetrics(store.stats, store.stamp_count)
-        self.invalidations = Invalidations(store, self.metrics)
+        self.invalidations = Invalidations(store, self.metrics, edges)
         self._inflight: dict[str, asyncio.Task[_Rendered]] = {}
         self._rendering: set[asyncio.Task[_Rendered]] = set()  # every render task, for close()
         self.invalidations.on_invalidate(self._moved)  # first, before any other listener
@@ -434,6 +436,8 @@ class Cache:
     async def close(self) -> None:
         for task in list(self._rendering):
             task.cancel()
+        for edge in self.invalidations.edges:
+            await edge.close()
         await self.store.close()
 
 

@@ -31,6 +31,7 @@ from app.cache.context import (
     bind,
     current_binding,
 )
+from app.cache.edge import xkey_header
 from app.cache.encoding import compress_as
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry
@@ -100,6 +101,14 @@ Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
 PREPARED_SHAPES_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary x edge)
 PUBLIC = "holes.public"  # Entry.prepared: the body with its anonymous fills
+# RFC 9211: this cache's member of Cache-Status (an edge in front appends its own).
+CACHE_STATUS_NAME = "tickets"
+CACHE_STATUS = {
+    CacheStatus.HIT: f"{CACHE_STATUS_NAME}; hit".encode(),
+    CacheStatus.MISS: f"{CACHE_STATUS_NAME}; fwd=miss".encode(),
+    CacheStatus.STALE: f"{CACHE_STATUS_NAME}; fwd=stale".encode(),
+    CacheStatus.BYPASS: f"{CACHE_STATUS_NAME}; fwd=bypass".encode(),
+}
 ASSEMBLED_OVERHEAD_BYTES = 1024  # an assembled answer's memo key, ETag and headers
 
 
@@ -139,8 +148,10 @@ def cached_answer(
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
         return 304, _headers(status, entry, coding, request.vary, None, etag), b""
     headers = _headers(status, entry, coding, request.vary, variant, etag)
-    if holed and request.edge:
-        headers.append(SURROGATE_CONTROL)
+    if request.edge:  # what the edge may keep, and the tags that purge it
+        headers.append(xkey_header(entry.tags))
+        if holed:
+            headers.append(SURROGATE_CONTROL)
     answer = (200, headers, variant)
     if len(entry.prepared) < PREPARED_SHAPES_MAX:
         entry.prepared[shape] = answer
@@ -191,6 +202,7 @@ def _headers(
     headers = [
         (b"content-type", (entry.content_type if entry else "text/html; charset=utf-8").encode()),
         (b"x-cache", status.value.encode()),
+        (b"cache-status", CACHE_STATUS[status]),
         # A known visitor's answer holds their holes: theirs alone.
         (b"cache-control", b"private, no-cache" if private else b"no-cache"),
         (b"vary", vary),
@@ -246,13 +258,19 @@ class CacheMiddleware:
 
         async def send_read_after(message: Message) -> None:
             """A request that soft-invalidated tells its visitor's next reads
-            how recent they must be (read your own writes)."""
-            if message["type"] == "http.response.start" and binding.wrote_at:
-                cookie = (
-                    f"{READ_AFTER_COOKIE}={binding.wrote_at}; Max-Age={READ_AFTER_SECONDS}; "
-                    "Path=/; HttpOnly; SameSite=Lax"
-                )
-                message["headers"] = [*message["headers"], (b"set-cookie", cookie.encode())]
+            how recent they must be (read your own writes). An answer that did
+            not come through the cache says so in Cache-Status."""
+            if message["type"] == "http.response.start":
+                headers = message["headers"]
+                if not any(name == b"cache-status" for name, _ in headers):
+                    headers = [*headers, (b"cache-status", CACHE_STATUS[CacheStatus.BYPASS])]
+                if binding.wrote_at:
+                    cookie = (
+                        f"{READ_AFTER_COOKIE}={binding.wrote_at}; Max-Age={READ_AFTER_SECONDS}; "
+                        "Path=/; HttpOnly; SameSite=Lax"
+                    )
+                    headers = [*headers, (b"set-cookie", cookie.encode())]
+                message["headers"] = headers
             await send(message)
 
         with bind(binding):

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from app.cache.context import bound_or_none
+from app.cache.edge import Edge, EdgeUnavailable
 from app.cache.errors import RevalidateDuringRender, StoreUnavailable
 from app.cache.metrics import CacheMetrics
 from app.cache.scope import current_scope
@@ -57,9 +58,10 @@ _pending: ContextVar[Commit | None] = ContextVar("pending", default=None)
 
 
 class Invalidations:
-    def __init__(self, store: Store, metrics: CacheMetrics) -> None:
+    def __init__(self, store: Store, metrics: CacheMetrics, edges: Sequence[Edge] = ()) -> None:
         self.store = store
         self.metrics = metrics
+        self.edges = tuple(edges)  # purged by tag after each bump (app/cache/edge.py)
         self._listeners: list[Listener] = []
         self._owed: list[tuple[frozenset[str], bool]] = []
         self._paying = asyncio.Lock()
@@ -113,6 +115,7 @@ class Invalidations:
         where they are until some process has applied them."""
         await self.pay_owed()
         await self.store.bump(tags, stale=stale)
+        await self._purge_edges(tags, stale=stale)
         self.metrics.invalidated(tags)
         self._moved(tags)
 
@@ -154,9 +157,20 @@ class Invalidations:
         except StoreUnavailable as exc:
             self.store_failed("invalidate", exc)
             applied = False
+        try:
+            await self._purge_edges(tags, stale=stale)
+        except EdgeUnavailable as exc:
+            self.metrics.store_errors.inc()
+            logger.warning("edge purge failed, left to the outbox: %s", exc)
+            applied = False
         self.metrics.invalidated(tags)
         self._moved(tags)
         return applied
+
+    async def _purge_edges(self, tags: frozenset[str], *, stale: bool) -> None:
+        """After the store's bump (an edge that fetches again gets the new body)."""
+        for edge in self.edges:
+            await edge.purge(tags, stale=stale)
 
     async def _note_soft_write(self) -> None:
         """A soft invalidation lets others read the old body once more; the

@@ -10,6 +10,8 @@ def test_public_names_are_pinned() -> None:
         "CacheMiddleware",
         "CacheStatus",
         "Commit",
+        "Edge",
+        "EdgeUnavailable",
         "Entry",
         "FillHoles",
         "Freshness",
