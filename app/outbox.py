@@ -4,9 +4,9 @@ A write's invalidations are rows of ``invalidation_outbox``, inserted by the
 write's own transaction, so they commit with the data or not at all. Right
 after COMMIT the writer applies them (the cache's ``after_commit``) and, if
 the store took them, deletes the row in the background. A row the writer
-could not apply (it is cut off from Redis, or died right after COMMIT) is
-applied by any process's sweeper once it is ``GRACE`` old, and only then
-deleted.
+could not apply (it is cut off from Redis or from the edge cache, or died
+right after COMMIT) is applied by any process's sweeper once it is ``GRACE``
+old, and only then deleted.
 
 The bound: a write acknowledged by one process is served stale by no process
 for longer than ``GRACE + SWEEP_EVERY`` plus one sweep (0.7 s here), as long
@@ -26,7 +26,7 @@ from sqlalchemy import delete, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.cache import Cache, Commit
+from app.cache import Cache, Commit, EdgeUnavailable
 from app.cache.errors import StoreUnavailable
 from app.db import Database
 from app.models import InvalidationOutbox, utcnow
@@ -67,7 +67,8 @@ class Outbox:
 
     async def sweep(self) -> int:
         """Apply and delete the rows older than ``GRACE``; how many. Raises
-        ``StoreUnavailable`` (and leaves them) while the store cannot take them.
+        ``StoreUnavailable`` or ``EdgeUnavailable`` (and leaves them) while the
+        store or the edge cache cannot take them.
 
         On PostgreSQL each row is claimed (``FOR UPDATE SKIP LOCKED``), so two
         sweepers do not both apply it; SQLite has one writer at a time anyway.
@@ -99,8 +100,8 @@ class Outbox:
             try:
                 if await self.sweep():
                     continue  # more may be waiting
-            except StoreUnavailable:
-                pass  # the store is down for us too: the rows wait
+            except (StoreUnavailable, EdgeUnavailable):
+                pass  # the store or the edge is out of our reach too: the rows wait
             except Exception:
                 logger.exception("sweeping the invalidation outbox failed")
             await asyncio.sleep(SWEEP_EVERY)

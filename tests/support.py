@@ -313,6 +313,27 @@ async def create_ticket_async(
     return ticket_id_in(listing.text, title)
 
 
+# -- the edge cache ---------------------------------------------------------------------
+
+
+class EdgeServer:
+    """scripts/edge's Varnish on a free port of 127.0.0.1, in front of ``app_port``."""
+
+    def __init__(self, directory: Path, app_port: int) -> None:
+        self.directory = directory
+        self.app_port = app_port
+        self.port = free_port()
+        self.base_url = f"http://{HOST}:{self.port}"
+
+    def start(self) -> EdgeServer:
+        command = ["bash", "scripts/edge", "start", str(self.directory), str(self.port)]
+        subprocess.run([*command, str(self.app_port)], check=True, cwd=ROOT, capture_output=True)
+        return self
+
+    def stop(self) -> None:
+        subprocess.run(["bash", "scripts/edge", "stop", str(self.directory)], check=True, cwd=ROOT)
+
+
 # -- a private redis-server ------------------------------------------------------------
 
 

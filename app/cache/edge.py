@@ -32,10 +32,16 @@ class EdgeUnavailable(CacheError):
 
 
 class Edge:
-    def __init__(self, url: str, *, timeout: float = PURGE_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = PURGE_TIMEOUT_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,  # tests: an edge in process
+    ) -> None:
         self.url = url.rstrip("/") + "/"
         # One keep-alive connection or a few: a purge is on every write's path.
-        self._client = httpx.AsyncClient(timeout=timeout)
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
 
     async def purge(self, tags: frozenset[str], *, stale: bool) -> None:
         """Drop (or, ``stale``, expire softly) every object holding one of ``tags``."""

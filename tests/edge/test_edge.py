@@ -1,0 +1,167 @@
+"""The edge cache (Varnish with xkey, scripts/edge) in front of the real server.
+
+Every read here goes through the edge, as a browser's would: pages are kept
+there until the app purges their tags, which it does before a write answers;
+the holes in them (who is signed in, who may delete) are filled per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import AppServer, EdgeServer, TcpProxy, create_ticket, sign_up
+
+EVENT_WITHIN_SECONDS = 1.0
+
+
+@dataclass
+class Site:
+    app: AppServer
+    edge: EdgeServer
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.edge.base_url, timeout=10)
+
+
+@contextmanager
+def started(tmp_path: Path, *, purge_through: TcpProxy | None = None) -> Iterator[Site]:
+    """The edge, and the app behind it, which purges it directly or ``purge_through``
+    a proxy (pointed at the edge here)."""
+    app = AppServer(
+        tmp_path / "app.log", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"}
+    )
+    edge = EdgeServer(tmp_path / "edge", app.port).start()
+    try:
+        if purge_through is not None:
+            purge_through.upstream_port = edge.port
+        app.env["EDGE_PORT"] = str(purge_through.port if purge_through else edge.port)
+        app.start()
+        yield Site(app, edge)
+    finally:
+        app.stop()
+        edge.stop()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    with started(tmp_path) as running:
+        yield running
+
+
+def account_bar(page: httpx.Response) -> str:
+    found = re.search(r'<div class="account-bar".*?</div>', page.text, re.S)
+    assert found is not None
+    return found.group(0)
+
+
+def cache_status(answer: httpx.Response) -> str:
+    return answer.headers.get("cache-status", "")
+
+
+def test_the_second_read_is_an_edge_hit_and_says_so_per_layer(site: Site) -> None:
+    with site.client() as http:
+        first = http.get("/tickets")
+        second = http.get("/tickets")
+
+    assert first.status_code == second.status_code == 200
+    assert cache_status(first).endswith("edge; fwd=miss")
+    assert cache_status(second).startswith("tickets; ")  # the app's member comes first
+    assert cache_status(second).endswith("edge; hit")
+    assert "xkey" not in second.headers and "surrogate-control" not in second.headers
+    assert second.headers["cache-control"] == "no-cache"  # browsers still ask every time
+    assert "<esi:include" not in second.text and ">Sign in</a>" in second.text
+
+
+def test_no_read_through_the_edge_shows_a_ticket_after_its_delete_was_answered(
+    site: Site,
+) -> None:
+    with site.client() as http:
+        sign_up(http, name="Ada")  # the admin
+        ids = [create_ticket(http, title=f"Doomed {n}") for n in range(5)]
+        for ticket_id in ids:  # every page the edge will hold
+            http.get("/tickets")
+            http.get(f"/tickets/{ticket_id}")
+        assert cache_status(http.get(f"/tickets/{ids[0]}")).endswith("edge; hit")
+
+        stale = 0
+        for ticket_id in ids:
+            deleted = http.post(f"/tickets/{ticket_id}/delete")
+            assert deleted.status_code == 303 and deleted.headers["location"] == "/tickets"
+            for _ in range(10):
+                listing = http.get("/tickets")
+                page = http.get(f"/tickets/{ticket_id}")
+                stale += f'id="ticket-{ticket_id}"' in listing.text
+                stale += page.status_code != 404
+
+    assert stale == 0
+
+
+def test_two_people_see_only_their_own_names_from_one_edge_object(site: Site) -> None:
+    with site.client() as ada, site.client() as bob:
+        sign_up(ada, name="Ada")
+        sign_up(bob, name="Bob")
+        bobs = create_ticket(bob, title="Bob's ticket")
+        ada_page = ada.get("/tickets")
+        bob_page = bob.get("/tickets")
+        visitor_page = httpx.get(site.edge.base_url + "/tickets")
+
+    assert "Signed in as <strong>Ada</strong>" in account_bar(ada_page)
+    assert "Signed in as <strong>Bob</strong>" in account_bar(bob_page)
+    assert "Bob" not in account_bar(ada_page) and "Ada" not in account_bar(bob_page)
+    assert "Signed in as" not in visitor_page.text
+    assert cache_status(bob_page).endswith("edge; hit")
+    assert cache_status(visitor_page).endswith("edge; hit")
+    delete_in = re.compile(rf'<li id="ticket-{bobs}".*?>Delete</button>.*?</li>', re.S)
+    assert delete_in.search(ada_page.text) and delete_in.search(bob_page.text)  # admin, author
+    assert not delete_in.search(visitor_page.text)
+
+
+def test_an_event_stream_through_the_edge_hears_a_write_within_a_second(site: Site) -> None:
+    async def scenario() -> float:
+        async with (
+            httpx.AsyncClient(base_url=site.edge.base_url, timeout=10) as http,
+            http.stream("GET", "/events") as stream,
+        ):
+            lines = stream.aiter_lines()
+            assert await anext(lines) == "retry: 2000"
+            with httpx.Client(base_url=site.edge.base_url, timeout=10) as writer:
+                sign_up(writer)
+                written = time.monotonic()
+                made = writer.post("/tickets", data={"title": "Heard", "content": "x"})
+                assert made.status_code == 303
+            async for line in lines:
+                if line.startswith("data:") and "tickets:all" in line:
+                    return time.monotonic() - written
+        raise AssertionError("the stream ended")
+
+    assert asyncio.run(scenario()) < EVENT_WITHIN_SECONDS
+
+
+def test_a_purge_the_edge_missed_is_made_by_the_outbox(tmp_path: Path) -> None:
+    proxy = TcpProxy(0).start()  # its upstream, the edge, is set once the edge has a port
+    try:
+        with started(tmp_path, purge_through=proxy) as site, site.client() as http:
+            sign_up(http, name="Ada")
+            ticket_id = create_ticket(http, title="Purged late")
+            http.get(f"/tickets/{ticket_id}")
+            assert cache_status(http.get(f"/tickets/{ticket_id}")).endswith("edge; hit")
+
+            proxy.cut()  # the app cannot reach the edge to purge it
+            deleted = http.post(f"/tickets/{ticket_id}/delete")
+            assert deleted.status_code == 303  # committed; its purge waits in the outbox
+            proxy.heal()
+            healed = time.monotonic()
+            while http.get(f"/tickets/{ticket_id}").status_code != 404:
+                assert time.monotonic() - healed < 5, "the purge never came"
+            assert time.monotonic() - healed < 2  # a sweep or two (app/outbox.py)
+    finally:
+        proxy.close()
