@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench import live, nagle, redis_rows, revalidate
+from bench import edge, live, nagle, redis_rows, revalidate
 from bench.rows import Row
 
 PAGE_KEY = "/tickets? page"
@@ -44,6 +44,7 @@ class Results:
     pinned: bool
     skipped: list[str]  # candidate servers not installed
     elapsed: float = 0.0
+    edge: edge.EdgeFigures | None = None
 
 
 def report(results: Results) -> None:
@@ -55,6 +56,9 @@ def report(results: Results) -> None:
     print()
     cache(results)
     print()
+    if results.edge is not None:
+        edge.report(results.edge)
+        print()
     summary(results)
 
 
@@ -179,7 +183,13 @@ def summary(r: Results) -> None:
         )
     text += (
         f"revalidate_tag 100k/1k {large.us_per_call / small.us_per_call:.2f}; "
-        f"delete+list p50 {r.deleting.total_p50_ms:.1f} ms; {r.elapsed:.0f}s"
+        f"delete+list p50 {r.deleting.total_p50_ms:.1f} ms; "
+        + (
+            f"edge {r.edge.ratio('identity'):.2f}x nginx (gzip {r.edge.ratio('gzip'):.2f}x); "
+            if r.edge is not None
+            else ""
+        )
+        + f"{r.elapsed:.0f}s"
     )
     print(text)
 

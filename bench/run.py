@@ -8,15 +8,18 @@ the cached ``GET /tickets`` (X-Cache: HIT) on each candidate server
 cached answer (``GET /fragments/counts``) on the two fastest, next to a bare
 ASGI app sending the very same bytes (bench.bare_app, the ceiling for Python
 here) on uvicorn httptools+uvloop and on scripts/run's server. Then, on scripts/run's server:
-the same page asked with ``Accept-Encoding: gzip, br``; the page rendered on
+the same page asked with ``Accept-Encoding: gzip, br``, and by a signed-in
+person (holes filled); the page rendered on
 every request (bench.dynamic_app) and with only the store off; unless
 ``--no-redis``, the Redis store with one worker and with two
 (bench.redis_rows). Single-worker servers are pinned to CPU 0 and wrk to CPU 1.
 
 Then: 2 workers and a small answer, for Nagle's delay (bench.nagle); renders
 per invalidation with 64 concurrent readers, and a delete followed by the
-fresh list page (bench.live); in process, ``revalidate_tag`` with 1,000 and
-100,000 entries (bench.revalidate). Nothing is written to the repository.
+fresh list page (bench.live); unless ``--no-edge``, the page through the edge
+cache next to nginx serving its bytes as a static file, and a write then the
+fresh page through the edge (bench.edge); in process, ``revalidate_tag`` with
+1,000 and 100,000 entries (bench.revalidate). Nothing is written to the repository.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from pathlib import Path
 from types import FrameType
 
 from app.serve import APP, SERVER, SERVERS
-from bench import live, nagle, redis_rows, revalidate, scale, seed, verify
+from bench import edge, live, nagle, redis_rows, revalidate, scale, seed, verify
 from bench.report import Results, report
 from bench.rows import Load, Row, load_rounds
 from tests.support import AppServer
@@ -91,6 +94,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-pin", dest="pin", action="store_false", help="pin neither servers nor wrk"
+    )
+    parser.add_argument(
+        "--no-edge", dest="edge", action="store_false", help="skip the edge and nginx rows"
     )
     parser.add_argument(
         "--scale",
@@ -269,6 +275,13 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
                 workers=redis.two.workers,
             )
 
+    edge_figures = None
+    if args.edge:
+        print("bench: the edge and nginx", flush=True)
+        edge_figures = edge.measure(
+            env, tmp, cpus=cpus, wrk_cpus=wrk_cpus, duration=args.duration,
+            connections=args.connections, rounds=args.rounds, writes=args.deletes,
+        )  # fmt: skip
     bumps = revalidate.measure()
     results = Results(
         servers=rows, small=small, chosen=chosen, bares=bares, app_rows=app_rows,
@@ -276,6 +289,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         dynamic=app_rows[3], one=one, many=many,
         deleting=deleting, bumps=bumps, workers=workers, redis=redis,
         pinned=args.pin, skipped=skipped, elapsed=time.monotonic() - started,
+        edge=edge_figures,
     )  # fmt: skip
     report(results)
     return 0

@@ -1,8 +1,11 @@
 vcl 4.1;
 # The edge cache in front of the app (scripts/edge). Pages are kept here until
-# the app purges their tags (xkey), which it does before a write answers; the
-# per-person holes in them are ESI includes, filled per request. BACKEND_PORT
-# is put in by scripts/edge.
+# the app purges their tags (xkey), which it does before a write answers.
+# Each page is kept twice at most: as a visitor gets it (holes filled by the
+# app the way they are for nobody: a plain object, served like a file), and,
+# for people (a session cookie), with its per-person holes as ESI includes,
+# filled per request by asking the app for each. BACKEND_PORT is put in by
+# scripts/edge.
 
 import std;
 import xkey;
@@ -35,6 +38,15 @@ sub vcl_recv {
         return (synth(200, "Purged " + req.http.n-gone));
     }
     unset req.http.Surrogate-Capability;  # only this edge says it fills holes
+    # The app keeps each page compressed both ways, and plain: one object per
+    # coding here too (Vary: Accept-Encoding), none compressed or unpacked per request.
+    if (req.http.Accept-Encoding ~ "\bbr\b") {
+        set req.http.Accept-Encoding = "br";
+    } elsif (req.http.Accept-Encoding ~ "\bgzip\b") {
+        set req.http.Accept-Encoding = "gzip";
+    } else {
+        unset req.http.Accept-Encoding;
+    }
     if (req.url ~ "^/events") {
         return (pipe);  # the event stream, unbuffered
     }
@@ -50,10 +62,24 @@ sub vcl_recv {
         unset req.http.Cookie;  # nobody's: the same for every visitor
         return (hash);
     }
-    # Everything else is the app's to say (xkey: kept; no xkey: not kept). The
-    # cookie stays on the request, for the includes, but out of the fetch.
-    set req.http.Surrogate-Capability = {"edge="ESI/1.0""};
+    # Everything else is the app's to say (xkey: kept; no xkey: not kept).
+    # A person's cookie stays on the request, for the includes, but out of
+    # the fetch; a visitor's page has no includes.
+    if (req.http.Cookie ~ "(^|;\s*)session=") {
+        set req.http.x-edge-who = "person";
+        set req.http.Surrogate-Capability = {"edge="ESI/1.0""};
+    } else {
+        set req.http.x-edge-who = "visitor";
+        set req.http.Surrogate-Capability = {"edge="tags""};
+    }
     return (hash);
+}
+
+sub vcl_hash {
+    hash_data(req.url);
+    hash_data(req.http.host);
+    hash_data(req.http.x-edge-who);  # a visitor's object, or the one with includes
+    return (lookup);
 }
 
 sub vcl_pipe {
@@ -76,9 +102,6 @@ sub vcl_backend_response {
     # while one fetch replaces it.
     set beresp.ttl = 1d;
     set beresp.grace = 10s;
-    if (beresp.http.Content-Type ~ "^text/") {
-        set beresp.do_gzip = true;  # kept compressed; sent plain to who wants it so
-    }
     if (beresp.http.Surrogate-Control ~ "ESI/1.0") {
         set beresp.do_esi = true;
         unset beresp.http.Surrogate-Control;

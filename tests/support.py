@@ -319,15 +319,22 @@ async def create_ticket_async(
 class EdgeServer:
     """scripts/edge's Varnish on a free port of 127.0.0.1, in front of ``app_port``."""
 
-    def __init__(self, directory: Path, app_port: int) -> None:
+    def __init__(self, directory: Path, app_port: int, cpus: str | None = None) -> None:
         self.directory = directory
         self.app_port = app_port
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
+        self.env = {"EDGE_CPUS": cpus} if cpus else {}
 
     def start(self) -> EdgeServer:
         command = ["bash", "scripts/edge", "start", str(self.directory), str(self.port)]
-        subprocess.run([*command, str(self.app_port)], check=True, cwd=ROOT, capture_output=True)
+        subprocess.run(
+            [*command, str(self.app_port)],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+            env={**os.environ, **self.env},
+        )
         return self
 
     def stop(self) -> None:

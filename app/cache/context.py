@@ -38,7 +38,8 @@ class RequestKey:
     # Whom holes are filled for (app/cache/holes.py): worked out only when the
     # answer has holes; None is a visitor nobody knows.
     visitor: Visitor | None = None
-    edge: bool = False  # asked by an edge cache that fills holes itself
+    edge: bool = False  # asked by an edge cache that fills holes itself (ESI)
+    tagged: bool = False  # asked by an edge cache (Surrogate-Capability): tell it the tags
     has_cookie: bool = False  # a visitor is known by a cookie: without one, nobody
 
 

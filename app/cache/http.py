@@ -82,6 +82,7 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
         accept_encoding=headers.get(b"accept-encoding"),
         vary=variants.vary_header,
         edge=from_edge(headers.get(b"surrogate-capability")),
+        tagged=b"surrogate-capability" in headers,
         has_cookie=b"cookie" in headers,
     )
 
@@ -135,7 +136,7 @@ def cached_answer(
     # The whole answer, kept per request shape: the HIT path is one dict lookup.
     # Shapes are the Accept-Encoding values clients send (a few); a flood of
     # odd ones is answered without being kept.
-    shape = (status.value, request.accept_encoding, request.vary, request.edge)
+    shape = (status.value, request.accept_encoding, request.vary, request.edge, request.tagged)
     if request.if_none_match is None:
         answer: Answer | None = entry.prepared.get(shape)
         if answer is not None:
@@ -148,10 +149,10 @@ def cached_answer(
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
         return 304, _headers(status, entry, coding, request.vary, None, etag), b""
     headers = _headers(status, entry, coding, request.vary, variant, etag)
-    if request.edge:  # what the edge may keep, and the tags that purge it
+    if request.tagged:  # what an edge cache may keep, and the tags that purge it
         headers.append(xkey_header(entry.tags))
-        if holed:
-            headers.append(SURROGATE_CONTROL)
+    if holed and request.edge:
+        headers.append(SURROGATE_CONTROL)
     answer = (200, headers, variant)
     if len(entry.prepared) < PREPARED_SHAPES_MAX:
         entry.prepared[shape] = answer

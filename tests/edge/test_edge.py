@@ -8,7 +8,10 @@ the holes in them (who is signed in, who may delete) are filled per request.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +21,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import AppServer, EdgeServer, TcpProxy, create_ticket, sign_up
+from tests.support import (
+    ROOT,
+    AppServer,
+    EdgeServer,
+    TcpProxy,
+    create_ticket,
+    free_port,
+    sign_up,
+)
 
 EVENT_WITHIN_SECONDS = 1.0
 
@@ -112,12 +123,16 @@ def test_two_people_see_only_their_own_names_from_one_edge_object(site: Site) ->
         bobs = create_ticket(bob, title="Bob's ticket")
         ada_page = ada.get("/tickets")
         bob_page = bob.get("/tickets")
+        httpx.get(site.edge.base_url + "/tickets")  # a visitor's object is another one
         visitor_page = httpx.get(site.edge.base_url + "/tickets")
 
     assert "Signed in as <strong>Ada</strong>" in account_bar(ada_page)
     assert "Signed in as <strong>Bob</strong>" in account_bar(bob_page)
     assert "Bob" not in account_bar(ada_page) and "Ada" not in account_bar(bob_page)
     assert "Signed in as" not in visitor_page.text
+    # Bob's create purged the list; his read after it (create_ticket's) put the
+    # shared part back at the edge: Ada's page is a hit of it, with her holes.
+    assert cache_status(ada_page).endswith("edge; hit")
     assert cache_status(bob_page).endswith("edge; hit")
     assert cache_status(visitor_page).endswith("edge; hit")
     delete_in = re.compile(rf'<li id="ticket-{bobs}".*?>Delete</button>.*?</li>', re.S)
@@ -165,3 +180,42 @@ def test_a_purge_the_edge_missed_is_made_by_the_outbox(tmp_path: Path) -> None:
             assert time.monotonic() - healed < 2  # a sweep or two (app/outbox.py)
     finally:
         proxy.close()
+
+
+def test_scripts_run_starts_the_edge_with_the_app_and_stops_it_with_the_app(
+    tmp_path: Path,
+) -> None:
+    port, edge_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "EDGE_PORT": str(edge_port),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        "TMPDIR": str(tmp_path),  # where scripts/run keeps the edge's folder
+    }
+    with (tmp_path / "run.log").open("wb") as log:
+        run = subprocess.Popen(
+            ["bash", "scripts/run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:  # a process start, not an event we could await
+                try:
+                    answer = httpx.get(f"http://127.0.0.1:{edge_port}/tickets", timeout=5)
+                    if answer.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert run.poll() is None and time.monotonic() < deadline, (
+                    tmp_path / "run.log"
+                ).read_text()
+                time.sleep(0.1)
+            assert "edge; fwd=miss" in answer.headers["cache-status"]
+            assert list(tmp_path.glob("tickets-edge.*/varnishd.pid"))
+        finally:
+            run.send_signal(signal.SIGTERM)
+            run.wait(timeout=30)
+
+    assert not list(tmp_path.glob("tickets-edge.*")), "the edge's folder is left"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{edge_port}/tickets", timeout=2)
