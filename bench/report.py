@@ -178,7 +178,8 @@ def summary(r: Results) -> None:
     if redis is not None:
         misses = "" if redis.many is None else f", {redis.many.misses:.2f} MISS/invalidation"
         text += (
-            f"redis 1w {redis.one.rps / chosen.rps:.2f}x memory, "
+            f"redis 1w {redis.one.rps / chosen.rps:.2f}x memory "
+            f"(near copy {redis.near.rps / chosen.rps:.2f}x), "
             f"2w {redis.two.rps / redis.one.rps:.2f}x 1w{misses}; "
         )
     text += (

@@ -239,7 +239,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         redis = None
         if args.redis:
             redis = redis_rows.start(database, tmp, reference, servers, cpus=cpus)
-            app_rows += [redis.one, redis.two]
+            app_rows += [redis.one, redis.two, redis.near]
         every = [*rows, *small, *bares, *app_rows]
         for row in every:
             if not row.size:

@@ -24,6 +24,16 @@ any snapshot taken before, so a render that straddles the restart is refused.
 
 Reads, writes and bumps are each one round trip (a Lua script), so the
 compare-on-write (refuse an entry whose tags moved since its snapshot) is atomic.
+
+With ``?near=1`` in the URL, hot entries are also kept in the process
+(``NearCopy``), and served from there with no round trip while the
+invalidation channel is up: every bump, ours or heard from another process,
+drops the copies holding its tags first, and a lost or silent channel drops
+them all and stops their use until it is back. Off by default: a near copy is
+as current as the channel's news (a delivery behind another process's bump:
+well under a millisecond here, ``HEARTBEAT`` + the 1 s socket timeout at worst),
+where a read from Redis is exact; the staleness bound between processes is
+1 s either way. Without it, every HIT brings its body back from Redis.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ import json
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -55,6 +66,11 @@ ENTRY_TTL_MS = 24 * 3600 * 1000  # entries are evictable; a day bounds their sta
 STAMP_MARGIN_MS = 3600 * 1000
 TRIM_EVERY = 60.0  # seconds between two trims of the stamps
 LEASE_MS = 5_000
+NEAR_MAX_BYTES = 32 * 1024 * 1024  # the hot entries a process keeps by itself
+# The channel is pinged when quiet this long; a pong later than the socket
+# timeout (1 s) counts as a lost channel: the bound on a near copy's staleness.
+HEARTBEAT = 0.25
+HOUSEKEEPING_EVERY = 5.0  # stats refreshed, stamps trimmed (every TRIM_EVERY)
 RETRY_AFTER_FAILURE = 1.0  # seconds without trying Redis after it failed
 
 _CLOCK = """
@@ -148,13 +164,78 @@ def _now_us() -> str:
     return str(time.time_ns() // 1000)
 
 
+class NearCopy:
+    """Entries this process read or stored, kept while no bump says otherwise.
+
+    Used only while ``live`` (the invalidation channel is up). Every bump drops
+    the copies holding one of its tags, and counts in ``moves``: a read that
+    started before a bump brings back what it may have made stale, so it is
+    not kept (``put`` with the ``moves`` it saw first).
+    """
+
+    def __init__(self, max_bytes: int = NEAR_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.live = False
+        self.moves = 0
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._keys_of: dict[str, set[str]] = {}  # tag -> keys of the copies holding it
+
+    def get(self, key: str) -> Entry | None:
+        if not self.live:
+            return None
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, entry: Entry, moves_seen: int) -> None:
+        if not self.live or moves_seen != self.moves or entry.size > self.max_bytes:
+            return
+        self._forget(entry.key)
+        self._entries[entry.key] = entry
+        self.bytes += entry.size
+        for tag in entry.tags:
+            self._keys_of.setdefault(tag, set()).add(entry.key)
+        while self.bytes > self.max_bytes:
+            self._forget(next(iter(self._entries)))
+
+    def drop(self, tags: frozenset[str] | None) -> None:
+        """A bump of ``tags`` (None: any, unknown): the copies it may make stale go."""
+        self.moves += 1
+        if tags is None:
+            self._entries.clear()
+            self._keys_of.clear()
+            self.bytes = 0
+            return
+        for tag in tags:
+            for key in list(self._keys_of.get(tag, ())):
+                self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        self.bytes -= entry.size
+        for tag in entry.tags:
+            keys = self._keys_of[tag]
+            keys.discard(key)
+            if not keys:
+                del self._keys_of[tag]
+
+
 class RedisStore:
     def __init__(
-        self, url: str, *, generation: str = "", retry_after: float = RETRY_AFTER_FAILURE
+        self,
+        url: str,
+        *,
+        generation: str = "",
+        retry_after: float = RETRY_AFTER_FAILURE,
     ) -> None:
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         self.prefix = query.pop("prefix", ["tickets"])[0]
+        near = query.pop("near", ["0"])[0] in ("1", "on", "true")
         self.url = urlunsplit(parts._replace(query=""))
         self.origin = secrets.token_hex(8)  # tells our own published bumps apart
         self.retry_after = retry_after
@@ -188,6 +269,10 @@ class RedisStore:
         self._stats = (0, 0)
         self._stamps = 0
         self._next_trim = 0.0
+        self._next_housekeeping = 0.0
+        self.near = NearCopy(NEAR_MAX_BYTES if near else 0)  # 0 bytes: never keeps one
+        # Set while the channel is known to be heard (the near copy may be used).
+        self.listening = asyncio.Event()
 
     # -- the Store interface ---------------------------------------------
 
@@ -198,19 +283,30 @@ class RedisStore:
         return (await self.get_many([key], now))[0]
 
     async def get_many(self, keys: list[str], now: float) -> list[tuple[Entry, Freshness] | None]:
-        """Every entry of ``keys`` and its freshness, in one round trip."""
-        entry_keys = [self._entry(key) for key in keys]
-        replies = await self._run("get", [self._expired, self._stale, *entry_keys], [])
-        found: list[tuple[Entry, Freshness] | None] = []
-        for key, reply in zip(keys, replies, strict=True):
-            if not reply:
-                found.append(None)
-                continue
-            meta_json, body, expired, stale = reply
-            entry = _entry_from(key, json.loads(meta_json), body)
-            freshness = freshness_of(entry, int(expired), int(stale), now)
-            found.append(None if freshness is Freshness.EXPIRED else (entry, freshness))
-        return found
+        """Every entry of ``keys`` and its freshness: from the near copy, else
+        all the others in one round trip."""
+        found: dict[str, tuple[Entry, Freshness] | None] = {}
+        for key in keys:
+            near = self.near.get(key)
+            # No bump reached it: fresh, unless its own time is up (then Redis says how stale).
+            if near is not None and freshness_of(near, 0, 0, now) is Freshness.FRESH:
+                found[key] = (near, Freshness.FRESH)
+        asked = [key for key in keys if key not in found]
+        if asked:
+            moves_seen = self.near.moves
+            entry_keys = [self._entry(key) for key in asked]
+            replies = await self._run("get", [self._expired, self._stale, *entry_keys], [])
+            for key, reply in zip(asked, replies, strict=True):
+                found[key] = None
+                if reply:
+                    meta_json, body, expired, stale = reply
+                    entry = _entry_from(key, json.loads(meta_json), body)
+                    freshness = freshness_of(entry, int(expired), int(stale), now)
+                    if freshness is not Freshness.EXPIRED:
+                        found[key] = (entry, freshness)
+                    if freshness is Freshness.FRESH:
+                        self.near.put(entry, moves_seen)
+        return [found[key] for key in keys]
 
     async def put(self, entry: Entry) -> bool:
         return (await self.put_many([entry]))[0]
@@ -222,9 +318,15 @@ class RedisStore:
         for entry in entries:
             keys.append(self._entry(entry.key))
             args.extend([entry.snapshot, _meta(entry), _blob(entry)])
-        return [bool(stored) for stored in await self._run("put", keys, args)]
+        moves_seen = self.near.moves
+        stored = [bool(done) for done in await self._run("put", keys, args)]
+        for entry, done in zip(entries, stored, strict=True):
+            if done:
+                self.near.put(entry, moves_seen)
+        return stored
 
     async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+        self.near.drop(tags)  # first: whether Redis takes it or not, these copies are done
         message = json.dumps({"origin": self.origin, "tags": sorted(tags)})
         stamps = self._stale if stale else self._expired
         keys = [self._clock, stamps, self.channel]
@@ -274,6 +376,7 @@ class RedisStore:
 
     async def close(self) -> None:
         self._closing = True
+        self._listening(False)
         if self._listener is not None:
             self._listener.cancel()
             # redis-py may swallow the cancellation mid-reconnect; the flag ends
@@ -311,26 +414,33 @@ class RedisStore:
             raise StoreUnavailable(f"redis: {exc}") from exc
 
     async def _listen(self) -> None:
-        """Hear other processes' bumps; after any loss, resubscribe and assume the worst."""
+        """Hear other processes' bumps; after any loss, resubscribe and assume the worst.
+
+        A quiet channel is pinged every ``HEARTBEAT`` seconds: a pong that does
+        not come within the client's socket timeout (a partition that closed no
+        socket) is a loss like any other, which stops the near copy's use.
+        """
         while not self._closing:
             try:
                 async with self.client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
-                    self._heard(None)  # whatever happened while we were not listening
                     while not self._closing:
-                        message = await pubsub.get_message(
-                            ignore_subscribe_messages=True, timeout=5.0
-                        )
-                        if message is None:
-                            await self._housekeeping()
-                        else:
-                            self._received(message["data"])
+                        message = await pubsub.get_message(timeout=HEARTBEAT)
+                        await (self._quiet_turn(pubsub) if message is None else self._on(message))
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
                 logger.warning("lost the redis invalidation channel, resubscribing: %s", exc)
+                self._listening(False)
                 self._heard(None)
                 await asyncio.sleep(self.retry_after)
+
+    def _listening(self, live: bool) -> None:
+        self.near.live = live
+        if live:
+            self.listening.set()
+        else:
+            self.listening.clear()
 
     def _received(self, data: bytes) -> None:
         payload = json.loads(data)
@@ -338,13 +448,30 @@ class RedisStore:
             self._heard(frozenset(payload["tags"]))
 
     def _heard(self, tags: frozenset[str] | None) -> None:
+        self.near.drop(tags)
         if self._handler is not None:
             self._handler(tags)
 
+    async def _on(self, message: dict[str, Any]) -> None:
+        if message["type"] == "message":
+            self._received(message["data"])
+        elif not self.near.live:  # subscribed: listening from now on
+            self._heard(None)  # what happened before is unknown
+            self._listening(True)
+
+    async def _quiet_turn(self, pubsub: Any) -> None:
+        """A quiet ``HEARTBEAT``: ping the channel (is it still there?), tidy up."""
+        await pubsub.ping()
+        await self._housekeeping()
+
     async def _housekeeping(self) -> None:
         """When the channel is quiet: trim old stamps now and then, refresh the stats."""
-        if time.monotonic() >= self._next_trim:
-            self._next_trim = time.monotonic() + TRIM_EVERY
+        now = time.monotonic()
+        if now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + HOUSEKEEPING_EVERY
+        if now >= self._next_trim:
+            self._next_trim = now + TRIM_EVERY
             await self.trim_stamps()
         await self._refresh_stats()
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from app.cache import Cache, CacheStatus, Entry, Freshness, create_store, engine
 from app.cache.encoding import compress
 from app.cache.errors import StoreUnavailable
-from app.cache.redis import RedisStore
+from app.cache.redis import NearCopy, RedisStore
 from tests.cache.test_engine import Clock, Renderer
 from tests.support import RedisServer
 
@@ -349,3 +351,141 @@ async def test_stamps_older_than_any_entry_could_be_are_trimmed(server: RedisSer
         assert await store.client.hlen("trim:stale") == 0
     finally:
         await store.close()
+
+
+# -- the near copy (?near=1) ------------------------------------------------------------
+
+
+class Counted:
+    """Counts the round trips of one of a store's scripts."""
+
+    def __init__(self, store: RedisStore, script: str) -> None:
+        self.calls = 0
+        original = store._scripts[script]
+
+        def counted(**kw: Any) -> Any:
+            self.calls += 1
+            return original(**kw)
+
+        store._scripts[script] = counted  # type: ignore[assignment]
+
+
+@pytest.fixture
+async def near(server: RedisServer) -> AsyncIterator[RedisStore]:
+    store = RedisStore(server.url + "?prefix=near&near=1", retry_after=0)
+    await store.start()
+    await asyncio.wait_for(store.listening.wait(), 5)
+    yield store
+    await store.close()
+
+
+async def test_a_near_copy_is_served_with_no_round_trip_until_a_bump_drops_it(
+    near: RedisStore,
+) -> None:
+    reads = Counted(near, "get")
+    assert await near.put(entry("k", await near.clock()))  # kept near as it is stored
+    first = await near.get("k", 1.0)
+    second = await near.get("k", 1.0)
+
+    assert first is not None and second is not None and first[0] is second[0]
+    assert reads.calls == 0  # no round trip: the very same entry, its answers ready
+    await near.bump(frozenset({"t"}))
+    assert await near.get("k", 1.0) is None and reads.calls == 1
+
+
+async def test_another_process_s_bump_drops_the_copy_once_heard(
+    near: RedisStore, server: RedisServer
+) -> None:
+    other = RedisStore(server.url + "?prefix=near")
+    heard = asyncio.Event()
+    near.on_remote_invalidation(lambda tags: tags == frozenset({"t"}) and heard.set())
+    try:
+        assert await near.put(entry("k", await near.clock()))
+        assert (await near.get("k", 1.0)) is not None
+        await other.bump(frozenset({"t"}))
+        await asyncio.wait_for(heard.wait(), 5)
+
+        assert await near.get("k", 1.0) is None
+    finally:
+        await other.close()
+
+
+async def test_a_silent_channel_stops_the_near_copy_until_it_speaks_again(
+    near: RedisStore, server: RedisServer
+) -> None:
+    reads = Counted(near, "get")
+    assert await near.put(entry("k", await near.clock()))
+    assert server.process is not None
+    server.process.send_signal(signal.SIGSTOP)  # connections open, nothing said
+    try:
+
+        async def silence_noticed() -> None:  # a ping unanswered for 1 s: a timed rule
+            while near.listening.is_set():
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(silence_noticed(), 5)
+        assert near.near.get("k") is None
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+    await asyncio.wait_for(near.listening.wait(), 5)  # heard again: all assumed moved
+    assert near.near.bytes == 0
+    assert await near.get("k", 1.0) is not None and reads.calls == 1  # from Redis, exact
+
+
+async def test_a_read_that_straddles_a_bump_is_not_kept(near: RedisStore) -> None:
+    copy = near.near
+    made = entry("k", 1)
+    moves_seen = copy.moves
+    copy.drop(frozenset({"other"}))  # any bump while the read was out
+    copy.put(made, moves_seen)
+
+    assert copy.get("k") is None
+    copy.put(made, copy.moves)
+    assert copy.get("k") is made
+
+
+def test_the_near_copy_is_bounded_by_bytes_least_recent_first() -> None:
+    size = entry("a", 1, tags=("a", "all")).size
+    copy = NearCopy(max_bytes=size * 2)
+    copy.live = True
+    for key in ("a", "b"):
+        copy.put(entry(key, 1, tags=(key, "all")), copy.moves)
+    assert copy.get("a") is not None  # now the most recent
+    copy.put(entry("c", 1, tags=("c", "all")), copy.moves)
+
+    assert (copy.get("a") is not None, copy.get("b"), copy.get("c") is not None) == (
+        True,
+        None,
+        True,
+    )
+    copy.put(entry("a", 2, tags=("a", "all")), copy.moves)  # replaced, counted once
+    assert copy.bytes == size * 2
+    copy.drop(frozenset({"all"}))
+    assert copy.bytes == 0 and copy.get("a") is None
+
+
+def test_without_near_in_the_url_nothing_is_kept() -> None:
+    store = RedisStore("redis://127.0.0.1:1/0")
+    store.near.live = True
+    store.near.put(entry("k", 1), store.near.moves)
+
+    assert store.near.get("k") is None
+
+
+async def test_a_quiet_channel_is_pinged_and_the_store_kept_tidy(near: RedisStore) -> None:
+    quiet_turns = asyncio.Event()
+    calls = 0
+    housekeeping = near._housekeeping
+
+    async def counted() -> None:
+        nonlocal calls
+        calls += 1
+        await housekeeping()
+        if calls == 2:
+            quiet_turns.set()
+
+    near._housekeeping = counted  # type: ignore[method-assign]
+    await asyncio.wait_for(quiet_turns.wait(), 5)  # two quiet turns: pinged, answered
+
+    assert near.listening.is_set()  # its pongs keep it heard
+    assert near.stats()[1] > 0  # refreshed on the first turn (not again on the second)
