@@ -14,15 +14,17 @@ A body with holes is answered three ways:
 
 - to an edge cache that processes ESI (its request says
   ``Surrogate-Capability: ...="ESI/1.0"``): as stored, markers and all, with
-  ``Surrogate-Control: content="ESI/1.0"``, so it keeps one copy for everyone;
-- to a visitor nobody knows: with the anonymous fills. That body is the same
-  for all of them, so it is made once per entry, and it is what the entry's
-  stored compressed variants are made of (``Holes.public``);
+  ``Surrogate-Control: content="ESI/1.0"``, so it keeps one copy for everyone
+  and fills the holes itself, per request;
+- to a visitor nobody knows (an edge asking for visitors included): with the
+  anonymous fills. That body is the same for all of them, so it is made once
+  per entry, and it is what the entry's stored compressed variants are made
+  of (``Holes.public``);
 - to a known visitor: the stored body's pieces joined with their fills
-  (``Holes.answer``). The bytes are kept per (entry, visitor) in a byte-bounded
-  memo of this process (``Assembled``), never in the store: a person reading an
-  unchanged page again costs a dictionary lookup, and the next invalidation
-  makes a new entry, whose ETag no memo key holds.
+  (``Holes.for_visitor``). The answer is kept per (entry, visitor, coding) in a
+  byte-bounded memo of this process (``Assembled``), never in the store: a
+  person reading an unchanged page again costs a dictionary lookup, and the
+  next invalidation makes a new entry, whose ETag no memo key holds.
 
 The cached ``X-Cache`` and ``ETag`` describe the shared part; a known visitor's
 ETag adds a digest of who they are, so a browser never revalidates one person's

@@ -34,6 +34,7 @@ from app.cache import (
 )
 from app.cache.holes import Assembled, join, split
 from app.cache.http import cookie_of
+from tests.conftest import app_client
 
 PADDING = "x" * 2000  # enough to be stored compressed too
 PAGE = '<p>Hello <esi:include src="/holes/who"/>, <esi:include src="/holes/ada-only" />.</p>'
@@ -116,8 +117,7 @@ def site() -> Site:
 
 @pytest.fixture
 async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=site.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with app_client(site.app) as client:
         yield client
 
 
