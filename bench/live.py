@@ -65,8 +65,11 @@ async def _invalidation(
             status = "DONE" if i % 2 == 0 else "OPEN"
             writer = writers[i % len(writers)]
             update = await writer.post(f"/tickets/{ticket_id}/update", data={"status": status})
-            if update.status_code != 303:
-                raise RuntimeError(f"update answered {update.status_code}, expected 303")
+            if update.status_code != 303 or update.headers["location"].startswith("/login"):
+                raise RuntimeError(
+                    f"update answered {update.status_code} {update.headers.get('location')}, "
+                    "expected 303 to the ticket"
+                )
             seen = await _read_all(clients)
             answers.update(seen)
             over_one += seen.count("MISS") > 1

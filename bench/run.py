@@ -269,7 +269,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             redis.many = live.renders_per_invalidation(
                 redis.two.server.base_url,
                 ids[0],
-                session=session,  # the same database: the same accounts
+                session=verify.signed_up(redis.two.server),  # a database of its own
                 readers=args.readers,
                 rounds=args.invalidations,
                 workers=redis.two.workers,

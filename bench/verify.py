@@ -51,6 +51,12 @@ def cached(server: AppServer) -> httpx.Response:
     return response
 
 
+def signed_up(server: AppServer, name: str = "Writer") -> str:
+    """A new account on ``server``, signed in: its session token (any account may edit)."""
+    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+        return sign_up(client, name=name)
+
+
 def accounts(server: AppServer) -> tuple[str, str]:
     """Two accounts on ``server``, signed in: the admin (the first one), who may
     delete the seeded tickets, and a reader, who sees the list as most people

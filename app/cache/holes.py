@@ -38,15 +38,19 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.cache.entry import Entry
 
 MARKER = re.compile(rb'<esi:include src="([^"]+)"\s*/>')
 MARKER_START = b"<esi:include "
 SURROGATE_CONTROL = (b"surrogate-control", b'content="ESI/1.0"')
-PIECES = "holes.pieces"  # an entry's body split at its holes, kept in Entry.prepared
+PIECES = "holes.pieces"  # Entry.prepared: the body split at its holes
+PUBLIC = "holes.public"  # Entry.prepared: the body with its anonymous fills
 ASSEMBLED_MAX_BYTES = 16 * 1024 * 1024
+T = TypeVar("T")
 
 
 class Visitor(Protocol):
@@ -126,16 +130,36 @@ class Holes:
         """``body`` as a visitor nobody knows gets it."""
         return join(split(body), None, self.fill)
 
-    def for_visitor(self, pieces: list[bytes], visitor: Visitor) -> bytes:
-        return join(pieces, visitor, self.fill)
+    def for_visitor(self, entry: Entry, visitor: Visitor) -> bytes:
+        return join(self.pieces(entry), visitor, self.fill)
 
+    def pieces(self, entry: Entry) -> list[bytes]:
+        """``entry``'s body cut at its holes (one piece: none), worked out once."""
+        return self._derived(entry, PIECES, lambda: split(entry.body), [entry.body])
 
-def pieces_of(prepared: dict[Any, Any], body: bytes) -> list[bytes]:
-    """An entry's pieces, split once and kept with it (``Entry.prepared``)."""
-    pieces: list[bytes] | None = prepared.get(PIECES)
-    if pieces is None:
-        pieces = prepared[PIECES] = split(body)
-    return pieces
+    def public_of(self, entry: Entry) -> bytes:
+        """``entry``'s body with the anonymous fills, made once."""
+
+        def fill_for_nobody() -> bytes:
+            return join(self.pieces(entry), None, self.fill)
+
+        return self._derived(entry, PUBLIC, fill_for_nobody, entry.body)
+
+    def _derived(self, entry: Entry, name: str, make: Callable[[], T], plain: T) -> T:
+        """Kept with the entry (``Entry.prepared``) and, since a shared store
+        hands out a new ``Entry`` per read, by its ETag in ``assembled``; an
+        entry without holes (``plain``) costs only a scan for a marker."""
+        found: T | None = entry.prepared.get(name)
+        if found is None:
+            if MARKER_START not in entry.body:
+                found = plain
+            else:
+                found = self.assembled.get((name, entry.etag))
+                if found is None:
+                    found = make()
+                    self.assembled.put((name, entry.etag), found, len(entry.body))
+            entry.prepared[name] = found
+        return found
 
 
 def visitor_etag(etag: str, visitor: Visitor) -> str:

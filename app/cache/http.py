@@ -36,7 +36,7 @@ from app.cache.encoding import compress_as
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry
 from app.cache.errors import CacheError
-from app.cache.holes import SURROGATE_CONTROL, Holes, from_edge, pieces_of, visitor_etag
+from app.cache.holes import SURROGATE_CONTROL, Holes, from_edge, visitor_etag
 from app.cache.tags import implicit_tags
 
 Endpoint = Callable[[Request], Awaitable[str]]
@@ -101,7 +101,6 @@ def etag_matches(if_none_match: bytes, etag: str) -> bool:
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
 PREPARED_SHAPES_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary x edge)
-PUBLIC = "holes.public"  # Entry.prepared: the body with its anonymous fills
 # RFC 9211: this cache's member of Cache-Status (an edge in front appends its own).
 CACHE_STATUS_NAME = "tickets"
 CACHE_STATUS = {
@@ -141,11 +140,11 @@ def cached_answer(
         answer: Answer | None = entry.prepared.get(shape)
         if answer is not None:
             return answer
-    holed = holes is not None and len(pieces_of(entry.prepared, entry.body)) > 1
+    holed = holes is not None and len(holes.pieces(entry)) > 1
     coding, variant, etag = entry.variant(None if request.edge else request.accept_encoding)
-    if holed and coding is None and not request.edge:
+    if holes is not None and holed and coding is None and not request.edge:
         # The stored compressed variants are of the anonymous body; the plain one is made here.
-        variant, etag = _public(entry, holes), f'{etag[:-1]}-public"'
+        variant, etag = holes.public_of(entry), f'{etag[:-1]}-public"'
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
         return 304, _headers(status, entry, coding, request.vary, None, etag), b""
     headers = _headers(status, entry, coding, request.vary, variant, etag)
@@ -159,14 +158,6 @@ def cached_answer(
     return answer
 
 
-def _public(entry: Entry, holes: Holes | None) -> bytes:
-    assert holes is not None
-    public: bytes | None = entry.prepared.get(PUBLIC)
-    if public is None:
-        public = entry.prepared[PUBLIC] = holes.public(entry.body)
-    return public
-
-
 def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Holes) -> Answer:
     """A known visitor's answer: the entry's pieces and their holes, put together
     once per (entry, visitor, coding) in this process (``Holes.assembled``),
@@ -177,7 +168,7 @@ def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Ho
     memo_key = (entry.key, entry.etag, visitor.key, coding, request.vary)
     assembled: tuple[bytes, str, Headers] | None = holes.assembled.get(memo_key)
     if assembled is None:
-        filled = holes.for_visitor(pieces_of(entry.prepared, entry.body), visitor)
+        filled = holes.for_visitor(entry, visitor)
         body, etag = compress_as(coding, filled), visitor_etag(shared_etag, visitor)
         hit = _headers(CacheStatus.HIT, entry, coding, request.vary, body, etag, private=True)
         assembled = (body, etag, hit)
@@ -286,7 +277,7 @@ async def know_visitor(
     a request without cookies (the anonymous answer is kept ready for it)."""
     if holes is None or entry is None or request.edge or not request.has_cookie:
         return
-    if len(pieces_of(entry.prepared, entry.body)) > 1:
+    if len(holes.pieces(entry)) > 1:
         request.visitor = await holes.visitor_of(scope)
 
 

@@ -3,6 +3,8 @@ purge (tests/edge/ drives the real Varnish), behind a real httpx client."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -30,15 +32,18 @@ class FakeEdge:
     def __init__(self) -> None:
         self.purges: list[tuple[str, str]] = []  # (method, xkey-purge)
         self.status = 200
+        self.purged = asyncio.Event()  # set at each purge
 
         async def purge(request: Request) -> Response:
             self.purges.append((request.method, request.headers["xkey-purge"]))
+            self.purged.set()
             return PlainTextResponse("purged", self.status)
 
         self.app = Starlette(routes=[Route("/", purge, methods=["PURGE", "SOFTPURGE"])])
 
-    def edge(self) -> Edge:
-        return Edge("http://edge", transport=httpx.ASGITransport(app=self.app))
+    def edge(self, repurge_after: float = 60.0) -> Edge:
+        transport = httpx.ASGITransport(app=self.app)
+        return Edge("http://edge", transport=transport, repurge_after=repurge_after)
 
 
 @pytest.fixture
@@ -77,6 +82,32 @@ async def test_a_purge_not_acknowledged_leaves_the_commit_unapplied_for_the_outb
     with pytest.raises(EdgeUnavailable):
         await cache.invalidations.apply(frozenset({"t"}), stale=False)
     assert cache.metrics.store_errors._value.get() == 1
+
+
+async def test_each_purge_is_made_once_more_a_moment_later(
+    fake: FakeEdge, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fetch under way at the first purge may store an old body after it."""
+    edge = fake.edge(repurge_after=0.0)
+    await edge.purge(frozenset({"t"}), stale=False)
+    await asyncio.gather(*edge._again)  # the spare one, made
+    assert fake.purges == [("PURGE", "t"), ("PURGE", "t")]
+
+    await edge.purge(frozenset({"u"}), stale=True)  # acknowledged...
+    fake.status = 503  # ...and its spare one fails: only logged, the first was taken
+    await asyncio.gather(*edge._again)
+    await edge.close()
+
+    assert fake.purges[-2:] == [("SOFTPURGE", "u"), ("SOFTPURGE", "u")]
+    assert "made again, failed" in caplog.text
+
+
+async def test_a_spare_purge_still_waiting_is_dropped_on_close(fake: FakeEdge) -> None:
+    edge = fake.edge(repurge_after=60.0)
+    await edge.purge(frozenset({"t"}), stale=False)
+    await edge.close()
+
+    assert fake.purges == [("PURGE", "t")] and not edge._again
 
 
 async def test_an_edge_out_of_reach_is_unavailable() -> None:
