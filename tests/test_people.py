@@ -325,3 +325,11 @@ async def test_an_expired_session_is_nobody_even_when_remembered(
 
     assert "Signed in as" not in remembered.text
     assert "Signed in as" not in from_its_entry.text
+
+
+async def test_a_session_cookie_of_odd_bytes_is_nobody_not_an_error(
+    visitor: httpx.AsyncClient,
+) -> None:
+    page = await visitor.get("/tickets", headers={"Cookie": b"session=\xff\xfe; other=1"})
+
+    assert page.status_code == 200 and "Signed in as" not in page.text

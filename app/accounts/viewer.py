@@ -68,7 +68,7 @@ class Remembered:
         if len(self._by_token) >= REMEMBER_MAX:
             self.forget(EVERYONE)
         self._by_token[token] = (viewer, time.monotonic())
-        self._token_of[sessions.tag(sessions.digest(token.decode()))] = token
+        self._token_of[sessions.tag(sessions.digest(token.decode("latin-1")))] = token
 
     def forget(self, tags: frozenset[str]) -> None:
         """A ``Cache.on_invalidate`` listener: sessions whose tag moved are read again."""
@@ -94,7 +94,7 @@ async def viewer_of(scope: Scope) -> Viewer | None:
             remembered: Remembered = scope["app"].state.viewers
             viewer = remembered.get(token)
             if viewer is None:
-                viewer = await _of_token(scope, token.decode())
+                viewer = await _of_token(scope, token.decode("latin-1"))
                 if viewer is not None:
                     remembered.put(token, viewer)
         scope[SCOPE_KEY] = viewer
