@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from app.accounts.permissions import SignInFirst, sign_in_first
 from app.accounts.routes import routes as account_routes
 from app.accounts.viewer import Remembered
+from app.admin import routes as admin_routes
 from app.assets import static_files
 from app.build import build_id
 from app.cache import (
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
             *ticket_routes,
             *account_routes,
             *hole_routes,
+            *admin_routes,
             Route("/metrics", metrics, methods=["GET"], name="metrics"),
             Route("/events", stream_events, methods=["GET"], name="events"),
             Mount("/static", static_files, name="static"),

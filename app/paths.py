@@ -82,3 +82,8 @@ def account_hole_path() -> str:
 def delete_hole_path(ticket_id: str, place: str, author_id: str | None) -> str:
     """The hole of a ticket's Delete, in a list ``row`` or on its ``page`` (app/holes.py)."""
     return f"/holes/tickets/{ticket_id}/delete/{place}/{author_id or 'none'}"
+
+
+def cache_inspector_path() -> str:
+    """What the cache holds for a URL (admins only: app/admin.py)."""
+    return "/admin/cache"

@@ -12,8 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import itertools
 import logging
+import os
+import socket
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
@@ -85,6 +89,30 @@ def _read_after() -> int:
     return binding.request.read_after if binding and binding.request else 0
 
 
+class MissNotes:
+    """Why each key was last not served fresh from the store: the cache
+    inspector's answer to "why was that a miss?". The last ``MAX`` keys."""
+
+    MAX = 1000
+    ABSENT = "no entry in the store: never made, evicted, or expired by a bump of one of its tags"
+    STALE = "stale (a soft invalidation, or its time was up): served once more, rendered again"
+    OLDER_THAN_OWN_WRITE = "stale, and older than this visitor's own write: rendered for them"
+    STORE_DOWN = "the store could not be reached: rendered without it"
+
+    def __init__(self) -> None:
+        self._notes: OrderedDict[str, tuple[float, str]] = OrderedDict()
+
+    def note(self, key: str, at: float, reason: str) -> None:
+        self._notes.pop(key, None)
+        self._notes[key] = (at, reason)
+        if len(self._notes) > self.MAX:
+            self._notes.popitem(last=False)
+
+    def of(self, key: str) -> tuple[float, str] | None:
+        """(when, why) of ``key``'s last miss, if it is among the last ones."""
+        return self._notes.get(key)
+
+
 class Cache:
     def __init__(
         self,
@@ -113,6 +141,9 @@ class Cache:
         self.max_refreshes = MAX_REFRESHES
         self._refreshes = 0  # background refreshes running
         self._retry: dict[str, tuple[float, float]] = {}  # key -> (not before, last delay)
+        self.made_here = f"{socket.gethostname()}:{os.getpid()}"  # Entry.made_by: "<this> #n"
+        self._made = itertools.count(1)
+        self.misses = MissNotes()  # why each key was last rendered (the inspector)
 
     # -- reading -----------------------------------------------------------
 
@@ -167,10 +198,14 @@ class Cache:
         try:
             found = await self.lookup(key)
         except StoreUnavailable:
+            self.misses.note(key, self.now(), MissNotes.STORE_DOWN)
             return await self._bypass(render, parent)
         found_usable = found is not None and (
             found[1] is Freshness.FRESH or found[0].snapshot >= _read_after()
         )  # a stale body older than this visitor's own write is not for them
+        if not found_usable:
+            reason = MissNotes.ABSENT if found is None else MissNotes.OLDER_THAN_OWN_WRITE
+            self.misses.note(key, self.now(), reason)
         if found is not None and found_usable:
             entry, freshness = found
             if parent is not None:
@@ -179,6 +214,7 @@ class Cache:
                 return Served(entry.body, CacheStatus.HIT, entry)
             if parent is not None:
                 parent.shorten(self.now())  # it holds an old body: stale at once
+            self.misses.note(key, self.now(), MissNotes.STALE)
             self._refresh(key, recipe)
             return Served(entry.body, CacheStatus.STALE, entry)
 
@@ -267,6 +303,7 @@ class Cache:
             tags=frozenset(scope.tags),
             snapshot=snapshot,
             created_at=self.now(),
+            made_by=self._render_name(),
         )
 
     async def _bypass(self, render: Render, parent: RenderScope | None) -> Served:
@@ -370,8 +407,12 @@ class Cache:
             snapshot=scope.snapshot,
             created_at=started,
             revalidate=None if scope.expires_at is None else scope.expires_at - started,
+            made_by=self._render_name(),
         )
         return entry, scope.dynamic
+
+    def _render_name(self) -> str:
+        return f"{self.made_here} #{next(self._made)}"
 
     def _public(self, body: bytes) -> bytes:
         return body if self.holes is None else self.holes.public(body)

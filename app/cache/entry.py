@@ -47,6 +47,7 @@ class Entry:
     content_type: str = "text/html; charset=utf-8"
     etag: str = field(default="")
     encoded: Encoded = ()
+    made_by: str = ""  # which render: "host:pid #n" (the cache inspector shows it)
     # Response headers per shape, worked out on first use by the HTTP layer.
     prepared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -69,6 +70,7 @@ class Entry:
             + len(self.body)
             + sum(VARIANT_OVERHEAD_BYTES + len(body) for _, body in self.encoded)
             + sum(TAG_OVERHEAD_BYTES + len(tag) for tag in self.tags)
+            + (STR_OVERHEAD_BYTES + len(self.made_by) if self.made_by else 0)
         )
 
     def variant(self, accept_encoding: bytes | None) -> tuple[str | None, bytes, str]:

@@ -346,6 +346,8 @@ def cached(
             await know_visitor(holes, served.entry, binding.request, request.scope)
             return CachedResponse(served, binding.request, holes)
 
+        # How the route keys its entries, for a cache inspector to find them.
+        serve.cache_query = query  # type: ignore[attr-defined]
         return serve
 
     return decorate

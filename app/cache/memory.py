@@ -138,5 +138,8 @@ class MemoryStore:
         self._clock += 1  # renders that start from now on read a snapshot at the floor
         self._floor = self._clock
 
+    async def stamps(self, tags: frozenset[str]) -> dict[str, tuple[int, int]]:
+        return {tag: (self._expired_at.get(tag, 0), self._stale_at.get(tag, 0)) for tag in tags}
+
     def stamp_count(self) -> int:
         return len(self._expired_at) + len(self._stale_at)

@@ -351,6 +351,17 @@ class RedisStore:
         """Stamps in both hashes, as of the last refresh."""
         return self._stamps
 
+    async def stamps(self, tags: frozenset[str]) -> dict[str, tuple[int, int]]:
+        ordered = sorted(tags)
+        if not ordered:
+            return {}
+        expired = await self._call(self.client.hmget(self._expired, ordered))
+        stale = await self._call(self.client.hmget(self._stale, ordered))
+        return {
+            tag: (int(e or 0), int(s or 0))
+            for tag, e, s in zip(ordered, expired, stale, strict=True)
+        }
+
     async def trim_stamps(self, before: int | None = None) -> int:
         """Forget the stamps of bumps older than ``before`` (a clock value;
         default: older than any entry can be); how many went. Without this,
@@ -492,6 +503,7 @@ def _meta(entry: Entry) -> str:
             "revalidate": entry.revalidate,
             "content_type": entry.content_type,
             "etag": entry.etag,
+            "made_by": entry.made_by,
             "encoded": [[coding, len(body)] for coding, body in entry.encoded],
         }
     )
@@ -519,4 +531,5 @@ def _entry_from(key: str, meta: dict[str, Any], blob: bytes) -> Entry:
         revalidate=meta["revalidate"],
         content_type=meta["content_type"],
         etag=meta["etag"],
+        made_by=meta.get("made_by", ""),
     )

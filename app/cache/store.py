@@ -60,4 +60,7 @@ class Store(Protocol):
     def stamp_count(self) -> int:
         """How many tag stamps are kept (they must not grow without bound)."""
 
+    async def stamps(self, tags: frozenset[str]) -> dict[str, tuple[int, int]]:
+        """Each tag's last hard and soft bump (0: none kept): for the inspector."""
+
     async def close(self) -> None: ...

@@ -489,3 +489,24 @@ async def test_a_quiet_channel_is_pinged_and_the_store_kept_tidy(near: RedisStor
 
     assert near.listening.is_set()  # its pongs keep it heard
     assert near.stats()[1] > 0  # refreshed on the first turn (not again on the second)
+
+
+async def test_the_inspector_reads_tag_versions_and_who_made_an_entry(
+    server: RedisServer,
+) -> None:
+    store = RedisStore(server.url + "?prefix=inspect")
+    try:
+        made = Entry(
+            key="k", body=b"b", tags=frozenset({"a"}), snapshot=await store.clock(),
+            created_at=0.0, made_by="host:1 #7",
+        )  # fmt: skip
+        assert await store.put(made)
+        await store.bump(frozenset({"b"}), stale=True)
+        stamps = await store.stamps(frozenset({"a", "b"}))
+        found = await store.get("k", 1.0)
+    finally:
+        await store.close()
+
+    assert stamps["a"] == (0, 0) and stamps["b"][0] == 0 and stamps["b"][1] > 0
+    assert await RedisStore(server.url).stamps(frozenset()) == {}
+    assert found is not None and found[0].made_by == "host:1 #7"

@@ -1,0 +1,66 @@
+"""The cache inspector: for a URL, what the cache holds behind it and why (admins only)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from starlette.applications import Starlette
+
+from tests.conftest import add_ticket, app_client, sign_in
+
+
+def text_of(page: httpx.Response) -> str:
+    main = page.text[page.text.find("<main") :]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main))
+
+
+async def test_an_admin_sees_the_entry_its_tags_its_render_and_its_last_miss(
+    app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    ticket = await add_ticket(app)
+    await visitor.get("/tickets")  # a miss: nothing was there
+    await visitor.get("/tickets")
+
+    inspected = await client.get("/admin/cache", params={"url": "/tickets?utm_source=x"})
+    seen = text_of(inspected)
+
+    assert inspected.status_code == 200
+    assert "Key /tickets? page In the store fresh" in seen  # junk parameters: the same key
+    assert re.search(r"Made by render \S+:\d+ #\d+", seen)
+    assert f"ticket:{ticket.id} none none no" in seen and "tickets:all none none no" in seen
+    assert "Last not served fresh" in seen and "no entry in the store" in seen
+    assert "Key /tickets? partial In the store nothing servable" in seen
+
+
+async def test_a_bumped_tag_shows_why_the_next_read_was_a_miss(
+    app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    ticket = await add_ticket(app)
+    await visitor.get(f"/tickets/{ticket.id}")
+    await client.post(f"/tickets/{ticket.id}/update", data={"title": "Renamed"})
+
+    gone = text_of(await client.get("/admin/cache", params={"url": f"/tickets/{ticket.id}"}))
+    await visitor.get(f"/tickets/{ticket.id}")
+    back = text_of(await client.get("/admin/cache", params={"url": f"/tickets/{ticket.id}"}))
+
+    assert "nothing servable: the next request renders it" in gone
+    assert re.search(rf"ticket:{ticket.id} \d+ none no", back)  # bumped, before this snapshot
+
+
+async def test_only_admins_inspect_and_only_this_site(
+    app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    async with app_client(app) as bob:
+        await sign_in(app, bob, "Bob")
+        refused = await bob.get("/admin/cache")
+    sent_away = await visitor.get("/admin/cache")
+    elsewhere = await client.get("/admin/cache", params={"url": "https://evil.example/"})
+    uncached = await client.get("/admin/cache", params={"url": "/static/app.css"})
+    bad = await client.get("/admin/cache", params={"url": "/tickets?status=NOPE"})
+
+    assert refused.status_code == 403 and "for admins" in refused.text
+    assert sent_away.status_code == 303 and sent_away.headers["location"].startswith("/login")
+    assert elsewhere.status_code == 400
+    assert uncached.status_code == 200 and "not served through the cache" in uncached.text
+    assert bad.status_code == 400
