@@ -143,7 +143,7 @@ class Cache:
         self._retry: dict[str, tuple[float, float]] = {}  # key -> (not before, last delay)
         self.made_here = f"{socket.gethostname()}:{os.getpid()}"  # Entry.made_by: "<this> #n"
         self._made = itertools.count(1)
-        self.misses = MissNotes()  # why each key was last rendered (the inspector)
+        self.misses = MissNotes()  # why each key was last not served fresh (the inspector)
 
     # -- reading -----------------------------------------------------------
 
