@@ -10,6 +10,7 @@ its own, invalidated like a create.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete
 from sqlmodel import col
@@ -28,19 +29,7 @@ async def keep(session: AsyncSession, ticket: Ticket) -> None:
     await session.exec(
         delete(DeletedTicket).where(col(DeletedTicket.deleted_at) < now - UNDO_WINDOW)
     )
-    await session.merge(
-        DeletedTicket(
-            id=ticket.id,
-            title=ticket.title,
-            content=ticket.content,
-            status=ticket.status,
-            created_at=ticket.created_at,
-            updated_at=ticket.updated_at,
-            author_id=ticket.author_id,
-            author_name=ticket.author_name,
-            deleted_at=now,
-        )
-    )
+    await session.merge(DeletedTicket(id=ticket.id, **_kept(ticket), deleted_at=now))
 
 
 async def restore(session: AsyncSession, ticket_id: str) -> Ticket | None:
@@ -58,15 +47,15 @@ async def restore(session: AsyncSession, ticket_id: str) -> Ticket | None:
     kept = claimed.scalar_one_or_none()
     if kept is None:
         return None
-    ticket = Ticket(
-        id=ticket_id,
-        title=kept.title,
-        content=kept.content,
-        status=kept.status,
-        created_at=kept.created_at,
-        updated_at=kept.updated_at,
-        author_id=kept.author_id,
-        author_name=kept.author_name,
-    )
+    ticket = Ticket(id=ticket_id, **_kept(kept))
     session.add(ticket)
     return ticket
+
+
+# What a deleted ticket keeps, so that an undo puts it back as it was: one list
+# for both ways (a column added to tickets is added here once).
+KEPT = ("title", "content", "status", "created_at", "updated_at", "author_id", "author_name")
+
+
+def _kept(row: Ticket | DeletedTicket) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in KEPT}
