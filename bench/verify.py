@@ -62,12 +62,10 @@ def accounts(server: AppServer) -> tuple[str, str]:
     delete the seeded tickets, and a reader, who sees the list as most people
     do (no Delete but on their own tickets). Their session tokens. The reader's
     page must be a HIT of the shared part, with its holes filled."""
-    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
-        admin = sign_up(client, name="Admin")
-    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
-        reader = sign_up(client, name="Reader")
-        client.get(LIST)
-        response = client.get(LIST, headers=IDENTITY)
+    admin, reader = signed_up(server, "Admin"), signed_up(server, "Reader")
+    cookie = {"Cookie": f"session={reader}"}
+    fetch(server.base_url + LIST, cookie)
+    response = fetch(server.base_url + LIST, cookie)
     if _x_cache(response) != "HIT" or "Signed in as <strong>Reader</strong>" not in response.text:
         raise RuntimeError(f"{server.server}: signed-in GET /tickets: X-Cache {_x_cache(response)}")
     return admin, reader
