@@ -172,8 +172,8 @@ class FillHoles:
     """Fills the holes of answers that did not come from the cache: an action's
     row, a page re-rendered with a form's messages, an error page.
 
-    Installed inside ``CacheMiddleware``, so a HIT never passes here; a cached
-    answer it does see was filled already (or compressed: left alone).
+    Installed inside ``CacheMiddleware``, so a HIT never passes here; any
+    other answer of the cache (``Cache-Status``) filled its own and is left alone.
     """
 
     def __init__(self, app: ASGIApp, holes: Holes) -> None:
@@ -207,8 +207,7 @@ class FillHoles:
             pieces = split(body)
             if len(pieces) > 1:
                 if edge:
-                    if SURROGATE_CONTROL not in headers:  # a cached answer has it already
-                        headers.append(SURROGATE_CONTROL)
+                    headers.append(SURROGATE_CONTROL)
                 else:
                     visitor = await self.holes.visitor_of(scope)
                     body = join(pieces, visitor, self.holes.fill)
@@ -222,13 +221,15 @@ class FillHoles:
 
 
 def _fillable(headers: list[tuple[bytes, bytes]]) -> bool:
-    html = encoded = False
+    """HTML that the cache did not answer (a cached answer, ``Cache-Status``,
+    fills its own holes) and that is not compressed."""
+    html = False
     for name, value in headers:
         if name == b"content-type":
             html = value.startswith(b"text/html")
-        elif name == b"content-encoding":
-            encoded = True
-    return html and not encoded
+        elif name in (b"content-encoding", b"cache-status"):
+            return False
+    return html
 
 
 def _private(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

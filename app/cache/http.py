@@ -36,7 +36,15 @@ from app.cache.encoding import compress_as
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry
 from app.cache.errors import CacheError
-from app.cache.holes import SURROGATE_CONTROL, Holes, from_edge, visitor_etag
+from app.cache.holes import (
+    MARKER_START,
+    SURROGATE_CONTROL,
+    Holes,
+    from_edge,
+    join,
+    split,
+    visitor_etag,
+)
 from app.cache.tags import implicit_tags
 
 Endpoint = Callable[[Request], Awaitable[str]]
@@ -128,8 +136,8 @@ def cached_answer(
     assembled for a known visitor (``request.visitor``), with the anonymous
     fills for anyone else.
     """
-    if entry is None:  # a bypass: nothing stored, nothing to validate
-        return 200, _headers(status, None, None, request.vary, body), body
+    if entry is None:  # a bypass: nothing stored, nothing to validate or keep
+        return _bypassed(status, body, request, holes)
     if request.visitor is not None and holes is not None and not request.edge:
         return _assembled(status, entry, request, holes)  # (know_visitor: it has holes)
     # The whole answer, kept per request shape: the HIT path is one dict lookup.
@@ -156,6 +164,19 @@ def cached_answer(
     if len(entry.prepared) < PREPARED_SHAPES_MAX:
         entry.prepared[shape] = answer
     return answer
+
+
+def _bypassed(status: CacheStatus, body: bytes, request: RequestKey, holes: Holes | None) -> Answer:
+    """A body rendered for this request only: its holes filled here, for whoever asks."""
+    pieces = split(body) if holes is not None else [body]
+    extra: Headers = []
+    if len(pieces) > 1 and request.edge:
+        extra.append(SURROGATE_CONTROL)
+    elif len(pieces) > 1:
+        assert holes is not None
+        body = join(pieces, request.visitor, holes.fill)
+    private = request.visitor is not None and len(pieces) > 1
+    return 200, [*_headers(status, None, None, request.vary, body, private=private), *extra], body
 
 
 def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Holes) -> Answer:
@@ -237,7 +258,7 @@ class CacheMiddleware:
             found = await self.cache.lookup(request.key, fresh_only=True)
             if found is not None:
                 entry, holes = found[0], self.cache.holes
-                await know_visitor(holes, entry, request, scope)
+                await know_visitor(holes, entry, entry.body, request, scope)
                 status, headers, body = cached_answer(
                     CacheStatus.HIT, entry.body, entry, request, holes
                 )
@@ -270,14 +291,16 @@ class CacheMiddleware:
 
 
 async def know_visitor(
-    holes: Holes | None, entry: Entry | None, request: RequestKey, scope: Scope
+    holes: Holes | None, entry: Entry | None, body: bytes, request: RequestKey, scope: Scope
 ) -> None:
     """Work out who asks (``request.visitor``) when, and only when, the answer has
     holes to fill for them: a page without holes never looks at a session, nor
-    a request without cookies (the anonymous answer is kept ready for it)."""
-    if holes is None or entry is None or request.edge or not request.has_cookie:
+    a request without cookies (the anonymous answer is kept ready for it).
+    ``entry`` None: a body rendered for this request only (a bypass)."""
+    if holes is None or request.edge or not request.has_cookie:
         return
-    if len(holes.pieces(entry)) > 1:
+    holed = MARKER_START in body if entry is None else len(holes.pieces(entry)) > 1
+    if holed:
         request.visitor = await holes.visitor_of(scope)
 
 
@@ -343,7 +366,7 @@ def cached(
                 compress=True,
             )
             holes = binding.cache.holes
-            await know_visitor(holes, served.entry, binding.request, request.scope)
+            await know_visitor(holes, served.entry, served.body, binding.request, request.scope)
             return CachedResponse(served, binding.request, holes)
 
         # How the route keys its entries, for a cache inspector to find them.

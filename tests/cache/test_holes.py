@@ -236,6 +236,7 @@ async def test_answers_from_outside_the_cache_are_filled_on_their_way_out(
     nobody = await client.get("/plain")
     streamed = await client.get("/streamed", headers={"Cookie": "who=bob"})
     dynamic = await client.get("/dynamic", headers={"Cookie": "who=ada"})
+    dynamic_edge = await client.get("/dynamic", headers=EDGE)
     edge = await client.get("/plain", headers=EDGE)
     text = await client.get("/text", headers={"Cookie": "who=ada"})
 
@@ -247,6 +248,9 @@ async def test_answers_from_outside_the_cache_are_filled_on_their_way_out(
     assert streamed.text == "<p>Hello <b>bob</b>, .</p>"
     assert dynamic.text == filled("<b>ada</b>", "secret")
     assert dynamic.headers["x-cache"] == "BYPASS"
+    assert dynamic.headers["cache-control"] == "private, no-cache"
+    assert dynamic_edge.text == PAGE + PADDING
+    assert dynamic_edge.headers["surrogate-control"] == 'content="ESI/1.0"'
     assert edge.text == PAGE and edge.headers["surrogate-control"] == 'content="ESI/1.0"'
     assert text.text == PAGE  # only HTML has holes
 
