@@ -4,12 +4,16 @@ as a static file: the machine's ceiling for one cached page.
 Both are pinned to the servers' CPU, wrk to the other; rows are loaded in
 interleaved rounds (medians), plain and with ``Accept-Encoding: gzip`` (the
 edge keeps pages gzipped; nginx sends a ``.gz`` it has beside the file). Then
-a write through the edge and the fresh list page after it, timed.
+a write through the edge and the fresh list page after it, timed. And, with
+a Redis store (scripts/bench starts one), the renders one invalidation costs
+when 4 worker processes stand behind the edge and 64 readers come through it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import itertools
 import os
 import re
 import shutil
@@ -21,10 +25,23 @@ from pathlib import Path
 
 import httpx
 
-from bench import wrk
-from tests.support import AppServer, EdgeServer, create_ticket, free_port, sign_up
+from bench import pin, wrk
+from bench.live import RENDERS
+from bench.redis_rows import with_prefix
+from tests.support import (
+    AppServer,
+    EdgeServer,
+    create_ticket,
+    create_ticket_async,
+    free_port,
+    sign_up,
+    sign_up_async,
+)
 
 GZIP = {"Accept-Encoding": "gzip"}
+# What the readers ask for: the edge keeps one object per coding, each fetched
+# from the app once per invalidation, and all three made by one render there.
+CODINGS = ("identity", "gzip", "br")
 NGINX_CONF = """\
 {user}worker_processes 1;
 daemon off;
@@ -67,12 +84,26 @@ class Loaded:
         return statistics.median(load.p50_ms for load in self.loads)
 
 
+@dataclass(frozen=True)
+class EdgeRenders:
+    """Invalidations with ``workers`` processes (one Redis store) behind the edge."""
+
+    workers: int
+    readers: int
+    rounds: int
+    renders: float  # per invalidation, summed over the workers' /metrics
+    fetches: float  # the edge's reads from the app per invalidation (less the write)
+    stale: int  # readers' answers that did not show the write (must be 0)
+
+
 @dataclass
 class EdgeFigures:
     rows: list[Loaded]
     fresh_ms: list[float]
     person_ms: list[float]  # a signed-in person's list page through the edge
     size: int
+    # 1 worker, then 4; none without a Redis store.
+    renders: list[EdgeRenders] = field(default_factory=list)
 
     def ratio(self, encoding: str) -> float:
         edge, nginx = (row for row in self.rows if row.name.endswith(encoding))
@@ -177,12 +208,95 @@ def _write_then_fresh(edge_url: str, writes: int) -> tuple[list[float], list[flo
             people.append((time.perf_counter() - started) * 1000)
             if answer.status_code != 303:
                 raise RuntimeError(f"update through the edge answered {answer.status_code}")
-            shown = re.search(
-                rf'id="ticket-{ticket_id}" class="ticket-row status-(\w+)"', page.text
-            )
-            if shown is None or shown[1] != status.lower():
+            if _shown_status(page.text, ticket_id) != status.lower():
                 raise RuntimeError("a stale list page through the edge after an answered write")
     return timings, people
+
+
+def renders_per_invalidation(
+    env: dict[str, str], tmp: Path, *, redis_url: str, workers: int, readers: int, rounds: int
+) -> EdgeRenders:
+    """Each round: one status change through the edge, of a ticket on the
+    first page (so the page, its counts, the list window and the row move),
+    then ``readers`` visitors at once through it (three codings, so three edge
+    objects). The edge asks the app for each object once (it collapses the
+    rest); the app's workers share a Redis store, so each moved entry renders
+    once in the cluster: as many renders as one worker makes. Every reader
+    must see the write."""
+    cache_url = with_prefix(redis_url, f"bench-edge-{os.getpid()}-{workers}w")
+    name = f"edge-{workers}w"
+    app = AppServer(
+        tmp / f"{name}.log", workers=workers, env={**env, "CACHE_URL": cache_url},
+        pidfile=tmp / f"{name}.pid",
+    )  # fmt: skip
+    edge = EdgeServer(tmp / name, app.port)
+    app.env["EDGE_PORT"] = str(edge.port)
+    try:
+        edge.start()
+        app.start()
+        return asyncio.run(_invalidations(app, edge, readers, rounds))
+    finally:
+        app.stop()
+        edge.stop()
+
+
+async def _invalidations(
+    app: AppServer, edge: EdgeServer, readers: int, rounds: int
+) -> EdgeRenders:
+    codings = itertools.cycle(CODINGS)
+    clients = [
+        httpx.AsyncClient(
+            base_url=edge.base_url, timeout=30, headers={"Accept-Encoding": next(codings)}
+        )
+        for _ in range(readers)
+    ]
+    async with httpx.AsyncClient(base_url=edge.base_url, timeout=30) as writer:
+        try:
+            await sign_up_async(writer, name="Writer")
+            ticket_id = await create_ticket_async(
+                writer, title=f"Changed behind {app.workers} workers"
+            )
+            await asyncio.gather(*(client.get("/tickets") for client in clients))  # warm
+            renders_before = await _renders(app)
+            fetches_before = _backend_requests(edge)
+            stale = 0
+            for i in range(rounds):
+                status = "DONE" if i % 2 == 0 else "OPEN"
+                answer = await writer.post(f"/tickets/{ticket_id}/update", data={"status": status})
+                if answer.status_code != 303:
+                    raise RuntimeError(f"update through the edge answered {answer.status_code}")
+                pages = await asyncio.gather(*(client.get("/tickets") for client in clients))
+                stale += sum(
+                    _shown_status(page.text, ticket_id) != status.lower() for page in pages
+                )
+            renders = (await _renders(app) - renders_before) / rounds
+            # The write itself went through to the app too (a pass).
+            fetches = (_backend_requests(edge) - fetches_before) / rounds - 1
+        finally:
+            await asyncio.gather(*(client.aclose() for client in clients))
+    return EdgeRenders(app.workers, readers, rounds, renders, fetches, stale)
+
+
+async def _renders(app: AppServer) -> float:
+    """cache_renders_total summed over every worker (one pinned connection each)."""
+    pinned = await pin.pin(app.base_url, workers=app.workers, connections=app.workers)
+    try:
+        return sum(counters[RENDERS] for counters in pinned.counters(RENDERS).values())
+    finally:
+        await pinned.aclose()
+
+
+def _backend_requests(edge: EdgeServer) -> int:
+    shown = subprocess.run(
+        ["varnishstat", "-n", str(edge.directory / "varnish"), "-1", "-f", "MAIN.backend_req"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return int(shown.split()[1])  # "MAIN.backend_req  <value>  <rate>  <description>"
+
+
+def _shown_status(page: str, ticket_id: str) -> str | None:
+    shown = re.search(rf'id="ticket-{ticket_id}" class="ticket-row status-(\w+)"', page)
+    return None if shown is None else shown[1]
 
 
 def report(figures: EdgeFigures) -> None:
@@ -203,3 +317,15 @@ def report(figures: EdgeFigures) -> None:
         f"  a person's list page through the edge (its holes asked of the app one by one): "
         f"p50 {statistics.median(figures.person_ms):.2f} ms"
     )
+    if figures.renders:
+        one, many = figures.renders[0], figures.renders[-1]
+        stale = sum(r.stale for r in figures.renders)
+        verdict = "ok" if many.renders == one.renders and stale == 0 else "MISSED"
+        print(
+            f"  renders per invalidation behind the edge, {many.readers} readers through it "
+            f"({', '.join(CODINGS)}), one Redis store: {many.workers} workers {many.renders:.2f}, "
+            f"1 worker {one.renders:.2f}   {verdict} (target: the same; summed over the workers' "
+            f"/metrics: page, counts, list window, row); the edge asked the app "
+            f"{many.fetches:.2f} times (one per coding); stale answers {stale}; "
+            f"mean of {many.rounds} invalidations"
+        )

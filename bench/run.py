@@ -18,7 +18,8 @@ Then: 2 workers and a small answer, for Nagle's delay (bench.nagle); renders
 per invalidation with 64 concurrent readers, and a delete followed by the
 fresh list page (bench.live); unless ``--no-edge``, the page through the edge
 cache next to nginx serving its bytes as a static file, and a write then the
-fresh page through the edge (bench.edge); in process, ``revalidate_tag`` with
+fresh page through the edge, and (with Redis) renders per invalidation with
+4 workers behind the edge (bench.edge); in process, ``revalidate_tag`` with
 1,000 and 100,000 entries (bench.revalidate). Nothing is written to the repository.
 """
 
@@ -51,6 +52,7 @@ SMALL_PATH = "/fragments/counts"
 SMALL_SERVERS = ("granian", "uvicorn")
 BARE_APP = "bench.bare_app:create_app"
 SERVER_CPU, WRK_CPU = "0", "1"
+EDGE_WORKERS = 4  # behind the edge, for renders per invalidation (with --redis)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -283,6 +285,11 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
                 env, tmp, cpus=cpus, wrk_cpus=wrk_cpus, duration=args.duration,
                 connections=args.connections, rounds=args.rounds, writes=args.deletes,
             )  # fmt: skip
+            for workers in (1, EDGE_WORKERS) if args.redis else ():
+                edge_figures.renders.append(edge.renders_per_invalidation(
+                    env, tmp, redis_url=os.environ["REDIS_URL"], workers=workers,
+                    readers=args.readers, rounds=args.invalidations,
+                ))  # fmt: skip
         except Exception as exc:  # the rest of the run still reports
             print(f"bench: the edge rows failed: {exc!r}", flush=True)
     bumps = revalidate.measure()
