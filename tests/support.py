@@ -340,6 +340,16 @@ class EdgeServer:
     def stop(self) -> None:
         subprocess.run(["bash", "scripts/edge", "stop", str(self.directory)], check=True, cwd=ROOT)
 
+    def backend_requests(self) -> int:
+        """How many requests the edge has sent to the app (varnishstat's MAIN.backend_req)."""
+        shown = subprocess.run(
+            ["varnishstat", "-n", str(self.directory / "varnish"), "-1", "-f", "MAIN.backend_req"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return int(shown.split()[1])  # "MAIN.backend_req  <value>  <rate>  <description>"
+
 
 # -- a private redis-server ------------------------------------------------------------
 

@@ -251,6 +251,25 @@ async def test_a_hole_answers_alone_for_an_edge(
     assert unknown.status_code == odd.status_code == 404
 
 
+async def test_a_delete_hole_answers_what_the_edge_decided_the_same_for_everyone(
+    app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    """The edge picks ``may`` from the viewer cookie (edge/tickets.vcl); the
+    answer is not the asker's: Ada's and a visitor's are the same, and shared."""
+    ticket_id = await ticket_by(app, client, "Ada's")
+    hole = f"/holes/tickets/{ticket_id}/delete/row/none"
+    may = [await asker.get(hole + "?may=1") for asker in (client, visitor)]
+    may_not = [await asker.get(hole + "?may=0") for asker in (client, visitor)]
+    odd = await client.get(hole + "?may=yes")
+
+    assert may[0].text == may[1].text and DELETE_BUTTON.search(may[0].text)
+    assert may_not[0].text == may_not[1].text == ""
+    for answer in (*may, *may_not):
+        assert answer.headers["xkey"] == "holes" and answer.headers["cache-control"] == "no-cache"
+        assert "vary" not in answer.headers
+    assert odd.status_code == 400 and "may is 1 or 0" in odd.text
+
+
 async def test_an_edge_gets_the_shared_page_with_its_holes_marked(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:

@@ -62,7 +62,7 @@ async def signup(request: Request) -> Response:
         )
         session.add(user)
         token = await sessions.start(session, user)
-    return _signed_in(request, token, form)
+    return _signed_in(request, token, user, form)
 
 
 async def login(request: Request) -> Response:
@@ -85,20 +85,20 @@ async def login(request: Request) -> Response:
         assert user is not None
         await throttle.succeeded(session, email)
         token = await sessions.start(session, user)
-    return _signed_in(request, token, form)
+    return _signed_in(request, token, user, form)
 
 
 async def logout(request: Request) -> Response:
     async with database(request).transaction() as session:
         await sessions.end(session, request.cookies.get(sessions.COOKIE))
     answer = RedirectResponse(paths.home_path(), status_code=303)
-    sessions.clear_cookie(request, answer)
+    sessions.clear_cookies(request, answer)
     return answer
 
 
-def _signed_in(request: Request, token: str, form: AccountForm) -> Response:
+def _signed_in(request: Request, token: str, user: User, form: AccountForm) -> Response:
     answer = RedirectResponse(safe_next(form.data.get("next")), status_code=303)
-    sessions.set_cookie(request, answer, token)
+    sessions.set_cookies(request, answer, token, user)
     return answer
 
 

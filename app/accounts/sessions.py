@@ -3,6 +3,12 @@ digest and whose it is. Signing out deletes the row, so a copied cookie stops
 working too.
 
 Cookie: ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when served over HTTPS.
+
+A second cookie, ``viewer``, says who the session's person is in a way an
+edge cache can use without asking us: ``admin``, or the person's id. It is
+no secret and proves nothing: the edge only uses it to choose which shared
+copy of a ticket's Delete hole to show (edge/tickets.vcl); every write is
+still checked against the session. It lives and goes with the session cookie.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from app.cache import revalidate_tag
 from app.models import User, UserSession, utcnow
 
 COOKIE = "session"
+VIEWER_COOKIE = "viewer"
 LIFETIME = timedelta(days=30)
 
 
@@ -67,18 +74,25 @@ async def end(session: AsyncSession, token: str | None) -> None:
         await revalidate_tag(tag(digest(token)))
 
 
-def set_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=int(LIFETIME.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+def viewer_cookie(user: User) -> str:
+    """What the edge decides a Delete hole by: an admin may delete any ticket, others their own."""
+    return "admin" if user.is_admin else user.id
 
 
-def clear_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(
-        COOKIE, httponly=True, samesite="lax", secure=request.url.scheme == "https"
-    )
+def set_cookies(request: Request, response: Response, token: str, user: User) -> None:
+    for name, value in ((COOKIE, token), (VIEWER_COOKIE, viewer_cookie(user))):
+        response.set_cookie(
+            name,
+            value,
+            max_age=int(LIFETIME.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+
+
+def clear_cookies(request: Request, response: Response) -> None:
+    for name in (COOKIE, VIEWER_COOKIE):
+        response.delete_cookie(
+            name, httponly=True, samesite="lax", secure=request.url.scheme == "https"
+        )

@@ -140,6 +140,52 @@ def test_two_people_see_only_their_own_names_from_one_edge_object(site: Site) ->
     assert not delete_in.search(visitor_page.text)
 
 
+def row_of(page: httpx.Response, ticket_id: str) -> str:
+    found = re.search(rf'<li id="ticket-{ticket_id}".*?</li>', page.text, re.S)
+    assert found is not None, f"no row for {ticket_id}"
+    return found.group(0)
+
+
+def test_a_persons_page_asks_the_app_for_their_account_alone_and_offers_delete_where_they_may(
+    site: Site,
+) -> None:
+    with site.client() as ada, site.client() as bob, site.client() as carol:
+        people = {"Ada": ada, "Bob": bob, "Carol": carol}  # Ada, the first, is the admin
+        for name, person in people.items():
+            sign_up(person, name=name)
+        bobs = create_ticket(bob, title="Bob's ticket")
+        carols = create_ticket(carol, title="Carol's ticket")
+        for person in people.values():  # the edge fetches each Delete answer once
+            person.get("/tickets")
+        before = site.edge.backend_requests()
+        pages = {name: person.get("/tickets") for name, person in people.items()}
+        asked = site.edge.backend_requests() - before
+
+    assert asked == len(people)  # each page's account hole; its Deletes are the edge's
+    for page in pages.values():
+        assert cache_status(page).endswith("edge; hit")
+    offered = {
+        name: ["Delete" in row_of(page, t) for t in (bobs, carols)] for name, page in pages.items()
+    }
+    assert offered == {"Ada": [True, True], "Bob": [True, False], "Carol": [False, True]}
+
+
+def test_a_forged_viewer_cookie_shows_a_delete_that_still_deletes_nothing(site: Site) -> None:
+    with site.client() as ada, site.client() as carol:
+        sign_up(ada, name="Ada")
+        sign_up(carol, name="Carol")
+        adas = create_ticket(ada, title="Not Carol's to delete")
+        carol.cookies.delete("viewer")
+        carol.cookies.set("viewer", "admin")  # not a secret, and not proof either
+        page = carol.get("/tickets")
+        refused = carol.post(f"/tickets/{adas}/delete")
+        still = ada.get(f"/tickets/{adas}")
+
+    assert "Delete" in row_of(page, adas)  # the edge believed the cookie...
+    assert refused.status_code == 403  # ...the app checks the session
+    assert still.status_code == 200  # still there
+
+
 def test_an_event_stream_through_the_edge_hears_a_write_within_a_second(site: Site) -> None:
     async def scenario() -> float:
         async with (
