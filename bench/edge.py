@@ -187,8 +187,8 @@ def _nginx(directory: Path, page: bytes, cpus: str | None) -> tuple[subprocess.P
 def _write_then_fresh(edge_url: str, writes: int) -> tuple[list[float], list[float]]:
     """A status change through the edge, then the list through it as a visitor
     reads it: the first read must show it (any later one would be stale), timed.
-    And the writer's own page (a person's: its holes filled by the edge, one
-    request to the app each), timed apart."""
+    And the writer's own page (a person's: the edge asks the app for its
+    account hole and fills the Delete holes itself), timed apart."""
     timings, people = [], []
     with (
         httpx.Client(base_url=edge_url, timeout=30) as http,
