@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, update
+from sqlalchemy import event, func, update
 from sqlmodel import select
 from starlette.applications import Starlette
 
-from app.cache import Cache, CacheStatus, MemoryStore, cache_tag
+from app.cache import Cache, CacheStatus, Commit, MemoryStore, cache_tag
 from app.cache.errors import StoreUnavailable
 from app.db import Database
 from app.models import InvalidationOutbox, utcnow
@@ -44,6 +44,29 @@ async def test_a_write_applied_by_its_writer_leaves_no_row(
     await app.state.outbox.idle()
 
     assert await rows(app.state.db) == 0
+
+
+async def test_rows_settled_together_are_deleted_in_one_statement_after_the_answers(
+    two_processes: tuple[FlakyStore, Database, Outbox, Outbox],
+) -> None:
+    _, db, mine, _ = two_processes
+    async with db.transaction() as session:  # three writes' rows (this one settles none)
+        made = [await mine.record(session, Commit(queued=[("t", False)])) for _ in range(3)]
+    statements: list[str] = []
+    event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_: statements.append(statement),
+    )
+
+    for row in made:  # three writes answered, one after the other, within DELETE_AFTER
+        assert row is not None
+        mine.settled(row, Commit(queued=[("t", False)], applied=True))
+    assert statements == []  # nothing on the answers' path
+    await mine.idle()
+
+    assert [s.split()[0] for s in statements] == ["DELETE"]
+    assert await rows(db) == 0
 
 
 class FlakyStore(MemoryStore):
