@@ -1,10 +1,12 @@
-"""An edge cache purged by tag: here an ASGI stand-in that speaks Varnish's xkey
-purge (tests/edge/ drives the real Varnish), behind a real httpx client."""
+"""An edge cache purged by tag: here a small HTTP/1.1 server on 127.0.0.1 that
+speaks Varnish's xkey purge (tests/edge/ drives the real Varnish)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
+import h11
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -23,32 +25,82 @@ from app.cache import (
     cached,
     revalidate_tag,
 )
-from app.cache.edge import edge_keys
+from app.cache.edge import KEEP_CONNECTIONS, edge_keys
 
 
 class FakeEdge:
-    """Records each purge; answers ``status`` (200: acknowledged)."""
+    """Records each purge; answers ``status`` (200: acknowledged). ``hang_up``:
+    closes each connection after its answer, as an edge does with idle ones;
+    ``say_close``: says so in the answer (``Connection: close``)."""
 
     def __init__(self) -> None:
         self.purges: list[tuple[str, str]] = []  # (method, xkey-purge)
         self.status = 200
-        self.purged = asyncio.Event()  # set at each purge
+        self.hang_up = False
+        self.say_close = False
+        self.opened = 0  # connections accepted
+        self.open = 0  # connections not closed yet
+        self.changed = asyncio.Condition()  # notified when ``open`` moves
+        self.server: asyncio.Server | None = None
+        self.port = 0
 
-        async def purge(request: Request) -> Response:
-            self.purges.append((request.method, request.headers["xkey-purge"]))
-            self.purged.set()
-            return PlainTextResponse("purged", self.status)
-
-        self.app = Starlette(routes=[Route("/", purge, methods=["PURGE", "SOFTPURGE"])])
+    async def start(self) -> FakeEdge:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
 
     def edge(self, repurge_after: float = 60.0) -> Edge:
-        transport = httpx.ASGITransport(app=self.app)
-        return Edge("http://edge", transport=transport, repurge_after=repurge_after)
+        return Edge(f"http://127.0.0.1:{self.port}", repurge_after=repurge_after)
+
+    async def wait_open(self, count: int) -> None:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.open == count)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._count(+1)
+        http = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                event = http.next_event()
+                if event is h11.NEED_DATA:
+                    http.receive_data(await reader.read(4096))
+                elif isinstance(event, h11.Request):
+                    headers = dict(event.headers)
+                    self.purges.append((event.method.decode(), headers[b"xkey-purge"].decode()))
+                elif isinstance(event, h11.EndOfMessage):
+                    said = [("Content-Length", "6")] + [("Connection", "close")] * self.say_close
+                    answer = h11.Response(status_code=self.status, headers=said)
+                    for part in (answer, h11.Data(data=b"purged"), h11.EndOfMessage()):
+                        writer.write(http.send(part))
+                    await writer.drain()
+                    if self.hang_up or self.say_close:
+                        break
+                    http.start_next_cycle()
+                elif isinstance(event, h11.ConnectionClosed):
+                    break
+        finally:
+            writer.close()
+            await self._count(-1)
+
+    async def _count(self, change: int) -> None:
+        async with self.changed:
+            self.open += change
+            self.opened += change > 0
+            self.changed.notify_all()
+
+    async def stop(self) -> None:
+        """After the test closed its edge: every connection's handler has ended."""
+        assert self.server is not None
+        self.server.close()
+        await self.wait_open(0)
+        await self.server.wait_closed()
 
 
 @pytest.fixture
-def fake() -> FakeEdge:
-    return FakeEdge()
+async def fake() -> AsyncIterator[FakeEdge]:
+    edge = await FakeEdge().start()
+    yield edge
+    await edge.stop()
 
 
 async def test_a_bump_purges_the_edge_by_tag_hard_or_soft(fake: FakeEdge) -> None:
@@ -81,6 +133,7 @@ async def test_a_purge_not_acknowledged_leaves_the_commit_unapplied_for_the_outb
     assert not commit.applied  # the outbox keeps its row
     with pytest.raises(EdgeUnavailable):
         await cache.invalidations.apply(frozenset({"t"}), stale=False)
+    await cache.close()
     assert cache.metrics.store_errors._value.get() == 1
 
 
@@ -110,6 +163,63 @@ async def test_a_spare_purge_still_waiting_is_dropped_on_close(fake: FakeEdge) -
     assert fake.purges == [("PURGE", "t")] and not edge._again
 
 
+async def test_purges_share_kept_connections_and_open_new_ones_when_the_edge_closed_them(
+    fake: FakeEdge,
+) -> None:
+    edge = fake.edge()
+    for tag in "abc":
+        await edge.purge(frozenset({tag}), stale=False)
+    assert fake.opened == 1  # one connection, kept
+
+    fake.hang_up = True  # the edge closes each after its answer (idle ones, for Varnish)
+    await edge.purge(frozenset({"d"}), stale=False)
+    await fake.wait_open(0)
+    await edge.purge(frozenset({"e"}), stale=False)  # the kept one is gone: a new one
+    fake.hang_up, fake.say_close = False, True
+    await edge.purge(frozenset({"f"}), stale=False)  # said it closes: not kept
+    await edge.purge(frozenset({"g"}), stale=False)
+    await edge.close()
+
+    assert [keys for _, keys in fake.purges] == [*"abcd", "e", "f", "g"]  # each acknowledged
+    assert fake.opened == 4  # the first, the one after the hang-up, and one per Connection: close
+
+
+async def test_purges_at_once_each_get_a_connection_and_a_few_are_kept(fake: FakeEdge) -> None:
+    edge = fake.edge()
+    at_once = KEEP_CONNECTIONS + 2
+    await asyncio.gather(*(edge.purge(frozenset({f"t{n}"}), stale=False) for n in range(at_once)))
+
+    assert fake.opened == at_once
+    await fake.wait_open(KEEP_CONNECTIONS)  # the rest were closed
+    await edge.close()
+    await fake.wait_open(0)
+
+
+async def test_an_edge_that_does_not_answer_in_time_is_unavailable() -> None:
+    accepted, ended = asyncio.Event(), asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.set()
+        await reader.read()  # until the client gives up and closes
+        writer.close()
+        ended.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    edge = Edge(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=0.2)
+    with pytest.raises(EdgeUnavailable, match="TimeoutError"):
+        await edge.purge(frozenset({"t"}), stale=False)
+    assert accepted.is_set()
+    await edge.close()
+    await ended.wait()  # the client hung up: the timeout closed its connection
+    server.close()
+    await server.wait_closed()
+
+
+def test_an_edge_is_reached_over_http() -> None:
+    with pytest.raises(ValueError, match="http://host:port"):
+        Edge("https://edge.example")
+
+
 async def test_an_edge_out_of_reach_is_unavailable() -> None:
     edge = Edge("http://127.0.0.1:9", timeout=0.5)  # the discard port: nobody listens
     with pytest.raises(EdgeUnavailable):
@@ -120,6 +230,7 @@ async def test_an_edge_out_of_reach_is_unavailable() -> None:
 async def test_everything_can_be_purged_at_once(fake: FakeEdge) -> None:
     edge = fake.edge()
     await edge.purge_everything()
+    await edge.close()
 
     assert fake.purges == [("PURGE", "*")]
 
