@@ -79,15 +79,20 @@ return redis.call('GET', KEYS[1])
 """
 
 # KEYS: the expired and stale stamp hashes, then one entry key per entry
-# asked for; one reply per entry: nil, or {meta, body, expired, stale}.
-# Stamps are compared with tonumber (exact below 2^53) but handed back as the
-# strings Redis stored: Lua would print a 16-digit number in %.14g and lose it.
+# asked for; one reply per entry: nil, or {meta, body, expired, stale}. An
+# entry a hard bump expired is nil too: its body, which nobody may be served,
+# does not cross the network (the first read after a write, a miss, paid for
+# the whole page three times). Stamps are compared with tonumber (exact below
+# 2^53) but handed back as the strings Redis stored: Lua would print a
+# 16-digit number in %.14g and lose it.
 _GET = """
 local found = {}
 for k = 3, #KEYS do
-  local fields = redis.call('HMGET', KEYS[k], 'meta', 'body')
-  if fields[1] then
-    local tags = cjson.decode(fields[1])['tags']
+  local meta = redis.call('HGET', KEYS[k], 'meta')
+  found[k - 2] = false
+  if meta then
+    local decoded = cjson.decode(meta)
+    local tags = decoded['tags']
     local expired, stale = '0', '0'
     if #tags > 0 then
       local e = redis.call('HMGET', KEYS[1], unpack(tags))
@@ -97,9 +102,9 @@ for k = 3, #KEYS do
         if s[i] and tonumber(s[i]) > tonumber(stale) then stale = s[i] end
       end
     end
-    found[k - 2] = {fields[1], fields[2], expired, stale}
-  else
-    found[k - 2] = false
+    if tonumber(expired) <= tonumber(decoded['snapshot']) then
+      found[k - 2] = {meta, redis.call('HGET', KEYS[k], 'body'), expired, stale}
+    end
   end
 end
 return found

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from app.cache import Cache, CacheStatus, Entry, Freshness, create_store, engine
+from app.cache import redis as redis_module
 from app.cache.encoding import compress
 from app.cache.errors import StoreUnavailable
 from app.cache.redis import NearCopy, RedisStore
@@ -75,6 +76,30 @@ async def test_store_round_trip_and_compare_on_write(server: RedisServer) -> Non
         assert await store.put(entry("untagged", await store.clock(), tags=()))
     finally:
         await store.close()
+
+
+async def test_an_entry_a_hard_bump_expired_stays_in_redis(
+    server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first read after a write is a miss: the old page must not cross the
+    network to be thrown away (it did, whole, up to three times a miss)."""
+    built: list[str] = []
+    entry_from = redis_module._entry_from
+    monkeypatch.setattr(
+        redis_module, "_entry_from", lambda key, *rest: built.append(key) or entry_from(key, *rest)
+    )
+    store = RedisStore(server.url + "?prefix=expired")
+    try:
+        snapshot = await store.clock()
+        assert await store.put_many([entry("soft", snapshot, ("s",)), entry("hard", snapshot)])
+        await store.bump(frozenset({"s"}), stale=True)
+        await store.bump(frozenset({"t"}))
+        found = await store.get_many(["soft", "hard"], 1.0)
+    finally:
+        await store.close()
+
+    assert found[0] is not None and found[0][1] is Freshness.STALE and found[1] is None
+    assert built == ["soft"]  # a stale body is still served once; an expired one never came
 
 
 async def test_compressed_variants_survive_the_round_trip(server: RedisServer) -> None:
