@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import PoolResetState
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
@@ -60,11 +61,15 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_async_engine(url)
+        # SQLite: the pool's reset on return is _rollback_if_open.
+        self.engine = create_async_engine(
+            url, pool_reset_on_return=None if self.is_sqlite else "rollback"
+        )
         self._after_commit: CommitHook = after_commit or _no_hook
         self.outbox = outbox
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "reset", _rollback_if_open)
 
     async def create_schema(self) -> None:
         """Bring the schema to the newest migration (app/migrations, Alembic).
@@ -114,6 +119,15 @@ class Database:
 @asynccontextmanager
 async def _no_hook() -> AsyncIterator[Commit]:
     yield Commit()
+
+
+def _rollback_if_open(dbapi_connection: Any, _record: Any, reset: PoolResetState) -> None:
+    """A connection back in the pool is rolled back only if a transaction is
+    still open. A session nearly always ended its own (COMMIT, or the rollback
+    of its close), and through aiosqlite every rollback is a trip to the
+    connection's thread: 0.15 ms, twice per read session before."""
+    if not reset.terminate_only and dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
@@ -20,6 +21,37 @@ async def test_sqlite_runs_in_wal_mode(app: Starlette) -> None:
     async with app.state.db.session() as session:
         mode = (await session.exec(text("PRAGMA journal_mode"))).one()  # type: ignore[call-overload]
     assert mode[0] == "wal"
+
+
+@sqlite_only
+async def test_a_connection_back_in_the_pool_is_rolled_back_only_if_it_is_mid_transaction(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db: Database = app.state.db
+    rollbacks: list[bool] = []  # whether each rollback reaching SQLite had a transaction to end
+    rollback = aiosqlite.Connection.rollback
+
+    async def counted(self: aiosqlite.Connection) -> None:
+        rollbacks.append(self.in_transaction)
+        await rollback(self)
+
+    monkeypatch.setattr(aiosqlite.Connection, "rollback", counted)
+    async with db.session() as session:  # a read: its close rolls back, the pool need not
+        await session.exec(select(Ticket))
+    async with db.transaction() as session:  # a write: COMMIT ended it
+        session.add(Ticket(title="kept", content="committed"))
+    assert rollbacks == [False]
+
+    async with db.engine.connect() as connection:  # left mid-transaction behind its back
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute("BEGIN")
+        await raw.execute("INSERT INTO ticket_count (status, n) VALUES ('GHOST', 1)")
+    assert rollbacks[1:] == [True]  # the pool ended it
+    async with db.session() as session:
+        found = await session.exec(text("SELECT count(*) FROM ticket_count WHERE status = 'GHOST'"))  # type: ignore[call-overload]
+        assert found.one()[0] == 0
+    assert await ticket_count(app) == 1
 
 
 async def test_a_failed_transaction_writes_nothing(app: Starlette) -> None:
