@@ -7,6 +7,8 @@ Not cached itself: it reads the store as it is now.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
@@ -15,13 +17,27 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Match, Route
 
 from app.accounts.permissions import signed_in
-from app.cache import current_cache
+from app.cache import Edge, EdgeObject, EdgeUnavailable, current_cache
 from app.cache.http import response_key
 from app.cache.inspect import inspect
 from app.htmx import PAGE, PARTIAL
 from app.templating import render_page
 
 ADMINS_ONLY = "The cache inspector is for admins."
+# What each variant of a page is asked with: the edge keeps the two apart too.
+VARIANT_HEADERS = {PAGE: [], PARTIAL: [("HX-Request", "true")]}
+# The objects the edge may keep per URL and variant: as a visitor gets it, and
+# with its holes for people; in each coding it keeps (None: uncompressed).
+EDGE_OBJECTS = [(who, coding) for who in ("visitor", "person") for coding in ("br", "gzip", None)]
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    who: str
+    coding: str | None
+    kept: EdgeObject | None
+
+
 NOT_LOCAL = "Give a path of this site, such as /tickets."
 
 
@@ -39,7 +55,8 @@ async def cache_inspector(request: Request) -> Response:
     if canonical is not None:
         for variant in (PAGE, PARTIAL):
             key = response_key(parts.path, canonical.encode(), variant)
-            layers.append((variant, await inspect(cache, key)))
+            edge = await _at_the_edge(cache.invalidations.edges, url, VARIANT_HEADERS[variant])
+            layers.append((variant, await inspect(cache, key), edge))
     settings = request.app.state.settings
     body = render_page(
         "admin/cache.html",
@@ -51,6 +68,22 @@ async def cache_inspector(request: Request) -> Response:
         edge_url=settings.edge_url,
     )
     return HTMLResponse(body)
+
+
+async def _at_the_edge(
+    edges: Sequence[Edge], url: str, headers: list[tuple[str, str]]
+) -> list[EdgeRow] | str:
+    """What the edge keeps for ``url``: one object per kind of asker and
+    coding (edge/tickets.vcl keeps them apart), or why it could not say."""
+    rows: list[EdgeRow] = []
+    for edge in edges:
+        for who, coding in EDGE_OBJECTS:
+            asked = headers + ([("Accept-Encoding", coding)] if coding else [])
+            try:
+                rows.append(EdgeRow(who, coding, await edge.probe(url, who=who, headers=asked)))
+            except EdgeUnavailable as exc:
+                return f"The edge did not answer: {exc}"
+    return rows
 
 
 def _canonical_query(request: Request, path: str, query: str) -> str | None:

@@ -48,10 +48,22 @@ sub vcl_recv {
     } else {
         unset req.http.Accept-Encoding;
     }
+    if (req.http.x-edge-probe) {
+        # The app's cache inspector asks what is kept here for a URL, as a
+        # visitor or a person gets it: looked up, never fetched.
+        if (client.ip !~ purgers || req.http.x-edge-probe !~ "^(visitor|person)$") {
+            return (synth(403, "Probes are for the app."));
+        }
+        set req.http.x-edge-who = req.http.x-edge-probe;
+        set req.hash_ignore_busy = true;
+        return (hash);
+    }
     if (req.url ~ "^/events") {
         return (pipe);  # the event stream, unbuffered
     }
-    if (req.method != "GET" && req.method != "HEAD") {
+    if (req.method != "GET" && req.method != "HEAD" || req.url ~ "^/admin/") {
+        # Writes, and the admin's pages (theirs alone, and they need the
+        # session): passed to the app as they came, cookies and all.
         set req.http.x-edge-bypass = "1";
         return (pass);
     }
@@ -99,6 +111,37 @@ sub vcl_hash {
     hash_data(req.http.host);
     hash_data(req.http.x-edge-who);  # a visitor's object, or the one with includes
     return (lookup);
+}
+
+sub vcl_hit {
+    if (req.http.x-edge-probe) {
+        set req.http.x-probe-age = obj.age;
+        set req.http.x-probe-ttl = obj.ttl;  # below 0: stale, served for its grace
+        set req.http.x-probe-hits = obj.hits - 1;  # this lookup counts as one
+        set req.http.x-probe-keys = obj.http.xkey;
+        return (synth(200, "Kept"));
+    }
+}
+
+sub vcl_miss {
+    if (req.http.x-edge-probe) {
+        return (synth(404, "Not kept"));
+    }
+}
+
+sub vcl_pass {
+    if (req.http.x-edge-probe) {
+        return (synth(404, "Not kept"));  # an answer it may not keep (hit-for-miss)
+    }
+}
+
+sub vcl_synth {
+    if (req.http.x-probe-age) {
+        set resp.http.x-edge-age = req.http.x-probe-age;
+        set resp.http.x-edge-ttl = req.http.x-probe-ttl;
+        set resp.http.x-edge-hits = req.http.x-probe-hits;
+        set resp.http.x-edge-keys = req.http.x-probe-keys;
+    }
 }
 
 sub vcl_pipe {

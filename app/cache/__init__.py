@@ -72,7 +72,7 @@ from app.cache.context import (
     revalidate_path,
     revalidate_tag,
 )
-from app.cache.edge import Edge, EdgeUnavailable
+from app.cache.edge import Edge, EdgeObject, EdgeUnavailable
 from app.cache.engine import Cache, CacheStatus, Served
 from app.cache.entry import Entry, Freshness
 from app.cache.errors import CacheError, NoActiveCache, RevalidateDuringRender, TagError
@@ -91,6 +91,7 @@ __all__ = [
     "CacheStatus",
     "Commit",
     "Edge",
+    "EdgeObject",
     "EdgeUnavailable",
     "Entry",
     "FillHoles",

@@ -26,6 +26,8 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import h11
@@ -37,7 +39,7 @@ logger = logging.getLogger(__name__)
 PURGE_TIMEOUT_SECONDS = 2.0
 REPURGE_AFTER_SECONDS = 0.5
 KEEP_CONNECTIONS = 4  # idle ones kept for the next purges; more at once are opened, then closed
-READ_BYTES = 4096  # a purge's answer is a status line, a few headers and a word
+READ_BYTES = 4096  # an answer here is a status line, a few headers and a word
 XKEY_HEADER = b"xkey"
 # What the edge splits keys on (spaces, commas) or a header cannot carry: such
 # a tag (a path tag of an odd URL) goes by its digest, the same both ways.
@@ -45,7 +47,17 @@ _PLAIN_KEY = re.compile(r"[!-+\--~]+")
 
 
 class EdgeUnavailable(CacheError):
-    """The edge did not acknowledge a purge."""
+    """The edge did not acknowledge a purge (or answer a probe)."""
+
+
+@dataclass(frozen=True)
+class EdgeObject:
+    """What the edge keeps for one request (``Edge.probe``)."""
+
+    age: float  # seconds since the edge fetched it
+    ttl: float  # seconds it stays fresh; below 0, stale, served for its grace
+    hits: int  # answers it made since (earlier probes among them)
+    keys: str  # what purges it (its xkey)
 
 
 class Edge:
@@ -83,18 +95,38 @@ class Edge:
             logger.warning("edge purge, made again, failed: %s", exc)
 
     async def _send(self, method: str, keys: str) -> None:
-        request = h11.Request(
-            method=method, target="/", headers=[("Host", self.host), ("xkey-purge", keys)]
+        answer = await self._ask(method, "/", [("xkey-purge", keys)])
+        if answer.status_code != 200:
+            raise EdgeUnavailable(f"{method} {self.url}: {_status(answer)}")
+
+    async def probe(
+        self, target: str, *, who: str, headers: Sequence[tuple[str, str]] = ()
+    ) -> EdgeObject | None:
+        """What the edge keeps for ``target`` as ``who`` ("visitor" or
+        "person") asks for it with ``headers`` (those it varies by): looked up
+        there, never fetched. None: nothing is kept."""
+        answer = await self._ask("GET", target, [("x-edge-probe", who), *headers])
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            raise EdgeUnavailable(f"probe {target} at {self.url}: {_status(answer)}")
+        said = {name.decode(): value.decode("latin-1") for name, value in answer.headers}
+        return EdgeObject(
+            age=float(said["x-edge-age"]),
+            ttl=float(said["x-edge-ttl"]),
+            hits=int(said["x-edge-hits"]),
+            keys=said.get("x-edge-keys", ""),
         )
+
+    async def _ask(self, method: str, target: str, headers: list[tuple[str, str]]) -> h11.Response:
+        request = h11.Request(method=method, target=target, headers=[("Host", self.host), *headers])
         try:
             async with asyncio.timeout(self.timeout):
-                status, reason = await self._exchange(request)
+                return await self._exchange(request)
         except (OSError, TimeoutError, h11.ProtocolError) as exc:
-            raise EdgeUnavailable(f"{method} {self.url}: {exc!r}") from exc
-        if status != 200:
-            raise EdgeUnavailable(f"{method} {self.url}: {status} {reason}")
+            raise EdgeUnavailable(f"{method} {target} at {self.url}: {exc!r}") from exc
 
-    async def _exchange(self, request: h11.Request) -> tuple[int, str]:
+    async def _exchange(self, request: h11.Request) -> h11.Response:
         """``request`` on a kept connection, or on a new one if the edge closed
         those meanwhile (it closes idle ones: a purge may be asked twice, which
         is harmless)."""
@@ -107,7 +139,7 @@ class Edge:
         reader, writer = await asyncio.open_connection(*self.address)
         return await self._on(_Connection(reader, writer), request)
 
-    async def _on(self, connection: _Connection, request: h11.Request) -> tuple[int, str]:
+    async def _on(self, connection: _Connection, request: h11.Request) -> h11.Response:
         try:
             answer = await connection.exchange(request)
         except BaseException:  # failed, or cut short by the timeout: never reused
@@ -139,19 +171,20 @@ class _Connection:
         self.writer = writer
         self.http = h11.Connection(h11.CLIENT)
 
-    async def exchange(self, request: h11.Request) -> tuple[int, str]:
-        """Send ``request``; the answer's status and reason (its body says nothing more)."""
+    async def exchange(self, request: h11.Request) -> h11.Response:
+        """Send ``request``; its answer's head (the edge says all in its headers)."""
         self.writer.write(self.http.send(request) + self.http.send(h11.EndOfMessage()))
         await self.writer.drain()
-        status, reason = 0, ""
+        head = None
         while True:
             event = self.http.next_event()
             if event is h11.NEED_DATA:
                 self.http.receive_data(await self.reader.read(READ_BYTES))
             elif isinstance(event, h11.Response):
-                status, reason = event.status_code, event.reason.decode("latin-1")
+                head = event
             elif isinstance(event, h11.EndOfMessage):
-                return status, reason
+                assert head is not None  # h11 parses a head before any end
+                return head
 
     def reusable(self) -> bool:
         """Ready for another request (not if the edge said it would close)."""
@@ -162,6 +195,10 @@ class _Connection:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def _status(answer: h11.Response) -> str:
+    return f"{answer.status_code} {answer.reason.decode('latin-1')}"
 
 
 def xkey_header(tags: frozenset[str]) -> tuple[bytes, bytes]:

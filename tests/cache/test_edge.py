@@ -19,6 +19,7 @@ from app.cache import (
     Cache,
     CacheMiddleware,
     Edge,
+    EdgeObject,
     EdgeUnavailable,
     MemoryStore,
     cache_tag,
@@ -35,6 +36,10 @@ class FakeEdge:
 
     def __init__(self) -> None:
         self.purges: list[tuple[str, str]] = []  # (method, xkey-purge)
+        self.kept: dict[
+            tuple[str, str], list[tuple[str, str]]
+        ] = {}  # (target, who) -> what it says
+        self.probes: list[tuple[str, str, dict[bytes, bytes]]] = []  # (target, who, headers)
         self.status = 200
         self.hang_up = False
         self.say_close = False
@@ -65,11 +70,10 @@ class FakeEdge:
                 if event is h11.NEED_DATA:
                     http.receive_data(await reader.read(4096))
                 elif isinstance(event, h11.Request):
-                    headers = dict(event.headers)
-                    self.purges.append((event.method.decode(), headers[b"xkey-purge"].decode()))
+                    status, said = self._answer(event)
                 elif isinstance(event, h11.EndOfMessage):
-                    said = [("Content-Length", "6")] + [("Connection", "close")] * self.say_close
-                    answer = h11.Response(status_code=self.status, headers=said)
+                    said += [("Content-Length", "6")] + [("Connection", "close")] * self.say_close
+                    answer = h11.Response(status_code=status, headers=said)
                     for part in (answer, h11.Data(data=b"purged"), h11.EndOfMessage()):
                         writer.write(http.send(part))
                     await writer.drain()
@@ -81,6 +85,16 @@ class FakeEdge:
         finally:
             writer.close()
             await self._count(-1)
+
+    def _answer(self, request: h11.Request) -> tuple[int, list[tuple[str, str]]]:
+        headers = dict(request.headers)
+        if request.method == b"GET":  # a probe
+            target, who = request.target.decode(), headers[b"x-edge-probe"].decode()
+            self.probes.append((target, who, headers))
+            kept = self.kept.get((target, who))
+            return (404, []) if kept is None else (self.status, list(kept))
+        self.purges.append((request.method.decode(), headers[b"xkey-purge"].decode()))
+        return self.status, []
 
     async def _count(self, change: int) -> None:
         async with self.changed:
@@ -213,6 +227,25 @@ async def test_an_edge_that_does_not_answer_in_time_is_unavailable() -> None:
     await ended.wait()  # the client hung up: the timeout closed its connection
     server.close()
     await server.wait_closed()
+
+
+async def test_a_probe_says_what_the_edge_keeps_for_a_request(fake: FakeEdge) -> None:
+    edge = fake.edge()
+    said = [("x-edge-age", "2.5"), ("x-edge-ttl", "-1.0"), ("x-edge-hits", "7")]
+    fake.kept[("/tickets", "person")] = [*said, ("x-edge-keys", "tickets:all")]
+    fake.kept[("/other", "visitor")] = said  # kept with no keys
+
+    kept = await edge.probe("/tickets", who="person", headers=[("Accept-Encoding", "br")])
+    other = await edge.probe("/other", who="visitor")
+    absent = await edge.probe("/tickets", who="visitor")
+    fake.status = 403
+    with pytest.raises(EdgeUnavailable, match="probe /tickets"):
+        await edge.probe("/tickets", who="person")
+    await edge.close()
+
+    assert kept == EdgeObject(age=2.5, ttl=-1.0, hits=7, keys="tickets:all")
+    assert other is not None and other.keys == "" and absent is None
+    assert fake.probes[0][2][b"accept-encoding"] == b"br"
 
 
 def test_an_edge_is_reached_over_http() -> None:

@@ -186,6 +186,39 @@ def test_a_forged_viewer_cookie_shows_a_delete_that_still_deletes_nothing(site: 
     assert still.status_code == 200  # still there
 
 
+def edge_rows(inspector: httpx.Response) -> dict[tuple[str, str], str]:
+    """The page variant's "At the edge" table: (for whom, coding) -> what is kept."""
+    table = inspector.text.split("At the edge")[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>(.*?)</tr>", table, re.S)
+    return {(" ".join(who.split()[:2]), coding): kept.strip() for who, coding, kept in rows}
+
+
+def test_the_inspector_shows_what_the_edge_keeps_without_making_it_fetch(site: Site) -> None:
+    with site.client() as ada, site.client() as visitor:
+        sign_up(ada, name="Ada")  # the admin
+        for _ in range(2):
+            visitor.get("/tickets")  # httpx asks for br
+        ada.get("/tickets")
+        kept = edge_rows(ada.get("/admin/cache", params={"url": "/tickets"}))
+        create_ticket(ada, title="Purges the list")
+        after = edge_rows(ada.get("/admin/cache", params={"url": "/tickets"}))
+        ada.get("/admin/cache", params={"url": "/tickets?status=OPEN"})  # probed only
+        probed_first = httpx.get(site.edge.base_url + "/tickets?status=OPEN")
+
+    assert re.search(
+        r"s ago, fresh</td><td>1 times</td><td><code>[^<]*tickets:all", kept[("a visitor", "br")]
+    )
+    assert "fresh" in kept[("people (holes", "br")]
+    assert kept[("a visitor", "gzip")].startswith("<td>no</td>")
+    # The write purged them all; Ada's read after it (create_ticket's) put hers back.
+    assert all(
+        after[("a visitor", coding)] == "<td>no</td><td></td><td></td>"
+        for coding in ("br", "gzip", "none")
+    )
+    assert "fresh</td><td>0 times" in after[("people (holes", "br")]
+    assert cache_status(probed_first).endswith("edge; fwd=miss")
+
+
 def test_an_event_stream_through_the_edge_hears_a_write_within_a_second(site: Site) -> None:
     async def scenario() -> float:
         async with (
