@@ -24,6 +24,7 @@ from app.htmx import PAGE, PARTIAL
 from app.templating import render_page
 
 ADMINS_ONLY = "The cache inspector is for admins."
+NOT_LOCAL = "Give a path of this site, such as /tickets."
 # What each variant of a page is asked with: the edge keeps the two apart too.
 VARIANT_HEADERS = {PAGE: [], PARTIAL: [("HX-Request", "true")]}
 # The objects the edge may keep per URL and variant: as a visitor gets it, and
@@ -36,9 +37,6 @@ class EdgeRow:
     who: str
     coding: str | None
     kept: EdgeObject | None
-
-
-NOT_LOCAL = "Give a path of this site, such as /tickets."
 
 
 async def cache_inspector(request: Request) -> Response:
