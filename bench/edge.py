@@ -217,7 +217,7 @@ class Plain:
 
 
 def _text(coding: str, body: bytes) -> str:
-    unpacked = {"br": brotli.decompress, "gzip": gzip.decompress, "": bytes}[coding](body)
+    unpacked: bytes = {"br": brotli.decompress, "gzip": gzip.decompress, "": bytes}[coding](body)
     return unpacked.decode()
 
 

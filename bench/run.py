@@ -285,9 +285,9 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
                 env, tmp, cpus=cpus, wrk_cpus=wrk_cpus, duration=args.duration,
                 connections=args.connections, rounds=args.rounds, writes=args.deletes,
             )  # fmt: skip
-            for workers in (1, EDGE_WORKERS) if args.redis else ():
+            for behind in (1, EDGE_WORKERS) if args.redis else ():
                 edge_figures.renders.append(edge.renders_per_invalidation(
-                    env, tmp, redis_url=os.environ["REDIS_URL"], workers=workers,
+                    env, tmp, redis_url=os.environ["REDIS_URL"], workers=behind,
                     readers=args.readers, rounds=args.invalidations,
                 ))  # fmt: skip
         except Exception as exc:  # the rest of the run still reports

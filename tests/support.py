@@ -33,7 +33,7 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # ships no type hints
 import httpx
 import redis
 from markupsafe import escape
