@@ -193,6 +193,24 @@ def edge_rows(inspector: httpx.Response) -> dict[tuple[str, str], str]:
     return {(" ".join(who.split()[:2]), coding): kept.strip() for who, coding, kept in rows}
 
 
+def test_a_session_without_a_viewer_cookie_has_its_deletes_decided_by_the_app(
+    site: Site,
+) -> None:
+    """A session older than the viewer cookie: the edge asks the app for each Delete."""
+    with site.client() as ada, site.client() as carol:
+        sign_up(ada, name="Ada")
+        sign_up(carol, name="Carol")
+        adas = create_ticket(ada, title="Not Carol's")
+        carols = create_ticket(carol, title="Carol's own")
+        carol.cookies.delete("viewer")
+        before = site.edge.backend_requests()
+        page = carol.get("/tickets")
+        asked = site.edge.backend_requests() - before
+
+    assert "Delete" in row_of(page, carols) and "Delete" not in row_of(page, adas)
+    assert asked > 2  # the account hole and every Delete hole, one by one
+
+
 def test_the_inspector_shows_what_the_edge_keeps_without_making_it_fetch(site: Site) -> None:
     with site.client() as ada, site.client() as visitor:
         sign_up(ada, name="Ada")  # the admin
