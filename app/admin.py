@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,6 +25,9 @@ from app.templating import render_page
 
 ADMINS_ONLY = "The cache inspector is for admins."
 NOT_LOCAL = "Give a path of this site, such as /tickets."
+# What stays as it is in a URL given to the inspector: its structure and any
+# escapes already there; the rest (a space, an accent) is percent-encoded.
+URL_SAFE = "/?&=%+:@!$'()*,;~"
 # What each variant of a page is asked with: the edge keeps the two apart too.
 VARIANT_HEADERS = {PAGE: [], PARTIAL: [("HX-Request", "true")]}
 # The objects the edge may keep per URL and variant: as a visitor gets it, and
@@ -48,12 +51,13 @@ async def cache_inspector(request: Request) -> Response:
         raise HTTPException(400, NOT_LOCAL)
     parts = urlsplit(url)
     canonical = _canonical_query(request, parts.path, parts.query)
+    as_sent = quote(url, safe=URL_SAFE)  # the edge keeps objects by the URL as browsers send it
     cache = current_cache()
     layers = []
     if canonical is not None:
         for variant in (PAGE, PARTIAL):
             key = response_key(parts.path, canonical.encode(), variant)
-            edge = await _at_the_edge(cache.invalidations.edges, url, VARIANT_HEADERS[variant])
+            edge = await _at_the_edge(cache.invalidations.edges, as_sent, VARIANT_HEADERS[variant])
             layers.append((variant, await inspect(cache, key), edge))
     settings = request.app.state.settings
     body = render_page(

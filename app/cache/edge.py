@@ -119,8 +119,10 @@ class Edge:
         )
 
     async def _ask(self, method: str, target: str, headers: list[tuple[str, str]]) -> h11.Response:
-        request = h11.Request(method=method, target=target, headers=[("Host", self.host), *headers])
-        try:
+        try:  # h11 refuses a target or header it cannot send (a space in a path): unavailable too
+            request = h11.Request(
+                method=method, target=target, headers=[("Host", self.host), *headers]
+            )
             async with asyncio.timeout(self.timeout):
                 return await self._exchange(request)
         except (OSError, TimeoutError, h11.ProtocolError) as exc:

@@ -238,6 +238,8 @@ async def test_a_probe_says_what_the_edge_keeps_for_a_request(fake: FakeEdge) ->
     kept = await edge.probe("/tickets", who="person", headers=[("Accept-Encoding", "br")])
     other = await edge.probe("/other", who="visitor")
     absent = await edge.probe("/tickets", who="visitor")
+    with pytest.raises(EdgeUnavailable, match="LocalProtocolError"):
+        await edge.probe("/a path with spaces", who="visitor")  # nothing h11 could send
     fake.status = 403
     with pytest.raises(EdgeUnavailable, match="probe /tickets"):
         await edge.probe("/tickets", who="person")

@@ -222,6 +222,8 @@ def test_the_inspector_shows_what_the_edge_keeps_without_making_it_fetch(site: S
         after = edge_rows(ada.get("/admin/cache", params={"url": "/tickets"}))
         ada.get("/admin/cache", params={"url": "/tickets?status=OPEN"})  # probed only
         probed_first = httpx.get(site.edge.base_url + "/tickets?status=OPEN")
+        visitor.get("/tickets?q=two%20words")  # a search, kept by its URL as sent
+        searched = ada.get("/admin/cache", params={"url": "/tickets?q=two words"})
 
     assert re.search(
         r"s ago, fresh</td><td>1 times</td><td><code>[^<]*tickets:all", kept[("a visitor", "br")]
@@ -235,6 +237,8 @@ def test_the_inspector_shows_what_the_edge_keeps_without_making_it_fetch(site: S
     )
     assert "fresh</td><td>0 times" in after[("people (holes", "br")]
     assert cache_status(probed_first).endswith("edge; fwd=miss")
+    assert searched.status_code == 200  # a space in the URL is encoded, not an error
+    assert "fresh" in edge_rows(searched)[("a visitor", "br")]
 
 
 def test_an_event_stream_through_the_edge_hears_a_write_within_a_second(site: Site) -> None:
