@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts.permissions import SignInFirst, sign_in_first
 from app.accounts.routes import routes as account_routes
@@ -31,6 +31,7 @@ from app.cache import (
     Edge,
     EdgeUnavailable,
     FillHoles,
+    Repeats,
     client_error,
     create_store,
     current_cache,
@@ -86,15 +87,25 @@ class CachedApp(Starlette):
     (it is a GET) and no routing, so ``CacheMiddleware`` answers it before
     Starlette's own middleware runs (only the Host check comes before it);
     every other request goes on through the stack, with the cache bound.
+    A request that repeats one it answered so exactly (``Repeats``) is
+    answered again before all of that.
     """
 
     def __init__(self, *, cache: Cache, allowed_hosts: Sequence[str], **options: Any) -> None:
         super().__init__(**options)
         self.cache = cache
         self.allowed_hosts = allowed_hosts
+        self.repeats = Repeats(cache)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The kept request had the same Host header, and passed the check.
+        if scope["type"] == "http" and await self.repeats.answer(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
     def build_middleware_stack(self) -> ASGIApp:
-        cached = CacheMiddleware(super().build_middleware_stack(), self.cache, VARIANTS)
+        stack = super().build_middleware_stack()
+        cached = CacheMiddleware(stack, self.cache, VARIANTS, self.repeats)
         # The Host check comes first: a HIT is an answer too.
         return AllowedHosts(cached, self.allowed_hosts)
 

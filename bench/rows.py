@@ -37,6 +37,7 @@ class Row:
     check: str  # what was verified before loading it
     path: str = "/tickets"
     headers: dict[str, str] = field(default_factory=dict)  # sent by wrk with every request
+    unique: bool = False  # no two requests alike (wrk.UNIQUE): none answered as a repeat
     wrk_cpus: str | None = None  # taskset -c for wrk (its server is pinned to the others)
     has_metrics: bool = True
     redis_url: str | None = None  # the Redis whose CPU time to count, for the Redis rows
@@ -122,6 +123,7 @@ def load_once(row: Row, load: Load, duration: int | None = None) -> wrk.Load:
         connections=load.connections,
         headers=row.headers,
         cpus=row.wrk_cpus,
+        script=wrk.UNIQUE if row.unique else None,
     )
 
 

@@ -6,7 +6,10 @@ import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+# A wrk script that makes every request unlike the others (a header of its own).
+UNIQUE = Path(__file__).with_name("unique.lua")
 _UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 
@@ -35,12 +38,15 @@ def run(
     threads: int = 1,
     headers: Mapping[str, str] | None = None,
     cpus: str | None = None,
+    script: Path | None = None,
 ) -> Load:
-    """``wrk`` on ``url``; ``headers`` go with every request, ``cpus`` pins it (taskset)."""
+    """``wrk`` on ``url``; ``headers`` go with every request, ``cpus`` pins it
+    (taskset), ``script`` is a wrk Lua script (``UNIQUE``)."""
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
         "--timeout", "10s", "--latency",
         *(arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")),
+        *(["-s", str(script)] if script else []),
         url,
     ]  # fmt: skip
     if cpus is not None:

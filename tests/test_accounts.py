@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from app.accounts import sessions, throttle
 from app.accounts.routes import safe_next
 from app.models import LoginFailure, User
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_DATABASE_URL, app_client
 
 PASSWORD = "correct horse battery staple"
 
@@ -118,6 +118,20 @@ async def test_sign_in_then_sign_out_and_the_old_cookie_is_worthless(
     cleared = signed_out.headers.get_list("set-cookie")
     assert any(c.startswith('session="";') for c in cleared)
     assert any(c.startswith('viewer="";') for c in cleared)
+
+
+async def test_a_page_asked_again_with_a_signed_out_cookie_is_nobody_s(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    async with app_client(app) as copier:  # the same cookie, elsewhere
+        copier.cookies.set(sessions.COOKIE, client.cookies[sessions.COOKIE])
+        await copier.get("/tickets")
+        kept = await copier.get("/tickets")  # a HIT, kept to be given again as it is
+        await client.post("/logout")
+        again = await copier.get("/tickets")
+
+    assert kept.headers["x-cache"] == "HIT" and "Sign out" in kept.text
+    assert "Sign out" not in again.text and "Sign in" in again.text
 
 
 @pytest.mark.parametrize(

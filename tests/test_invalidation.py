@@ -145,3 +145,20 @@ async def test_render_overlapping_a_delete_stores_nothing_fresh(
     assert after.headers["x-cache"] == "MISS"  # ...so it was not kept as fresh
     assert "Read before the delete" not in after.text
     assert (await client.get("/tickets")).headers["x-cache"] == "HIT"
+
+
+async def test_a_visitor_asking_again_is_answered_again_until_a_write(
+    app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    ticket = await add_ticket(app, "Gone after the delete")
+    await warm(visitor, "/tickets")  # the HIT is kept for exactly this request
+    reads = app.state.cache.metrics.hits.value
+    again = await visitor.get("/tickets")
+    foreign = await visitor.get("/tickets", headers={"Host": "evil.example"})
+
+    assert again.headers["x-cache"] == "HIT" and "Gone after the delete" in again.text
+    assert app.state.cache.metrics.hits.value == reads + 1
+    assert foreign.status_code == 400  # another shape: the Host check, as for any request
+    await client.post(f"/tickets/{ticket.id}/delete", headers={"HX-Request": "true"})
+    after = await visitor.get("/tickets")
+    assert after.status_code == 200 and "Gone after the delete" not in after.text

@@ -30,6 +30,11 @@ entry
 tag, stamp, snapshot
     A tag names data; bumping it stamps it with the store's clock; a
     snapshot is the clock read before a render reads any data.
+repeat
+    A request with the very method, URL and headers of one answered from a
+    fresh entry: given the same answer again, without a read, while the
+    store's *mark* (it moves with every bump this process applies or hears)
+    stays where it was (``Repeats``).
 owed bump
     An invalidation the store could not take (it was down): applied before
     this process reads from the store again (``Cache.lookup``).
@@ -81,6 +86,7 @@ from app.cache.holes import FillHoles, Holes, Visitor
 from app.cache.http import CacheMiddleware, Variants, cached, client_error, cookie_of
 from app.cache.invalidation import Commit
 from app.cache.memory import MemoryStore
+from app.cache.repeats import Repeats
 from app.cache.scope import cache_tag, collected_tags
 from app.cache.store import Store
 
@@ -99,6 +105,7 @@ __all__ = [
     "Holes",
     "MemoryStore",
     "NoActiveCache",
+    "Repeats",
     "RevalidateDuringRender",
     "Served",
     "Store",

@@ -176,6 +176,19 @@ class Cache:
             self.metrics.stale.inc()
         return found
 
+    def mark(self) -> int | None:
+        """What fresh answers given now hold on to (``answered_again``): the
+        store's mark, or None while a bump is owed or the store cannot tell."""
+        return None if self.invalidations.owes else self.store.mark()
+
+    def answered_again(self, mark: int, expires_at: float | None) -> bool:
+        """Whether an answer made from an entry fresh at ``mark`` is fresh still:
+        nothing moved and its time is not up. Counted as a HIT, with no read."""
+        if self.mark() != mark or (expires_at is not None and self.now() >= expires_at):
+            return False
+        self.metrics.hits.inc()
+        return True
+
     async def serve(
         self,
         key: str,

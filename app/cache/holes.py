@@ -60,6 +60,11 @@ class Visitor(Protocol):
     def key(self) -> str:
         """Equal for two visitors exactly when every hole fills the same for both."""
 
+    @property
+    def expires_at(self) -> float:
+        """Wall-clock end of who they are (a session's end); any earlier end,
+        such as a sign-out, is a bump of some tag."""
+
 
 Fill = Callable[[str, Visitor | None], bytes]  # (src, visitor; None: anonymous) -> content
 

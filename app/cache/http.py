@@ -2,8 +2,9 @@
 
 ``CacheMiddleware`` works out each GET's key once, asks ``Cache.lookup`` for
 a fresh answer and sends it before the router runs (no routing, no database,
-no template). Everything else (a miss, a stale entry, a dynamic route) goes
-through the route, whose ``@cached`` endpoint renders through ``Cache.serve``,
+no template), and keeps it in ``Repeats`` to give again to the same request.
+Everything else (a miss, a stale entry, a dynamic route) goes through the
+route, whose ``@cached`` endpoint renders through ``Cache.serve``,
 which reads through the same ``lookup``. Both build their headers here, so a
 HIT looks the same whichever path served it.
 
@@ -40,11 +41,13 @@ from app.cache.holes import (
     MARKER_START,
     SURROGATE_CONTROL,
     Holes,
+    Visitor,
     from_edge,
     join,
     split,
     visitor_etag,
 )
+from app.cache.repeats import Repeats
 from app.cache.tags import implicit_tags
 
 Endpoint = Callable[[Request], Awaitable[str]]
@@ -243,10 +246,17 @@ class CachedResponse(Response):
 class CacheMiddleware:
     """Binds the cache to each request, once, and answers fresh HITs before routing."""
 
-    def __init__(self, app: ASGIApp, cache: Cache, variants: Variants = ONE_VARIANT) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        cache: Cache,
+        variants: Variants = ONE_VARIANT,
+        repeats: Repeats | None = None,
+    ) -> None:
         self.app = app
         self.cache = cache
         self.variants = variants
+        self.repeats = repeats  # where the HITs it gives are kept, to be given again
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -255,13 +265,15 @@ class CacheMiddleware:
         request = None
         if scope["method"] in ("GET", "HEAD"):
             request = request_key(scope, self.variants)
+            mark = self.cache.mark() if self.repeats else None  # before the read
             found = await self.cache.lookup(request.key, fresh_only=True)
             if found is not None:
                 entry, holes = found[0], self.cache.holes
                 await know_visitor(holes, entry, entry.body, request, scope)
-                status, headers, body = cached_answer(
-                    CacheStatus.HIT, entry.body, entry, request, holes
-                )
+                answer = cached_answer(CacheStatus.HIT, entry.body, entry, request, holes)
+                if self.repeats is not None and mark is not None:
+                    self.repeats.keep(scope, answer, mark, _until(entry, request.visitor))
+                status, headers, body = answer
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
@@ -288,6 +300,15 @@ class CacheMiddleware:
 
         with bind(binding):
             await self.app(scope, receive, send_read_after)
+
+
+def _until(entry: Entry, visitor: Visitor | None) -> float | None:
+    """When an answer made of ``entry`` for ``visitor`` must stop (None: only a bump ends it)."""
+    if visitor is None:
+        return entry.expires_at
+    if entry.expires_at is None:
+        return visitor.expires_at
+    return min(entry.expires_at, visitor.expires_at)
 
 
 async def know_visitor(

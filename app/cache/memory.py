@@ -39,6 +39,9 @@ class MemoryStore:
     async def clock(self) -> int:
         return self._clock
 
+    def mark(self) -> int:
+        return self._clock  # every bump, and every freeing of stamps, moves it
+
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
         entry = self._entries.get(key)
         if entry is None:

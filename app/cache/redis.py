@@ -284,6 +284,11 @@ class RedisStore:
     async def clock(self) -> int:
         return int(await self._run("clock", [self._clock], [_now_us()]))
 
+    def mark(self) -> int | None:
+        """With a near copy, while the channel is heard: every bump counts in
+        ``moves``. Without one, only Redis itself knows (its reads are exact)."""
+        return self.near.moves if self.near.max_bytes and self.near.live else None
+
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
         return (await self.get_many([key], now))[0]
 

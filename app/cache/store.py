@@ -25,6 +25,11 @@ class Store(Protocol):
     async def clock(self) -> int:
         """The current clock; read it before a render reads any data."""
 
+    def mark(self) -> int | None:
+        """A number that changes whenever a stored entry may have stopped being
+        fresh (a bump, here or heard from another process), read without a
+        round trip; None when the store cannot tell that without one."""
+
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
         """The entry under ``key`` and whether it may be served (never EXPIRED)."""
 

@@ -45,6 +45,7 @@ EDGE = {"Surrogate-Capability": 'edge="ESI/1.0"'}
 @dataclass(frozen=True)
 class Person:
     key: str
+    expires_at: float = float("inf")
 
 
 def fill(src: str, visitor: Visitor | None) -> bytes:

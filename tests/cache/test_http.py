@@ -19,6 +19,7 @@ from app.cache import (
     CacheError,
     CacheMiddleware,
     MemoryStore,
+    Repeats,
     Variants,
     cache_tag,
     cached,
@@ -49,9 +50,10 @@ def page_number(request: Request) -> str:
 class Site:
     """A Starlette app whose endpoints count renders and can be held at a gate."""
 
-    def __init__(self, store: MemoryStore | None = None) -> None:
+    def __init__(self, store: MemoryStore | None = None, *, repeats: bool = False) -> None:
         self.clock = Clock()
         self.cache = Cache(store or MemoryStore(1 << 20), now=self.clock)
+        self.repeats = Repeats(self.cache) if repeats else None
         self.renders = 0
         self.gate: asyncio.Event | None = None
         self.started = asyncio.Event()
@@ -83,7 +85,11 @@ class Site:
                 Route("/missing", cached()(missing)),
                 Route("/write", write_softly, methods=["POST"]),
             ],
-            middleware=[Middleware(CacheMiddleware, cache=self.cache, variants=VARIANTS)],
+            middleware=[
+                Middleware(
+                    CacheMiddleware, cache=self.cache, variants=VARIANTS, repeats=self.repeats
+                )
+            ],
         )
 
 

@@ -414,8 +414,10 @@ async def test_a_near_copy_is_served_with_no_round_trip_until_a_bump_drops_it(
 
     assert first is not None and second is not None and first[0] is second[0]
     assert reads.calls == 0  # no round trip: the very same entry, its answers ready
+    mark = near.mark()
     await near.bump(frozenset({"t"}))
     assert await near.get("k", 1.0) is None and reads.calls == 1
+    assert mark is not None and near.mark() not in (None, mark)  # answers kept at mark end
 
 
 async def test_another_process_s_bump_drops_the_copy_once_heard(
@@ -427,10 +429,12 @@ async def test_another_process_s_bump_drops_the_copy_once_heard(
     try:
         assert await near.put(entry("k", await near.clock()))
         assert (await near.get("k", 1.0)) is not None
+        mark = near.mark()
         await other.bump(frozenset({"t"}))
         await asyncio.wait_for(heard.wait(), 5)
 
         assert await near.get("k", 1.0) is None
+        assert near.mark() != mark
     finally:
         await other.close()
 
@@ -450,6 +454,7 @@ async def test_a_silent_channel_stops_the_near_copy_until_it_speaks_again(
 
         await asyncio.wait_for(silence_noticed(), 5)
         assert near.near.get("k") is None
+        assert near.mark() is None  # what this process has not heard, it cannot vouch for
     finally:
         server.process.send_signal(signal.SIGCONT)
     await asyncio.wait_for(near.listening.wait(), 5)  # heard again: all assumed moved
@@ -495,6 +500,7 @@ def test_without_near_in_the_url_nothing_is_kept() -> None:
     store.near.put(entry("k", 1), store.near.moves)
 
     assert store.near.get("k") is None
+    assert store.mark() is None  # only Redis knows: every read asks it
 
 
 async def test_a_quiet_channel_is_pinged_and_the_store_kept_tidy(near: RedisStore) -> None:

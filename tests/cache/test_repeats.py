@@ -1,0 +1,255 @@
+"""A request asked again exactly is answered again without a read, while nothing moved."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from app.cache import (
+    Cache,
+    CacheMiddleware,
+    Holes,
+    MemoryStore,
+    Repeats,
+    Visitor,
+    cache_tag,
+    cached,
+    cookie_of,
+)
+from app.cache.entry import Entry, Freshness
+from tests.cache.test_engine import Clock
+from tests.cache.test_holes import PAGE, Person, fill
+from tests.cache.test_http import Site
+from tests.cache.test_http import StoreThatFailsOneBump as FlakyStore
+
+
+class CountingStore(MemoryStore):
+    """Counts reads; ``hold`` keeps a read that found its entry waiting at a gate."""
+
+    def __init__(self) -> None:
+        super().__init__(1 << 20)
+        self.reads = 0
+        self.hold: asyncio.Event | None = None
+        self.held = asyncio.Event()
+
+    async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
+        self.reads += 1
+        found = await super().get(key, now)
+        if self.hold is not None:
+            self.held.set()
+            await self.hold.wait()
+        return found
+
+
+def front(site: Site) -> object:
+    """The app's front door as ``CachedApp`` has it: repeats first, then the stack."""
+    repeats = site.repeats
+    assert repeats is not None
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and await repeats.answer(scope, send):
+            return
+        await site.app(scope, receive, send)
+
+    return app
+
+
+@pytest.fixture
+def store() -> CountingStore:
+    return CountingStore()
+
+
+@pytest.fixture
+def site(store: CountingStore) -> Site:
+    return Site(store, repeats=True)
+
+
+@pytest.fixture
+async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=front(site))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+
+
+def hits(site: Site) -> int:
+    return site.cache.metrics.hits.value
+
+
+async def test_a_repeated_request_is_answered_again_without_a_read(
+    site: Site, store: CountingStore, client: httpx.AsyncClient
+) -> None:
+    first = await client.get("/static-page")  # MISS: rendered and stored
+    second = await client.get("/static-page")  # HIT: read, and kept
+    reads = store.reads
+    again = [await client.get("/static-page") for _ in range(3)]
+
+    assert first.headers["x-cache"] == "MISS" and second.headers["x-cache"] == "HIT"
+    assert store.reads == reads  # no read for the repeats
+    assert all(r.content == second.content and r.headers == second.headers for r in again)
+    assert hits(site) == 4  # a repeat counts as a HIT, like any other
+    assert site.renders == 1
+
+
+async def test_a_bump_ends_the_repeats(site: Site, client: httpx.AsyncClient) -> None:
+    await client.get("/static-page")
+    before = await client.get("/static-page")
+    await site.cache.revalidate_tag("data")
+    after = await client.get("/static-page")
+
+    assert after.headers["x-cache"] == "MISS"
+    assert after.text != before.text
+    assert site.renders == 2
+
+
+class PeopleSite:
+    """A page with holes for whoever a ``who`` cookie names, whose session ends at ``ends``."""
+
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.ends = self.clock.now + 100
+
+        async def visitor_of(scope: Scope) -> Visitor | None:
+            self.asked += 1
+            who = cookie_of(scope, "who")
+            return None if who is None else Person(who.decode(), self.ends)
+
+        self.cache = Cache(
+            MemoryStore(1 << 20), now=self.clock, holes=Holes(visitor_of=visitor_of, fill=fill)
+        )
+        self.repeats = Repeats(self.cache)
+        self.renders = 0
+        self.asked = 0  # how many times a request's visitor was worked out
+
+        async def page(request: Request) -> str:
+            self.renders += 1
+            cache_tag("data")
+            return PAGE
+
+        stack = Starlette(
+            routes=[Route("/page", cached()(page)), Route("/timed", cached(revalidate=60)(page))],
+            middleware=[Middleware(CacheMiddleware, cache=self.cache, repeats=self.repeats)],
+        )
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and await self.repeats.answer(scope, send):
+                return
+            await stack(scope, receive, send)
+
+        self.app = app
+
+
+async def test_each_person_is_answered_again_with_their_own_holes_till_their_session_ends() -> None:
+    site = PeopleSite()
+    transport = httpx.ASGITransport(app=site.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        await client.get("/page")
+        ada = [await client.get("/page", headers={"Cookie": "who=ada"}) for _ in range(3)]
+        bob = [await client.get("/page", headers={"Cookie": "who=bob"}) for _ in range(3)]
+        nobody = await client.get("/page")
+        asked, hits = site.asked, site.cache.metrics.hits.value
+        site.clock.now = site.ends  # the sessions are over: who asks is worked out again
+        site.ends += 100
+        later = await client.get("/page", headers={"Cookie": "who=ada"})
+
+    assert all("<b>ada</b>" in r.text and "secret" in r.text for r in ada)
+    assert all("<b>bob</b>" in r.text and "secret" not in r.text for r in bob)
+    assert "Sign in" in nobody.text
+    assert asked == 2  # once each: their repeats were answered again
+    assert hits == 7 and site.renders == 1
+    assert site.asked == 3 and "<b>ada</b>" in later.text
+
+
+async def test_each_header_set_has_its_own_answer(site: Site, client: httpx.AsyncClient) -> None:
+    site.size = 20_000  # worth compressing
+    await client.get("/static-page")
+    for _ in range(2):
+        br = await client.get("/static-page", headers={"Accept-Encoding": "br"})
+        plain = await client.get("/static-page", headers={"Accept-Encoding": "identity"})
+        part = await client.get("/static-page", headers={"X-Part": "yes"})
+
+        assert br.headers["content-encoding"] == "br"
+        assert "content-encoding" not in plain.headers
+        assert part.text.startswith("part ")
+
+
+async def test_a_timed_entry_is_not_answered_again_once_its_time_is_up(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    await client.get("/timed")
+    fresh = await client.get("/timed")
+    site.clock.now += 61
+    later = await client.get("/timed")
+
+    assert fresh.headers["x-cache"] == "HIT"
+    assert later.headers["x-cache"] == "STALE"
+
+
+async def test_nothing_is_answered_again_while_a_bump_is_owed() -> None:
+    store = FlakyStore(1 << 20)
+    site = Site(store, repeats=True)
+    transport = httpx.ASGITransport(app=front(site))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        await client.get("/static-page")
+        before = await client.get("/static-page")
+        store.fail_next_bump = True
+        await site.cache.revalidate_tag("data")  # owed, not applied: the mark says nothing
+        after = await client.get("/static-page")
+
+    assert site.cache.mark() is not None  # paid by the read that followed
+    assert after.headers["x-cache"] == "MISS" and after.text != before.text
+
+
+async def test_a_read_that_straddles_a_bump_is_not_given_again(
+    site: Site, store: CountingStore, client: httpx.AsyncClient
+) -> None:
+    await client.get("/static-page")
+    store.hold = asyncio.Event()
+    straddling = asyncio.create_task(client.get("/static-page"))
+    await store.held.wait()  # it found the entry, before the bump
+    await site.cache.revalidate_tag("data")
+    store.hold.set()
+    old = await straddling  # concurrent with the write: the old body is allowed
+    store.hold = None
+    new = await client.get("/static-page")
+
+    assert old.headers["x-cache"] == "HIT"
+    assert new.headers["x-cache"] == "MISS" and new.text != old.text
+
+
+async def test_at_most_max_shapes_are_kept(site: Site, store: CountingStore) -> None:
+    repeats = site.repeats = Repeats(site.cache, max_shapes=2)
+    site.app.user_middleware[0].kwargs["repeats"] = repeats
+    site.app.middleware_stack = None  # built again, with the small one
+    transport = httpx.ASGITransport(app=front(site))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        await client.get("/static-page")
+        for agent in ("a", "b", "c"):  # three shapes: the third drops the first two
+            await client.get("/static-page", headers={"User-Agent": agent})
+        reads = store.reads
+        await client.get("/static-page", headers={"User-Agent": "c"})
+        await client.get("/static-page", headers={"User-Agent": "a"})
+
+    assert store.reads == reads + 1  # "c" was kept, "a" was dropped and read again
+
+
+async def test_a_person_s_timed_page_is_answered_again_until_the_first_end() -> None:
+    site = PeopleSite()  # the session ends in 100 s, the page is stale after 60
+    transport = httpx.ASGITransport(app=site.app)
+    ada = {"Cookie": "who=ada"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        await client.get("/timed")
+        first = [await client.get("/timed", headers=ada) for _ in range(2)]
+        asked = site.asked
+        site.clock.now += 60
+        later = await client.get("/timed", headers=ada)
+
+    assert [r.headers["x-cache"] for r in first] == ["HIT", "HIT"] and asked == 1
+    assert later.headers["x-cache"] == "STALE" and "<b>ada</b>" in later.text
