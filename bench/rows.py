@@ -173,9 +173,15 @@ def alone(server: AppServer, servers: list[AppServer]) -> Iterator[None]:
 
     The other rows' servers share its CPU, and each wakes on its own timers
     (its outbox sweep, five times a second): they landed in its p99, the
-    bare app's as much as the cache's. Its own timers still run.
+    bare app's as much as the cache's. Its own timers still run. Servers with
+    several workers go on: their supervisor, paused with them, would find them
+    late to answer its health checks when they go on, and replace them.
     """
-    paused = [other.process.pid for other in servers if other is not server and other.process]
+    paused = [
+        other.process.pid
+        for other in servers
+        if other is not server and other.process and other.workers == 1
+    ]
     for group in paused:  # each server leads a process group: its workers too
         os.killpg(group, signal.SIGSTOP)
     try:
