@@ -87,8 +87,8 @@ class CachedApp(Starlette):
     (it is a GET) and no routing, so ``CacheMiddleware`` answers it before
     Starlette's own middleware runs (only the Host check comes before it);
     every other request goes on through the stack, with the cache bound.
-    A request that repeats one it answered so exactly (``Repeats``) is
-    answered again before all of that.
+    A request that exactly repeats one answered that way gets the same
+    answer again (``Repeats``), before even the Host check.
     """
 
     def __init__(self, *, cache: Cache, allowed_hosts: Sequence[str], **options: Any) -> None:
@@ -98,7 +98,7 @@ class CachedApp(Starlette):
         self.repeats = Repeats(cache)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The kept request had the same Host header, and passed the check.
+        # The kept request had the very same Host header, and passed the check.
         if scope["type"] == "http" and await self.repeats.answer(scope, send):
             return
         await super().__call__(scope, receive, send)
