@@ -235,15 +235,17 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             "cached, no request repeated", chosen.server, "X-Cache: HIT", unique=True,
             wrk_cpus=wrk_cpus,
         )  # fmt: skip
-        app_rows = [compressed, signed, signed_compressed, unrepeated]
-        for factory, name, label in (
-            ("bench.dynamic_app:create_app", "dynamic", "dynamic GET /tickets"),
-            ("bench.dynamic_app:create_app_store_off", "store-off", "store off, single-flight"),
-        ):
-            server = start(name, env, app=factory)
+
+        def rendered_each_time(factory: str, name: str, label: str) -> Row:
+            server = start(name, env, app=f"bench.dynamic_app:{factory}")
             verify.dynamic(server)
-            app_rows.append(Row(label, server, "X-Cache: MISS x3", wrk_cpus=wrk_cpus))
-        dynamic = app_rows[-2]
+            return Row(label, server, "X-Cache: MISS x3", wrk_cpus=wrk_cpus)
+
+        dynamic = rendered_each_time("create_app", "dynamic", "dynamic GET /tickets")
+        store_off = rendered_each_time(
+            "create_app_store_off", "store-off", "store off, single-flight"
+        )
+        app_rows = [compressed, signed, signed_compressed, unrepeated, dynamic, store_off]
         redis = None
         if args.redis:
             redis = redis_rows.start(database, tmp, reference, servers, cpus=cpus)
