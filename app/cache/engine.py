@@ -176,6 +176,16 @@ class Cache:
             self.metrics.stale.inc()
         return found
 
+    async def peek(self, key: str) -> Found | None:
+        """What ``lookup`` would find under ``key`` (the bumps owed paid first),
+        neither counted nor noted: what a cache inspector shows."""
+        await self.invalidations.pay_owed()
+        return await self.store.get(key, self.now())
+
+    async def stamps(self, tags: frozenset[str]) -> dict[str, tuple[int, int]]:
+        """Each tag's last hard and soft bump (0: none kept), for the inspector."""
+        return await self.store.stamps(tags)
+
     def mark(self) -> int | None:
         """What fresh answers given now hold on to (``answered_again``): the
         store's mark, or None while a bump is owed or the store cannot tell."""

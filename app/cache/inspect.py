@@ -30,12 +30,12 @@ class Inspection:
 
 async def inspect(cache: Cache, key: str) -> Inspection:
     now = cache.now()
-    found = await cache.store.get(key, now)
+    found = await cache.peek(key)
     last_miss = cache.misses.of(key)
     if found is None:
         return Inspection(key, None, None, None, [], last_miss, "")
     entry, freshness = found
-    stamps = await cache.store.stamps(entry.tags)
+    stamps = await cache.stamps(entry.tags)
     tags = [
         TagState(tag, expired, stale, max(expired, stale) > entry.snapshot)
         for tag, (expired, stale) in sorted(stamps.items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.cache import Cache, Freshness, MemoryStore, cache_tag
 from app.cache.engine import MissNotes
 from app.cache.inspect import inspect
+from tests.cache.test_http import StoreThatFailsOneBump
 
 
 async def test_an_entry_its_tags_and_why_it_was_last_rendered() -> None:
@@ -32,6 +33,24 @@ async def test_an_entry_its_tags_and_why_it_was_last_rendered() -> None:
     assert stale.edge_keys == "t u"
     assert stale.last_miss == (100.0, MissNotes.ABSENT)
     assert gone.entry is None and gone.tags == [] and gone.last_miss == (100.0, MissNotes.STALE)
+
+
+async def test_an_entry_a_bump_owed_here_made_stale_is_shown_gone() -> None:
+    store = StoreThatFailsOneBump(1 << 20)
+    cache = Cache(store)
+
+    async def render() -> str:
+        cache_tag("t")
+        return "body"
+
+    with cache.bound():
+        await cache.serve("k", render)
+        store.fail_next_bump = True
+        await cache.revalidate_tag("t")  # owed: the store still holds the entry as fresh
+    seen = await inspect(cache, "k")
+
+    assert seen.entry is None  # as the next read finds it: the bump paid first
+    assert cache.metrics.hits.value == 0  # a look, not a read
 
 
 def test_miss_notes_keep_the_last_keys_only() -> None:
