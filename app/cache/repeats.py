@@ -18,6 +18,7 @@ no key worked out, no store read, no headers built, no middleware run.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import Scope, Send
@@ -33,6 +34,9 @@ Shape = tuple[str, str, bytes, tuple[Any, ...]]
 
 
 def shape_of(scope: Scope) -> Shape:
+    # Headers as tuples, as uvicorn and granian give them. ASGI also allows
+    # lists, which cannot be a dict key: such a server's requests are never
+    # kept (``answer`` and ``keep`` let the TypeError pass).
     return scope["method"], scope["path"], scope["query_string"], tuple(scope["headers"])
 
 
@@ -45,7 +49,10 @@ class Repeats:
 
     async def answer(self, scope: Scope, send: Send) -> bool:
         """Send the answer kept for exactly this request, if it still holds."""
-        kept = self._answers.get(shape_of(scope))
+        try:
+            kept = self._answers.get(shape_of(scope))
+        except TypeError:  # unhashable headers (see shape_of)
+            return False
         if kept is None:
             return False
         (status, headers, body), expires_at = kept
@@ -63,4 +70,5 @@ class Repeats:
         if mark != self._mark or len(self._answers) >= self.max_shapes:
             self._answers.clear()
             self._mark = mark
-        self._answers[shape_of(scope)] = (answer, expires_at)
+        with contextlib.suppress(TypeError):  # unhashable headers (see shape_of)
+            self._answers[shape_of(scope)] = (answer, expires_at)

@@ -253,3 +253,30 @@ async def test_a_person_s_timed_page_is_answered_again_until_the_first_end() -> 
 
     assert [r.headers["x-cache"] for r in first] == ["HIT", "HIT"] and asked == 1
     assert later.headers["x-cache"] == "STALE" and "<b>ada</b>" in later.text
+
+
+async def test_headers_given_as_lists_are_served_and_never_kept(site: Site) -> None:
+    """ASGI allows each header as a list (unhashable): such requests take the whole path."""
+
+    async def get() -> list[dict[str, object]]:
+        scope = {
+            "type": "http", "method": "GET", "path": "/static-page", "query_string": b"",
+            "headers": [[b"host", b"t"]], "root_path": "", "scheme": "http",
+            "http_version": "1.1", "client": ("127.0.0.1", 1), "server": ("t", 80),
+        }  # fmt: skip
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        await front(site)(scope, receive, send)  # type: ignore[operator]
+        return sent
+
+    answers = [await get() for _ in range(3)]
+
+    assert [a[0]["status"] for a in answers] == [200, 200, 200]
+    assert site.repeats is not None and not site.repeats._answers
+    assert site.cache.metrics.hits.value == 2  # read from the store each time
