@@ -106,8 +106,8 @@ class EdgeFigures:
     fresh_ms: list[float]
     person_ms: list[float]  # a signed-in person's list page through the edge
     size: int
-    # 1 worker, then 4; none without a Redis store.
-    renders: list[EdgeRenders] = field(default_factory=list)
+    # (1 worker, 4 workers) behind the edge; None without a Redis store.
+    renders: tuple[EdgeRenders, EdgeRenders] | None = None
 
     def ratio(self, encoding: str) -> float:
         edge, nginx = (row for row in self.rows if row.name.endswith(encoding))
@@ -242,14 +242,16 @@ def _write_then_fresh(edge_url: str, writes: int) -> tuple[list[float], list[flo
         for _ in range(writes):
             status = "DONE" if status == "OPEN" else "OPEN"
             started = time.perf_counter()
-            answer = writer.send("POST", f"/tickets/{ticket_id}/update", {"status": status})
+            updated, _, _ = writer.send("POST", f"/tickets/{ticket_id}/update", {"status": status})
             _, coding, page = visitor.send("GET", "/tickets")
             timings.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            writer.send("GET", "/tickets")
+            own, own_coding, own_page = writer.send("GET", "/tickets")
             people.append((time.perf_counter() - started) * 1000)
-            if answer[0] != 303:
-                raise RuntimeError(f"update through the edge answered {answer[0]}")
+            if updated != 303:
+                raise RuntimeError(f"update through the edge answered {updated}")
+            if own != 200 or "Sign out" not in _text(own_coding, own_page):
+                raise RuntimeError(f"the writer's own list page through the edge: {own}")
             if _shown_status(_text(coding, page), ticket_id) != status.lower():
                 raise RuntimeError("a stale list page through the edge after an answered write")
     finally:
@@ -302,7 +304,7 @@ async def _invalidations(
                 writer, title=f"Changed behind {app.workers} workers"
             )
             await asyncio.gather(*(client.get("/tickets") for client in clients))  # warm
-            renders_before = await _renders(app)
+            renders_before = await pin.scrape_async(app.base_url, app.workers, (RENDERS,))
             fetches_before = edge.backend_requests()
             stale = 0
             for i in range(rounds):
@@ -314,21 +316,21 @@ async def _invalidations(
                 stale += sum(
                     _shown_status(page.text, ticket_id) != status.lower() for page in pages
                 )
-            renders = (await _renders(app) - renders_before) / rounds
+            renders_after = await pin.scrape_async(app.base_url, app.workers, (RENDERS,))
+            if renders_after.keys() != renders_before.keys():
+                raise RuntimeError("the workers behind the edge changed (one restarted?)")
+            renders = (
+                sum(
+                    counters[RENDERS] - renders_before[worker][RENDERS]
+                    for worker, counters in renders_after.items()
+                )
+                / rounds
+            )
             # The write itself went through to the app too (a pass).
             fetches = (edge.backend_requests() - fetches_before) / rounds - 1
         finally:
             await asyncio.gather(*(client.aclose() for client in clients))
     return EdgeRenders(app.workers, readers, rounds, renders, fetches, stale)
-
-
-async def _renders(app: AppServer) -> float:
-    """cache_renders_total summed over every worker (one pinned connection each)."""
-    pinned = await pin.pin(app.base_url, workers=app.workers, connections=app.workers)
-    try:
-        return sum(counters[RENDERS] for counters in pinned.counters(RENDERS).values())
-    finally:
-        await pinned.aclose()
 
 
 def _shown_status(page: str, ticket_id: str) -> str | None:
@@ -355,9 +357,9 @@ def report(figures: EdgeFigures) -> None:
         f"p50 {statistics.median(figures.person_ms):.2f} ms (the app asked for the shared part, "
         f"a HIT there, and the account hole; the Delete holes are the edge's)"
     )
-    if figures.renders:
-        one, many = figures.renders[0], figures.renders[-1]
-        stale = sum(r.stale for r in figures.renders)
+    if figures.renders is not None:
+        one, many = figures.renders
+        stale = one.stale + many.stale
         verdict = "ok" if many.renders == one.renders and stale == 0 else "MISSED"
         print(
             f"  renders per invalidation behind the edge, {many.readers} readers through it "

@@ -118,9 +118,10 @@ async def pin(base_url: str, *, workers: int, connections: int, timeout: float =
     return pinned
 
 
-async def _scrape(
+async def scrape_async(
     base_url: str, workers: int, names: tuple[str, ...]
 ) -> dict[str, dict[str, float]]:
+    """``scrape`` inside a running event loop."""
     pinned = await pin(base_url, workers=workers, connections=workers)
     try:
         return pinned.counters(*names)
@@ -130,7 +131,7 @@ async def _scrape(
 
 def scrape(base_url: str, *names: str, workers: int = 1) -> dict[str, dict[str, float]]:
     """``names`` from each worker's /metrics: worker -> name -> value."""
-    return asyncio.run(_scrape(base_url, workers, names))
+    return asyncio.run(scrape_async(base_url, workers, names))
 
 
 async def _each_worker(base_url: str, workers: int, path: str) -> list[httpx.Response]:

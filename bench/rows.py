@@ -14,7 +14,7 @@ import signal
 import statistics
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 import redis
@@ -177,15 +177,15 @@ def alone(server: AppServer, servers: list[AppServer]) -> Iterator[None]:
     several workers go on: their supervisor, paused with them, would find them
     late to answer its health checks when they go on, and replace them.
     """
-    paused = [
-        other.process.pid
-        for other in servers
-        if other is not server and other.process and other.workers == 1
-    ]
-    for group in paused:  # each server leads a process group: its workers too
-        os.killpg(group, signal.SIGSTOP)
+    paused: list[int] = []
     try:
+        for other in servers:
+            if other is not server and other.process and other.workers == 1:
+                with suppress(ProcessLookupError):  # one that died meanwhile
+                    os.killpg(other.process.pid, signal.SIGSTOP)  # it leads its group
+                    paused.append(other.process.pid)
         yield
     finally:
         for group in paused:
-            os.killpg(group, signal.SIGCONT)
+            with suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGCONT)

@@ -28,6 +28,7 @@ from app.cache import (
 )
 from app.cache.errors import StoreUnavailable
 from app.cache.http import RequestHeaders, read_after_of, response_key
+from app.cache.repeats import MAX_SHAPES
 from tests.cache.test_engine import Clock
 
 
@@ -50,10 +51,16 @@ def page_number(request: Request) -> str:
 class Site:
     """A Starlette app whose endpoints count renders and can be held at a gate."""
 
-    def __init__(self, store: MemoryStore | None = None, *, repeats: bool = False) -> None:
+    def __init__(
+        self,
+        store: MemoryStore | None = None,
+        *,
+        repeats: bool = False,
+        max_shapes: int = MAX_SHAPES,
+    ) -> None:
         self.clock = Clock()
         self.cache = Cache(store or MemoryStore(1 << 20), now=self.clock)
-        self.repeats = Repeats(self.cache) if repeats else None
+        self.repeats = Repeats(self.cache, max_shapes) if repeats else None
         self.renders = 0
         self.gate: asyncio.Event | None = None
         self.started = asyncio.Event()

@@ -444,15 +444,19 @@ async def test_a_silent_channel_stops_the_near_copy_until_it_speaks_again(
 ) -> None:
     reads = Counted(near, "get")
     assert await near.put(entry("k", await near.clock()))
+    lost = asyncio.Event()
+    listening = near._listening
+
+    def noticed(live: bool) -> None:
+        listening(live)
+        if not live:
+            lost.set()
+
+    near._listening = noticed  # type: ignore[method-assign]
     assert server.process is not None
     server.process.send_signal(signal.SIGSTOP)  # connections open, nothing said
     try:
-
-        async def silence_noticed() -> None:  # a ping unanswered for 1 s: a timed rule
-            while near.listening.is_set():
-                await asyncio.sleep(0.05)
-
-        await asyncio.wait_for(silence_noticed(), 5)
+        await asyncio.wait_for(lost.wait(), 5)  # a ping unanswered for 1 s: a timed rule
         assert near.near.get("k") is None
         assert near.mark() is None  # what this process has not heard, it cannot vouch for
     finally:
@@ -539,5 +543,9 @@ async def test_the_inspector_reads_tag_versions_and_who_made_an_entry(
         await store.close()
 
     assert stamps["a"] == (0, 0) and stamps["b"][0] == 0 and stamps["b"][1] > 0
-    assert await RedisStore(server.url).stamps(frozenset()) == {}
+    unused = RedisStore(server.url)
+    try:
+        assert await unused.stamps(frozenset()) == {}
+    finally:
+        await unused.close()
     assert found is not None and found[0].made_by == "host:1 #7"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from itertools import pairwise
 
 import httpx
 import pytest
@@ -11,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.cache import (
     Cache,
@@ -49,17 +51,23 @@ class CountingStore(MemoryStore):
         return found
 
 
-def front(site: Site) -> object:
+def front(app: ASGIApp, repeats: Repeats | None) -> ASGIApp:
     """The app's front door as ``CachedApp`` has it: repeats first, then the stack."""
-    repeats = site.repeats
     assert repeats is not None
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    async def door(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and await repeats.answer(scope, send):
             return
-        await site.app(scope, receive, send)
+        await app(scope, receive, send)
 
-    return app
+    return door
+
+
+@asynccontextmanager
+async def client_of(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
 
 
 @pytest.fixture
@@ -74,8 +82,7 @@ def site(store: CountingStore) -> Site:
 
 @pytest.fixture
 async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=front(site))  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with client_of(front(site.app, site.repeats)) as client:
         yield client
 
 
@@ -137,19 +144,12 @@ class PeopleSite:
             routes=[Route("/page", cached()(page)), Route("/timed", cached(revalidate=60)(page))],
             middleware=[Middleware(CacheMiddleware, cache=self.cache, repeats=self.repeats)],
         )
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and await self.repeats.answer(scope, send):
-                return
-            await stack(scope, receive, send)
-
-        self.app = app
+        self.app = front(stack, self.repeats)
 
 
 async def test_each_person_is_answered_again_with_their_own_holes_till_their_session_ends() -> None:
     site = PeopleSite()
-    transport = httpx.ASGITransport(app=site.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with client_of(site.app) as client:
         await client.get("/page")
         ada = [await client.get("/page", headers={"Cookie": "who=ada"}) for _ in range(3)]
         bob = [await client.get("/page", headers={"Cookie": "who=bob"}) for _ in range(3)]
@@ -167,10 +167,15 @@ async def test_each_person_is_answered_again_with_their_own_holes_till_their_ses
     assert site.asked == 3 and "<b>ada</b>" in later.text
 
 
-async def test_each_header_set_has_its_own_answer(site: Site, client: httpx.AsyncClient) -> None:
+async def test_each_header_set_has_its_own_answer(
+    site: Site, store: CountingStore, client: httpx.AsyncClient
+) -> None:
     site.size = 20_000  # worth compressing
     await client.get("/static-page")
-    for _ in range(2):
+    await client.get("/static-page", headers={"X-Part": "yes"})  # the part's entry
+    reads = []
+    for _ in range(2):  # read from the store, then each answered again as it was
+        reads.append(store.reads)
         br = await client.get("/static-page", headers={"Accept-Encoding": "br"})
         plain = await client.get("/static-page", headers={"Accept-Encoding": "identity"})
         part = await client.get("/static-page", headers={"X-Part": "yes"})
@@ -178,6 +183,9 @@ async def test_each_header_set_has_its_own_answer(site: Site, client: httpx.Asyn
         assert br.headers["content-encoding"] == "br"
         assert "content-encoding" not in plain.headers
         assert part.text.startswith("part ")
+    reads.append(store.reads)
+
+    assert [b - a for a, b in pairwise(reads)] == [3, 0]
 
 
 async def test_a_timed_entry_is_not_answered_again_once_its_time_is_up(
@@ -195,8 +203,7 @@ async def test_a_timed_entry_is_not_answered_again_once_its_time_is_up(
 async def test_nothing_is_answered_again_while_a_bump_is_owed() -> None:
     store = FlakyStore(1 << 20)
     site = Site(store, repeats=True)
-    transport = httpx.ASGITransport(app=front(site))  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with client_of(front(site.app, site.repeats)) as client:
         await client.get("/static-page")
         before = await client.get("/static-page")
         store.fail_next_bump = True
@@ -224,12 +231,9 @@ async def test_a_read_that_straddles_a_bump_is_not_given_again(
     assert new.headers["x-cache"] == "MISS" and new.text != old.text
 
 
-async def test_at_most_max_shapes_are_kept(site: Site, store: CountingStore) -> None:
-    repeats = site.repeats = Repeats(site.cache, max_shapes=2)
-    site.app.user_middleware[0].kwargs["repeats"] = repeats
-    site.app.middleware_stack = None  # built again, with the small one
-    transport = httpx.ASGITransport(app=front(site))  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+async def test_at_most_max_shapes_are_kept(store: CountingStore) -> None:
+    site = Site(store, repeats=True, max_shapes=2)
+    async with client_of(front(site.app, site.repeats)) as client:
         await client.get("/static-page")
         for agent in ("a", "b", "c"):  # three shapes: the third drops the first two
             await client.get("/static-page", headers={"User-Agent": agent})
@@ -242,9 +246,8 @@ async def test_at_most_max_shapes_are_kept(site: Site, store: CountingStore) -> 
 
 async def test_a_person_s_timed_page_is_answered_again_until_the_first_end() -> None:
     site = PeopleSite()  # the session ends in 100 s, the page is stale after 60
-    transport = httpx.ASGITransport(app=site.app)
     ada = {"Cookie": "who=ada"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with client_of(site.app) as client:
         await client.get("/timed")
         first = [await client.get("/timed", headers=ada) for _ in range(2)]
         asked = site.asked
@@ -272,7 +275,7 @@ async def test_headers_given_as_lists_are_served_and_never_kept(site: Site) -> N
         async def send(message: dict[str, object]) -> None:
             sent.append(message)
 
-        await front(site)(scope, receive, send)  # type: ignore[operator]
+        await front(site.app, site.repeats)(scope, receive, send)
         return sent
 
     answers = [await get() for _ in range(3)]

@@ -135,9 +135,8 @@ def test_two_people_see_only_their_own_names_from_one_edge_object(site: Site) ->
     assert cache_status(ada_page).endswith("edge; hit")
     assert cache_status(bob_page).endswith("edge; hit")
     assert cache_status(visitor_page).endswith("edge; hit")
-    delete_in = re.compile(rf'<li id="ticket-{bobs}".*?>Delete</button>.*?</li>', re.S)
-    assert delete_in.search(ada_page.text) and delete_in.search(bob_page.text)  # admin, author
-    assert not delete_in.search(visitor_page.text)
+    assert "Delete" in row_of(ada_page, bobs) and "Delete" in row_of(bob_page, bobs)
+    assert "Delete" not in row_of(visitor_page, bobs)  # admin, author; a visitor
 
 
 def row_of(page: httpx.Response, ticket_id: str) -> str:
@@ -208,7 +207,8 @@ def test_a_session_without_a_viewer_cookie_has_its_deletes_decided_by_the_app(
         asked = site.edge.backend_requests() - before
 
     assert "Delete" in row_of(page, carols) and "Delete" not in row_of(page, adas)
-    assert asked > 2  # the account hole and every Delete hole, one by one
+    rows = page.text.count('<li id="ticket-')
+    assert rows >= 2 and asked >= 1 + rows  # the account hole and every Delete hole, one by one
 
 
 def test_the_inspector_shows_what_the_edge_keeps_without_making_it_fetch(site: Site) -> None:
