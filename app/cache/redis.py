@@ -31,7 +31,7 @@ invalidation channel is up: every bump, ours or heard from another process,
 drops the copies holding its tags first, and a lost or silent channel drops
 them all and stops their use until it is back. Off by default: a near copy is
 as current as the channel's news (a delivery behind another process's bump:
-well under a millisecond here, ``HEARTBEAT`` + the 1 s socket timeout at worst),
+well under a millisecond here, ``SILENCE_LIMIT`` at worst: pings unanswered),
 where a read from Redis is exact; the staleness bound between processes is
 1 s either way. Without it, every HIT brings its body back from Redis.
 """
@@ -70,6 +70,10 @@ NEAR_MAX_BYTES = 32 * 1024 * 1024  # the hot entries a process keeps by itself
 # The channel is pinged when quiet this long; a pong later than the socket
 # timeout (1 s) counts as a lost channel: the bound on a near copy's staleness.
 HEARTBEAT = 0.25
+SOCKET_TIMEOUT = 1.0
+# Nothing heard on the channel for this long, though it is pinged every
+# HEARTBEAT: a partition that closed no socket, handled as a loss.
+SILENCE_LIMIT = HEARTBEAT + SOCKET_TIMEOUT
 HOUSEKEEPING_EVERY = 5.0  # stats refreshed, stamps trimmed (every TRIM_EVERY)
 RETRY_AFTER_FAILURE = 1.0  # seconds without trying Redis after it failed
 
@@ -246,8 +250,8 @@ class RedisStore:
         self.retry_after = retry_after
         self.client = redis.Redis.from_url(
             self.url,
-            socket_timeout=1.0,
-            socket_connect_timeout=1.0,
+            socket_timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=SOCKET_TIMEOUT,
             # A pooled connection that a Redis restart closed is retried once at
             # once; a Redis that is really gone still fails fast (refused).
             retry=Retry(NoBackoff(), retries=1),
@@ -275,6 +279,7 @@ class RedisStore:
         self._stamps = 0
         self._next_trim = 0.0
         self._next_housekeeping = 0.0
+        self._heard_at = 0.0  # monotonic time of the channel's last message or pong
         self.near = NearCopy(NEAR_MAX_BYTES if near else 0)  # 0 bytes: never keeps one
         # Set while the channel is known to be heard (the near copy may be used).
         self.listening = asyncio.Event()
@@ -340,7 +345,13 @@ class RedisStore:
         message = json.dumps({"origin": self.origin, "tags": sorted(tags)})
         stamps = self._stale if stale else self._expired
         keys = [self._clock, stamps, self.channel]
-        await self._run("bump", keys, [_now_us(), message, *tags], always=True)
+        try:
+            await self._run("bump", keys, [_now_us(), message, *tags], always=True)
+        finally:
+            # And again: a read that began after the first drop may have found
+            # the old entry in Redis before the bump landed, and kept it. Our
+            # own message on the channel is not heard, so this is the last word.
+            self.near.drop(tags)
 
     async def acquire(self, key: str) -> str | None:
         token = secrets.token_hex(8)
@@ -437,14 +448,15 @@ class RedisStore:
     async def _listen(self) -> None:
         """Hear other processes' bumps; after any loss, resubscribe and assume the worst.
 
-        A quiet channel is pinged every ``HEARTBEAT`` seconds: a pong that does
-        not come within the client's socket timeout (a partition that closed no
-        socket) is a loss like any other, which stops the near copy's use.
+        A quiet channel is pinged every ``HEARTBEAT`` seconds: nothing heard
+        for ``SILENCE_LIMIT`` (a partition that closed no socket) is a loss like
+        any other, which stops the near copy's use.
         """
         while not self._closing:
             try:
                 async with self.client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
+                    self._heard_at = time.monotonic()
                     while not self._closing:
                         message = await pubsub.get_message(timeout=HEARTBEAT)
                         # One await either way (a quiet turn pings; a message is
@@ -477,6 +489,7 @@ class RedisStore:
             self._handler(tags)
 
     async def _on(self, message: dict[str, Any]) -> None:
+        self._heard_at = time.monotonic()  # a pong, a bump, a subscription: the channel is there
         if message["type"] == "message":
             self._received(message["data"])
         elif not self.near.live:  # subscribed: listening from now on
@@ -484,7 +497,10 @@ class RedisStore:
             self._listening(True)
 
     async def _quiet_turn(self, pubsub: Any) -> None:
-        """A quiet ``HEARTBEAT``: ping the channel (is it still there?), tidy up."""
+        """A quiet ``HEARTBEAT``: ping the channel (its pong comes as a message),
+        unless the last pings went unanswered; then tidy up."""
+        if time.monotonic() - self._heard_at > SILENCE_LIMIT:
+            raise RedisConnectionError(f"the invalidation channel was silent for {SILENCE_LIMIT} s")
         await pubsub.ping()
         await self._housekeeping()
 

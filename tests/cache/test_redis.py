@@ -18,7 +18,7 @@ from app.cache import Cache, CacheStatus, Entry, Freshness, create_store, engine
 from app.cache import redis as redis_module
 from app.cache.encoding import compress
 from app.cache.errors import StoreUnavailable
-from app.cache.redis import NearCopy, RedisStore
+from app.cache.redis import SILENCE_LIMIT, NearCopy, RedisStore
 from tests.cache.test_engine import Clock, Renderer
 from tests.support import RedisServer
 
@@ -453,10 +453,13 @@ async def test_a_silent_channel_stops_the_near_copy_until_it_speaks_again(
             lost.set()
 
     near._listening = noticed  # type: ignore[method-assign]
+    # Its housekeeping would time out on the stopped Redis too: the silence alone is tested.
+    near._next_housekeeping = float("inf")
     assert server.process is not None
     server.process.send_signal(signal.SIGSTOP)  # connections open, nothing said
     try:
-        await asyncio.wait_for(lost.wait(), 5)  # a ping unanswered for 1 s: a timed rule
+        # Pings unanswered for SILENCE_LIMIT: a timed rule, the bound a near copy keeps.
+        await asyncio.wait_for(lost.wait(), 2 * SILENCE_LIMIT + 0.5)
         assert near.near.get("k") is None
         assert near.mark() is None  # what this process has not heard, it cannot vouch for
     finally:
@@ -464,6 +467,30 @@ async def test_a_silent_channel_stops_the_near_copy_until_it_speaks_again(
     await asyncio.wait_for(near.listening.wait(), 5)  # heard again: all assumed moved
     assert near.near.bytes == 0
     assert await near.get("k", 1.0) is not None and reads.calls == 1  # from Redis, exact
+
+
+async def test_a_read_that_finds_the_old_entry_while_our_bump_is_on_its_way_is_not_kept(
+    near: RedisStore,
+) -> None:
+    assert await near.put(entry("k", await near.clock()))
+    on_its_way, go_on = asyncio.Event(), asyncio.Event()
+    original = near._scripts["bump"]
+
+    async def held(**kw: Any) -> Any:  # the bump's round trip, held before it lands
+        on_its_way.set()
+        await go_on.wait()
+        return await original(**kw)
+
+    near._scripts["bump"] = held  # type: ignore[assignment]
+    bump = asyncio.create_task(near.bump(frozenset({"t"})))
+    await on_its_way.wait()  # the copy is dropped; Redis still holds the entry as fresh
+    found = await near.get("k", 1.0)  # a read in that window: the old entry, kept near
+    go_on.set()
+    await bump
+
+    assert found is not None  # concurrent with the write: the old body is allowed once
+    assert near.near.get("k") is None  # but not kept past the bump
+    assert await near.get("k", 1.0) is None
 
 
 async def test_a_read_that_straddles_a_bump_is_not_kept(near: RedisStore) -> None:
