@@ -50,6 +50,7 @@ class Outbox:
         self.db = db
         self._forgetting: set[asyncio.Task[None]] = set()
         self._settled: list[int] = []  # applied rows the next delete takes
+        self._next_delete: asyncio.Task[None] | None = None  # scheduled, has not taken them yet
 
     async def record(self, session: AsyncSession, commit: Commit) -> int | None:
         """Write what ``commit`` queued, in its transaction (before COMMIT)."""
@@ -66,8 +67,8 @@ class Outbox:
         if not commit.applied:
             return
         self._settled.append(row)
-        if len(self._settled) == 1:  # the first since the last delete: schedule the next
-            task = asyncio.create_task(self._delete_settled())
+        if self._next_delete is None or self._next_delete.done():  # none will take it: one will
+            task = self._next_delete = asyncio.create_task(self._delete_settled())
             self._forgetting.add(task)
             task.add_done_callback(self._forgetting.discard)
 
@@ -76,8 +77,9 @@ class Outbox:
         await asyncio.gather(*self._forgetting, return_exceptions=True)
 
     async def _delete_settled(self) -> None:
+        # Cut short (a shutdown), it leaves its rows to the next one, or to a sweeper.
         await asyncio.sleep(DELETE_AFTER)
-        rows, self._settled = self._settled, []
+        rows, self._settled, self._next_delete = self._settled, [], None
         await self._delete(rows)
 
     async def sweep(self) -> int:

@@ -93,6 +93,25 @@ async def two_processes(
     await db.close()
 
 
+async def test_a_delete_cut_short_does_not_stop_the_next_ones(
+    two_processes: tuple[FlakyStore, Database, Outbox, Outbox],
+) -> None:
+    _, db, mine, _ = two_processes
+    async with db.transaction() as session:
+        made = [await mine.record(session, Commit(queued=[("t", False)])) for _ in range(2)]
+    first, second = made
+    assert first is not None and second is not None
+    applied = Commit(queued=[("t", False)], applied=True)
+    mine.settled(first, applied)
+    for waiting in list(mine._forgetting):  # cancelled while it waits (a shutdown)
+        waiting.cancel()
+    await mine.idle()
+    mine.settled(second, applied)
+    await mine.idle()
+
+    assert await rows(db) == 0  # the next delete took both
+
+
 async def test_a_row_its_writer_could_not_apply_is_applied_by_another_process(
     two_processes: tuple[FlakyStore, Database, Outbox, Outbox],
 ) -> None:

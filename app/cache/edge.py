@@ -78,6 +78,7 @@ class Edge:
         self.repurge_after = repurge_after
         self._again: set[asyncio.Task[None]] = set()
         self._idle: list[_Connection] = []
+        self._closed = False  # a purge that ends after close() keeps no connection
 
     async def purge(self, tags: frozenset[str], *, stale: bool) -> None:
         """Drop (or, ``stale``, expire softly) every object holding one of ``tags``."""
@@ -147,7 +148,7 @@ class Edge:
         except BaseException:  # failed, or cut short by the timeout: never reused
             connection.close()
             raise
-        if connection.reusable() and len(self._idle) < KEEP_CONNECTIONS:
+        if connection.reusable() and not self._closed and len(self._idle) < KEEP_CONNECTIONS:
             self._idle.append(connection)
         else:
             connection.close()
@@ -158,6 +159,7 @@ class Edge:
         await self._send("PURGE", "*")
 
     async def close(self) -> None:
+        self._closed = True
         for again in list(self._again):
             again.cancel()
         await asyncio.gather(*self._again, return_exceptions=True)

@@ -49,6 +49,8 @@ class Repeats:
 
     async def answer(self, scope: Scope, send: Send) -> bool:
         """Send the answer kept for exactly this request, if it still holds."""
+        if not self._answers:  # nothing kept (a store with no mark): no shape to work out
+            return False
         try:
             kept = self._answers.get(shape_of(scope))
         except TypeError:  # unhashable headers (see shape_of)

@@ -177,6 +177,16 @@ async def test_a_spare_purge_still_waiting_is_dropped_on_close(fake: FakeEdge) -
     assert fake.purges == [("PURGE", "t")] and not edge._again
 
 
+async def test_a_purge_that_ends_after_close_keeps_no_connection(fake: FakeEdge) -> None:
+    edge = fake.edge()
+    await edge.close()
+    await edge.purge(frozenset({"late"}), stale=False)  # the last write's, at shutdown
+    await asyncio.wait_for(fake.wait_open(0), 5)  # closed, not kept
+
+    assert fake.purges == [("PURGE", "late")] and not edge._idle
+    await edge.close()  # its spare purge
+
+
 async def test_purges_share_kept_connections_and_open_new_ones_when_the_edge_closed_them(
     fake: FakeEdge,
 ) -> None:
