@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from starlette.routing import Match, Route
 
 from app.accounts.permissions import signed_in
 from app.cache import Edge, EdgeObject, EdgeUnavailable, current_cache
+from app.cache.errors import StoreUnavailable
 from app.cache.http import response_key
 from app.cache.inspect import inspect
 from app.htmx import PAGE, PARTIAL
@@ -50,15 +51,22 @@ async def cache_inspector(request: Request) -> Response:
     if not url.startswith("/") or url.startswith("//"):
         raise HTTPException(400, NOT_LOCAL)
     parts = urlsplit(url)
-    canonical = _canonical_query(request, parts.path, parts.query)
+    path = unquote(parts.path)  # as a request's scope has it
+    canonical = _canonical_query(request, path, parts.query)
     as_sent = quote(url, safe=URL_SAFE)  # the edge keeps objects by the URL as browsers send it
+    # The edge keeps objects by Host too: the one this page came through, if it came through it.
+    host = request.headers.get("host") if "x-varnish" in request.headers else None
     cache = current_cache()
     layers = []
     if canonical is not None:
         for variant in (PAGE, PARTIAL):
-            key = response_key(parts.path, canonical.encode(), variant)
-            edge = await _at_the_edge(cache.invalidations.edges, as_sent, VARIANT_HEADERS[variant])
-            layers.append((variant, await inspect(cache, key), edge))
+            key = response_key(path, canonical.encode(), variant)
+            edges = cache.invalidations.edges
+            edge = await _at_the_edge(edges, as_sent, VARIANT_HEADERS[variant], host)
+            try:
+                layers.append((variant, await inspect(cache, key), edge))
+            except StoreUnavailable as exc:
+                raise HTTPException(503, f"The cache store cannot be reached now: {exc}") from exc
     settings = request.app.state.settings
     body = render_page(
         "admin/cache.html",
@@ -73,7 +81,7 @@ async def cache_inspector(request: Request) -> Response:
 
 
 async def _at_the_edge(
-    edges: Sequence[Edge], url: str, headers: list[tuple[str, str]]
+    edges: Sequence[Edge], url: str, headers: list[tuple[str, str]], host: str | None
 ) -> list[EdgeRow] | str:
     """What the edge keeps for ``url``: one object per kind of asker and
     coding (edge/tickets.vcl keeps them apart), or why it could not say."""
@@ -82,7 +90,8 @@ async def _at_the_edge(
         for who, coding in EDGE_OBJECTS:
             asked = headers + ([("Accept-Encoding", coding)] if coding else [])
             try:
-                rows.append(EdgeRow(who, coding, await edge.probe(url, who=who, headers=asked)))
+                kept = await edge.probe(url, who=who, headers=asked, host=host)
+                rows.append(EdgeRow(who, coding, kept))
             except EdgeUnavailable as exc:
                 return f"The edge did not answer: {exc}"
     return rows

@@ -7,6 +7,7 @@ import re
 import httpx
 from starlette.applications import Starlette
 
+from app.cache.errors import StoreUnavailable
 from tests.conftest import add_ticket, app_client, sign_in
 
 
@@ -64,3 +65,33 @@ async def test_only_admins_inspect_and_only_this_site(
     assert elsewhere.status_code == 400
     assert uncached.status_code == 200 and "not served through the cache" in uncached.text
     assert bad.status_code == 400
+
+
+async def test_an_escaped_path_is_inspected_as_requests_see_it(
+    app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    ticket = await add_ticket(app)
+    escaped = f"/tickets/{ticket.id}".replace("/tickets", "/%74ickets")  # as pasted
+    await visitor.get(f"/tickets/{ticket.id}")
+
+    seen = text_of(await client.get("/admin/cache", params={"url": escaped}))
+
+    assert f"Key /tickets/{ticket.id}? page In the store fresh" in seen
+
+
+async def test_a_store_that_cannot_be_reached_is_said_so(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    store = app.state.cache.store
+    real_get = store.get
+
+    async def down(key: str, now: float) -> None:
+        raise StoreUnavailable("store is down")
+
+    store.get = down
+    try:
+        answer = await client.get("/admin/cache", params={"url": "/tickets"})
+    finally:
+        store.get = real_get
+
+    assert answer.status_code == 503 and "cannot be reached" in answer.text

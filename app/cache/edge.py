@@ -101,12 +101,20 @@ class Edge:
             raise EdgeUnavailable(f"{method} {self.url}: {_status(answer)}")
 
     async def probe(
-        self, target: str, *, who: str, headers: Sequence[tuple[str, str]] = ()
+        self,
+        target: str,
+        *,
+        who: str,
+        headers: Sequence[tuple[str, str]] = (),
+        host: str | None = None,
     ) -> EdgeObject | None:
         """What the edge keeps for ``target`` as ``who`` ("visitor" or
-        "person") asks for it with ``headers`` (those it varies by): looked up
-        there, never fetched. None: nothing is kept."""
-        answer = await self._ask("GET", target, [("x-edge-probe", who), *headers])
+        "person") asks for it with ``headers`` (those it varies by), at
+        ``host`` (the name browsers reach the edge by; default: its address,
+        as scripts/run's browsers do): looked up there, never fetched. None:
+        nothing is kept."""
+        asked = [("x-edge-probe", who), *headers]
+        answer = await self._ask("GET", target, asked, host=host or self.host)
         if answer.status_code == 404:
             return None
         if answer.status_code != 200:
@@ -119,10 +127,12 @@ class Edge:
             keys=said.get("x-edge-keys", ""),
         )
 
-    async def _ask(self, method: str, target: str, headers: list[tuple[str, str]]) -> h11.Response:
+    async def _ask(
+        self, method: str, target: str, headers: list[tuple[str, str]], *, host: str | None = None
+    ) -> h11.Response:
         try:  # h11 refuses a target or header it cannot send (a space in a path): unavailable too
             request = h11.Request(
-                method=method, target=target, headers=[("Host", self.host), *headers]
+                method=method, target=target, headers=[("Host", host or self.host), *headers]
             )
             async with asyncio.timeout(self.timeout):
                 return await self._exchange(request)

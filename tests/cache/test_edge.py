@@ -246,7 +246,7 @@ async def test_a_probe_says_what_the_edge_keeps_for_a_request(fake: FakeEdge) ->
     fake.kept[("/other", "visitor")] = said  # kept with no keys
 
     kept = await edge.probe("/tickets", who="person", headers=[("Accept-Encoding", "br")])
-    other = await edge.probe("/other", who="visitor")
+    other = await edge.probe("/other", who="visitor", host="tickets.example")
     absent = await edge.probe("/tickets", who="visitor")
     with pytest.raises(EdgeUnavailable, match="LocalProtocolError"):
         await edge.probe("/a path with spaces", who="visitor")  # nothing h11 could send
@@ -258,6 +258,8 @@ async def test_a_probe_says_what_the_edge_keeps_for_a_request(fake: FakeEdge) ->
     assert kept == EdgeObject(age=2.5, ttl=-1.0, hits=7, keys="tickets:all")
     assert other is not None and other.keys == "" and absent is None
     assert fake.probes[0][2][b"accept-encoding"] == b"br"
+    assert fake.probes[0][2][b"host"] == f"127.0.0.1:{fake.port}".encode()  # its own address
+    assert fake.probes[1][2][b"host"] == b"tickets.example"  # where browsers reach it
 
 
 def test_an_edge_is_reached_over_http() -> None:
