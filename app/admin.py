@@ -17,10 +17,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Match, Route
 
 from app.accounts.permissions import signed_in
-from app.cache import Edge, EdgeObject, EdgeUnavailable, current_cache
-from app.cache.errors import StoreUnavailable
+from app.cache import Edge, EdgeObject, EdgeUnavailable, StoreUnavailable, current_cache
 from app.cache.http import response_key
-from app.cache.inspect import inspect
 from app.htmx import PAGE, PARTIAL
 from app.templating import render_page
 
@@ -61,10 +59,9 @@ async def cache_inspector(request: Request) -> Response:
     if canonical is not None:
         for variant in (PAGE, PARTIAL):
             key = response_key(path, canonical.encode(), variant)
-            edges = cache.invalidations.edges
-            edge = await _at_the_edge(edges, as_sent, VARIANT_HEADERS[variant], host)
+            edge = await _at_the_edge(cache.edges, as_sent, VARIANT_HEADERS[variant], host)
             try:
-                layers.append((variant, await inspect(cache, key), edge))
+                layers.append((variant, await cache.inspect(key), edge))
             except StoreUnavailable as exc:
                 raise HTTPException(503, f"The cache store cannot be reached now: {exc}") from exc
     settings = request.app.state.settings

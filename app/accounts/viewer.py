@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from app.accounts import sessions
-from app.cache import Cache, cookie_of
+from app.cache import EVERYTHING, Cache, cookie_of
 
 SCOPE_KEY = "tickets.viewer"  # the answer, kept in the request's scope
 VIEWER = "viewer"  # Entry.prepared: the entry's body decoded once
@@ -66,13 +66,13 @@ class Remembered:
 
     def put(self, token: bytes, viewer: Viewer) -> None:
         if len(self._by_token) >= REMEMBER_MAX:
-            self.forget(EVERYONE)
+            self.forget(EVERYTHING)
         self._by_token[token] = (viewer, time.monotonic())
         self._token_of[sessions.tag(sessions.digest(token.decode("latin-1")))] = token
 
     def forget(self, tags: frozenset[str]) -> None:
         """A ``Cache.on_invalidate`` listener: sessions whose tag moved are read again."""
-        if "*" in tags:
+        if tags >= EVERYTHING:
             self._by_token.clear()
             self._token_of.clear()
             return
@@ -80,9 +80,6 @@ class Remembered:
             token = self._token_of.pop(tag, None)
             if token is not None:
                 self._by_token.pop(token, None)
-
-
-EVERYONE = frozenset({"*"})
 
 
 async def viewer_of(scope: Scope) -> Viewer | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.cache import Cache, CacheStatus, Entry, Freshness, create_store, engine
+from app.cache import Cache, CacheStatus, Entry, Freshness, create_store, flight
 from app.cache import redis as redis_module
 from app.cache.encoding import compress
 from app.cache.errors import StoreUnavailable
@@ -209,7 +209,7 @@ async def test_waiting_process_renders_itself_when_the_leaseholder_fails(
     first = asyncio.create_task(a.serve("k", failing))
     await failing.started.wait()
     second = asyncio.create_task(b.serve("k", working))
-    while not b._inflight:  # B has found A's lease and is waiting on it
+    while not b.renders.inflight:  # B has found A's lease and is waiting on it
         await asyncio.sleep(0)
     failing.gate.set()
 
@@ -309,7 +309,7 @@ async def test_a_lease_held_too_long_is_not_waited_for_forever(
     server: RedisServer, caches: tuple[Cache, Cache], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, _ = caches
-    monkeypatch.setattr(engine, "LEASE_SECONDS", 0.05)
+    monkeypatch.setattr(flight, "LEASE_SECONDS", 0.05)
     assert await a.store.acquire("k") is not None  # a 'process' that hung mid-render
     render = Renderer("t")
 
@@ -328,7 +328,7 @@ async def test_a_waiter_takes_the_entry_as_soon_as_it_is_stored(
     render = Renderer("t")
 
     waiter = asyncio.create_task(b.serve("k", render))
-    while not b._inflight:  # B found the lease and waits on it
+    while not b.renders.inflight:  # B found the lease and waits on it
         await asyncio.sleep(0)
     await a.store.put(Entry("k", b"from A", frozenset({"t"}), await a.store.clock(), 0.0))
     served = await waiter  # A still holds its lease: B needs no more than the entry
