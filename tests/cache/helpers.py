@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
-from app.cache import cache_tag
+from app.cache import Cache, Entry, cache_tag
+from app.cache.redis import RedisStore
 
 # -- the engine's doubles: a clock and a render ---------------------------------------
 
@@ -39,3 +43,55 @@ class Renderer:
         if self.error is not None:
             raise self.error
         return f"{self.body}{self.calls}"
+
+
+# -- the Redis store (tests/cache/test_redis_*.py) ------------------------------------
+
+
+def make_entry(key: str, snapshot: int, tags: tuple[str, ...] = ("t",), **kw: Any) -> Entry:
+    return Entry(
+        key=key, body=b"body", tags=frozenset(tags), snapshot=snapshot, created_at=0.0, **kw
+    )
+
+
+@asynccontextmanager
+async def two_processes(url: str, clock: Clock) -> AsyncIterator[tuple[Cache, Cache]]:
+    """Two ``Cache`` objects over two ``RedisStore`` clients of one server:
+    two processes (or hosts) that share nothing but Redis."""
+    pair = (
+        Cache(RedisStore(url, retry_after=0), now=clock),
+        Cache(RedisStore(url, retry_after=0), now=clock),
+    )
+    for cache in pair:
+        await cache.start()
+    try:
+        yield pair
+    finally:
+        for cache in pair:
+            await cache.close()
+
+
+@asynccontextmanager
+async def listening_store(url: str) -> AsyncIterator[RedisStore]:
+    """A started store whose invalidation channel is heard (its near copy in use)."""
+    store = RedisStore(url, retry_after=0)
+    await store.start()
+    try:
+        await asyncio.wait_for(store.listening.wait(), 5)
+        yield store
+    finally:
+        await store.close()
+
+
+class Counted:
+    """Counts the round trips of one of a store's scripts."""
+
+    def __init__(self, store: RedisStore, script: str) -> None:
+        self.calls = 0
+        original = store._scripts[script]
+
+        def counted(**kw: Any) -> Any:
+            self.calls += 1
+            return original(**kw)
+
+        store._scripts[script] = counted  # type: ignore[assignment]
