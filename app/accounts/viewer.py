@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
+from app import edge_contract
 from app.accounts import sessions
 from app.cache import Cache, cookie_of
 
@@ -47,8 +48,10 @@ class Viewer:
         object.__setattr__(self, "key", f"{self.id} {int(self.is_admin)} {self.name}")
 
     def may_delete(self, author_id: str | None) -> bool:
-        """A ticket can be deleted by its author or by an admin."""
-        return self.is_admin or (author_id is not None and author_id == self.id)
+        """A ticket can be deleted by its author or by an admin: the rule the
+        edge applies to the viewer cookie (app/edge_contract.py), so both agree."""
+        cookie = edge_contract.viewer_cookie(self.id, is_admin=self.is_admin)
+        return edge_contract.may_delete(cookie, author_id)
 
 
 class Remembered:
