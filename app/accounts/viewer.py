@@ -8,8 +8,8 @@ the outbox when the store is cut off), so an old cookie stops working.
 A cookie that names no live session is not stored (any string would fill the
 cache): it asks the database each time, and is nobody.
 
-Reading that entry on every request still cost a signed-in page half its
-speed (scripts/bench), so each process also remembers whom a token names
+Reading that entry on every request is still a store read per page, so
+each process also remembers whom a token names
 (``Remembered``) for at most ``REMEMBER_SECONDS`` between reads of the entry,
 and forgets it the moment the session's tag moves here or is heard moving
 elsewhere (``Cache.on_invalidate``; a lost channel forgets everyone). A
