@@ -5,6 +5,10 @@
 
 from __future__ import annotations
 
+# The holes' URLs are part of the edge contract, named there; templates find them here.
+from app.edge_contract import account_hole_path as account_hole_path
+from app.edge_contract import delete_hole_path as delete_hole_path
+
 
 def home_path() -> str:
     return "/"
@@ -72,16 +76,6 @@ def metrics_path() -> str:
 
 def events_path() -> str:
     return "/events"
-
-
-def account_hole_path() -> str:
-    """The hole of who is signed in (app/holes.py)."""
-    return "/holes/account"
-
-
-def delete_hole_path(ticket_id: str, place: str, author_id: str | None) -> str:
-    """The hole of a ticket's Delete, in a list ``row`` or on its ``page`` (app/holes.py)."""
-    return f"/holes/tickets/{ticket_id}/delete/{place}/{author_id or 'none'}"
 
 
 def cache_inspector_path() -> str:

@@ -34,6 +34,13 @@ from app import paths
         pytest.param(paths.logout_path(), "logout", {}, id="logout"),
         pytest.param(paths.metrics_path(), "metrics", {}, id="metrics"),
         pytest.param(paths.events_path(), "events", {}, id="events"),
+        pytest.param(paths.account_hole_path(), "hole", {"rest": "account"}, id="account hole"),
+        pytest.param(
+            paths.delete_hole_path("a1", "row", None),
+            "hole",
+            {"rest": "tickets/a1/delete/row/none"},
+            id="delete hole",
+        ),
     ],
 )
 def test_path_helper_matches_the_route(
