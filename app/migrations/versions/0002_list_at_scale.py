@@ -13,12 +13,12 @@ Create Date: 2026-11-26
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-from app.tickets.search import search_text
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
@@ -103,5 +103,21 @@ def _fill_search_text() -> None:
         bind.execute(
             ticket.update()
             .where(ticket.c.id == ticket_id)
-            .values(search_text=search_text(title, content))
+            .values(search_text=_search_text(title, content))
         )
+
+
+# A migration is frozen in time: what it runs is copied here as it was on the
+# day it was written, so that a later change to app/tickets/search.py cannot change
+# what this revision does to an older database.
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return _WORD.findall("".join(char for char in decomposed if not unicodedata.combining(char)))
+
+
+def _search_text(title: str, content: str) -> str:
+    """app.tickets.search.search_text as of this revision."""
+    return " ".join(_words(title) + _words(content))
