@@ -4,7 +4,7 @@ SQLite: an FTS5 table (``unicode61 remove_diacritics 2``, prefix indexes
 for 2 and 3 letters) kept in step with the ticket table by triggers. PostgreSQL: a generated
 tsvector column ('simple' configuration: no stemming, every word as it is)
 with a GIN index. Both index ``search_text``, the words that
-app/tickets/search.py folds the same way for both databases.
+app/search.py folds the same way for both databases.
 
 Revision ID: 0002
 Revises: 0001
@@ -25,7 +25,7 @@ down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The FTS5 rowid is search.order_key(created_at, id) (the SQL function
+# The FTS5 rowid is app.search.order_key(created_at, id) (the SQL function
 # ticket_order_key, which app.db gives every connection): matches come out
 # newest first, so a page of a search that matches most tickets is read
 # without reading them all. Status rides along, for a filtered search.
@@ -108,7 +108,7 @@ def _fill_search_text() -> None:
 
 
 # A migration is frozen in time: what it runs is copied here as it was on the
-# day it was written, so that a later change to app/tickets/search.py cannot change
+# day it was written, so that a later change to app/search.py cannot change
 # what this revision does to an older database.
 _WORD = re.compile(r"[^\W_]+")
 
@@ -119,5 +119,5 @@ def _words(text: str) -> list[str]:
 
 
 def _search_text(title: str, content: str) -> str:
-    """app.tickets.search.search_text as of this revision."""
+    """app.search.search_text as of this revision."""
     return " ".join(_words(title) + _words(content))
