@@ -1,6 +1,7 @@
 """Every URL the app links to, named once (the seed's paths.ts).
 
 ``tests/test_paths.py`` checks each helper against ``app.url_path_for``.
+``safe_next`` keeps a ``?next=`` (where signing in leads) on this site.
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ def login_path() -> str:
 
 def logout_path() -> str:
     return "/logout"
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a path of this site only, else the list."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return tickets_path()
 
 
 def metrics_path() -> str:

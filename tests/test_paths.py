@@ -1,4 +1,4 @@
-"""Each path helper agrees with the route table."""
+"""Each path helper agrees with the route table; a next path after signing in stays here."""
 
 from __future__ import annotations
 
@@ -47,3 +47,18 @@ def test_path_helper_matches_the_route(
     app: Starlette, helper: str, route_name: str, params: dict[str, str]
 ) -> None:
     assert helper == app.url_path_for(route_name, **params)
+
+
+@pytest.mark.parametrize(
+    ("value", "goes_to"),
+    [
+        ("/tickets/42", "/tickets/42"),
+        ("https://evil.example/", "/tickets"),
+        ("//evil.example/", "/tickets"),
+        ("/\\evil.example", "/tickets"),
+        ("", "/tickets"),
+        (None, "/tickets"),
+    ],
+)
+def test_after_signing_in_only_a_local_path(value: str | None, goes_to: str) -> None:
+    assert paths.safe_next(value) == goes_to
