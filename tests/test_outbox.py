@@ -74,10 +74,10 @@ class FlakyStore(MemoryStore):
 
     down = False
 
-    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+    async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         if self.down:
             raise StoreUnavailable("cut off")
-        await super().bump(tags, stale=stale)
+        await super().bump(tags, soft=soft)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 Each cached answer the edge asks for names its tags in an ``xkey`` header (the
 edge keeps what carries one, and strips the header); when an invalidation is
 applied, ``Edge.purge`` drops every object holding one of its tags there
-(``PURGE``, or ``SOFTPURGE`` for ``stale=True``: kept for a short grace while
+(``PURGE``, or ``SOFTPURGE`` for ``soft=True``: kept for a short grace while
 one fetch replaces it). ``Invalidations`` purges before a write's answer goes
 out; a purge the edge does not acknowledge leaves the write's outbox row in
 place, for the sweeper to apply again (store and edge alike).
@@ -76,9 +76,9 @@ class Edge:
         self._idle: list[_Connection] = []
         self._closed = False  # a purge that ends after close() keeps no connection
 
-    async def purge(self, tags: frozenset[str], *, stale: bool) -> None:
-        """Drop (or, ``stale``, expire softly) every object holding one of ``tags``."""
-        method, keys = "SOFTPURGE" if stale else "PURGE", edge_keys(tags)
+    async def purge(self, tags: frozenset[str], *, soft: bool) -> None:
+        """Drop (or, ``soft``, expire softly) every object holding one of ``tags``."""
+        method, keys = "SOFTPURGE" if soft else "PURGE", edge_keys(tags)
         await self._send(method, keys)
         again = asyncio.create_task(self._send_again(method, keys))
         self._again.add(again)

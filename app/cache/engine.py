@@ -203,8 +203,8 @@ class Cache:
 
     # -- invalidating: see invalidation.py -------------------------------
 
-    async def revalidate_tag(self, tag: str, *, stale: bool = False) -> None:
-        await self.invalidations.revalidate_tag(tag, stale=stale)
+    async def revalidate_tag(self, tag: str, *, soft: bool = False) -> None:
+        await self.invalidations.revalidate_tag(tag, soft=soft)
 
     async def revalidate_path(self, path: str, type: PathType | None = None) -> None:
         await self.invalidations.revalidate_path(path, type)
@@ -220,8 +220,8 @@ class Cache:
         outbox row, read back with ``Commit.from_text``). Raises
         ``StoreUnavailable`` or ``EdgeUnavailable`` while it cannot be applied:
         the row must stay until some process has."""
-        for tags, stale in commit.groups():
-            await self.invalidations.apply(tags, stale=stale)
+        for tags, soft in commit.groups():
+            await self.invalidations.apply(tags, soft=soft)
 
     # -- life --------------------------------------------------------------
 

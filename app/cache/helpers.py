@@ -9,8 +9,8 @@ from app.cache.served import InHandRender, Render
 from app.cache.tags import PathType
 
 
-async def revalidate_tag(tag: str, *, stale: bool = False) -> None:
-    await current_cache().revalidate_tag(tag, stale=stale)
+async def revalidate_tag(tag: str, *, soft: bool = False) -> None:
+    await current_cache().revalidate_tag(tag, soft=soft)
 
 
 async def revalidate_path(path: str, type: PathType | None = None) -> None:

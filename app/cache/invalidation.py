@@ -41,7 +41,7 @@ class Purger(Protocol):
     """A cache in front of the app that is purged by tag after each bump
     (``app/cache/edge.py``'s ``Edge``); raises ``EdgeUnavailable``."""
 
-    async def purge(self, tags: frozenset[str], *, stale: bool) -> None: ...
+    async def purge(self, tags: frozenset[str], *, soft: bool) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -50,7 +50,7 @@ class Purger(Protocol):
 class Commit:
     """The invalidations of one transaction: queued inside, applied after COMMIT."""
 
-    queued: list[tuple[str, bool]] = field(default_factory=list)  # (tag, stale)
+    queued: list[tuple[str, bool]] = field(default_factory=list)  # (tag, soft)
     applied: bool = False  # by this process, after COMMIT (False: owed, or none)
 
     def groups(self) -> list[tuple[frozenset[str], bool]]:
@@ -60,7 +60,7 @@ class Commit:
         tags = frozenset(tag for tag, _ in self.queued)
         if not tags:
             return []
-        return [(tags, all(stale for _, stale in self.queued))]
+        return [(tags, all(soft for _, soft in self.queued))]
 
     def to_text(self) -> str:
         """What it queued, as text to keep (an outbox row): ``from_text`` reads it."""
@@ -68,7 +68,7 @@ class Commit:
 
     @classmethod
     def from_text(cls, text: str) -> Commit:
-        return cls(queued=[(tag, stale) for tag, stale in json.loads(text)])
+        return cls(queued=[(tag, soft) for tag, soft in json.loads(text)])
 
 
 # The transaction in progress (None outside one).
@@ -85,10 +85,10 @@ class Invalidations:
         self._paying = asyncio.Lock()
         store.on_remote_invalidation(self._heard_remote)
 
-    async def revalidate_tag(self, tag: str, *, stale: bool = False) -> None:
+    async def revalidate_tag(self, tag: str, *, soft: bool = False) -> None:
         """Invalidate every entry holding ``tag``; after COMMIT if in a transaction.
 
-        ``stale=True`` lets the next reader get the old body while one
+        ``soft=True`` lets the next reader get the old body while one
         background render replaces it; the default makes readers wait.
         """
         if current_scope() is not None:
@@ -96,9 +96,9 @@ class Invalidations:
         tag = validate_tag(tag)
         pending = _pending.get()
         if pending is not None:
-            pending.queued.append((tag, stale))
+            pending.queued.append((tag, soft))
             return
-        await self._apply(frozenset([tag]), stale=stale)
+        await self._apply(frozenset([tag]), soft=soft)
 
     async def revalidate_path(self, path: str, type: PathType | None = None) -> None:
         """``revalidate_tag`` of the page, route (``"page"``) or layout tag of ``path``."""
@@ -123,17 +123,17 @@ class Invalidations:
         finally:
             _pending.reset(token)
         applied = True
-        for tags, stale in commit.groups():
-            applied = await self._apply(tags, stale=stale) and applied
+        for tags, soft in commit.groups():
+            applied = await self._apply(tags, soft=soft) and applied
         commit.applied = applied and bool(commit.queued)
 
-    async def apply(self, tags: frozenset[str], *, stale: bool) -> None:
+    async def apply(self, tags: frozenset[str], *, soft: bool) -> None:
         """Bump ``tags`` now, or raise ``StoreUnavailable``: for invalidations
         another process made and could not apply (an outbox), which must stay
         where they are until some process has applied them."""
         await self.pay_owed()
-        await self.store.bump(tags, stale=stale)
-        await self._purge_edges(tags, stale=stale)
+        await self.store.bump(tags, soft=soft)
+        await self._purge_edges(tags, soft=soft)
         self.metrics.invalidated(tags)
         self._moved(tags)
 
@@ -152,31 +152,31 @@ class Invalidations:
             return  # the hot path: nothing owed, no lock
         async with self._paying:  # readers wait until what they owe is applied
             while self._owed:
-                tags, stale = self._owed[0]
-                await self.store.bump(tags, stale=stale)
+                tags, soft = self._owed[0]
+                await self.store.bump(tags, soft=soft)
                 self._owed.pop(0)
 
     def store_failed(self, operation: str, exc: StoreUnavailable) -> None:
         self.metrics.store_errors.inc()
         logger.warning("cache store unavailable during %s, serving uncached: %s", operation, exc)
 
-    async def _apply(self, tags: frozenset[str], *, stale: bool) -> bool:
+    async def _apply(self, tags: frozenset[str], *, soft: bool) -> bool:
         """Bump ``tags`` in the store; if it is down, owe them (False).
 
         Never raises: the write it follows has committed, and the user must
         get their answer.
         """
-        self._owed.append((tags, stale))
+        self._owed.append((tags, soft))
         applied = True
         try:
             await self.pay_owed()
-            if stale:
+            if soft:
                 await self._note_soft_write()
         except StoreUnavailable as exc:
             self.store_failed("invalidate", exc)
             applied = False
         try:
-            await self._purge_edges(tags, stale=stale)
+            await self._purge_edges(tags, soft=soft)
         except EdgeUnavailable as exc:
             self.metrics.store_errors.inc()
             logger.warning("edge purge failed, left to the outbox: %s", exc)
@@ -185,10 +185,10 @@ class Invalidations:
         self._moved(tags)
         return applied
 
-    async def _purge_edges(self, tags: frozenset[str], *, stale: bool) -> None:
+    async def _purge_edges(self, tags: frozenset[str], *, soft: bool) -> None:
         """After the store's bump (an edge that fetches again gets the new body)."""
         for purger in self.purgers:
-            await purger.purge(tags, stale=stale)
+            await purger.purge(tags, soft=soft)
 
     async def _note_soft_write(self) -> None:
         """A soft invalidation lets others read the old body once more; the

@@ -71,9 +71,9 @@ class MemoryStore:
             self._remove(oldest)
         return True
 
-    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+    async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         self._clock += 1
-        stamps = self._stale_at if stale else self._expired_at
+        stamps = self._stale_at if soft else self._expired_at
         for tag in tags:
             stamps[tag] = self._clock
         if len(self._expired_at) + len(self._stale_at) > 2 * len(self._held) + FREE_STAMPS_OVER:

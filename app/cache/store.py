@@ -42,7 +42,7 @@ class Store(Protocol):
     async def put_many(self, entries: list[Entry]) -> list[bool]:
         """``put`` of every entry, in one round trip."""
 
-    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+    async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         """Invalidate every entry holding any of ``tags``: O(len(tags))."""
 
     async def start(self) -> None:

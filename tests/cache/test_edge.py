@@ -120,11 +120,11 @@ async def fake() -> AsyncIterator[FakeEdge]:
 async def test_a_bump_purges_the_edge_by_tag_hard_or_soft(fake: FakeEdge) -> None:
     cache = Cache(MemoryStore(1 << 20), edges=[fake.edge()])
     await cache.revalidate_tag("b")
-    await cache.revalidate_tag("a", stale=True)
+    await cache.revalidate_tag("a", soft=True)
     async with cache.after_commit() as commit:
         await cache.revalidate_tag("y")
         await cache.revalidate_tag("x")
-    await cache.invalidations.apply(frozenset({"z"}), stale=False)  # an outbox row
+    await cache.invalidations.apply(frozenset({"z"}), soft=False)  # an outbox row
     await cache.close()
 
     assert fake.purges == [
@@ -146,7 +146,7 @@ async def test_a_purge_not_acknowledged_leaves_the_commit_unapplied_for_the_outb
 
     assert not commit.applied  # the outbox keeps its row
     with pytest.raises(EdgeUnavailable):
-        await cache.invalidations.apply(frozenset({"t"}), stale=False)
+        await cache.invalidations.apply(frozenset({"t"}), soft=False)
     await cache.close()
     assert cache.metrics.store_errors._value.get() == 1
 
@@ -156,11 +156,11 @@ async def test_each_purge_is_made_once_more_a_moment_later(
 ) -> None:
     """A fetch under way at the first purge may store an old body after it."""
     edge = fake.edge(repurge_after=0.0)
-    await edge.purge(frozenset({"t"}), stale=False)
+    await edge.purge(frozenset({"t"}), soft=False)
     await asyncio.gather(*edge._again)  # the spare one, made
     assert fake.purges == [("PURGE", "t"), ("PURGE", "t")]
 
-    await edge.purge(frozenset({"u"}), stale=True)  # acknowledged...
+    await edge.purge(frozenset({"u"}), soft=True)  # acknowledged...
     fake.status = 503  # ...and its spare one fails: only logged, the first was taken
     await asyncio.gather(*edge._again)
     await edge.close()
@@ -171,7 +171,7 @@ async def test_each_purge_is_made_once_more_a_moment_later(
 
 async def test_a_spare_purge_still_waiting_is_dropped_on_close(fake: FakeEdge) -> None:
     edge = fake.edge(repurge_after=60.0)
-    await edge.purge(frozenset({"t"}), stale=False)
+    await edge.purge(frozenset({"t"}), soft=False)
     await edge.close()
 
     assert fake.purges == [("PURGE", "t")] and not edge._again
@@ -180,7 +180,7 @@ async def test_a_spare_purge_still_waiting_is_dropped_on_close(fake: FakeEdge) -
 async def test_a_purge_that_ends_after_close_keeps_no_connection(fake: FakeEdge) -> None:
     edge = fake.edge()
     await edge.close()
-    await edge.purge(frozenset({"late"}), stale=False)  # the last write's, at shutdown
+    await edge.purge(frozenset({"late"}), soft=False)  # the last write's, at shutdown
     await asyncio.wait_for(fake.wait_open(0), 5)  # closed, not kept
 
     assert fake.purges == [("PURGE", "late")] and not edge._idle
@@ -192,16 +192,16 @@ async def test_purges_share_kept_connections_and_open_new_ones_when_the_edge_clo
 ) -> None:
     edge = fake.edge()
     for tag in "abc":
-        await edge.purge(frozenset({tag}), stale=False)
+        await edge.purge(frozenset({tag}), soft=False)
     assert fake.opened == 1  # one connection, kept
 
     fake.hang_up = True  # the edge closes each after its answer (idle ones, for Varnish)
-    await edge.purge(frozenset({"d"}), stale=False)
+    await edge.purge(frozenset({"d"}), soft=False)
     await fake.wait_open(0)
-    await edge.purge(frozenset({"e"}), stale=False)  # the kept one is gone: a new one
+    await edge.purge(frozenset({"e"}), soft=False)  # the kept one is gone: a new one
     fake.hang_up, fake.say_close = False, True
-    await edge.purge(frozenset({"f"}), stale=False)  # said it closes: not kept
-    await edge.purge(frozenset({"g"}), stale=False)
+    await edge.purge(frozenset({"f"}), soft=False)  # said it closes: not kept
+    await edge.purge(frozenset({"g"}), soft=False)
     await edge.close()
 
     assert [keys for _, keys in fake.purges] == [*"abcd", "e", "f", "g"]  # each acknowledged
@@ -211,7 +211,7 @@ async def test_purges_share_kept_connections_and_open_new_ones_when_the_edge_clo
 async def test_purges_at_once_each_get_a_connection_and_a_few_are_kept(fake: FakeEdge) -> None:
     edge = fake.edge()
     at_once = KEEP_CONNECTIONS + 2
-    await asyncio.gather(*(edge.purge(frozenset({f"t{n}"}), stale=False) for n in range(at_once)))
+    await asyncio.gather(*(edge.purge(frozenset({f"t{n}"}), soft=False) for n in range(at_once)))
 
     assert fake.opened == at_once
     await fake.wait_open(KEEP_CONNECTIONS)  # the rest were closed
@@ -231,7 +231,7 @@ async def test_an_edge_that_does_not_answer_in_time_is_unavailable() -> None:
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     edge = Edge(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=0.2)
     with pytest.raises(EdgeUnavailable, match="TimeoutError"):
-        await edge.purge(frozenset({"t"}), stale=False)
+        await edge.purge(frozenset({"t"}), soft=False)
     assert accepted.is_set()
     await edge.close()
     await ended.wait()  # the client hung up: the timeout closed its connection
@@ -270,7 +270,7 @@ def test_an_edge_is_reached_over_http() -> None:
 async def test_an_edge_out_of_reach_is_unavailable() -> None:
     edge = Edge("http://127.0.0.1:9", timeout=0.5)  # the discard port: nobody listens
     with pytest.raises(EdgeUnavailable):
-        await edge.purge(frozenset({"t"}), stale=False)
+        await edge.purge(frozenset({"t"}), soft=False)
     await edge.close()
 
 

@@ -222,7 +222,7 @@ async def test_soft_invalidation_serves_the_old_body_once_then_the_new(cache: Ca
     render = Renderer("t")
     await cache.serve("k", render)
 
-    await cache.revalidate_tag("t", stale=True)
+    await cache.revalidate_tag("t", soft=True)
     stale = await cache.serve("k", render)
     await cache.settle()
     fresh = await cache.serve("k", render)
@@ -304,7 +304,7 @@ async def test_nested_transactions_apply_with_the_outermost(cache: Cache) -> Non
     async with cache.after_commit():
         async with cache.after_commit():
             await cache.revalidate_tag("a")
-        await cache.revalidate_tag("b", stale=True)
+        await cache.revalidate_tag("b", soft=True)
         assert (await cache.serve("k", render)).status is CacheStatus.HIT
 
     assert (await cache.serve("k", render)).status is CacheStatus.MISS
@@ -624,7 +624,7 @@ async def test_a_page_rendered_around_a_stale_fragment_goes_stale_itself(cache: 
 
     await cache.serve("fragment", fragment)
     data["value"] = "new"
-    await cache.revalidate_tag("t", stale=True)
+    await cache.revalidate_tag("t", soft=True)
     first = await cache.serve("page", page)  # around the stale fragment
     await asyncio.gather(*cache.renders.running)  # the fragment's refresh in the background
 
@@ -644,7 +644,7 @@ async def test_a_soft_invalidation_alone_in_a_transaction_is_applied_at_commit(
     await cache.serve("k", render)
 
     async with cache.after_commit():
-        await cache.revalidate_tag("t", stale=True)
+        await cache.revalidate_tag("t", soft=True)
 
     assert (await cache.serve("k", render)).status is CacheStatus.STALE
 
@@ -656,11 +656,11 @@ class StoreThatFailsBumps(MemoryStore):
         super().__init__(max_bytes=1 << 20)
         self.failures = 0
 
-    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+    async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         if self.failures:
             self.failures -= 1
             raise StoreUnavailable("blip")
-        await super().bump(tags, stale=stale)
+        await super().bump(tags, soft=soft)
 
 
 async def test_an_owed_bump_survives_a_store_that_fails_again_while_it_is_paid(
@@ -690,7 +690,7 @@ async def test_a_commit_says_what_it_queued_and_whether_it_was_applied(clock: Cl
 
     async with cache.after_commit() as commit:
         await cache.revalidate_tag("a")
-        await cache.revalidate_tag("b", stale=True)
+        await cache.revalidate_tag("b", soft=True)
         async with cache.after_commit() as inner:
             await cache.revalidate_tag("c")
         assert inner is commit  # nested blocks join the outermost
@@ -711,7 +711,7 @@ async def test_a_commit_kept_as_text_is_applied_by_another_cache(clock: Clock) -
     writer, sweeper = Cache(MemoryStore(1 << 20), now=clock), Cache(MemoryStore(1 << 20), now=clock)
     async with writer.after_commit() as commit:
         await writer.revalidate_tag("a")
-        await writer.revalidate_tag("b", stale=True)
+        await writer.revalidate_tag("b", soft=True)
     heard: list[frozenset[str]] = []
     sweeper.on_invalidate(heard.append)
     await sweeper.serve("k", Renderer("a"))
@@ -728,11 +728,11 @@ async def test_the_tags_of_one_transaction_move_together(cache: Cache) -> None:
     assert isinstance(store, MemoryStore)
 
     async with cache.after_commit():
-        await cache.revalidate_tag("a", stale=True)
-        await cache.revalidate_tag("b", stale=True)
+        await cache.revalidate_tag("a", soft=True)
+        await cache.revalidate_tag("b", soft=True)
     async with cache.after_commit():
         await cache.revalidate_tag("c")
-        await cache.revalidate_tag("d", stale=True)  # with a hard one: hard too
+        await cache.revalidate_tag("d", soft=True)  # with a hard one: hard too
 
     assert store._stale_at["a"] == store._stale_at["b"]
     assert store._expired_at["c"] == store._expired_at["d"] == store._stale_at["a"] + 1
@@ -748,10 +748,10 @@ async def test_apply_bumps_now_or_raises_for_the_caller_to_keep_it(clock: Clock)
 
     store.failures = 1
     with pytest.raises(StoreUnavailable):
-        await cache.invalidations.apply(frozenset({"t"}), stale=False)
+        await cache.invalidations.apply(frozenset({"t"}), soft=False)
     assert not cache.invalidations.owes  # the caller keeps it, not this process
     assert (await cache.serve("k", render)).status is CacheStatus.HIT
-    await cache.invalidations.apply(frozenset({"t"}), stale=False)
+    await cache.invalidations.apply(frozenset({"t"}), soft=False)
 
     assert (await cache.serve("k", render)).status is CacheStatus.MISS
     assert heard == [frozenset({"t"})]
@@ -765,7 +765,7 @@ async def test_a_failing_refresh_keeps_serving_the_last_good_body_and_backs_off(
 ) -> None:
     render = Renderer("t")
     await cache.serve("k", render)
-    await cache.revalidate_tag("t", stale=True)
+    await cache.revalidate_tag("t", soft=True)
     render.error = RuntimeError("database down")
 
     first = await cache.serve("k", render)
@@ -796,7 +796,7 @@ async def test_at_most_a_few_refreshes_run_at_once(cache: Cache) -> None:
     keys = [f"page-{n}" for n in range(20)]
     for key in keys:
         await cache.serve(key, render)
-    await cache.revalidate_tag("t", stale=True)
+    await cache.revalidate_tag("t", soft=True)
     render.gate = asyncio.Event()
 
     served = [await cache.serve(key, render) for key in keys]  # a crawler

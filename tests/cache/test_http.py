@@ -80,7 +80,7 @@ class Site:
 
         async def write_softly(request: Request) -> PlainTextResponse:
             async with self.cache.after_commit():
-                await revalidate_tag("data", stale=True)
+                await revalidate_tag("data", soft=True)
             return PlainTextResponse("written")
 
         self.app = Starlette(
@@ -251,11 +251,11 @@ class StoreThatFailsOneBump(MemoryStore):
         super().__init__(max_bytes)
         self.fail_next_bump = False
 
-    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+    async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         if self.fail_next_bump:
             self.fail_next_bump = False
             raise StoreUnavailable("blip")
-        await super().bump(tags, stale=stale)
+        await super().bump(tags, soft=soft)
 
 
 async def test_a_bump_owed_after_a_blip_is_paid_before_the_fast_path_serves() -> None:

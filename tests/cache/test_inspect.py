@@ -16,7 +16,7 @@ async def test_an_entry_its_tags_and_why_it_was_last_rendered() -> None:
 
     with cache.bound():
         await cache.serve("k", render, tags=["u"])
-        await cache.revalidate_tag("u", stale=True)
+        await cache.revalidate_tag("u", soft=True)
         stale = await cache.inspect("k")
         await cache.serve("k", render)  # stale: served once more, rendered again
         await cache.settle()

@@ -66,7 +66,7 @@ async def test_bump_expires_or_stales_entries_holding_the_tag() -> None:
     await store.put(entry("other", tags=("c",)))
 
     await store.bump(frozenset({"a"}))
-    await store.bump(frozenset({"b"}), stale=True)
+    await store.bump(frozenset({"b"}), soft=True)
 
     assert await store.get("hard", 0.0) is None
     assert (await store.get("soft", 0.0))[1] is Freshness.STALE  # type: ignore[index]
@@ -108,7 +108,7 @@ async def test_close_empties_it() -> None:
 async def test_stamps_of_tags_nothing_holds_are_freed_and_never_grow_without_bound() -> None:
     store = MemoryStore(max_bytes=1 << 20)
     assert await store.put(entry("kept", tags=("kept",), snapshot=await store.clock()))
-    await store.bump(frozenset({"kept"}), stale=True)
+    await store.bump(frozenset({"kept"}), soft=True)
     for n in range(3 * FREE_STAMPS_OVER):  # every write of a ticket that is then gone
         await store.bump(frozenset({f"ticket:{n}"}))
 

@@ -101,7 +101,7 @@ class CacheModel(RuleBasedStateMachine):
 
     @rule(item=st.sampled_from(ITEMS))
     def soft_invalidation(self, item: str) -> None:
-        self.loop.run_until_complete(self.cache.revalidate_tag(item, stale=True))
+        self.loop.run_until_complete(self.cache.revalidate_tag(item, soft=True))
 
     @rule(seconds=st.floats(0, 10))
     def time_passes(self, seconds: float) -> None:

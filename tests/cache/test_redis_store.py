@@ -40,7 +40,7 @@ async def test_store_round_trip_and_compare_on_write(redis_server: RedisServer) 
         assert await store.get("k", 1.0) is None
         assert not await store.put(make_entry("k", snapshot))  # its tag moved since
         assert await store.put(make_entry("k", await store.clock()))
-        await store.bump(frozenset({"t"}), stale=True)
+        await store.bump(frozenset({"t"}), soft=True)
         assert (await store.get("k", 1.0))[1] is Freshness.STALE  # type: ignore[index]
         assert await store.get("missing", 1.0) is None
         assert await store.put(make_entry("untagged", await store.clock(), tags=()))
@@ -62,7 +62,7 @@ async def test_an_entry_a_hard_bump_expired_stays_in_redis(
         assert await store.put_many(
             [make_entry("soft", snapshot, ("s",)), make_entry("hard", snapshot)]
         )
-        await store.bump(frozenset({"s"}), stale=True)
+        await store.bump(frozenset({"s"}), soft=True)
         await store.bump(frozenset({"t"}))
         found = await store.get_many(["soft", "hard"], 1.0)
     finally:
@@ -228,7 +228,7 @@ async def test_stamps_older_than_any_entry_could_be_are_trimmed(
     store = RedisStore(redis_server.url + "?prefix=trim")
     try:
         await store.bump(frozenset({"old-a", "old-b"}))
-        await store.bump(frozenset({"old-c"}), stale=True)
+        await store.bump(frozenset({"old-c"}), soft=True)
         cutoff = int(await store.clock()) + 1
         await store.bump(frozenset({"new"}))
         assert int(await store.clock()) >= cutoff  # the clock follows the wall time
@@ -253,7 +253,7 @@ async def test_the_inspector_reads_tag_versions_and_who_made_an_entry(
             created_at=0.0, made_by="host:1 #7",
         )  # fmt: skip
         assert await store.put(made)
-        await store.bump(frozenset({"b"}), stale=True)
+        await store.bump(frozenset({"b"}), soft=True)
         stamps = await store.stamps(frozenset({"a", "b"}))
         found = await store.get("k", 1.0)
     finally:

@@ -146,9 +146,9 @@ class RedisStore:
                 self.near.put(entry, moves_seen)
         return stored
 
-    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+    async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         self.near.drop(tags)  # first: whether Redis takes it or not, these copies are done
-        stamps = self._stale if stale else self._expired
+        stamps = self._stale if soft else self._expired
         keys = [self._clock, stamps, self.channel.name]
         args = [_now_us(), self.channel.message(tags), *tags]
         try:
