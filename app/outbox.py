@@ -37,8 +37,8 @@ GRACE = timedelta(seconds=0.5)  # the writer's own time to apply its row
 SWEEP_EVERY = 0.2  # seconds between two looks for rows nobody applied
 SWEEP_BATCH = 100
 # Settled rows wait this long (seconds) to be deleted together. A write's
-# first reader comes within a millisecond or two; a DELETE then would cost it
-# about a millisecond of this process's time (scripts/bench, write -> fresh).
+# first reader comes within a millisecond or two, and a DELETE then would
+# slow it (bench/README.md, write -> fresh).
 DELETE_AFTER = 0.05
 
 

@@ -1,8 +1,8 @@
 """Passwords, hashed with Argon2id (argon2-cffi's defaults: 64 MiB, 3 passes).
 
-A hash takes about 170 ms of CPU here (pwdlib, which wraps the same library,
-measured the same), so both run in a worker thread: a login must not stall
-every other request on the event loop.
+A hash takes a long time by design (bench/README.md has the figure), so both
+run in a worker thread: a login must not stall every other request on the
+event loop.
 """
 
 from __future__ import annotations

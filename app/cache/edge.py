@@ -13,9 +13,8 @@ the app answered before the bump: each purge is made once more a moment later
 (``REPURGE_AFTER_SECONDS``), so such a body lives that long at most.
 
 Purges go over a few kept-alive HTTP/1.1 connections, framed by h11 (the
-protocol library under uvicorn and httpx). Every write waits for one, and
-httpx took 0.65 ms of CPU for each (its layers: client, pool, anyio), h11
-on an asyncio stream 0.14 ms, against a real Varnish.
+protocol library under uvicorn and httpx): every write waits for one, and
+h11 on an asyncio stream costs a fraction of httpx's CPU (bench/README.md).
 
 The per-person holes of a page are the edge's to fill (``app/cache/holes.py``).
 """

@@ -4,9 +4,7 @@ A HIT then only picks the stored variant the client accepts; it never
 compresses per request. Brotli is preferred where accepted, gzip everywhere
 else. Both run on every render after an invalidation, on the path from a
 write to its first fresh read, so their levels are set by time as much as
-size. For the 70 KB list page of 100 tickets: brotli quality 5, 13x smaller
-in 0.6 ms (11: 150 ms; 4: 0.37 ms but 18% bigger); gzip level 3, 9.4x in
-0.2 ms (6: 0.55 ms for 5% less).
+size (the measurements behind them: bench/README.md).
 """
 
 from __future__ import annotations
