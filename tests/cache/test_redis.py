@@ -19,8 +19,8 @@ from app.cache import redis as redis_module
 from app.cache.encoding import compress
 from app.cache.errors import StoreUnavailable
 from app.cache.redis import SILENCE_LIMIT, NearCopy, RedisStore
-from tests.cache.test_engine import Clock, Renderer
-from tests.support import RedisServer
+from harness.servers import RedisServer
+from tests.cache.helpers import Clock, Renderer
 
 
 @pytest.fixture
