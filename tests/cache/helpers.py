@@ -162,11 +162,15 @@ PAGE = '<p>Hello <esi:include src="/holes/who"/>, <esi:include src="/holes/ada-o
 
 @dataclass(frozen=True)
 class Person:
+    """A visitor: ``key`` is who they are."""
+
     key: str
     expires_at: float = float("inf")
 
 
 def fill(src: str, visitor: Visitor | None) -> bytes:
+    """``/holes/who`` holds the visitor's name (a way to sign in for nobody);
+    ``/holes/ada-only`` holds a secret for Ada alone."""
     if src == "/holes/who":
         return b"<a>Sign in</a>" if visitor is None else f"<b>{visitor.key}</b>".encode()
     if src == "/holes/ada-only":
