@@ -17,10 +17,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Match, Route
 
 from app.accounts.permissions import signed_in
-from app.cache import Edge, EdgeObject, EdgeUnavailable, current_cache
-from app.cache.errors import StoreUnavailable
+from app.cache import Edge, EdgeObject, EdgeUnavailable, StoreUnavailable, current_cache
 from app.cache.http import response_key
-from app.cache.inspect import inspect
+from app.edge_contract import EDGE_OBJECTS, VISITOR
 from app.htmx import PAGE, PARTIAL
 from app.templating import render_page
 
@@ -31,9 +30,6 @@ NOT_LOCAL = "Give a path of this site, such as /tickets."
 URL_SAFE = "/?&=%+:@!$'()*,;~"
 # What each variant of a page is asked with: the edge keeps the two apart too.
 VARIANT_HEADERS = {PAGE: [], PARTIAL: [("HX-Request", "true")]}
-# The objects the edge may keep per URL and variant: as a visitor gets it, and
-# with its holes for people; in each coding it keeps (None: uncompressed).
-EDGE_OBJECTS = [(who, coding) for who in ("visitor", "person") for coding in ("br", "gzip", None)]
 
 
 @dataclass(frozen=True)
@@ -61,10 +57,9 @@ async def cache_inspector(request: Request) -> Response:
     if canonical is not None:
         for variant in (PAGE, PARTIAL):
             key = response_key(path, canonical.encode(), variant)
-            edges = cache.invalidations.edges
-            edge = await _at_the_edge(edges, as_sent, VARIANT_HEADERS[variant], host)
+            edge = await _at_the_edge(cache.edges, as_sent, VARIANT_HEADERS[variant], host)
             try:
-                layers.append((variant, await inspect(cache, key), edge))
+                layers.append((variant, await cache.inspect(key), edge))
             except StoreUnavailable as exc:
                 raise HTTPException(503, f"The cache store cannot be reached now: {exc}") from exc
     settings = request.app.state.settings
@@ -76,6 +71,7 @@ async def cache_inspector(request: Request) -> Response:
         layers=layers,
         now=cache.now(),
         edge_url=settings.edge_url,
+        edge_visitor=VISITOR,
     )
     return HTMLResponse(body)
 
@@ -84,7 +80,7 @@ async def _at_the_edge(
     edges: Sequence[Edge], url: str, headers: list[tuple[str, str]], host: str | None
 ) -> list[EdgeRow] | str:
     """What the edge keeps for ``url``: one object per kind of asker and
-    coding (edge/tickets.vcl keeps them apart), or why it could not say."""
+    coding (``EDGE_OBJECTS``: the edge keeps them apart), or why it could not say."""
     rows: list[EdgeRow] = []
     for edge in edges:
         for who, coding in EDGE_OBJECTS:

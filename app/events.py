@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from app.cache.invalidation import EVERYTHING
+from app.cache import EVERYTHING
 
 BACKLOG = 256  # events a stream may fall behind, or miss while away, and still catch up
 # Streams are woken at most once per window: a burst of writes is sent as one

@@ -4,20 +4,20 @@ Marked in templates with ``{{ hole(src) }}`` (an ESI include: app/cache/holes.py
 says how a hole is answered). Each ``src`` is also a route, ``GET /holes/...``,
 that answers the hole for whoever asks, so an edge cache can fill it itself.
 
-- ``/holes/account``: the top bar's account part: who is signed in and Sign
+- ``account_hole_path()``: the top bar's account part: who is signed in and Sign
   out; Sign in and Sign up for a visitor. It also tells the page's style sheet
   which it is (``data-account``), so the controls only people can use (a
   status select, the forms to create and edit) are shown to people only.
-- ``/holes/tickets/<id>/delete/<place>/<author id or "none">``: the ticket's
-  Delete (``place``: in a list ``row``, or on its ``page``), for its author and
-  for admins; nothing for anyone else. The src carries what the decision needs
+- ``delete_hole_path(ticket id, place, author id)``: the ticket's Delete
+  (``place``: in a list ``row``, or on its ``page``), for its author and for
+  admins; nothing for anyone else. The src carries what the decision needs
   from the shared data (the author), so filling it reads no database.
 
 An edge cache fills a person's Delete holes without asking us for each: it
-decides who may delete from the ``viewer`` cookie (app/accounts/sessions.py)
-and asks for ``?may=1`` or ``?may=0``, two answers the same for everyone,
-which it keeps. A 100-row list is then one request to us per view (the
-account hole), not 101.
+decides who may delete from the ``viewer`` cookie and asks for ``?may=1`` or
+``?may=0``, two answers the same for everyone, which it keeps. A 100-row list
+is then one request to us per view (the account hole), not 101. The URLs, the
+cookie and ``may=`` are the edge contract's (app/edge_contract.py).
 
 Whatever a hole shows, the server still checks every write (app/accounts/permissions.py).
 """
@@ -25,7 +25,6 @@ Whatever a hole shows, the server still checks every write (app/accounts/permiss
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
@@ -33,15 +32,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import paths
+from app import edge_contract
 from app.accounts.viewer import Viewer, viewer_of
 from app.cache import Holes, Visitor
+from app.cache.edge import xkey_header
 from app.templating import render
 
-ANONYMOUS_HOLES_TAG = "holes"
-_DELETE = re.compile(
-    r"/holes/tickets/(?P<ticket>[0-9a-f-]{36})/delete/(?P<place>row|page)/(?P<author>[0-9a-f-]{36}|none)"
-)
+_SHARED = xkey_header(frozenset({edge_contract.SHARED_HOLES_KEY}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +58,13 @@ class _AccountHole:
 
 @functools.lru_cache(maxsize=16384)  # a hole's src is parsed once, whatever page holds it
 def _parse(src: str) -> _DeleteHole | _AccountHole | None:
-    if src == paths.account_hole_path():
+    if src == edge_contract.ACCOUNT_HOLE:
         return _AccountHole()
-    found = _DELETE.fullmatch(src)
+    found = edge_contract.parse_delete_hole(src)
     if found is None:
         return None
-    ticket_id, place, author = found.group("ticket", "place", "author")
-    form = render(f"holes/delete_{place}.html", ticket_id=ticket_id).encode()
-    return _DeleteHole(None if author == "none" else author, form)
+    form = render(f"holes/delete_{found.place}.html", ticket_id=found.ticket_id).encode()
+    return _DeleteHole(found.author_id, form)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -94,12 +90,13 @@ async def hole_route(request: Request) -> Response:
     found = _parse(src)
     if found is None:
         raise HTTPException(404, "No such hole.")
-    may = request.query_params.get("may")
-    if isinstance(found, _DeleteHole) and may is not None:
-        if may not in ("0", "1"):
+    asked = request.query_params.get(edge_contract.MAY)
+    if isinstance(found, _DeleteHole) and asked is not None:
+        may = edge_contract.read_may(asked)
+        if may is None:
             raise HTTPException(400, "may is 1 or 0.")
         # The edge decided: the same answer for everyone it is for, kept there.
-        return _hole_answer(found.form if may == "1" else b"", shared=True)
+        return _hole_answer(found.form if may else b"", shared=True)
     viewer = await viewer_of(request.scope)
     # Nobody's fill is the same for every visitor: an edge may keep it.
     answer = _hole_answer(fill(src, viewer), shared=viewer is None)
@@ -108,10 +105,11 @@ async def hole_route(request: Request) -> Response:
 
 
 def _hole_answer(body: bytes, *, shared: bool) -> Response:
-    headers = {"Cache-Control": "no-cache" if shared else "private, no-cache"}
+    answer = Response(body, media_type="text/html; charset=utf-8")
+    answer.headers["Cache-Control"] = "no-cache" if shared else "private, no-cache"
     if shared:  # kept at the edge until a process of a new build starts (it purges all)
-        headers["xkey"] = ANONYMOUS_HOLES_TAG
-    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+        answer.raw_headers.append(_SHARED)
+    return answer
 
 
-routes = [Route("/holes/{rest:path}", hole_route, methods=["GET"], name="hole")]
+routes = [Route(edge_contract.HOLES + "{rest:path}", hole_route, methods=["GET"], name="hole")]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Index, event
 from sqlmodel import Field, SQLModel
 
-from app.tickets.search import search_text
+from app.search import search_text
 
 TITLE_MAX = 191
 CONTENT_MAX = 1024
@@ -49,7 +49,7 @@ class Ticket(SQLModel, table=True):
     # so that a row renders from the ticket alone (migration 0007).
     author_id: str | None = Field(default=None, max_length=36)
     author_name: str | None = Field(default=None, max_length=NAME_MAX)
-    # The words of title and content, folded (app/tickets/search.py): what the
+    # The words of title and content, folded (app/search.py): what the
     # search index is built from. Kept in step on every ORM write, below.
     search_text: str = Field(default="")
 

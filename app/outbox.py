@@ -20,7 +20,6 @@ which only costs one more bump).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import timedelta
 
@@ -28,8 +27,7 @@ from sqlalchemy import delete, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.cache import Cache, Commit, EdgeUnavailable
-from app.cache.errors import StoreUnavailable
+from app.cache import Cache, Commit, EdgeUnavailable, StoreUnavailable
 from app.db import Database
 from app.models import InvalidationOutbox, utcnow
 
@@ -56,7 +54,7 @@ class Outbox:
         """Write what ``commit`` queued, in its transaction (before COMMIT)."""
         if not commit.queued:
             return None
-        row = InvalidationOutbox(queued=json.dumps(commit.queued))
+        row = InvalidationOutbox(queued=commit.to_text())
         session.add(row)
         await session.flush()
         return row.id
@@ -101,9 +99,7 @@ class Outbox:
                 )
             ).all()
             for _, queued in rows:
-                commit = Commit(queued=[(tag, stale) for tag, stale in json.loads(queued)])
-                for tags, stale in commit.groups():
-                    await self.cache.invalidations.apply(tags, stale=stale)
+                await self.cache.apply_commit(Commit.from_text(queued))
             if rows:
                 ids = [row_id for row_id, _ in rows]
                 await connection.execute(

@@ -1,9 +1,14 @@
 """Every URL the app links to, named once (the seed's paths.ts).
 
 ``tests/test_paths.py`` checks each helper against ``app.url_path_for``.
+``safe_next`` keeps a ``?next=`` (where signing in leads) on this site.
 """
 
 from __future__ import annotations
+
+# The holes' URLs are part of the edge contract, named there; templates find them here.
+from app.edge_contract import account_hole_path as account_hole_path
+from app.edge_contract import delete_hole_path as delete_hole_path
 
 
 def home_path() -> str:
@@ -66,22 +71,19 @@ def logout_path() -> str:
     return "/logout"
 
 
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a path of this site only, else the list."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return tickets_path()
+
+
 def metrics_path() -> str:
     return "/metrics"
 
 
 def events_path() -> str:
     return "/events"
-
-
-def account_hole_path() -> str:
-    """The hole of who is signed in (app/holes.py)."""
-    return "/holes/account"
-
-
-def delete_hole_path(ticket_id: str, place: str, author_id: str | None) -> str:
-    """The hole of a ticket's Delete, in a list ``row`` or on its ``page`` (app/holes.py)."""
-    return f"/holes/tickets/{ticket_id}/delete/{place}/{author_id or 'none'}"
 
 
 def cache_inspector_path() -> str:

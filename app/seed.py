@@ -27,8 +27,8 @@ from tqdm import tqdm  # type: ignore[import-untyped]  # ships no type hints
 
 from app.db import Database
 from app.models import Ticket, TicketStatus, utcnow
+from app.search import search_text
 from app.settings import Settings
-from app.tickets.search import search_text
 
 DEMO_TICKETS = [
     (

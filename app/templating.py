@@ -14,14 +14,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from app import paths
+from app import ids, paths
 from app.assets import static_files
 from app.cache import collected_tags
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 from app.notices import quoted
+from app.search import MAX_QUERY_CHARS
 from app.settings import ROOT
-from app.tickets import ids
-from app.tickets.search import MAX_QUERY_CHARS
 
 SITE_NAME = "Tickets, on-demand"  # every tab's title ends with it
 

@@ -7,6 +7,9 @@ vcl 4.1;
 # filled per request: the account by asking the app, each Delete here (kept
 # twice: for those who may, and for those who may not). BACKEND_PORT is put
 # in by scripts/edge.
+# What this file shares with the app (the hole URLs, the session and viewer
+# cookies, the may= protocol, the object split) is named in
+# app/edge_contract.py; tests/test_edge_contract.py checks both say the same.
 
 import std;
 import xkey;
@@ -69,12 +72,13 @@ sub vcl_recv {
     }
     if (req.esi_level > 0 && req.url ~ "^/holes/tickets/" &&
         req.http.Cookie ~ "(^|;\s*)viewer=[^;]") {
-        # A person's Delete of one ticket, decided here: an admin may delete
-        # any ticket, others those they wrote (the src ends with the author's
-        # id). The viewer cookie is no secret and proves nothing: it picks
-        # which of two answers, each the same for everyone, to show; the app
-        # checks every delete against the session. Without it (a session
-        # older than the cookie), the app decides, as for the account hole.
+        # A person's Delete of one ticket, decided here by the edge
+        # contract's may_delete (app/edge_contract.py): the viewer cookie
+        # against the src's last segment, its author. The cookie is no secret
+        # and proves nothing: it picks which of two answers, each the same for
+        # everyone, to show; the app checks every delete against the session.
+        # Without it (a session older than the cookie), the app decides, as
+        # for the account hole.
         set req.http.x-viewer = regsub(req.http.Cookie, "^(.*;\s*)?viewer=([^;]*).*$", "\2");
         if (req.http.x-viewer == "admin" || req.http.x-viewer == regsub(req.url, "^.*/", "")) {
             set req.url = req.url + "?may=1";
@@ -109,7 +113,7 @@ sub vcl_recv {
 sub vcl_hash {
     hash_data(req.url);
     hash_data(req.http.host);
-    hash_data(req.http.x-edge-who);  # a visitor's object, or the one with includes
+    hash_data(req.http.x-edge-who);  # a visitor's object, or the one with includes (EDGE_OBJECTS)
     return (lookup);
 }
 

@@ -1,4 +1,4 @@
-"""Each path helper agrees with the route table."""
+"""Each path helper agrees with the route table; a next path after signing in stays here."""
 
 from __future__ import annotations
 
@@ -34,9 +34,31 @@ from app import paths
         pytest.param(paths.logout_path(), "logout", {}, id="logout"),
         pytest.param(paths.metrics_path(), "metrics", {}, id="metrics"),
         pytest.param(paths.events_path(), "events", {}, id="events"),
+        pytest.param(paths.account_hole_path(), "hole", {"rest": "account"}, id="account hole"),
+        pytest.param(
+            paths.delete_hole_path("a1", "row", None),
+            "hole",
+            {"rest": "tickets/a1/delete/row/none"},
+            id="delete hole",
+        ),
     ],
 )
 def test_path_helper_matches_the_route(
     app: Starlette, helper: str, route_name: str, params: dict[str, str]
 ) -> None:
     assert helper == app.url_path_for(route_name, **params)
+
+
+@pytest.mark.parametrize(
+    ("value", "goes_to"),
+    [
+        ("/tickets/42", "/tickets/42"),
+        ("https://evil.example/", "/tickets"),
+        ("//evil.example/", "/tickets"),
+        ("/\\evil.example", "/tickets"),
+        ("", "/tickets"),
+        (None, "/tickets"),
+    ],
+)
+def test_after_signing_in_only_a_local_path(value: str | None, goes_to: str) -> None:
+    assert paths.safe_next(value) == goes_to

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.exceptions import HTTPException
 
+from app import search
 from app.models import Ticket, TicketStatus
-from app.tickets import search, tags
+from app.tickets import tags
 from app.tickets.filters import Cursor, ListQuery
 
 

@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from app import paths
-from app.accounts.routes import safe_next
 from app.accounts.viewer import Viewer, viewer_of
 from app.htmx import HtmxDetails
 
@@ -45,5 +44,5 @@ async def sign_in_first(request: Request, exc: Exception) -> Response:
     if HtmxDetails(request):
         return PlainTextResponse(SIGN_IN_FIRST, 403)
     came_from = urlsplit(request.headers.get("referer", ""))
-    back = safe_next(came_from.path + (f"?{came_from.query}" if came_from.query else ""))
+    back = paths.safe_next(came_from.path + (f"?{came_from.query}" if came_from.query else ""))
     return RedirectResponse(f"{paths.login_path()}?{urlencode({'next': back})}", status_code=303)

@@ -22,15 +22,8 @@ from app.models import User
 from app.templating import render
 
 
-def safe_next(value: str | None) -> str:
-    """Where to go after signing in: a path of this site only, else the list."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
-        return value
-    return paths.tickets_path()
-
-
 def _page(request: Request, template: str, form: AccountForm, status: int = 200) -> HTMLResponse:
-    next_path = safe_next(request.query_params.get("next") or form.data.get("next"))
+    next_path = paths.safe_next(request.query_params.get("next") or form.data.get("next"))
     body = render(template, form=form, next=next_path, password_min=PASSWORD_MIN)
     return HTMLResponse(body, status)
 
@@ -97,7 +90,7 @@ async def logout(request: Request) -> Response:
 
 
 def _signed_in(request: Request, token: str, user: User, form: AccountForm) -> Response:
-    answer = RedirectResponse(safe_next(form.data.get("next")), status_code=303)
+    answer = RedirectResponse(paths.safe_next(form.data.get("next")), status_code=303)
     sessions.set_cookies(request, answer, token, user)
     return answer
 

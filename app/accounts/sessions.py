@@ -5,10 +5,10 @@ working too.
 Cookie: ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when served over HTTPS.
 
 A second cookie, ``viewer``, says who the session's person is in a way an
-edge cache can use without asking us: ``admin``, or the person's id. It is
-no secret and proves nothing: the edge only uses it to choose which shared
-copy of a ticket's Delete hole to show (edge/tickets.vcl); every write is
-still checked against the session. It lives and goes with the session cookie.
+edge cache can use without asking us (app/edge_contract.py). It is no secret
+and proves nothing: the edge only uses it to choose which shared copy of a
+ticket's Delete hole to show; every write is still checked against the
+session. It lives and goes with the session cookie.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app import edge_contract
 from app.cache import revalidate_tag
 from app.models import User, UserSession, utcnow
 
-COOKIE = "session"
-VIEWER_COOKIE = "viewer"
+COOKIE = edge_contract.SESSION_COOKIE
+VIEWER_COOKIE = edge_contract.VIEWER_COOKIE
 LIFETIME = timedelta(days=30)
 
 
@@ -74,13 +75,9 @@ async def end(session: AsyncSession, token: str | None) -> None:
         await revalidate_tag(tag(digest(token)))
 
 
-def viewer_cookie(user: User) -> str:
-    """What the edge decides a Delete hole by: an admin may delete any ticket, others their own."""
-    return "admin" if user.is_admin else user.id
-
-
 def set_cookies(request: Request, response: Response, token: str, user: User) -> None:
-    for name, value in ((COOKIE, token), (VIEWER_COOKIE, viewer_cookie(user))):
+    viewer = edge_contract.viewer_cookie(user.id, is_admin=user.is_admin)
+    for name, value in ((COOKIE, token), (VIEWER_COOKIE, viewer)):
         response.set_cookie(
             name,
             value,

@@ -8,8 +8,8 @@ the outbox when the store is cut off), so an old cookie stops working.
 A cookie that names no live session is not stored (any string would fill the
 cache): it asks the database each time, and is nobody.
 
-Reading that entry on every request still cost a signed-in page half its
-speed (scripts/bench), so each process also remembers whom a token names
+Reading that entry on every request is still a store read per page, so
+each process also remembers whom a token names
 (``Remembered``) for at most ``REMEMBER_SECONDS`` between reads of the entry,
 and forgets it the moment the session's tag moves here or is heard moving
 elsewhere (``Cache.on_invalidate``; a lost channel forgets everyone). A
@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
+from app import edge_contract
 from app.accounts import sessions
-from app.cache import Cache, cookie_of
+from app.cache import EVERYTHING, Cache, cookie_of
 
 SCOPE_KEY = "tickets.viewer"  # the answer, kept in the request's scope
 VIEWER = "viewer"  # Entry.prepared: the entry's body decoded once
@@ -47,8 +48,10 @@ class Viewer:
         object.__setattr__(self, "key", f"{self.id} {int(self.is_admin)} {self.name}")
 
     def may_delete(self, author_id: str | None) -> bool:
-        """A ticket can be deleted by its author or by an admin."""
-        return self.is_admin or (author_id is not None and author_id == self.id)
+        """A ticket can be deleted by its author or by an admin: the rule the
+        edge applies to the viewer cookie (app/edge_contract.py), so both agree."""
+        cookie = edge_contract.viewer_cookie(self.id, is_admin=self.is_admin)
+        return edge_contract.may_delete(cookie, author_id)
 
 
 class Remembered:
@@ -66,13 +69,13 @@ class Remembered:
 
     def put(self, token: bytes, viewer: Viewer) -> None:
         if len(self._by_token) >= REMEMBER_MAX:
-            self.forget(EVERYONE)
+            self.forget(EVERYTHING)
         self._by_token[token] = (viewer, time.monotonic())
         self._token_of[sessions.tag(sessions.digest(token.decode("latin-1")))] = token
 
     def forget(self, tags: frozenset[str]) -> None:
         """A ``Cache.on_invalidate`` listener: sessions whose tag moved are read again."""
-        if "*" in tags:
+        if tags >= EVERYTHING:
             self._by_token.clear()
             self._token_of.clear()
             return
@@ -80,9 +83,6 @@ class Remembered:
             token = self._token_of.pop(tag, None)
             if token is not None:
                 self._by_token.pop(token, None)
-
-
-EVERYONE = frozenset({"*"})
 
 
 async def viewer_of(scope: Scope) -> Viewer | None:

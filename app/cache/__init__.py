@@ -70,27 +70,31 @@ request by ``CacheMiddleware``); outside one, ``with cache.bound():``.
 
 from __future__ import annotations
 
-from app.cache.context import (
-    current_cache,
-    fragment,
-    fragments,
-    revalidate_path,
-    revalidate_tag,
-)
-from app.cache.edge import Edge, EdgeObject, EdgeUnavailable
-from app.cache.engine import Cache, CacheStatus, Served
+from app.cache.edge import Edge, EdgeObject
+from app.cache.engine import Cache, current_cache
 from app.cache.entry import Entry, Freshness
-from app.cache.errors import CacheError, NoActiveCache, RevalidateDuringRender, TagError
+from app.cache.errors import (
+    CacheError,
+    EdgeUnavailable,
+    NoActiveCache,
+    RevalidateDuringRender,
+    StoreUnavailable,
+    TagError,
+)
 from app.cache.factory import create_store
+from app.cache.helpers import fragment, fragments, revalidate_path, revalidate_tag
 from app.cache.holes import FillHoles, Holes, Visitor
 from app.cache.http import CacheMiddleware, Variants, cached, client_error, cookie_of
-from app.cache.invalidation import Commit
+from app.cache.inspect import Inspection
+from app.cache.invalidation import EVERYTHING, Commit
 from app.cache.memory import MemoryStore
 from app.cache.repeats import Repeats
 from app.cache.scope import cache_tag, collected_tags
+from app.cache.served import CacheStatus, Served
 from app.cache.store import Store
 
 __all__ = [
+    "EVERYTHING",
     "Cache",
     "CacheError",
     "CacheMiddleware",
@@ -103,12 +107,14 @@ __all__ = [
     "FillHoles",
     "Freshness",
     "Holes",
+    "Inspection",
     "MemoryStore",
     "NoActiveCache",
     "Repeats",
     "RevalidateDuringRender",
     "Served",
     "Store",
+    "StoreUnavailable",
     "TagError",
     "Variants",
     "Visitor",

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import h11
 
-from app.cache.errors import CacheError
+from app.cache.errors import EdgeUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +44,6 @@ XKEY_HEADER = b"xkey"
 # What the edge splits keys on (spaces, commas) or a header cannot carry: such
 # a tag (a path tag of an odd URL) goes by its digest, the same both ways.
 _PLAIN_KEY = re.compile(r"[!-+\--~]+")
-
-
-class EdgeUnavailable(CacheError):
-    """The edge did not acknowledge a purge (or answer a probe)."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 CacheError
 ├── TagError                 an empty tag, or too many on one entry
 ├── RevalidateDuringRender   revalidate_* called while rendering a cached entry
-└── NoActiveCache            a module-level helper used outside a cache context
+├── NoActiveCache            a module-level helper used outside a cache context
+├── StoreUnavailable         the store cannot be reached (also a ConnectionError)
+└── EdgeUnavailable          the edge did not acknowledge a purge or answer a probe
 """
 
 from __future__ import annotations
@@ -37,3 +39,7 @@ class NoActiveCache(CacheError, RuntimeError):
 
 class StoreUnavailable(CacheError, ConnectionError):
     """The store cannot be reached: serve uncached and try again later."""
+
+
+class EdgeUnavailable(CacheError):
+    """The edge did not acknowledge a purge (or answer a probe)."""

@@ -29,12 +29,11 @@ from app.cache.context import (
     READ_AFTER_SECONDS,
     Binding,
     RequestKey,
-    bind,
     current_binding,
 )
 from app.cache.edge import xkey_header
 from app.cache.encoding import compress_as
-from app.cache.engine import Cache, CacheStatus, Served
+from app.cache.engine import Cache, current_cache
 from app.cache.entry import Entry
 from app.cache.errors import CacheError
 from app.cache.holes import (
@@ -48,6 +47,7 @@ from app.cache.holes import (
     visitor_etag,
 )
 from app.cache.repeats import Repeats
+from app.cache.served import CacheStatus, Served
 from app.cache.tags import implicit_tags
 
 Endpoint = Callable[[Request], Awaitable[str]]
@@ -279,7 +279,7 @@ class CacheMiddleware:
                 return
         if request is not None:
             request.read_after = read_after_of(scope)  # only off the HIT path
-        binding = Binding(self.cache, request)
+        binding = Binding(request)
 
         async def send_read_after(message: Message) -> None:
             """A request that soft-invalidated tells its visitor's next reads
@@ -298,7 +298,7 @@ class CacheMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        with bind(binding):
+        with self.cache.bound(binding):
             await self.app(scope, receive, send_read_after)
 
 
@@ -378,7 +378,8 @@ def cached(
                 key = response_key(request.scope["path"], canonical, binding.request.variant)
             route = request.scope.get("route")
             binding.path_tags = implicit_tags(request.scope["path"], getattr(route, "path", None))
-            served = await binding.cache.serve(
+            cache = current_cache()
+            served = await cache.serve(
                 key,
                 lambda: endpoint(request),
                 tags=declared,
@@ -386,7 +387,7 @@ def cached(
                 dynamic=dynamic,
                 compress=True,
             )
-            holes = binding.cache.holes
+            holes = cache.holes
             await know_visitor(holes, served.entry, served.body, binding.request, request.scope)
             return CachedResponse(served, binding.request, holes)
 

@@ -14,15 +14,16 @@ applied here.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from app.cache.context import bound_or_none
-from app.cache.edge import Edge, EdgeUnavailable
-from app.cache.errors import RevalidateDuringRender, StoreUnavailable
+from app.cache.errors import EdgeUnavailable, RevalidateDuringRender, StoreUnavailable
 from app.cache.metrics import CacheMetrics
 from app.cache.scope import current_scope
 from app.cache.store import Store
@@ -34,6 +35,15 @@ Listener = Callable[[frozenset[str]], None]
 
 # What listeners hear when invalidations may have been missed: assume all moved.
 EVERYTHING = frozenset({"*"})
+
+
+class Purger(Protocol):
+    """A cache in front of the app that is purged by tag after each bump
+    (``app/cache/edge.py``'s ``Edge``); raises ``EdgeUnavailable``."""
+
+    async def purge(self, tags: frozenset[str], *, stale: bool) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -52,16 +62,24 @@ class Commit:
             return []
         return [(tags, all(stale for _, stale in self.queued))]
 
+    def to_text(self) -> str:
+        """What it queued, as text to keep (an outbox row): ``from_text`` reads it."""
+        return json.dumps(self.queued)
+
+    @classmethod
+    def from_text(cls, text: str) -> Commit:
+        return cls(queued=[(tag, stale) for tag, stale in json.loads(text)])
+
 
 # The transaction in progress (None outside one).
 _pending: ContextVar[Commit | None] = ContextVar("pending", default=None)
 
 
 class Invalidations:
-    def __init__(self, store: Store, metrics: CacheMetrics, edges: Sequence[Edge] = ()) -> None:
+    def __init__(self, store: Store, metrics: CacheMetrics, purgers: Sequence[Purger] = ()) -> None:
         self.store = store
         self.metrics = metrics
-        self.edges = tuple(edges)  # purged by tag after each bump (app/cache/edge.py)
+        self.purgers = tuple(purgers)  # purged by tag after each bump
         self._listeners: list[Listener] = []
         self._owed: list[tuple[frozenset[str], bool]] = []
         self._paying = asyncio.Lock()
@@ -169,8 +187,8 @@ class Invalidations:
 
     async def _purge_edges(self, tags: frozenset[str], *, stale: bool) -> None:
         """After the store's bump (an edge that fetches again gets the new body)."""
-        for edge in self.edges:
-            await edge.purge(tags, stale=stale)
+        for purger in self.purgers:
+            await purger.purge(tags, stale=stale)
 
     async def _note_soft_write(self) -> None:
         """A soft invalidation lets others read the old body once more; the

@@ -27,14 +27,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app import paths
+from app import ids, paths
 from app.accounts.permissions import require_author_or_admin, signed_in
 from app.cache import revalidate_tag
 from app.db import database
 from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_redirect, hx_retarget
 from app.models import Ticket, utcnow
 from app.notices import notify, quoted
-from app.tickets import ids, tags, undo, views
+from app.tickets import tags, undo, views
 from app.tickets.filters import ListQuery
 from app.tickets.forms import TicketForm, validate
 

@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 
+from app import search
 from app.models import Ticket, TicketStatus
-from app.tickets import search
 
 PAGE_SIZE = 50
 MAX_WINDOW = 200  # a window that grew past this (many new rows) is cut there

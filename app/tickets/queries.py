@@ -9,9 +9,10 @@ from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import search
 from app.cache import cache_tag
 from app.models import Ticket, TicketCount, TicketStatus
-from app.tickets import search, tags
+from app.tickets import tags
 from app.tickets.filters import MAX_WINDOW, PAGE_SIZE, Cursor, ListQuery
 
 

@@ -1,7 +1,8 @@
-"""Helpers shared by the test modules of tests/cache/: small sites and stores.
+"""Helpers shared by the cache library's tests (test modules never import each other).
 
 - ``Clock`` (time a test moves) and ``Renderer`` (a render that counts its calls,
   tags itself and can be held at a gate);
+- the Redis store's: ``make_entry``, ``two_processes``, ``listening_store``, ``Counted``;
 - ``Site``: a tiny Starlette app behind ``CacheMiddleware``, whose endpoints count
   renders (no tickets, no database);
 - ``StoreThatFailsOneBump``: a store with a blip;
@@ -11,7 +12,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,6 +27,7 @@ from starlette.routing import Route
 from app.cache import (
     Cache,
     CacheMiddleware,
+    Entry,
     MemoryStore,
     Repeats,
     Variants,
@@ -33,9 +38,10 @@ from app.cache import (
 )
 from app.cache.errors import StoreUnavailable
 from app.cache.http import RequestHeaders
+from app.cache.redis import RedisStore
 from app.cache.repeats import MAX_SHAPES
 
-# -- time and renders ------------------------------------------------------------------
+# -- the engine's doubles: a clock and a render ---------------------------------------
 
 
 class Clock:
@@ -68,6 +74,58 @@ class Renderer:
         if self.error is not None:
             raise self.error
         return f"{self.body}{self.calls}"
+
+
+# -- the Redis store (tests/cache/test_redis_*.py) ------------------------------------
+
+
+def make_entry(key: str, snapshot: int, tags: tuple[str, ...] = ("t",), **kw: Any) -> Entry:
+    return Entry(
+        key=key, body=b"body", tags=frozenset(tags), snapshot=snapshot, created_at=0.0, **kw
+    )
+
+
+@asynccontextmanager
+async def two_processes(url: str, clock: Clock) -> AsyncIterator[tuple[Cache, Cache]]:
+    """Two ``Cache`` objects over two ``RedisStore`` clients of one server:
+    two processes (or hosts) that share nothing but Redis."""
+    pair = (
+        Cache(RedisStore(url, retry_after=0), now=clock),
+        Cache(RedisStore(url, retry_after=0), now=clock),
+    )
+    for cache in pair:
+        await cache.start()
+    try:
+        yield pair
+    finally:
+        for cache in pair:
+            await cache.close()
+
+
+@asynccontextmanager
+async def listening_store(url: str) -> AsyncIterator[RedisStore]:
+    """A started store whose invalidation channel is heard (its near copy in use)."""
+    store = RedisStore(url, retry_after=0)
+    await store.start()
+    try:
+        await asyncio.wait_for(store.listening.wait(), 5)
+        yield store
+    finally:
+        await store.close()
+
+
+class Counted:
+    """Counts the round trips of one of a store's scripts."""
+
+    def __init__(self, store: RedisStore, script: str) -> None:
+        self.calls = 0
+        original = store._scripts[script]
+
+        def counted(**kw: Any) -> Any:
+            self.calls += 1
+            return original(**kw)
+
+        store._scripts[script] = counted  # type: ignore[assignment]
 
 
 # -- a site over HTTP -------------------------------------------------------------------

@@ -9,9 +9,9 @@ import pytest
 
 from app.cache.context import RequestKey
 from app.cache.encoding import MIN_COMPRESS_BYTES, choose, compress, weights
-from app.cache.engine import CacheStatus
 from app.cache.entry import VARIANT_OVERHEAD_BYTES, Entry
 from app.cache.http import PREPARED_SHAPES_MAX, cached_answer
+from app.cache.served import CacheStatus
 
 BODY = b"<li>a ticket row, much like the next one</li>\n" * 100
 

@@ -16,6 +16,7 @@ import pytest
 from app.cache import (
     Cache,
     CacheStatus,
+    Commit,
     Freshness,
     MemoryStore,
     NoActiveCache,
@@ -27,10 +28,10 @@ from app.cache import (
     revalidate_path,
     revalidate_tag,
 )
-from app.cache.context import Binding, bind
-from app.cache.engine import Found
+from app.cache.context import Binding
 from app.cache.entry import Entry
 from app.cache.errors import StoreUnavailable
+from app.cache.served import Found
 from tests.cache.helpers import Clock, Renderer
 
 
@@ -165,9 +166,9 @@ async def test_path_tags_of_a_fragment_stay_with_its_first_request(cache: Cache)
     async def page() -> str:
         return await fragment("part", part)
 
-    with bind(Binding(cache, path_tags=("path:/a",))):
+    with cache.bound(Binding(path_tags=("path:/a",))):
         await cache.serve("a", page)
-    with bind(Binding(cache, path_tags=("path:/b",))):
+    with cache.bound(Binding(path_tags=("path:/b",))):
         await cache.serve("b", page)
         await cache.revalidate_path("/a")
         b = await cache.serve("b", page)
@@ -419,7 +420,7 @@ async def test_collected_tags_are_the_data_tags_of_the_render_so_far(cache: Cach
         seen.append(collected_tags())
         return "x"
 
-    with bind(Binding(cache, path_tags=("path:/p", "layout:/"))):
+    with cache.bound(Binding(path_tags=("path:/p", "layout:/"))):
         await cache.serve("k", render)
 
     assert seen == [("a", "b")]  # sorted, and the request's path tags left out
@@ -632,10 +633,10 @@ async def test_a_page_rendered_around_a_stale_fragment_goes_stale_itself(cache: 
     data["value"] = "new"
     await cache.revalidate_tag("t", stale=True)
     first = await cache.serve("page", page)  # around the stale fragment
-    await asyncio.gather(*cache._rendering)  # the fragment's refresh in the background
+    await asyncio.gather(*cache.renders.running)  # the fragment's refresh in the background
 
     second = await cache.serve("page", page)
-    await asyncio.gather(*cache._rendering)
+    await asyncio.gather(*cache.renders.running)
     third = await cache.serve("page", page)
 
     assert first.body == b"page:old"
@@ -711,6 +712,21 @@ async def test_a_commit_says_what_it_queued_and_whether_it_was_applied(clock: Cl
     assert commit.applied
     assert not refused.applied and cache.invalidations.owes  # owed by this process
     assert not empty.applied and empty.groups() == []
+
+
+async def test_a_commit_kept_as_text_is_applied_by_another_cache(clock: Clock) -> None:
+    writer, sweeper = Cache(MemoryStore(1 << 20), now=clock), Cache(MemoryStore(1 << 20), now=clock)
+    async with writer.after_commit() as commit:
+        await writer.revalidate_tag("a")
+        await writer.revalidate_tag("b", stale=True)
+    heard: list[frozenset[str]] = []
+    sweeper.on_invalidate(heard.append)
+    await sweeper.serve("k", Renderer("a"))
+
+    await sweeper.apply_commit(Commit.from_text(commit.to_text()))
+
+    assert heard == [frozenset({"a", "b"})]  # one bump, hard, as the writer's was
+    assert (await sweeper.serve("k", Renderer("a"))).status is CacheStatus.MISS
 
 
 async def test_the_tags_of_one_transaction_move_together(cache: Cache) -> None:
@@ -793,7 +809,7 @@ async def test_at_most_a_few_refreshes_run_at_once(cache: Cache) -> None:
     served = [await cache.serve(key, render) for key in keys]  # a crawler
 
     assert {s.status for s in served} == {CacheStatus.STALE}
-    assert len(cache._rendering) == cache.max_refreshes == 8  # renders started
+    assert len(cache.renders.running) == cache.refresher.max_refreshes == 8  # renders started
     assert cache.metrics.registry.get_sample_value("cache_refreshes_deferred_total") == 12
     render.gate.set()
     await cache.settle()

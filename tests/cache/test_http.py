@@ -351,7 +351,7 @@ def test_a_client_error_is_a_declined_render_and_a_server_error_is_not() -> None
 async def test_a_route_that_answers_404_is_no_render_error(
     site: Site, client: httpx.AsyncClient
 ) -> None:
-    site.cache.declined = client_error
+    site.cache.renders.declined = client_error  # as Cache(declined=client_error) does
 
     answers = [await client.get("/missing") for _ in range(2)]
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from app.cache import Cache, Freshness, MemoryStore, cache_tag
-from app.cache.engine import MissNotes
-from app.cache.inspect import inspect
+from app.cache.inspect import MissNotes
 from tests.cache.helpers import StoreThatFailsOneBump
 
 
@@ -18,11 +17,11 @@ async def test_an_entry_its_tags_and_why_it_was_last_rendered() -> None:
     with cache.bound():
         await cache.serve("k", render, tags=["u"])
         await cache.revalidate_tag("u", stale=True)
-        stale = await inspect(cache, "k")
+        stale = await cache.inspect("k")
         await cache.serve("k", render)  # stale: served once more, rendered again
         await cache.settle()
         await cache.revalidate_tag("t")
-    gone = await inspect(cache, "k")
+    gone = await cache.inspect("k")
 
     assert stale.entry is not None and stale.freshness is Freshness.STALE
     assert stale.age == 0.0 and stale.entry.made_by.endswith("#1")
@@ -47,7 +46,7 @@ async def test_an_entry_a_bump_owed_here_made_stale_is_shown_gone() -> None:
         await cache.serve("k", render)
         store.fail_next_bump = True
         await cache.revalidate_tag("t")  # owed: the store still holds the entry as fresh
-    seen = await inspect(cache, "k")
+    seen = await cache.inspect("k")
 
     assert seen.entry is None  # as the next read finds it: the bump paid first
     assert cache.metrics.hits.value == 0  # a look, not a read

@@ -19,13 +19,3 @@ def test_everything_the_package_offers_is_listed_once_and_imports() -> None:
 
     assert len(app.cache.__all__) == len(set(app.cache.__all__))
     assert set(app.cache.__all__) == offered == set(star)
-
-
-def test_every_public_name_is_the_library_s_own() -> None:
-    foreign = {
-        name
-        for name in app.cache.__all__
-        if not getattr(app.cache, name).__module__.startswith("app.cache.")
-    }
-
-    assert not foreign

@@ -4,7 +4,7 @@ SQLite: an FTS5 table (``unicode61 remove_diacritics 2``, prefix indexes
 for 2 and 3 letters) kept in step with the ticket table by triggers. PostgreSQL: a generated
 tsvector column ('simple' configuration: no stemming, every word as it is)
 with a GIN index. Both index ``search_text``, the words that
-app/tickets/search.py folds the same way for both databases.
+app/search.py folds the same way for both databases.
 
 Revision ID: 0002
 Revises: 0001
@@ -13,19 +13,19 @@ Create Date: 2026-11-26
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-from app.tickets.search import search_text
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The FTS5 rowid is search.order_key(created_at, id) (the SQL function
+# The FTS5 rowid is app.search.order_key(created_at, id) (the SQL function
 # ticket_order_key, which app.db gives every connection): matches come out
 # newest first, so a page of a search that matches most tickets is read
 # without reading them all. Status rides along, for a filtered search.
@@ -103,5 +103,21 @@ def _fill_search_text() -> None:
         bind.execute(
             ticket.update()
             .where(ticket.c.id == ticket_id)
-            .values(search_text=search_text(title, content))
+            .values(search_text=_search_text(title, content))
         )
+
+
+# A migration is frozen in time: what it runs is copied here as it was on the
+# day it was written, so that a later change to app/search.py cannot change
+# what this revision does to an older database.
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return _WORD.findall("".join(char for char in decomposed if not unicodedata.combining(char)))
+
+
+def _search_text(title: str, content: str) -> str:
+    """app.search.search_text as of this revision."""
+    return " ".join(_words(title) + _words(content))

@@ -4,7 +4,8 @@
 so ids of other things do not start with ``ticket-`` unless they predate
 that rule (list, counts, form, view).
 
-Templates reach them as the ``ids`` global: ``id="{{ ids.LIST }}"``.
+Templates reach them as the ``ids`` global: ``id="{{ ids.LIST }}"``. Like
+app/paths.py, they sit below the templating layer, which knows no feature.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ that column, and a query goes through the same ``words()``, so both stacks
 split text into the same words and find the same tickets ("CAFÉ crem" finds
 "Café crème" on either). User text never reaches a query as syntax: only
 words made of letters and digits do, each quoted (FTS5) or checked (tsquery).
+
+It sits below the models, not in the tickets feature: the models fill
+``search_text`` on every write and their triggers call ``ticket_order_key``
+(registered here), the feature asks, and the templates know the query's limit.
 """
 
 from __future__ import annotations

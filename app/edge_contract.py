@@ -1,0 +1,110 @@
+"""What the app and its edge cache (edge/tickets.vcl, started by scripts/edge)
+agree on, named once: the VCL hard-codes each of these, and
+``tests/test_edge_contract.py`` reads it back to check it says the same.
+
+- **Hole URLs.** Each hole's src is also a route of the app (app/holes.py).
+  The edge treats two kinds apart: the account hole, asked of the app per
+  person, and the Delete holes (``DELETE_HOLES``), which it decides itself.
+- **Who may delete, at the edge.** A person's page holds a Delete hole per
+  ticket; asking the app for each would make a 100-row list 101 requests. So
+  the ``viewer`` cookie says who the person is (``ADMIN``, or their id), a
+  Delete hole's src ends with its ticket's author, and the edge applies
+  ``may_delete`` to the two. It then asks for the hole with ``may=1`` or
+  ``may=0``: two answers, each the same for everyone, which it keeps. The
+  cookie is no secret and proves nothing: it only picks which shared answer
+  to show, and the app checks every write against the session.
+- **The keys a hole is kept by.** A hole answer that is the same for everyone
+  is kept at the edge under ``SHARED_HOLES_KEY``; a process of a new build
+  purges everything when it starts, which is when a hole's form may change.
+- **The object split.** The edge keeps each page apart per kind of asker
+  (``VISITOR``: no session cookie; ``PERSON``: with its holes as ESI
+  includes) and per content coding; the inspector probes each (``EDGE_OBJECTS``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# -- cookies ---------------------------------------------------------------------------
+
+SESSION_COOKIE = "session"  # its presence makes a request a person's
+VIEWER_COOKIE = "viewer"  # who the person is, for the edge's Delete holes
+ADMIN = "admin"  # the viewer cookie of an admin (others': their id)
+
+
+def viewer_cookie(person_id: str, *, is_admin: bool) -> str:
+    """The ``viewer`` cookie's value for a person."""
+    return ADMIN if is_admin else person_id
+
+
+def may_delete(viewer: str, author_id: str | None) -> bool:
+    """Whether the person whose ``viewer`` cookie this is may delete a ticket
+    by ``author_id``: an admin may delete any ticket, others those they wrote."""
+    return viewer == ADMIN or (author_id is not None and viewer == author_id)
+
+
+# -- hole URLs -------------------------------------------------------------------------
+
+HOLES = "/holes/"  # every hole's src starts so
+ACCOUNT_HOLE = "/holes/account"  # who is signed in: asked of the app per person
+DELETE_HOLES = "/holes/tickets/"  # a ticket's Delete: decided by the edge
+PLACES = ("row", "page")  # where a Delete hole is: in a list row, on the ticket's page
+NO_AUTHOR = "none"  # the author segment of a ticket nobody wrote
+_DELETE_HOLE = re.compile(
+    rf"{DELETE_HOLES}(?P<ticket>[0-9a-f-]{{36}})/delete/(?P<place>{'|'.join(PLACES)})"
+    rf"/(?P<author>[0-9a-f-]{{36}}|{NO_AUTHOR})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteHole:
+    """What a Delete hole's src says: the edge reads the author as its last segment."""
+
+    ticket_id: str
+    place: str
+    author_id: str | None
+
+
+def account_hole_path() -> str:
+    """The hole of who is signed in (app/holes.py)."""
+    return ACCOUNT_HOLE
+
+
+def delete_hole_path(ticket_id: str, place: str, author_id: str | None) -> str:
+    """The hole of a ticket's Delete, in a list ``row`` or on its ``page`` (app/holes.py)."""
+    return f"{DELETE_HOLES}{ticket_id}/delete/{place}/{author_id or NO_AUTHOR}"
+
+
+def parse_delete_hole(src: str) -> DeleteHole | None:
+    """The Delete hole ``src`` names; None: it names none."""
+    found = _DELETE_HOLE.fullmatch(src)
+    if found is None:
+        return None
+    ticket_id, place, author = found.group("ticket", "place", "author")
+    return DeleteHole(ticket_id, place, None if author == NO_AUTHOR else author)
+
+
+# -- the may= protocol -----------------------------------------------------------------
+
+MAY = "may"  # the query parameter the edge adds to a Delete hole's src
+
+
+def may_query(may: bool) -> str:
+    """The query string of a Delete hole the edge has decided."""
+    return f"{MAY}={int(may)}"
+
+
+def read_may(value: str) -> bool | None:
+    """The edge's decision in ``may``'s ``value``; None: not one it makes."""
+    return {"1": True, "0": False}.get(value)
+
+
+# -- what the edge keeps ---------------------------------------------------------------
+
+SHARED_HOLES_KEY = "holes"  # the xkey of a hole answer that is the same for everyone
+VISITOR = "visitor"  # a page as anyone without a session gets it, holes filled
+PERSON = "person"  # a page with its holes as ESI includes, filled per request
+ASKERS = (VISITOR, PERSON)
+ENCODINGS = ("br", "gzip", None)  # what the edge asks the app for (None: uncompressed)
+EDGE_OBJECTS = [(who, encoding) for who in ASKERS for encoding in ENCODINGS]
