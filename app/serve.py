@@ -4,8 +4,8 @@
 
 The server is the fastest in ``scripts/bench`` that passes the whole suite;
 the benchmark measures every ``SERVERS`` entry side by side, and the browser
-and cluster tests start ``SERVER`` (tests/support.py), so the suite tests
-what runs.
+and cluster tests start ``SERVER`` (harness/app_server.py), so the suite
+tests what runs.
 """
 
 from __future__ import annotations

@@ -16,6 +16,6 @@ two measurements taken in the same run, never an absolute.
 - bare_app, dynamic_app: the ASGI apps of the bare and the dynamic rows
 - sse: a delete's p50 with 200 idle event streams open (``python -m bench.sse``)
 
-Servers, processes, metrics and tickets come from ``tests.support``, shared
-with the tests.
+Servers, processes, metrics and tickets come from the ``harness`` package,
+shared with the tests.
 """

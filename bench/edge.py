@@ -32,15 +32,10 @@ import httpx
 from bench import pin, wrk
 from bench.live import RENDERS
 from bench.redis_rows import with_prefix
-from tests.support import (
-    AppServer,
-    EdgeServer,
-    create_ticket,
-    create_ticket_async,
-    free_port,
-    sign_up,
-    sign_up_async,
-)
+from harness.app_server import AppServer
+from harness.client import create_ticket, create_ticket_async, sign_up, sign_up_async
+from harness.processes import free_port
+from harness.servers import EdgeServer
 
 GZIP = {"Accept-Encoding": "gzip"}
 # What the readers ask for: the edge keeps one object per coding, each fetched

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from bench.pin import Pinned, pin
-from tests.support import create_ticket
+from harness.client import create_ticket
 
 LIST = "/tickets"
 RENDERS = "cache_renders_total"

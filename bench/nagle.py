@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.serve import SERVER, SERVERS
 from bench import verify, wrk
-from tests.support import AppServer
+from harness.app_server import AppServer
 
 PATH = "/fragments/counts"
 WORKERS = 2

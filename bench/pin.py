@@ -2,7 +2,7 @@
 
 Several workers (``--workers N``) share one listening socket and the kernel
 picks which one accepts a connection; each has its own /metrics. A worker is
-told apart by its counters' creation times (``tests.support.worker_of``), so a
+told apart by its counters' creation times (``harness.metrics.worker_of``), so a
 connection can be "pinned": opened, asked for /metrics, and kept only if its
 worker still needs one. Counters summed over one pinned connection per
 worker are the whole server's.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from tests.support import metrics, worker_of
+from harness.metrics import metrics, worker_of
 
 # What wrk gets, since it sends no Accept-Encoding; httpx would ask for gzip and br.
 IDENTITY = {"Accept-Encoding": "identity"}

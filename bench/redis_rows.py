@@ -20,7 +20,7 @@ import httpx
 
 from bench import live, verify
 from bench.rows import Row
-from tests.support import AppServer
+from harness.app_server import AppServer
 
 WORKERS = 2
 NEAR_TARGET = 0.8  # the Redis store with its near copy / the memory store, req/s

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import redis
 
 from bench import pin, wrk
-from tests.support import AppServer
+from harness.app_server import AppServer
 
 RENDERS = "cache_renders_total"
 HITS = "cache_hits_total"

@@ -4,7 +4,7 @@
 
 Rows under wrk (requests/s, p50, p99), loaded in interleaved rounds (medians):
 the cached ``GET /tickets`` (X-Cache: HIT) on each candidate server
-(tests.support.SERVERS: scripts/run's and the others installed), and a small
+(app.serve.SERVERS: scripts/run's and the others installed), and a small
 cached answer (``GET /fragments/counts``) on the two fastest, next to a bare
 ASGI app sending the very same bytes (bench.bare_app, the ceiling for Python
 here) on uvicorn httptools+uvloop and on scripts/run's server. Then, on scripts/run's server:
@@ -43,7 +43,7 @@ from app.serve import APP, SERVER, SERVERS
 from bench import edge, live, nagle, redis_rows, revalidate, scale, seed, verify
 from bench.report import Results, report
 from bench.rows import Load, Row, load_rounds
-from tests.support import AppServer
+from harness.app_server import AppServer
 
 COMPRESSED = {"Accept-Encoding": "gzip, br"}
 # A small cached answer too, on the servers within reach of the bare app: the

@@ -36,7 +36,9 @@ import httpx
 
 from app.seed import seed_many
 from bench import wrk
-from tests.support import AppServer, group_rss_bytes, sign_up
+from harness.app_server import AppServer
+from harness.client import sign_up
+from harness.processes import group_rss_bytes
 
 SERVER_CPU, WRK_CPU = "0", "1"
 ROW = re.compile(r'<li id="ticket-([0-9a-f-]+)" class="ticket-row status-([a-z_]+)"')

@@ -31,13 +31,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import (
-    AppServer,
-    RedisServer,
-    TcpProxy,
-    fresh_postgres_database,
-    sign_up_async,
-)
+from harness.app_server import AppServer
+from harness.client import sign_up_async
+from harness.servers import RedisServer, TcpProxy, fresh_postgres_database
 
 BOUND = 1.0  # seconds: the public contract's staleness bound
 DELETED = -1  # the "version" of a deleted ticket

@@ -48,7 +48,9 @@ import httpx
 
 from app.serve import HOST, SERVER, SERVERS
 from bench import seed
-from tests.support import AppServer, metrics, sign_up
+from harness.app_server import AppServer
+from harness.client import sign_up
+from harness.metrics import metrics
 
 MARKER = b"event: invalidate\n"
 WARM_UP = 10  # untimed deletes first, with no stream open

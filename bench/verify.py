@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 
 from bench.pin import IDENTITY, from_each_worker
-from tests.support import AppServer, sign_up
+from harness.app_server import AppServer
+from harness.client import sign_up
 
 LIST = "/tickets"
 # Every server adds these to every answer itself; the bare app must not send them twice.

@@ -8,30 +8,18 @@ its own on that Redis. scripts/test runs the suite both ways.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func
-from sqlmodel import select
 from starlette.applications import Starlette
 
-from app.accounts import sessions
 from app.main import create_app
-from app.models import Ticket, TicketStatus, User
 from app.settings import Settings
-from tests.support import RedisServer, fresh_postgres_database
-
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-TEST_CACHE_URL = os.environ.get("TEST_CACHE_URL", "")
-
-sqlite_only = pytest.mark.skipif(
-    bool(TEST_DATABASE_URL), reason="SQLite-specific: TEST_DATABASE_URL points at PostgreSQL"
-)
+from harness.servers import RedisServer, fresh_postgres_database
+from tests.helpers import TEST_CACHE_URL, TEST_DATABASE_URL, app_client, sign_in
 
 
 def _cache_url() -> str:
@@ -78,48 +66,3 @@ async def client(app: Starlette, visitor: httpx.AsyncClient) -> AsyncIterator[ht
     async with app_client(app) as client:
         await sign_in(app, client, "Ada")
         yield client
-
-
-@asynccontextmanager
-async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-        yield client
-
-
-async def sign_in(app: Starlette, client: httpx.AsyncClient, name: str) -> User:
-    """An account named ``name`` (the first one made is the admin), signed in on
-    ``client``: written straight to the database, sparing each test an Argon2 hash."""
-    async with app.state.db.transaction() as session:
-        nobody_yet = (await session.exec(select(func.count()).select_from(User))).one() == 0
-        user = User(
-            name=name,
-            email=f"{name.lower()}@example.com",
-            password_hash="not a hash: this account signs in by its session only",
-            is_admin=nobody_yet,
-        )
-        session.add(user)
-        token = await sessions.start(session, user)
-    client.cookies.set(sessions.COOKIE, token)
-    return user
-
-
-HTMX = {"HX-Request": "true"}
-
-
-async def add_ticket(
-    app: Starlette,
-    title: str = "Printer on fire",
-    content: str = "Smoke from tray 2.",
-    status: TicketStatus = TicketStatus.OPEN,
-) -> Ticket:
-    """Write a ticket straight to the database (set-up, before anything is cached)."""
-    async with app.state.db.transaction() as session:
-        ticket = Ticket(title=title, content=content, status=status)
-        session.add(ticket)
-    return ticket
-
-
-async def ticket_count(app: Starlette) -> int:
-    async with app.state.db.session() as session:
-        return (await session.exec(select(func.count()).select_from(Ticket))).one()

@@ -11,15 +11,7 @@ from starlette.applications import Starlette
 
 from app.accounts import sessions, throttle
 from app.models import LoginFailure, User
-from tests.conftest import TEST_DATABASE_URL, app_client
-
-PASSWORD = "correct horse battery staple"
-
-
-async def sign_up(
-    visitor: httpx.AsyncClient, email: str = "ada@example.com", name: str = "Ada"
-) -> httpx.Response:
-    return await visitor.post("/signup", data={"name": name, "email": email, "password": PASSWORD})
+from tests.helpers import PASSWORD, TEST_DATABASE_URL, app_client, sign_up
 
 
 async def user_of_cookie(app: Starlette, token: str | None) -> User | None:

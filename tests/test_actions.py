@@ -7,7 +7,7 @@ import pytest
 from starlette.applications import Starlette
 
 from app.models import Ticket
-from tests.conftest import HTMX, add_ticket, ticket_count
+from tests.helpers import HTMX, add_ticket, ticket_count
 
 
 async def cached_pages(client: httpx.AsyncClient, *paths: str) -> None:

@@ -15,8 +15,8 @@ from starlette.applications import Starlette
 
 from app.models import DeletedTicket, Ticket, TicketStatus, utcnow
 from app.tickets.undo import UNDO_WINDOW
-from tests.conftest import HTMX, add_ticket, ticket_count
-from tests.support import metrics
+from harness.metrics import metrics
+from tests.helpers import HTMX, add_ticket, ticket_count
 
 
 def notice_of(response: httpx.Response, header: str) -> dict[str, str]:

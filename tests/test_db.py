@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from app.db import Database
 from app.models import Ticket
 from app.seed import DEMO_TICKETS, seed_demo
-from tests.conftest import sqlite_only, ticket_count
+from tests.helpers import sqlite_only, ticket_count
 
 
 @sqlite_only

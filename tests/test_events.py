@@ -30,7 +30,7 @@ from app.events import KEEPALIVE, EventBroker
 from app.main import create_app
 from app.models import Ticket
 from app.settings import Settings
-from tests.conftest import HTMX, add_ticket, sign_in
+from tests.helpers import HTMX, add_ticket, sign_in
 
 WAIT = 5.0
 

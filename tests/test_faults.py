@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.models import TicketStatus
 from app.settings import Settings
-from tests.conftest import add_ticket, ticket_count
+from tests.helpers import add_ticket, ticket_count
 
 
 @pytest.mark.parametrize("round_", range(3))

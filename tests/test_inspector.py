@@ -8,7 +8,7 @@ import httpx
 from starlette.applications import Starlette
 
 from app.cache.errors import StoreUnavailable
-from tests.conftest import add_ticket, app_client, sign_in
+from tests.helpers import add_ticket, app_client, sign_in
 
 
 def text_of(page: httpx.Response) -> str:

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from app.tickets import queries
 from app.tickets.filters import ListQuery
 from app.tickets.queries import TicketPage
-from tests.conftest import add_ticket
+from tests.helpers import add_ticket
 
 
 async def warm(client: httpx.AsyncClient, *paths: str) -> None:

@@ -18,7 +18,7 @@ from app.models import Ticket, TicketStatus
 from app.seed import seed_many
 from app.settings import Settings
 from app.tickets import views
-from tests.conftest import HTMX, add_ticket
+from tests.helpers import HTMX, add_ticket
 
 ROW = re.compile(r'<li id="ticket-([0-9a-f-]+)" class="ticket-row')
 NEXT = re.compile(r'<a rel="next" class="button" href="([^"]+)"')

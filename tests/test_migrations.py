@@ -4,82 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from app.db import Database
-from app.migrations import alembic_config, include_object
 from app.models import Ticket
-from app.settings import ROOT
-
-HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-# One app starting: waits for the shared start time, then migrates.
-START_ONE = """
-import asyncio, sys, time
-from app.db import Database
-
-async def main(url: str, at: float) -> None:
-    db = Database(url)
-    try:
-        time.sleep(max(0.0, at - time.time()))
-        await db.create_schema()
-    finally:
-        await db.close()
-
-asyncio.run(main(sys.argv[1], float(sys.argv[2])))
-"""
-
-
-async def start_apps_at_once(url: str, count: int) -> list[tuple[int, str]]:
-    """Run ``create_schema`` in ``count`` processes at the same instant."""
-    at = time.time() + 2.0  # time enough for every process to import the app
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            START_ONE,
-            url,
-            str(at),
-            cwd=ROOT,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        for _ in range(count)
-    ]
-    results = []
-    for process in processes:
-        _, err = await process.communicate()
-        results.append((process.returncode or 0, err.decode()[-2000:]))
-    return results
-
-
-async def schema_diff(db: Database) -> list[Any]:
-    """What autogenerate would write: empty when the database matches the models."""
-
-    def compare(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(connection, opts={"include_object": include_object})
-        return compare_metadata(context, SQLModel.metadata)
-
-    async with db.engine.connect() as connection:
-        return await connection.run_sync(compare)
-
-
-async def revision(db: Database) -> str | None:
-    async with db.engine.connect() as connection:
-        return await connection.run_sync(
-            lambda c: MigrationContext.configure(c).get_current_revision()
-        )
-
+from tests.helpers import HEAD, downgrade_to_base, revision, schema_diff, start_apps_at_once
 
 OLD_SCHEMA = """
 CREATE TABLE ticket (
@@ -206,8 +138,3 @@ async def test_every_migration_downgrades_and_upgrades_again(tmp_path: Path) -> 
         assert await schema_diff(db) == []
     finally:
         await db.close()
-
-
-async def downgrade_to_base(db: Database) -> None:
-    async with db.engine.begin() as connection:
-        await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "base"))

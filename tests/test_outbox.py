@@ -18,7 +18,7 @@ from app.cache.errors import StoreUnavailable
 from app.db import Database
 from app.models import InvalidationOutbox, utcnow
 from app.outbox import GRACE, Outbox
-from tests.conftest import add_ticket
+from tests.helpers import add_ticket
 
 
 async def rows(db: Database) -> int:

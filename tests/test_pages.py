@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from tests.conftest import HTMX, add_ticket
+from tests.helpers import HTMX, add_ticket
 
 
 async def test_list_is_a_miss_then_a_hit_with_the_same_etag(

@@ -17,8 +17,7 @@ from app.accounts import sessions
 from app.accounts import viewer as viewer_module
 from app.accounts.viewer import REMEMBER_SECONDS, Remembered, Viewer
 from app.models import Ticket
-from tests.conftest import HTMX, add_ticket, app_client, sign_in, ticket_count
-from tests.test_accounts import PASSWORD, sign_up
+from tests.helpers import HTMX, PASSWORD, add_ticket, app_client, sign_in, sign_up, ticket_count
 
 DELETE_BUTTON = re.compile(r"<button[^>]*>Delete</button>")
 MARKER = "<esi:include"

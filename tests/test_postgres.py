@@ -22,13 +22,13 @@ from app.db import Database
 from app.main import create_app
 from app.models import Ticket, TicketStatus
 from app.settings import Settings
-from tests.conftest import sign_in
-from tests.support import fresh_postgres_database
-from tests.test_migrations import (
+from harness.servers import fresh_postgres_database
+from tests.helpers import (
     HEAD,
     downgrade_to_base,
     revision,
     schema_diff,
+    sign_in,
     start_apps_at_once,
 )
 

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from app.cache import revalidate_tag
 from app.models import Ticket
 from app.settings import Settings
-from tests.conftest import add_ticket, sqlite_only
+from tests.helpers import add_ticket, sqlite_only
 
 
 @sqlite_only

@@ -3,7 +3,7 @@
 Set up by ``scripts/browser-deps`` (Debian's ``chromium`` and the ``playwright``
 package; Playwright never downloads a browser of its own here).
 
-The server is the one scripts/run starts (``tests.support.AppServer``), on a
+The server is the one scripts/run starts (``harness.app_server.AppServer``), on a
 free port of 127.0.0.1, over its own SQLite file; each test creates the tickets
 it needs with plain HTTP POSTs. The server, Playwright and Chromium live for
 this package only (``scope="package"``): Playwright's sync API marks its event
@@ -18,18 +18,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-
-from tests.support import AppServer, create_ticket, sign_up
 
 try:
     from playwright.sync_api import (
@@ -40,6 +34,8 @@ try:
         Playwright,
         sync_playwright,
     )
+
+    from tests.browser.helpers import ARTIFACTS, DESKTOP, Server, running_server
 except ImportError:
     # Collect only test_setup.py, which needs no Playwright and says what to run;
     # the rest of the test suite goes on.
@@ -52,8 +48,6 @@ except ImportError:
 else:
     HAVE_PLAYWRIGHT = True
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -64,66 +58,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DESKTOP = {"width": 1280, "height": 800}
 FAVICON = "/favicon.ico"
 
 
 # --- the server -------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    """The server, and its admin: the first account, made over HTTP when it starts."""
-
-    base_url: str
-    log: Path
-    admin_session: str = ""
-
-    def http(self, session: str | None = None) -> httpx.Client:
-        """A plain HTTP client (no browser), signed in as the admin unless told whom."""
-        client = httpx.Client(base_url=self.base_url, timeout=10)
-        client.cookies.set("session", session or self.admin_session)
-        return client
-
-    def sign_up(self, name: str) -> str:
-        """A new account (not an admin); its session token, for a browser or ``http()``."""
-        with httpx.Client(base_url=self.base_url, timeout=10) as http:
-            return sign_up(http, name=name)
-
-    def create_ticket(
-        self, title: str, content: str = "Made by a browser test.", session: str | None = None
-    ) -> str:
-        """Create a ticket over plain HTTP, as the admin unless told whom; return its id."""
-        with self.http(session) as http:
-            return create_ticket(http, title=title, content=content)
-
-    def set_status(self, ticket_id: str, status: str) -> None:
-        with self.http() as http:
-            answer = http.post(f"/tickets/{ticket_id}/update", data={"status": status})
-        assert answer.status_code == 303, answer.text
-
-    def get(self, path: str) -> httpx.Response:
-        with httpx.Client(base_url=self.base_url, timeout=10) as http:
-            return http.get(path)
-
-
-@contextmanager
-def running_server(directory: Path) -> Iterator[Server]:
-    """Start the server over a new database in ``directory``; stop it on exit."""
-    log = directory / "server.log"
-    app = AppServer(log, env={"DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'browser.db'}"})
-    try:
-        app.start()
-    except RuntimeError as exc:
-        pytest.fail(f"{exc}:\n{log.read_text()}")
-    try:
-        with httpx.Client(base_url=app.base_url, timeout=10) as http:
-            admin_session = sign_up(http, name="Ada")
-        yield Server(app.base_url, log, admin_session)
-    finally:
-        app.stop()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(log, ARTIFACTS / f"server-{directory.name}.log")
 
 
 @pytest.fixture(scope="package")

@@ -1,10 +1,85 @@
-"""Small helpers shared by the browser tests (they need Playwright)."""
+"""Helpers shared by the browser tests (they need Playwright): the server, and
+small helpers for pages."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
+from app.settings import ROOT
+from harness.app_server import AppServer
+from harness.client import create_ticket, sign_up
+
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+DESKTOP = {"width": 1280, "height": 800}
 STATUSES = ("OPEN", "IN_PROGRESS", "DONE")
+
+# --- the server -------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """The server, and its admin: the first account, made over HTTP when it starts."""
+
+    base_url: str
+    log: Path
+    admin_session: str = ""
+
+    def http(self, session: str | None = None) -> httpx.Client:
+        """A plain HTTP client (no browser), signed in as the admin unless told whom."""
+        client = httpx.Client(base_url=self.base_url, timeout=10)
+        client.cookies.set("session", session or self.admin_session)
+        return client
+
+    def sign_up(self, name: str) -> str:
+        """A new account (not an admin); its session token, for a browser or ``http()``."""
+        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+            return sign_up(http, name=name)
+
+    def create_ticket(
+        self, title: str, content: str = "Made by a browser test.", session: str | None = None
+    ) -> str:
+        """Create a ticket over plain HTTP, as the admin unless told whom; return its id."""
+        with self.http(session) as http:
+            return create_ticket(http, title=title, content=content)
+
+    def set_status(self, ticket_id: str, status: str) -> None:
+        with self.http() as http:
+            answer = http.post(f"/tickets/{ticket_id}/update", data={"status": status})
+        assert answer.status_code == 303, answer.text
+
+    def get(self, path: str) -> httpx.Response:
+        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+            return http.get(path)
+
+
+@contextmanager
+def running_server(directory: Path) -> Iterator[Server]:
+    """Start the server over a new database in ``directory``; stop it on exit."""
+    log = directory / "server.log"
+    app = AppServer(log, env={"DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'browser.db'}"})
+    try:
+        app.start()
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}:\n{log.read_text()}")
+    try:
+        with httpx.Client(base_url=app.base_url, timeout=10) as http:
+            admin_session = sign_up(http, name="Ada")
+        yield Server(app.base_url, log, admin_session)
+    finally:
+        app.stop()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, ARTIFACTS / f"server-{directory.name}.log")
+
+
+# --- pages ------------------------------------------------------------------
 
 
 def row(page: Page, ticket_id: str) -> Locator:

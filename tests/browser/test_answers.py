@@ -12,15 +12,16 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import Server
+from harness.app_server import AppServer
+from harness.client import sign_up
 from tests.browser.helpers import (
+    Server,
     expect_counts,
     expect_same_document,
     mark_document,
     read_counts,
     row,
 )
-from tests.support import AppServer, sign_up
 
 # What the browser and htmx log when a request fails on purpose.
 FAILED_LOAD = r"Failed to load resource|htmx:sendError|htmx:afterRequest|ERR_|EventSource"

@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import Server
-from tests.browser.helpers import row
+from tests.browser.helpers import Server, row
 
 FOCUSED_ID = "() => document.activeElement?.closest('[id]')?.id"
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server
 from tests.browser.helpers import (
+    Server,
     accept_dialogs,
     expect_counts,
     expect_same_document,

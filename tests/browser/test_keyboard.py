@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server
-from tests.browser.helpers import row
+from tests.browser.helpers import Server, row
 
 
 def posts_of(page: Page) -> list[str]:

@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server
-from tests.browser.helpers import expect_same_document, mark_document
+from tests.browser.helpers import Server, expect_same_document, mark_document
 
 ROWS = "#ticket-list li.ticket-row"
 WITHIN_A_SECOND = 1_000  # ms

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
-from tests.browser.conftest import Server
 from tests.browser.helpers import (
+    Server,
     accept_dialogs,
     expect_counts,
     expect_same_document,

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, Request, expect
 
-from tests.browser.conftest import Server
 from tests.browser.helpers import (
+    Server,
     accept_dialogs,
     expect_same_document,
     expect_whole_page,

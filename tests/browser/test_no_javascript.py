@@ -8,8 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.browser.conftest import Server
-from tests.browser.helpers import expect_whole_page, row
+from tests.browser.helpers import Server, expect_whole_page, row
 
 
 @pytest.fixture

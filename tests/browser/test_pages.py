@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.browser.conftest import ARTIFACTS, DESKTOP, Server, running_server
-from tests.browser.helpers import expect_whole_page
+from tests.browser.helpers import ARTIFACTS, DESKTOP, Server, expect_whole_page, running_server
 
 TICKETS = [
     ("Checkout button does nothing on Safari", "Clicking 'Pay' on iOS 17 spins forever.", None),

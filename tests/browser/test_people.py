@@ -13,9 +13,8 @@ from collections.abc import Callable
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server
-from tests.browser.helpers import row
-from tests.support import TEST_PASSWORD
+from harness.client import TEST_PASSWORD
+from tests.browser.helpers import Server, row
 
 
 def account_bar(page: Page) -> str:

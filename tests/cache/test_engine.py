@@ -331,8 +331,15 @@ async def test_module_helpers_need_a_bound_cache(cache: Cache) -> None:
         await revalidate_path("/x")
 
 
-async def test_cache_tag_outside_a_render_does_nothing() -> None:
-    cache_tag("anything")  # no scope: no error, nothing to record
+async def test_cache_tag_outside_a_render_does_nothing(cache: Cache) -> None:
+    cache_tag("anything")  # no scope: no error, and nothing recorded for a later render
+    first = await cache.serve("k", Renderer("t"))
+    await cache.revalidate_tag("anything")
+    second = await cache.serve("k", Renderer("t"))
+
+    assert collected_tags() == ()
+    assert first.entry is not None and "anything" not in first.entry.tags
+    assert second.status is CacheStatus.HIT
 
 
 async def test_listeners_hear_every_applied_invalidation(cache: Cache) -> None:

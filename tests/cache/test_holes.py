@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import brotli  # type: ignore[import-untyped]  # ships no type hints
 import httpx
@@ -35,25 +34,11 @@ from app.cache import (
 )
 from app.cache.holes import Assembled, join, split
 from app.cache.http import cookie_of
-from tests.conftest import app_client
+from tests.cache.helpers import PAGE, Person, fill
+from tests.helpers import app_client
 
 PADDING = "x" * 2000  # enough to be stored compressed too
-PAGE = '<p>Hello <esi:include src="/holes/who"/>, <esi:include src="/holes/ada-only" />.</p>'
 EDGE = {"Surrogate-Capability": 'edge="ESI/1.0"'}
-
-
-@dataclass(frozen=True)
-class Person:
-    key: str
-    expires_at: float = float("inf")
-
-
-def fill(src: str, visitor: Visitor | None) -> bytes:
-    if src == "/holes/who":
-        return b"<a>Sign in</a>" if visitor is None else f"<b>{visitor.key}</b>".encode()
-    if src == "/holes/ada-only":
-        return b"secret" if visitor is not None and visitor.key == "ada" else b""
-    return b""
 
 
 class Site:

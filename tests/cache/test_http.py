@@ -11,93 +11,18 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from app.cache import (
-    Cache,
     CacheError,
     CacheMiddleware,
     MemoryStore,
-    Repeats,
-    Variants,
-    cache_tag,
     cached,
     client_error,
-    revalidate_tag,
 )
 from app.cache.errors import StoreUnavailable
-from app.cache.http import RequestHeaders, read_after_of, response_key
-from app.cache.repeats import MAX_SHAPES
-from tests.cache.test_engine import Clock
-
-
-def variant_of(headers: RequestHeaders) -> str:
-    """This site's two variants: ``X-Part: yes`` asks for a part of the page."""
-    return "part" if headers.get(b"x-part") == b"yes" else "page"
-
-
-VARIANTS = Variants(variant_of, vary=("X-Part",))
-
-
-def page_number(request: Request) -> str:
-    """The one parameter /declared takes, in canonical form; junk is ignored."""
-    page = request.query_params.get("page", "1")
-    if not page.isdigit():
-        raise HTTPException(400, "page must be a number")
-    return "" if int(page) == 1 else f"page={int(page)}"
-
-
-class Site:
-    """A Starlette app whose endpoints count renders and can be held at a gate."""
-
-    def __init__(
-        self,
-        store: MemoryStore | None = None,
-        *,
-        repeats: bool = False,
-        max_shapes: int = MAX_SHAPES,
-    ) -> None:
-        self.clock = Clock()
-        self.cache = Cache(store or MemoryStore(1 << 20), now=self.clock)
-        self.repeats = Repeats(self.cache, max_shapes) if repeats else None
-        self.renders = 0
-        self.gate: asyncio.Event | None = None
-        self.started = asyncio.Event()
-        self.size = 10
-
-        async def body(request: Request) -> str:
-            self.renders += 1
-            cache_tag("data")
-            self.started.set()
-            if self.gate is not None:
-                await self.gate.wait()
-            kind = "part" if variant_of(dict(request.scope["headers"])) == "part" else "<html>page"
-            return f"{kind} {self.renders} " + "x" * self.size
-
-        async def missing(request: Request) -> str:
-            raise HTTPException(404, "nope")
-
-        async def write_softly(request: Request) -> PlainTextResponse:
-            async with self.cache.after_commit():
-                await revalidate_tag("data", soft=True)
-            return PlainTextResponse("written")
-
-        self.app = Starlette(
-            routes=[
-                Route("/static-page", cached()(body)),
-                Route("/timed", cached(revalidate=60)(body)),
-                Route("/live", cached(dynamic=True)(body)),
-                Route("/declared", cached(query=page_number)(body)),
-                Route("/missing", cached()(missing)),
-                Route("/write", write_softly, methods=["POST"]),
-            ],
-            middleware=[
-                Middleware(
-                    CacheMiddleware, cache=self.cache, variants=VARIANTS, repeats=self.repeats
-                )
-            ],
-        )
+from app.cache.http import read_after_of, response_key
+from tests.cache.helpers import Site, StoreThatFailsOneBump
 
 
 @pytest.fixture
@@ -242,20 +167,6 @@ async def test_store_down_serves_pages_uncached() -> None:
     assert first.status_code == second.status_code == 200
     assert first.headers["x-cache"] == second.headers["x-cache"] == "BYPASS"
     assert "cache_store_errors_total 2.0" in site.cache.metrics.render().decode()
-
-
-class StoreThatFailsOneBump(MemoryStore):
-    """A store that refuses the next bump once (a blip), then works again."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(max_bytes)
-        self.fail_next_bump = False
-
-    async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
-        if self.fail_next_bump:
-            self.fail_next_bump = False
-            raise StoreUnavailable("blip")
-        await super().bump(tags, soft=soft)
 
 
 async def test_a_bump_owed_after_a_blip_is_paid_before_the_fast_path_serves() -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from app.cache import Cache, CacheStatus
 from app.cache.redis import SILENCE_LIMIT, RedisStore
+from harness.servers import RedisServer
 from tests.cache.helpers import Clock, Counted, Renderer, listening_store, make_entry, two_processes
-from tests.support import RedisServer
 
 
 @pytest.fixture

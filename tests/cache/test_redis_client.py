@@ -11,8 +11,8 @@ import pytest
 from app.cache import Cache, CacheStatus, create_store
 from app.cache.errors import StoreUnavailable
 from app.cache.redis import RedisStore
+from harness.servers import RedisServer
 from tests.cache.helpers import Clock, Renderer
-from tests.support import RedisServer
 
 
 @pytest.fixture

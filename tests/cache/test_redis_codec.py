@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.cache import Entry
 from app.cache.encoding import compress
 from app.cache.redis import RedisStore, codec
-from tests.support import RedisServer
+from harness.servers import RedisServer
 
 BODY = b"<p>a body worth compressing</p>" * 100
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from app.cache.redis import NearCopy, RedisStore
+from harness.servers import RedisServer
 from tests.cache.helpers import Counted, listening_store, make_entry
-from tests.support import RedisServer
 
 
 @pytest.fixture

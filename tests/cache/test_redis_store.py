@@ -13,8 +13,8 @@ import pytest
 
 from app.cache import Cache, CacheStatus, Entry, Freshness, flight
 from app.cache.redis import RedisStore, codec
+from harness.servers import RedisServer
 from tests.cache.helpers import Clock, Renderer, make_entry, two_processes
-from tests.support import RedisServer
 
 
 @pytest.fixture

@@ -27,10 +27,8 @@ from app.cache import (
     cookie_of,
 )
 from app.cache.entry import Entry, Freshness
-from tests.cache.test_engine import Clock
-from tests.cache.test_holes import PAGE, Person, fill
-from tests.cache.test_http import Site
-from tests.cache.test_http import StoreThatFailsOneBump as FlakyStore
+from tests.cache.helpers import PAGE, Clock, Person, Site, fill
+from tests.cache.helpers import StoreThatFailsOneBump as FlakyStore
 
 
 class CountingStore(MemoryStore):

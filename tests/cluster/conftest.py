@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import AppServer, RedisServer, fresh_postgres_database
+from harness.app_server import AppServer
+from harness.servers import RedisServer, fresh_postgres_database
 
 PG_DATABASE_URL = os.environ.get("PG_DATABASE_URL", "")
 

@@ -9,7 +9,10 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.support import AppServer, RedisServer, create_ticket_async, metrics, sign_up_async
+from harness.app_server import AppServer
+from harness.client import create_ticket_async, sign_up_async
+from harness.metrics import metrics
+from harness.servers import RedisServer
 
 Cluster = Callable[[int], list[AppServer]]
 

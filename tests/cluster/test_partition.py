@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import AppServer, RedisServer, TcpProxy, create_ticket_async, sign_up_async
+from harness.app_server import AppServer
+from harness.client import create_ticket_async, sign_up_async
+from harness.servers import RedisServer, TcpProxy
 
 BOUND_S = 1.0  # the public contract's staleness bound
 

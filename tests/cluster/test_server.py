@@ -1,4 +1,4 @@
-"""The server scripts/run starts (tests.support.SERVER), as it runs: a real process.
+"""The server scripts/run starts (app.serve.SERVER), as it runs: a real process.
 
 What the app alone cannot show: the event stream reaches the client unbuffered,
 a stop with streams open does not hang, and several workers each run the
@@ -17,15 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import (
-    GRACE_SECONDS,
-    HOST,
-    SERVER,
-    AppServer,
-    create_ticket,
-    sign_up,
-    worker_of,
-)
+from app.serve import GRACE_SECONDS, HOST, SERVER
+from harness.app_server import AppServer
+from harness.client import create_ticket, sign_up
+from harness.metrics import worker_of
 
 
 def _server(tmp_path: Path, workers: int = 1) -> AppServer:

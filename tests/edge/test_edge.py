@@ -21,15 +21,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import (
-    ROOT,
-    AppServer,
-    EdgeServer,
-    TcpProxy,
-    create_ticket,
-    free_port,
-    sign_up,
-)
+from app.settings import ROOT
+from harness.app_server import AppServer
+from harness.client import create_ticket, sign_up
+from harness.processes import free_port
+from harness.servers import EdgeServer, TcpProxy
 
 EVENT_WITHIN_SECONDS = 1.0
 

@@ -1,0 +1,86 @@
+"""What a person does over HTTP, as the public contract shows it: sign up, create a ticket.
+
+Each helper posts the app's own form, as a browser without JavaScript would,
+and reads its answer (a session cookie; the new ticket's row on the list page).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+from markupsafe import escape
+
+# The public contract: the list holds one element id="ticket-<id>" per ticket, with its title.
+_ROW_ID = re.compile(r'id="ticket-([0-9a-f-]{36})"')
+
+
+def ticket_id_in(page: str, title: str) -> str:
+    """The id of the one ticket titled ``title`` on a list page."""
+    shown = re.compile(rf">\s*{re.escape(str(escape(title)))}\s*<")
+    rows = list(_ROW_ID.finditer(page))
+    ends = [row.start() for row in rows[1:]] + [len(page)]
+    found = {
+        row[1] for row, end in zip(rows, ends, strict=True) if shown.search(page, row.end(), end)
+    }
+    if len(found) != 1:
+        raise RuntimeError(f"{len(found)} tickets titled {title!r} on the list page")
+    return found.pop()
+
+
+def _listed(created: httpx.Response) -> str:
+    if created.status_code != 303 or created.headers["location"].startswith("/login"):
+        raise RuntimeError(f"create answered {created.status_code}:\n{created.text[:500]}")
+    return str(created.url.join(created.headers["location"]))
+
+
+TEST_PASSWORD = "a test password, long enough"
+
+
+def sign_up(client: httpx.Client, base_url: str = "", name: str = "Ada") -> str:
+    """Make an account over HTTP (the server's first is the admin); ``client`` keeps
+    its session cookie (sent to every port of the host). Returns the session token."""
+    answer = client.post(f"{base_url}/signup", data=_account(name))
+    return _session_of(answer)
+
+
+async def sign_up_async(client: httpx.AsyncClient, base_url: str = "", name: str = "Ada") -> str:
+    """``sign_up`` for an async client."""
+    answer = await client.post(f"{base_url}/signup", data=_account(name))
+    return _session_of(answer)
+
+
+def _account(name: str) -> dict[str, str]:
+    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    return {"name": name, "email": email, "password": TEST_PASSWORD}
+
+
+def _session_of(answer: httpx.Response) -> str:
+    if answer.status_code != 303 or "session" not in answer.cookies:
+        raise RuntimeError(f"sign-up answered {answer.status_code}:\n{answer.text[:500]}")
+    return answer.cookies["session"]
+
+
+def create_ticket(
+    client: httpx.Client, base_url: str = "", title: str = "A ticket", content: str = "x"
+) -> str:
+    """Create a ticket as a plain form post would (303 to the list); return its id.
+
+    The id is read from the list page the answer leads to (newest first), so
+    ``title`` should be one no other ticket on that page has.
+    """
+    created = client.post(f"{base_url}/tickets", data={"title": title, "content": content})
+    listing = client.get(_listed(created))
+    listing.raise_for_status()
+    return ticket_id_in(listing.text, title)
+
+
+async def create_ticket_async(
+    client: httpx.AsyncClient, base_url: str = "", title: str = "A ticket", content: str = "x"
+) -> str:
+    """``create_ticket`` for an async client."""
+    created = await client.post(f"{base_url}/tickets", data={"title": title, "content": content})
+    listing = await client.get(_listed(created))
+    listing.raise_for_status()
+    return ticket_id_in(listing.text, title)

@@ -1,0 +1,173 @@
+"""Helpers shared by the test modules of tests/ (fixtures stay in conftest.py).
+
+- the environment: which database and cache the suite runs over, ``sqlite_only``;
+- the app in process: ``app_client``, ``sign_in``, ``add_ticket``, ``ticket_count``,
+  ``HTMX`` (the header an htmx request sends);
+- accounts over the app's own form: ``sign_up`` with ``PASSWORD``;
+- migrations: ``HEAD``, ``schema_diff``, ``revision``, ``downgrade_to_base``,
+  ``start_apps_at_once``.
+
+What a real server process needs (ports, servers, HTTP helpers that bench
+uses too) is in the ``harness`` package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import func
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel, select
+from starlette.applications import Starlette
+
+from app.accounts import sessions
+from app.db import Database
+from app.migrations import alembic_config, include_object
+from app.models import Ticket, TicketStatus, User
+from app.settings import ROOT
+
+# -- the environment -----------------------------------------------------------------
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_CACHE_URL = os.environ.get("TEST_CACHE_URL", "")
+
+sqlite_only = pytest.mark.skipif(
+    bool(TEST_DATABASE_URL), reason="SQLite-specific: TEST_DATABASE_URL points at PostgreSQL"
+)
+
+# -- the app in process --------------------------------------------------------------
+
+
+@asynccontextmanager
+async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        yield client
+
+
+async def sign_in(app: Starlette, client: httpx.AsyncClient, name: str) -> User:
+    """An account named ``name`` (the first one made is the admin), signed in on
+    ``client``: written straight to the database, sparing each test an Argon2 hash."""
+    async with app.state.db.transaction() as session:
+        nobody_yet = (await session.exec(select(func.count()).select_from(User))).one() == 0
+        user = User(
+            name=name,
+            email=f"{name.lower()}@example.com",
+            password_hash="not a hash: this account signs in by its session only",
+            is_admin=nobody_yet,
+        )
+        session.add(user)
+        token = await sessions.start(session, user)
+    client.cookies.set(sessions.COOKIE, token)
+    return user
+
+
+HTMX = {"HX-Request": "true"}
+
+
+async def add_ticket(
+    app: Starlette,
+    title: str = "Printer on fire",
+    content: str = "Smoke from tray 2.",
+    status: TicketStatus = TicketStatus.OPEN,
+) -> Ticket:
+    """Write a ticket straight to the database (set-up, before anything is cached)."""
+    async with app.state.db.transaction() as session:
+        ticket = Ticket(title=title, content=content, status=status)
+        session.add(ticket)
+    return ticket
+
+
+async def ticket_count(app: Starlette) -> int:
+    async with app.state.db.session() as session:
+        return (await session.exec(select(func.count()).select_from(Ticket))).one()
+
+
+# -- accounts over the app's own form ------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+async def sign_up(
+    visitor: httpx.AsyncClient, email: str = "ada@example.com", name: str = "Ada"
+) -> httpx.Response:
+    """Sign up in process, as the form posts it: a real password (hashed), a known email."""
+    return await visitor.post("/signup", data={"name": name, "email": email, "password": PASSWORD})
+
+
+# -- migrations ----------------------------------------------------------------------
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+# One app starting: waits for the shared start time, then migrates.
+START_ONE = """
+import asyncio, sys, time
+from app.db import Database
+
+async def main(url: str, at: float) -> None:
+    db = Database(url)
+    try:
+        time.sleep(max(0.0, at - time.time()))
+        await db.create_schema()
+    finally:
+        await db.close()
+
+asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+"""
+
+
+async def start_apps_at_once(url: str, count: int) -> list[tuple[int, str]]:
+    """Run ``create_schema`` in ``count`` processes at the same instant."""
+    at = time.time() + 2.0  # time enough for every process to import the app
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            START_ONE,
+            url,
+            str(at),
+            cwd=ROOT,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    results = []
+    for process in processes:
+        _, err = await process.communicate()
+        results.append((process.returncode or 0, err.decode()[-2000:]))
+    return results
+
+
+async def schema_diff(db: Database) -> list[Any]:
+    """What autogenerate would write: empty when the database matches the models."""
+
+    def compare(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"include_object": include_object})
+        return compare_metadata(context, SQLModel.metadata)
+
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(compare)
+
+
+async def revision(db: Database) -> str | None:
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(
+            lambda c: MigrationContext.configure(c).get_current_revision()
+        )
+
+
+async def downgrade_to_base(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "base"))
