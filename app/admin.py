@@ -19,8 +19,8 @@ from starlette.routing import Match, Route
 from app.accounts.permissions import signed_in
 from app.cache import Edge, EdgeObject, EdgeUnavailable, current_cache
 from app.cache.errors import StoreUnavailable
-from app.cache.http import response_key
 from app.cache.inspect import inspect
+from app.cache.keys import response_key
 from app.htmx import PAGE, PARTIAL
 from app.templating import render_page
 

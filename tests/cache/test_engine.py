@@ -31,16 +31,7 @@ from app.cache.context import Binding, bind
 from app.cache.engine import Found
 from app.cache.entry import Entry
 from app.cache.errors import StoreUnavailable
-
-
-class Clock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.cache.helpers import Clock
 
 
 class Renderer:

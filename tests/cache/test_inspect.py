@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.cache import Cache, Freshness, MemoryStore, cache_tag
 from app.cache.engine import MissNotes
 from app.cache.inspect import inspect
-from tests.cache.test_http import StoreThatFailsOneBump
+from tests.cache.helpers import StoreThatFailsOneBump
 
 
 async def test_an_entry_its_tags_and_why_it_was_last_rendered() -> None:

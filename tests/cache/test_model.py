@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from app.cache import Cache, MemoryStore, cache_tag, fragment
-from tests.cache.test_engine import Clock
+from tests.cache.helpers import Clock
 
 ITEMS = ("a", "b", "c")
 TARGETS = ("a", "b", "c", "page")

@@ -1,0 +1,166 @@
+"""What several of tests/cache's modules share: clocks, stores, small sites.
+
+Test modules import from here, never from one another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from app.cache import (
+    Cache,
+    CacheMiddleware,
+    MemoryStore,
+    Repeats,
+    RepeatsMiddleware,
+    Variants,
+    Visitor,
+    cache_tag,
+    cached,
+    revalidate_tag,
+)
+from app.cache.errors import StoreUnavailable
+from app.cache.keys import RequestHeaders
+from app.cache.repeats import MAX_SHAPES
+
+# -- the HTTP layer: a tiny site of its own, no tickets, no database (branch http-split) --
+
+
+class Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def variant_of(headers: RequestHeaders) -> str:
+    """This site's two variants: ``X-Part: yes`` asks for a part of the page."""
+    return "part" if headers.get(b"x-part") == b"yes" else "page"
+
+
+VARIANTS = Variants(variant_of, vary=("X-Part",))
+
+
+def page_number(request: Request) -> str:
+    """The one parameter /declared takes, in canonical form; junk is ignored."""
+    page = request.query_params.get("page", "1")
+    if not page.isdigit():
+        raise HTTPException(400, "page must be a number")
+    return "" if int(page) == 1 else f"page={int(page)}"
+
+
+class Site:
+    """A Starlette app whose endpoints count renders and can be held at a gate.
+
+    With ``repeats``, repeated requests are answered by ``RepeatsMiddleware``
+    in front of it, as the tickets app installs it.
+    """
+
+    def __init__(
+        self,
+        store: MemoryStore | None = None,
+        *,
+        repeats: bool = False,
+        max_shapes: int = MAX_SHAPES,
+    ) -> None:
+        self.clock = Clock()
+        self.cache = Cache(store or MemoryStore(1 << 20), now=self.clock)
+        self.repeats = Repeats(self.cache, max_shapes) if repeats else None
+        self.renders = 0
+        self.gate: asyncio.Event | None = None
+        self.started = asyncio.Event()
+        self.size = 10
+
+        async def body(request: Request) -> str:
+            self.renders += 1
+            cache_tag("data")
+            self.started.set()
+            if self.gate is not None:
+                await self.gate.wait()
+            kind = "part" if variant_of(dict(request.scope["headers"])) == "part" else "<html>page"
+            return f"{kind} {self.renders} " + "x" * self.size
+
+        async def missing(request: Request) -> str:
+            raise HTTPException(404, "nope")
+
+        async def write_softly(request: Request) -> PlainTextResponse:
+            async with self.cache.after_commit():
+                await revalidate_tag("data", stale=True)
+            return PlainTextResponse("written")
+
+        middleware = [Middleware(CacheMiddleware, cache=self.cache, variants=VARIANTS)]
+        if self.repeats is not None:
+            middleware = [
+                Middleware(RepeatsMiddleware, repeats=self.repeats),
+                Middleware(
+                    CacheMiddleware, cache=self.cache, variants=VARIANTS, repeats=self.repeats
+                ),
+            ]
+        self.app = Starlette(
+            routes=[
+                Route("/static-page", cached()(body)),
+                Route("/timed", cached(revalidate=60)(body)),
+                Route("/live", cached(dynamic=True)(body)),
+                Route("/declared", cached(query=page_number)(body)),
+                Route("/missing", cached()(missing)),
+                Route("/write", write_softly, methods=["POST"]),
+            ],
+            middleware=middleware,
+        )
+
+
+@asynccontextmanager
+async def client_of(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+
+
+class StoreThatFailsOneBump(MemoryStore):
+    """A store that refuses the next bump once (a blip), then works again."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+        self.fail_next_bump = False
+
+    async def bump(self, tags: frozenset[str], *, stale: bool = False) -> None:
+        if self.fail_next_bump:
+            self.fail_next_bump = False
+            raise StoreUnavailable("blip")
+        await super().bump(tags, stale=stale)
+
+
+# A page with two holes: who is signed in, and a part for ada alone.
+PAGE = '<p>Hello <esi:include src="/holes/who"/>, <esi:include src="/holes/ada-only" />.</p>'
+
+
+@dataclass(frozen=True)
+class Person:
+    key: str
+    expires_at: float = float("inf")
+
+
+def fill(src: str, visitor: Visitor | None) -> bytes:
+    if src == "/holes/who":
+        return b"<a>Sign in</a>" if visitor is None else f"<b>{visitor.key}</b>".encode()
+    if src == "/holes/ada-only":
+        return b"secret" if visitor is not None and visitor.key == "ada" else b""
+    return b""
+
+
+# -- end of the HTTP layer's helpers ---------------------------------------------------
