@@ -18,7 +18,7 @@ from starlette.routing import Match, Route
 
 from app.accounts.permissions import signed_in
 from app.cache import Edge, EdgeObject, EdgeUnavailable, StoreUnavailable, current_cache
-from app.cache.http import response_key
+from app.cache.keys import response_key
 from app.edge_contract import EDGE_OBJECTS, VISITOR
 from app.htmx import PAGE, PARTIAL
 from app.templating import render_page

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.cache import Variants
-from app.cache.http import RequestHeaders
+from app.cache.keys import RequestHeaders
 
 PAGE = "page"
 PARTIAL = "partial"  # the page's main block: what an htmx request swaps in

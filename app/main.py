@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from app.accounts.permissions import SignInFirst, sign_in_first
 from app.accounts.routes import routes as account_routes
@@ -32,6 +32,7 @@ from app.cache import (
     EdgeUnavailable,
     FillHoles,
     Repeats,
+    RepeatsMiddleware,
     client_error,
     create_store,
     current_cache,
@@ -88,7 +89,8 @@ class CachedApp(Starlette):
     Starlette's own middleware runs (only the Host check comes before it);
     every other request goes on through the stack, with the cache bound.
     A request that exactly repeats one answered that way gets the same
-    answer again (``Repeats``), before even the Host check.
+    answer again (``RepeatsMiddleware``), before even the Host check: the
+    kept answer was given to the very same ``Host``, which passed it.
     """
 
     def __init__(self, *, cache: Cache, allowed_hosts: Sequence[str], **options: Any) -> None:
@@ -97,17 +99,12 @@ class CachedApp(Starlette):
         self.allowed_hosts = allowed_hosts
         self.repeats = Repeats(cache)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The kept request had the very same Host header, and passed the check.
-        if scope["type"] == "http" and await self.repeats.answer(scope, send):
-            return
-        await super().__call__(scope, receive, send)
-
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
         cached = CacheMiddleware(stack, self.cache, VARIANTS, self.repeats)
         # The Host check comes first: a HIT is an answer too.
-        return AllowedHosts(cached, self.allowed_hosts)
+        checked = AllowedHosts(cached, self.allowed_hosts)
+        return RepeatsMiddleware(checked, self.repeats)
 
 
 def create_app(settings: Settings | None = None, *, events: EventBroker | None = None) -> Starlette:

@@ -8,11 +8,12 @@ the outbox when the store is cut off), so an old cookie stops working.
 A cookie that names no live session is not stored (any string would fill the
 cache): it asks the database each time, and is nobody.
 
-Reading that entry on every request is still a store read per page, so
-each process also remembers whom a token names
-(``Remembered``) for at most ``REMEMBER_SECONDS`` between reads of the entry,
-and forgets it the moment the session's tag moves here or is heard moving
-elsewhere (``Cache.on_invalidate``; a lost channel forgets everyone). A
+Reading that entry on every request is still a store read on a page's hot
+path (bench/README.md has what it cost), so each process also remembers whom
+a token names (``Remembered``) for at most ``REMEMBER_SECONDS`` between reads
+of the entry, and forgets it the moment the session's tag moves here or is
+heard moving elsewhere (``Cache.on_invalidate``; a lost channel forgets
+everyone). A
 process cut off from those news trusts a signed-out cookie for at most that
 long: the staleness bound every read has (DESIGN.md, Faults).
 """
@@ -28,10 +29,9 @@ from starlette.types import Scope
 
 from app import edge_contract
 from app.accounts import sessions
-from app.cache import EVERYTHING, Cache, cookie_of
+from app.cache import EVERYTHING, Cache, Decoding, cookie_of
 
 SCOPE_KEY = "tickets.viewer"  # the answer, kept in the request's scope
-VIEWER = "viewer"  # Entry.prepared: the entry's body decoded once
 REMEMBER_SECONDS = 1.0
 REMEMBER_MAX = 10_000  # tokens remembered at most; past that, all are forgotten
 
@@ -52,6 +52,13 @@ class Viewer:
         edge applies to the viewer cookie (app/edge_contract.py), so both agree."""
         cookie = edge_contract.viewer_cookie(self.id, is_admin=self.is_admin)
         return edge_contract.may_delete(cookie, author_id)
+
+
+def _decode(body: bytes) -> Viewer:
+    return Viewer(*json.loads(body))
+
+
+VIEWER = Decoding(_decode)  # a session entry's body, decoded once per entry (Entry.decoded)
 
 
 class Remembered:
@@ -133,9 +140,6 @@ async def _of_token(scope: Scope, token: str) -> Viewer | None:
             )
         except _NoSession:
             return None
-    viewer: Viewer | None = served.entry.prepared.get(VIEWER) if served.entry else None
-    if viewer is None:
-        viewer = Viewer(*json.loads(served.body))
-        if served.entry is not None:
-            served.entry.prepared[VIEWER] = viewer
-    return viewer
+    if served.entry is None:  # not stored (the store is down): decoded for this request
+        return VIEWER.decode(served.body)
+    return served.entry.decoded(VIEWER)

@@ -34,7 +34,13 @@ repeat
     A request with the very method, URL and headers of one answered from a
     fresh entry: given the same answer again, without a read, while the
     store's *mark* (it moves with every bump this process applies or hears)
-    stays where it was (``Repeats``).
+    stays where it was (``Repeats``, answered by ``RepeatsMiddleware`` in
+    front of the app's other middleware).
+derived
+    What is worked out of an entry once and kept with it in this process,
+    never stored (``Entry.derived``): its body cut at its holes, its public
+    body, its answers by kind, and the app's own values (``Entry.decoded``
+    with a ``Decoding``).
 owed bump
     An invalidation the store could not take (it was down): applied before
     this process reads from the store again (``Cache.lookup``).
@@ -70,6 +76,8 @@ request by ``CacheMiddleware``); outside one, ``with cache.bound():``.
 
 from __future__ import annotations
 
+from app.cache.decorator import cached, client_error
+from app.cache.derived import Decoding
 from app.cache.edge import Edge, EdgeObject
 from app.cache.engine import Cache, current_cache
 from app.cache.entry import Entry, Freshness
@@ -84,11 +92,12 @@ from app.cache.errors import (
 from app.cache.factory import create_store
 from app.cache.helpers import fragment, fragments, revalidate_path, revalidate_tag
 from app.cache.holes import FillHoles, Holes, Visitor
-from app.cache.http import CacheMiddleware, Variants, cached, client_error, cookie_of
 from app.cache.inspect import Inspection
 from app.cache.invalidation import EVERYTHING, Commit
+from app.cache.keys import Variants, cookie_of
 from app.cache.memory import MemoryStore
-from app.cache.repeats import Repeats
+from app.cache.middleware import CacheMiddleware
+from app.cache.repeats import Repeats, RepeatsMiddleware
 from app.cache.scope import cache_tag, collected_tags
 from app.cache.served import CacheStatus, Served
 from app.cache.store import Store
@@ -100,6 +109,7 @@ __all__ = [
     "CacheMiddleware",
     "CacheStatus",
     "Commit",
+    "Decoding",
     "Edge",
     "EdgeObject",
     "EdgeUnavailable",
@@ -111,6 +121,7 @@ __all__ = [
     "MemoryStore",
     "NoActiveCache",
     "Repeats",
+    "RepeatsMiddleware",
     "RevalidateDuringRender",
     "Served",
     "Store",

@@ -5,9 +5,12 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
+from app.cache.derived import Decoding, Derived
 from app.cache.encoding import Encoded, choose
+
+T = TypeVar("T")
 
 # What an entry costs in memory beyond the length of its strings, measured
 # with tracemalloc (tests/cache/test_memory.py holds the bound to it): the
@@ -48,8 +51,8 @@ class Entry:
     etag: str = field(default="")
     encoded: Encoded = ()
     made_by: str = ""  # which render: "host:pid #n" (the cache inspector shows it)
-    # Response headers per shape, worked out on first use by the HTTP layer.
-    prepared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    # What is made of it on first use, in this process only (app/cache/derived.py).
+    derived: Derived = field(default_factory=Derived, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.etag:
@@ -80,6 +83,17 @@ class Entry:
             return None, self.body, self.etag
         coding, body = chosen
         return coding, body, f'{self.etag[:-1]}-{coding}"'
+
+    def decoded(self, decoding: Decoding[T]) -> T:
+        """The body read by ``decoding``, once per entry (``Derived``)."""
+        values = self.derived.decoded
+        if values is None:
+            values = self.derived.decoded = {}
+        if decoding in values:
+            found: T = values[decoding]
+            return found
+        value = values[decoding] = decoding.decode(self.body)
+        return value
 
 
 def freshness_of(entry: Entry, expired_at: int, stale_at: int, now: float) -> Freshness:

@@ -47,8 +47,8 @@ from app.cache.entry import Entry
 MARKER = re.compile(rb'<esi:include src="([^"]+)"\s*/>')
 MARKER_START = b"<esi:include "
 SURROGATE_CONTROL = (b"surrogate-control", b'content="ESI/1.0"')
-PIECES = "holes.pieces"  # Entry.prepared: the body split at its holes
-PUBLIC = "holes.public"  # Entry.prepared: the body with its anonymous fills
+PIECES = "holes.pieces"  # in Assembled, by ETag: the body split at its holes
+PUBLIC = "holes.public"  # in Assembled, by ETag: the body with its anonymous fills
 ASSEMBLED_MAX_BYTES = 16 * 1024 * 1024
 T = TypeVar("T")
 
@@ -140,7 +140,10 @@ class Holes:
 
     def pieces(self, entry: Entry) -> list[bytes]:
         """``entry``'s body cut at its holes (one piece: none), worked out once."""
-        return self._derived(entry, PIECES, lambda: split(entry.body), [entry.body])
+        derived = entry.derived
+        if derived.pieces is None:
+            derived.pieces = self._shared(entry, PIECES, lambda: split(entry.body), [entry.body])
+        return derived.pieces
 
     def public_of(self, entry: Entry) -> bytes:
         """``entry``'s body with the anonymous fills, made once."""
@@ -148,22 +151,22 @@ class Holes:
         def fill_for_nobody() -> bytes:
             return join(self.pieces(entry), None, self.fill)
 
-        return self._derived(entry, PUBLIC, fill_for_nobody, entry.body)
+        derived = entry.derived
+        if derived.public is None:
+            derived.public = self._shared(entry, PUBLIC, fill_for_nobody, entry.body)
+        return derived.public
 
-    def _derived(self, entry: Entry, name: str, make: Callable[[], T], plain: T) -> T:
-        """Kept with the entry (``Entry.prepared``) and, since a shared store
-        hands out a new ``Entry`` per read, by its ETag in ``assembled``; an
-        entry without holes (``plain``) costs only a scan for a marker."""
-        found: T | None = entry.prepared.get(name)
+    def _shared(self, entry: Entry, name: str, make: Callable[[], T], plain: T) -> T:
+        """Made once per body in this process: kept with the entry (``Entry.derived``)
+        and, since a shared store hands out a new ``Entry`` per read, by its ETag
+        in ``assembled``; an entry without holes (``plain``) costs only a scan
+        for a marker."""
+        if MARKER_START not in entry.body:
+            return plain
+        found: T | None = self.assembled.get((name, entry.etag))
         if found is None:
-            if MARKER_START not in entry.body:
-                found = plain
-            else:
-                found = self.assembled.get((name, entry.etag))
-                if found is None:
-                    found = make()
-                    self.assembled.put((name, entry.etag), found, len(entry.body))
-            entry.prepared[name] = found
+            found = make()
+            self.assembled.put((name, entry.etag), found, len(entry.body))
         return found
 
 

@@ -17,12 +17,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from app.cache import (
     Cache,
@@ -30,6 +32,7 @@ from app.cache import (
     Entry,
     MemoryStore,
     Repeats,
+    RepeatsMiddleware,
     Variants,
     Visitor,
     cache_tag,
@@ -37,7 +40,7 @@ from app.cache import (
     revalidate_tag,
 )
 from app.cache.errors import StoreUnavailable
-from app.cache.http import RequestHeaders
+from app.cache.keys import RequestHeaders
 from app.cache.redis import RedisStore
 from app.cache.repeats import MAX_SHAPES
 
@@ -148,7 +151,11 @@ def page_number(request: Request) -> str:
 
 
 class Site:
-    """A Starlette app whose endpoints count renders and can be held at a gate."""
+    """A Starlette app whose endpoints count renders and can be held at a gate.
+
+    With ``repeats``, repeated requests are answered by ``RepeatsMiddleware``
+    in front of it, as the tickets app installs it.
+    """
 
     def __init__(
         self,
@@ -182,6 +189,14 @@ class Site:
                 await revalidate_tag("data", soft=True)
             return PlainTextResponse("written")
 
+        middleware = [Middleware(CacheMiddleware, cache=self.cache, variants=VARIANTS)]
+        if self.repeats is not None:
+            middleware = [
+                Middleware(RepeatsMiddleware, repeats=self.repeats),
+                Middleware(
+                    CacheMiddleware, cache=self.cache, variants=VARIANTS, repeats=self.repeats
+                ),
+            ]
         self.app = Starlette(
             routes=[
                 Route("/static-page", cached()(body)),
@@ -191,12 +206,15 @@ class Site:
                 Route("/missing", cached()(missing)),
                 Route("/write", write_softly, methods=["POST"]),
             ],
-            middleware=[
-                Middleware(
-                    CacheMiddleware, cache=self.cache, variants=VARIANTS, repeats=self.repeats
-                )
-            ],
+            middleware=middleware,
         )
+
+
+@asynccontextmanager
+async def client_of(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
 
 
 class StoreThatFailsOneBump(MemoryStore):

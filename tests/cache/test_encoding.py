@@ -7,11 +7,8 @@ import gzip
 import brotli  # type: ignore[import-untyped]
 import pytest
 
-from app.cache.context import RequestKey
 from app.cache.encoding import MIN_COMPRESS_BYTES, choose, compress, weights
 from app.cache.entry import VARIANT_OVERHEAD_BYTES, Entry
-from app.cache.http import PREPARED_SHAPES_MAX, cached_answer
-from app.cache.served import CacheStatus
 
 BODY = b"<li>a ticket row, much like the next one</li>\n" * 100
 
@@ -69,25 +66,3 @@ def test_each_variant_has_its_own_strong_etag_and_counts_in_the_size() -> None:
     assert entry.size == plain.size + sum(
         VARIANT_OVERHEAD_BYTES + len(body) for _, body in entry.encoded
     )
-
-
-def test_answers_are_kept_per_shape_but_a_flood_of_shapes_is_not() -> None:
-    entry = Entry(
-        key="k", body=BODY, tags=frozenset(), snapshot=0, created_at=0.0, encoded=compress(BODY)
-    )
-    shapes = [f"gzip;q=0.{n}".encode() for n in range(1, 10)] + [b"br"]
-
-    answers = [
-        cached_answer(CacheStatus.HIT, BODY, entry, RequestKey("k", accept_encoding=ae))
-        for ae in shapes
-    ]
-    again = cached_answer(
-        CacheStatus.HIT, BODY, entry, RequestKey("k", accept_encoding=b"gzip;q=0.1")
-    )
-
-    assert again is answers[0]  # the kept answer itself: no work on a HIT
-    assert len(entry.prepared) == PREPARED_SHAPES_MAX  # and no more, however many come
-    assert [dict(headers)[b"content-encoding"] for _, headers, _ in answers] == [b"gzip"] * 9 + [
-        b"br"
-    ]
-    assert answers[-1][2] == dict(entry.encoded)["br"]  # an answer not kept is still right

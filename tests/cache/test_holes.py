@@ -30,10 +30,10 @@ from app.cache import (
     Visitor,
     cache_tag,
     cached,
+    cookie_of,
     revalidate_tag,
 )
 from app.cache.holes import Assembled, join, split
-from app.cache.http import cookie_of
 from tests.cache.helpers import PAGE, Person, fill
 from tests.helpers import app_client
 
@@ -273,13 +273,6 @@ def test_assembled_answers_are_bounded_by_bytes_most_recent_kept() -> None:
     assert assembled.bytes == 90
     assembled.put("huge", "H", 101)  # never kept: it would empty the memo for nothing
     assert assembled.get("huge") is None and assembled.bytes == 90
-
-
-def test_cookie_of_reads_one_cookie() -> None:
-    scope = {"headers": [(b"cookie", b"a=1; session=abc; b=2"), (b"x", b"session=no")]}
-    assert cookie_of(scope, "session") == b"abc"
-    assert cookie_of(scope, "missing") is None
-    assert cookie_of({"headers": [(b"cookie", b"xsession=1")]}, "session") is None
 
 
 def test_a_new_entry_object_for_the_same_body_reuses_what_was_worked_out() -> None:

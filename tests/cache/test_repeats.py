@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from itertools import pairwise
 
 import httpx
@@ -13,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.cache import (
     Cache,
@@ -21,13 +20,14 @@ from app.cache import (
     Holes,
     MemoryStore,
     Repeats,
+    RepeatsMiddleware,
     Visitor,
     cache_tag,
     cached,
     cookie_of,
 )
 from app.cache.entry import Entry, Freshness
-from tests.cache.helpers import PAGE, Clock, Person, Site, fill
+from tests.cache.helpers import PAGE, Clock, Person, Site, client_of, fill
 from tests.cache.helpers import StoreThatFailsOneBump as FlakyStore
 
 
@@ -49,25 +49,6 @@ class CountingStore(MemoryStore):
         return found
 
 
-def front(app: ASGIApp, repeats: Repeats | None) -> ASGIApp:
-    """The app's front door as ``CachedApp`` has it: repeats first, then the stack."""
-    assert repeats is not None
-
-    async def door(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and await repeats.answer(scope, send):
-            return
-        await app(scope, receive, send)
-
-    return door
-
-
-@asynccontextmanager
-async def client_of(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        yield client
-
-
 @pytest.fixture
 def store() -> CountingStore:
     return CountingStore()
@@ -80,7 +61,7 @@ def site(store: CountingStore) -> Site:
 
 @pytest.fixture
 async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(front(site.app, site.repeats)) as client:
+    async with client_of(site.app) as client:
         yield client
 
 
@@ -138,11 +119,13 @@ class PeopleSite:
             cache_tag("data")
             return PAGE
 
-        stack = Starlette(
+        self.app = Starlette(
             routes=[Route("/page", cached()(page)), Route("/timed", cached(revalidate=60)(page))],
-            middleware=[Middleware(CacheMiddleware, cache=self.cache, repeats=self.repeats)],
+            middleware=[
+                Middleware(RepeatsMiddleware, repeats=self.repeats),
+                Middleware(CacheMiddleware, cache=self.cache, repeats=self.repeats),
+            ],
         )
-        self.app = front(stack, self.repeats)
 
 
 async def test_each_person_is_answered_again_with_their_own_holes_till_their_session_ends() -> None:
@@ -201,7 +184,7 @@ async def test_a_timed_entry_is_not_answered_again_once_its_time_is_up(
 async def test_nothing_is_answered_again_while_a_bump_is_owed() -> None:
     store = FlakyStore(1 << 20)
     site = Site(store, repeats=True)
-    async with client_of(front(site.app, site.repeats)) as client:
+    async with client_of(site.app) as client:
         await client.get("/static-page")
         before = await client.get("/static-page")
         store.fail_next_bump = True
@@ -231,7 +214,7 @@ async def test_a_read_that_straddles_a_bump_is_not_given_again(
 
 async def test_at_most_max_shapes_are_kept(store: CountingStore) -> None:
     site = Site(store, repeats=True, max_shapes=2)
-    async with client_of(front(site.app, site.repeats)) as client:
+    async with client_of(site.app) as client:
         await client.get("/static-page")
         for agent in ("a", "b", "c"):  # three shapes: the third drops the first two
             await client.get("/static-page", headers={"User-Agent": agent})
@@ -275,7 +258,7 @@ async def test_headers_given_as_lists_are_served_and_never_kept(
         async def send(message: dict[str, object]) -> None:
             sent.append(message)
 
-        await front(site.app, site.repeats)(scope, receive, send)
+        await site.app(scope, receive, send)
         return sent
 
     await client.get("/static-page")
@@ -284,5 +267,5 @@ async def test_headers_given_as_lists_are_served_and_never_kept(
     answers = [await get() for _ in range(3)]
 
     assert [a[0]["status"] for a in answers] == [200, 200, 200]
-    assert site.repeats is not None and len(site.repeats._answers) == 1
+    assert site.repeats is not None and len(site.repeats.kept) == 1
     assert site.cache.metrics.hits.value == hits + 3  # read from the store each time

@@ -1,0 +1,185 @@
+"""What the cache answers: status, headers and body, one shape for every path.
+
+``CacheMiddleware`` answers a fresh HIT before routing, and ``@cached``
+answers everything else from its route; both build the answer here, so a HIT
+looks the same whichever path served it.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.types import Scope
+
+from app.cache.context import RequestKey
+from app.cache.edge import xkey_header
+from app.cache.encoding import compress_as
+from app.cache.entry import Entry
+from app.cache.holes import (
+    MARKER_START,
+    SURROGATE_CONTROL,
+    Holes,
+    join,
+    split,
+    visitor_etag,
+)
+from app.cache.served import CacheStatus, Served
+from app.cache.types import Answer, AnswerKind, Headers
+
+ANSWERS_PER_ENTRY_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary x edge)
+# RFC 9211: this cache's member of Cache-Status (an edge in front appends its own).
+CACHE_STATUS_NAME = "tickets"
+CACHE_STATUS = {
+    CacheStatus.HIT: f"{CACHE_STATUS_NAME}; hit".encode(),
+    CacheStatus.MISS: f"{CACHE_STATUS_NAME}; fwd=miss".encode(),
+    CacheStatus.STALE: f"{CACHE_STATUS_NAME}; fwd=stale".encode(),
+    CacheStatus.BYPASS: f"{CACHE_STATUS_NAME}; fwd=bypass".encode(),
+}
+ASSEMBLED_OVERHEAD_BYTES = 1024  # an assembled answer's memo key, ETag and headers
+
+
+def etag_matches(if_none_match: bytes, etag: str) -> bool:
+    candidates = {tag.strip().removeprefix(b"W/") for tag in if_none_match.split(b",")}
+    return b"*" in candidates or etag.encode() in candidates
+
+
+def cached_answer(
+    status: CacheStatus,
+    body: bytes,
+    entry: Entry | None,
+    request: RequestKey,
+    holes: Holes | None = None,
+) -> Answer:
+    """Status, headers and body of an answer from the cache: one shape for every path.
+
+    The variant the client accepts is sent, or ``304`` when it holds it
+    already. An entry's answers are worked out once per kind and kept with
+    it (``Derived.answers``): the HIT path only looks them up. An entry with
+    holes is answered as ``app/cache/holes.py`` says: as stored to an edge,
+    assembled for a known visitor (``request.visitor``), with the anonymous
+    fills for anyone else.
+    """
+    if entry is None:  # a bypass: nothing stored, nothing to validate or keep
+        return _bypassed(status, body, request, holes)
+    if request.visitor is not None and holes is not None and not request.edge:
+        return _assembled(status, entry, request, holes)  # (know_visitor: it has holes)
+    # The whole answer, kept per kind: the HIT path is one dict lookup. Kinds
+    # are mostly the Accept-Encoding values clients send (a few); a flood of
+    # odd ones is answered without being kept.
+    kind: AnswerKind = (
+        status.value,
+        request.accept_encoding,
+        request.vary,
+        request.edge,
+        request.tagged,
+    )
+    kept = entry.derived.answers
+    if request.if_none_match is None and kept is not None:
+        answer: Answer | None = kept.get(kind)
+        if answer is not None:
+            return answer
+    holed = holes is not None and len(holes.pieces(entry)) > 1
+    coding, variant, etag = entry.variant(None if request.edge else request.accept_encoding)
+    if holes is not None and holed and coding is None and not request.edge:
+        # The stored compressed variants are of the anonymous body; the plain one is made here.
+        variant, etag = holes.public_of(entry), f'{etag[:-1]}-public"'
+    if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
+        return 304, _headers(status, entry, coding, request.vary, None, etag), b""
+    headers = _headers(status, entry, coding, request.vary, variant, etag)
+    if request.tagged:  # what an edge cache may keep, and the tags that purge it
+        headers.append(xkey_header(entry.tags))
+    if holed and request.edge:
+        headers.append(SURROGATE_CONTROL)
+    answer = (200, headers, variant)
+    if kept is None:
+        entry.derived.answers = {kind: answer}
+    elif len(kept) < ANSWERS_PER_ENTRY_MAX:
+        kept[kind] = answer
+    return answer
+
+
+def _bypassed(status: CacheStatus, body: bytes, request: RequestKey, holes: Holes | None) -> Answer:
+    """A body rendered for this request only: its holes filled here, for whoever asks."""
+    pieces = split(body) if holes is not None else [body]
+    extra: Headers = []
+    if len(pieces) > 1 and request.edge:
+        extra.append(SURROGATE_CONTROL)
+    elif len(pieces) > 1:
+        assert holes is not None
+        body = join(pieces, request.visitor, holes.fill)
+    private = request.visitor is not None and len(pieces) > 1
+    return 200, [*_headers(status, None, None, request.vary, body, private=private), *extra], body
+
+
+def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Holes) -> Answer:
+    """A known visitor's answer: the entry's pieces and their holes, put together
+    once per (entry, visitor, coding) in this process (``Holes.assembled``),
+    with its ETag and its HIT headers, so that reading it again is a lookup."""
+    visitor = request.visitor
+    assert visitor is not None
+    coding, _, shared_etag = entry.variant(request.accept_encoding)
+    memo_key = (entry.key, entry.etag, visitor.key, coding, request.vary)
+    assembled: tuple[bytes, str, Headers] | None = holes.assembled.get(memo_key)
+    if assembled is None:
+        filled = holes.for_visitor(entry, visitor)
+        body, etag = compress_as(coding, filled), visitor_etag(shared_etag, visitor)
+        hit = _headers(CacheStatus.HIT, entry, coding, request.vary, body, etag, private=True)
+        assembled = (body, etag, hit)
+        holes.assembled.put(memo_key, assembled, len(body) + ASSEMBLED_OVERHEAD_BYTES)
+    body, etag, hit = assembled
+    if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
+        return 304, _headers(status, entry, coding, request.vary, None, etag, private=True), b""
+    if status is CacheStatus.HIT:
+        return 200, hit, body
+    return 200, _headers(status, entry, coding, request.vary, body, etag, private=True), body
+
+
+def _headers(
+    status: CacheStatus,
+    entry: Entry | None,
+    coding: str | None,
+    vary: bytes,
+    body: bytes | None,
+    etag: str | None = None,
+    *,
+    private: bool = False,
+) -> Headers:
+    headers = [
+        (b"content-type", (entry.content_type if entry else "text/html; charset=utf-8").encode()),
+        (b"x-cache", status.value.encode()),
+        (b"cache-status", CACHE_STATUS[status]),
+        # A known visitor's answer holds their holes: theirs alone.
+        (b"cache-control", b"private, no-cache" if private else b"no-cache"),
+        (b"vary", vary),
+    ]
+    if etag is not None:
+        headers.append((b"etag", etag.encode()))
+    if coding is not None:
+        headers.append((b"content-encoding", coding.encode()))
+    if body is not None:
+        headers.append((b"content-length", str(len(body)).encode()))
+    return headers
+
+
+class CachedResponse(Response):
+    """``cached_answer`` as a Starlette response, for the route path."""
+
+    def __init__(self, served: Served, request: RequestKey, holes: Holes | None) -> None:
+        self.status_code, headers, self.body = cached_answer(
+            served.status, served.body, served.entry, request, holes
+        )
+        self.raw_headers = list(headers)  # its own copy: middleware may add headers
+        self.background = None
+
+
+async def know_visitor(
+    holes: Holes | None, entry: Entry | None, body: bytes, request: RequestKey, scope: Scope
+) -> None:
+    """Work out who asks (``request.visitor``) when, and only when, the answer has
+    holes to fill for them: a page without holes never looks at a session, nor
+    a request without cookies (the anonymous answer is kept ready for it).
+    ``entry`` None: a body rendered for this request only (a bypass)."""
+    if holes is None or request.edge or not request.has_cookie:
+        return
+    holed = MARKER_START in body if entry is None else len(holes.pieces(entry)) > 1
+    if holed:
+        request.visitor = await holes.visitor_of(scope)

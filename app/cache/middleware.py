@@ -1,0 +1,94 @@
+"""``CacheMiddleware``: the cache bound to each request, and fresh HITs answered first.
+
+It works out each GET's key once, asks ``Cache.lookup`` for a fresh answer
+and sends it before the router runs (no routing, no database, no template),
+and keeps it in ``Repeats`` to give again to the same request. Everything
+else (a miss, a stale entry, a dynamic route) goes through the route, whose
+``@cached`` endpoint renders through ``Cache.serve``, which reads through the
+same ``lookup``.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.cache.answers import CACHE_STATUS, cached_answer, know_visitor
+from app.cache.context import READ_AFTER_COOKIE, READ_AFTER_SECONDS, Binding
+from app.cache.engine import Cache
+from app.cache.entry import Entry
+from app.cache.holes import Visitor
+from app.cache.keys import ONE_VARIANT, Variants, read_after_of, request_key
+from app.cache.repeats import Repeats
+from app.cache.served import CacheStatus
+
+
+class CacheMiddleware:
+    """Binds the cache to each request, once, and answers fresh HITs before routing."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        cache: Cache,
+        variants: Variants = ONE_VARIANT,
+        repeats: Repeats | None = None,
+    ) -> None:
+        self.app = app
+        self.cache = cache
+        self.variants = variants
+        self.repeats = repeats  # where the HITs it gives are kept, to be given again
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = None
+        if scope["method"] in ("GET", "HEAD"):
+            request = request_key(scope, self.variants)
+            mark = self.cache.mark() if self.repeats else None  # before the read
+            found = await self.cache.lookup(request.key, fresh_only=True)
+            if found is not None:
+                entry, holes = found[0], self.cache.holes
+                await know_visitor(holes, entry, entry.body, request, scope)
+                status, headers, body = cached_answer(
+                    CacheStatus.HIT, entry.body, entry, request, holes
+                )
+                start = {"type": "http.response.start", "status": status, "headers": headers}
+                whole = {"type": "http.response.body", "body": body}
+                if self.repeats is not None and mark is not None:
+                    until = _until(entry, request.visitor)
+                    self.repeats.keep(scope, start, whole, mark, until)
+                await send(start)
+                await send(whole)
+                return
+        if request is not None:
+            request.read_after = read_after_of(scope)  # only off the HIT path
+        binding = Binding(request)
+
+        async def send_read_after(message: Message) -> None:
+            """A request that soft-invalidated tells its visitor's next reads
+            how recent they must be (read your own writes). An answer that did
+            not come through the cache says so in Cache-Status."""
+            if message["type"] == "http.response.start":
+                headers = message["headers"]
+                if not any(name == b"cache-status" for name, _ in headers):
+                    headers = [*headers, (b"cache-status", CACHE_STATUS[CacheStatus.BYPASS])]
+                if binding.wrote_at:
+                    cookie = (
+                        f"{READ_AFTER_COOKIE}={binding.wrote_at}; Max-Age={READ_AFTER_SECONDS}; "
+                        "Path=/; HttpOnly; SameSite=Lax"
+                    )
+                    headers = [*headers, (b"set-cookie", cookie.encode())]
+                message["headers"] = headers
+            await send(message)
+
+        with self.cache.bound(binding):
+            await self.app(scope, receive, send_read_after)
+
+
+def _until(entry: Entry, visitor: Visitor | None) -> float | None:
+    """When an answer made of ``entry`` for ``visitor`` must stop (None: only a bump ends it)."""
+    if visitor is None:
+        return entry.expires_at
+    if entry.expires_at is None:
+        return visitor.expires_at
+    return min(entry.expires_at, visitor.expires_at)

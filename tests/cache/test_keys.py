@@ -1,0 +1,58 @@
+"""How a GET is keyed: its variant, its sorted or declared query, its cookies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from app.cache.keys import cookie_of, read_after_of, response_key
+from tests.cache.helpers import Site, client_of
+
+
+@pytest.fixture
+def site() -> Site:
+    return Site()
+
+
+@pytest.fixture
+async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(site.app) as client:
+        yield client
+
+
+def test_response_key_sorts_the_query_and_names_the_variant() -> None:
+    assert response_key("/p", b"b=2&a=1&a=0", "page") == "/p?a=0&a=1&b=2 page"
+
+
+async def test_variants_the_app_names_are_cached_apart(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    page = await client.get("/static-page")
+    part = await client.get("/static-page", headers={"X-Part": "yes"})
+    part_again = await client.get("/static-page", headers={"X-Part": "yes"})
+    other = await client.get("/static-page", headers={"X-Part": "no"})
+
+    assert page.text.startswith("<html>") and part.text.startswith("part")
+    assert (part.headers["x-cache"], part_again.headers["x-cache"]) == ("MISS", "HIT")
+    assert (other.headers["x-cache"], other.text) == ("HIT", page.text)
+    assert page.headers["vary"] == part.headers["vary"] == "X-Part, Accept-Encoding"
+    assert site.renders == 2
+
+
+def test_the_read_after_cookie_is_found_among_others() -> None:
+    def scope(cookie: bytes) -> dict[str, object]:
+        return {"headers": [(b"host", b"t"), (b"cookie", cookie)]}
+
+    assert read_after_of(scope(b"a=1; cache-read-after=42; b=2")) == 42
+    assert read_after_of(scope(b"cache-read-after=junk")) == 0
+    assert read_after_of(scope(b"x-cache-read-after=7")) == 0
+    assert read_after_of({"headers": []}) == 0
+
+
+def test_cookie_of_reads_one_cookie() -> None:
+    scope = {"headers": [(b"cookie", b"a=1; session=abc; b=2"), (b"x", b"session=no")]}
+    assert cookie_of(scope, "session") == b"abc"
+    assert cookie_of(scope, "missing") is None
+    assert cookie_of({"headers": [(b"cookie", b"xsession=1")]}, "session") is None
