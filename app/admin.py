@@ -19,7 +19,7 @@ from starlette.routing import Match, Route
 from app.accounts.permissions import signed_in
 from app.cache import Edge, EdgeObject, EdgeUnavailable, StoreUnavailable, current_cache
 from app.cache.keys import response_key
-from app.edge_contract import EDGE_OBJECTS, VISITOR
+from app.edge_contract import ANONYMOUS, EDGE_OBJECTS
 from app.htmx import PAGE, PARTIAL
 from app.templating import render_page
 
@@ -35,7 +35,7 @@ VARIANT_HEADERS = {PAGE: [], PARTIAL: [("HX-Request", "true")]}
 @dataclass(frozen=True)
 class EdgeRow:
     who: str
-    coding: str | None
+    encoding: str | None
     kept: EdgeObject | None
 
 
@@ -71,7 +71,7 @@ async def cache_inspector(request: Request) -> Response:
         layers=layers,
         now=cache.now(),
         edge_url=settings.edge_url,
-        edge_visitor=VISITOR,
+        edge_anonymous=ANONYMOUS,
     )
     return HTMLResponse(body)
 
@@ -80,14 +80,14 @@ async def _at_the_edge(
     edges: Sequence[Edge], url: str, headers: list[tuple[str, str]], host: str | None
 ) -> list[EdgeRow] | str:
     """What the edge keeps for ``url``: one object per kind of asker and
-    coding (``EDGE_OBJECTS``: the edge keeps them apart), or why it could not say."""
+    encoding (``EDGE_OBJECTS``: the edge keeps them apart), or why it could not say."""
     rows: list[EdgeRow] = []
     for edge in edges:
-        for who, coding in EDGE_OBJECTS:
-            asked = headers + ([("Accept-Encoding", coding)] if coding else [])
+        for who, encoding in EDGE_OBJECTS:
+            asked = headers + ([("Accept-Encoding", encoding)] if encoding else [])
             try:
                 kept = await edge.probe(url, who=who, headers=asked, host=host)
-                rows.append(EdgeRow(who, coding, kept))
+                rows.append(EdgeRow(who, encoding, kept))
             except EdgeUnavailable as exc:
                 return f"The edge did not answer: {exc}"
     return rows

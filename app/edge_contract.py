@@ -17,8 +17,8 @@ agree on, named once: the VCL hard-codes each of these, and
   is kept at the edge under ``SHARED_HOLES_KEY``; a process of a new build
   purges everything when it starts, which is when a hole's form may change.
 - **The object split.** The edge keeps each page apart per kind of asker
-  (``VISITOR``: no session cookie; ``PERSON``: with its holes as ESI
-  includes) and per content coding; the inspector probes each (``EDGE_OBJECTS``).
+  (``ANONYMOUS``: no session cookie; ``PERSON``: with its holes as ESI
+  includes) and per encoding; the inspector probes each (``EDGE_OBJECTS``).
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ def read_may(value: str) -> bool | None:
 # -- what the edge keeps ---------------------------------------------------------------
 
 SHARED_HOLES_KEY = "holes"  # the xkey of a hole answer that is the same for everyone
-VISITOR = "visitor"  # a page as anyone without a session gets it, holes filled
+ANONYMOUS = "anonymous"  # a page as anyone without a session gets it, holes filled
 PERSON = "person"  # a page with its holes as ESI includes, filled per request
-ASKERS = (VISITOR, PERSON)
+ASKERS = (ANONYMOUS, PERSON)
 ENCODINGS = ("br", "gzip", None)  # what the edge asks the app for (None: uncompressed)
 EDGE_OBJECTS = [(who, encoding) for who in ASKERS for encoding in ENCODINGS]

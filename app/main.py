@@ -38,7 +38,8 @@ from app.cache import (
     current_cache,
 )
 from app.db import Database
-from app.events import EventBroker, stream_events
+from app.event_stream import stream_events
+from app.events import EventBroker
 from app.holes import app_holes
 from app.holes import routes as hole_routes
 from app.hosts import AllowedHosts

@@ -38,7 +38,7 @@ from harness.processes import free_port
 from harness.servers import EdgeServer
 
 GZIP = {"Accept-Encoding": "gzip"}
-# What the readers ask for: the edge keeps one object per coding, each fetched
+# What the readers ask for: the edge keeps one object per encoding, each fetched
 # from the app once per invalidation, and all three made by one render there.
 CODINGS = ("identity", "gzip", "br")
 NGINX_CONF = """\
@@ -149,7 +149,7 @@ def _warm(edge_url: str) -> tuple[bytes, bytes]:
     byte (edge HITs, checked): what nginx is given to serve."""
     sent = []
     with httpx.Client(base_url=edge_url, timeout=30) as http:
-        for headers in ({"Accept-Encoding": "identity"}, GZIP):  # one edge object per coding
+        for headers in ({"Accept-Encoding": "identity"}, GZIP):  # one edge object per encoding
             http.get("/tickets", headers=headers)
             with http.stream("GET", "/tickets", headers=headers) as answer:
                 status = answer.headers.get("cache-status", "")
@@ -217,8 +217,8 @@ class Plain:
         self.connection.close()
 
 
-def _text(coding: str, body: bytes) -> str:
-    unpacked: bytes = {"br": brotli.decompress, "gzip": gzip.decompress, "": bytes}[coding](body)
+def _text(encoding: str, body: bytes) -> str:
+    unpacked: bytes = {"br": brotli.decompress, "gzip": gzip.decompress, "": bytes}[encoding](body)
     return unpacked.decode()
 
 
@@ -238,7 +238,7 @@ def _write_then_fresh(edge_url: str, writes: int) -> tuple[list[float], list[flo
             status = "DONE" if status == "OPEN" else "OPEN"
             started = time.perf_counter()
             updated, _, _ = writer.send("POST", f"/tickets/{ticket_id}/update", {"status": status})
-            _, coding, page = visitor.send("GET", "/tickets")
+            _, encoding, page = visitor.send("GET", "/tickets")
             timings.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             own, own_coding, own_page = writer.send("GET", "/tickets")
@@ -247,7 +247,7 @@ def _write_then_fresh(edge_url: str, writes: int) -> tuple[list[float], list[flo
                 raise RuntimeError(f"update through the edge answered {updated}")
             if own != 200 or "Sign out" not in _text(own_coding, own_page):
                 raise RuntimeError(f"the writer's own list page through the edge: {own}")
-            if _shown_status(_text(coding, page), ticket_id) != status.lower():
+            if _shown_status(_text(encoding, page), ticket_id) != status.lower():
                 raise RuntimeError("a stale list page through the edge after an answered write")
     finally:
         writer.close()
@@ -260,7 +260,7 @@ def renders_per_invalidation(
 ) -> EdgeRenders:
     """Each round: one status change through the edge, of a ticket on the
     first page (so the page, its counts, the list window and the row move),
-    then ``readers`` visitors at once through it (three codings, so three edge
+    then ``readers`` visitors at once through it (three encodings, so three edge
     objects). The edge asks the app for each object once (it collapses the
     rest); the app's workers share a Redis store, so each moved entry renders
     once in the cluster: as many renders as one worker makes. Every reader
@@ -285,10 +285,10 @@ def renders_per_invalidation(
 async def _invalidations(
     app: AppServer, edge: EdgeServer, readers: int, rounds: int
 ) -> EdgeRenders:
-    codings = itertools.cycle(CODINGS)
+    encodings = itertools.cycle(CODINGS)
     clients = [
         httpx.AsyncClient(
-            base_url=edge.base_url, timeout=30, headers={"Accept-Encoding": next(codings)}
+            base_url=edge.base_url, timeout=30, headers={"Accept-Encoding": next(encodings)}
         )
         for _ in range(readers)
     ]
@@ -361,6 +361,6 @@ def report(figures: EdgeFigures) -> None:
             f"({', '.join(CODINGS)}), one Redis store: {many.workers} workers {many.renders:.2f}, "
             f"1 worker {one.renders:.2f}   {verdict} (target: the same; summed over the workers' "
             f"/metrics: page, counts, list window, row); the edge asked the app "
-            f"{many.fetches:.2f} times (one per coding); stale answers {stale}; "
+            f"{many.fetches:.2f} times (one per encoding); stale answers {stale}; "
             f"mean of {many.rounds} invalidations"
         )

@@ -1,7 +1,7 @@
 vcl 4.1;
 # The edge cache in front of the app (scripts/edge). Pages are kept here until
 # the app purges their tags (xkey), which it does before a write answers.
-# Each page is kept twice at most: as a visitor gets it (holes filled by the
+# Each page is kept twice at most: as an anonymous visitor gets it (holes filled by the
 # app the way they are for nobody: a plain object, served like a file), and,
 # for people (a session cookie), with its per-person holes as ESI includes,
 # filled per request: the account by asking the app, each Delete here (kept
@@ -54,7 +54,7 @@ sub vcl_recv {
     if (req.http.x-edge-probe) {
         # The app's cache inspector asks what is kept here for a URL, as a
         # visitor or a person gets it: looked up, never fetched.
-        if (client.ip !~ purgers || req.http.x-edge-probe !~ "^(visitor|person)$") {
+        if (client.ip !~ purgers || req.http.x-edge-probe !~ "^(anonymous|person)$") {
             return (synth(403, "Probes are for the app."));
         }
         set req.http.x-edge-who = req.http.x-edge-probe;
@@ -104,7 +104,7 @@ sub vcl_recv {
         set req.http.x-edge-who = "person";
         set req.http.Surrogate-Capability = {"edge="ESI/1.0""};
     } else {
-        set req.http.x-edge-who = "visitor";
+        set req.http.x-edge-who = "anonymous";
         set req.http.Surrogate-Capability = {"edge="tags""};
     }
     return (hash);

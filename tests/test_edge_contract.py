@@ -52,7 +52,7 @@ EXPECTED = [
         id="probe askers",
     ),
     pytest.param(f'set req.http.x-edge-who = "{contract.PERSON}";', id="person"),
-    pytest.param(f'set req.http.x-edge-who = "{contract.VISITOR}";', id="visitor"),
+    pytest.param(f'set req.http.x-edge-who = "{contract.ANONYMOUS}";', id="anonymous"),
     *(pytest.param(line, id=f"encoding {n}") for n, line in enumerate(_encodings())),
 ]
 

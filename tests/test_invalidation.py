@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from app.tickets import queries
 from app.tickets.filters import ListQuery
-from app.tickets.queries import TicketPage
+from app.tickets.queries import TicketWindow
 from tests.helpers import add_ticket
 
 
@@ -124,7 +124,7 @@ async def test_render_overlapping_a_delete_stores_nothing_fresh(
     delete_done = asyncio.Event()
     real_list_tickets = queries.list_tickets
 
-    async def list_then_wait(session: AsyncSession, query: ListQuery) -> TicketPage:
+    async def list_then_wait(session: AsyncSession, query: ListQuery) -> TicketWindow:
         tickets = await real_list_tickets(session, query)
         list_read.set()
         await delete_done.wait()  # the delete commits and invalidates right here

@@ -4,7 +4,7 @@ Knows nothing of tickets, routes, SQL or htmx: the app gives it a store,
 wraps its transactions in ``Cache.after_commit``, its GET endpoints in
 ``@cached``, and tells ``CacheMiddleware`` which ``Variants`` a URL has.
 
-Glossary (one word per thing):
+Glossary (one word per idea; the modules use no other):
 
 page
     A full HTML document served for a URL.
@@ -12,63 +12,95 @@ variant
     One representation of a URL, chosen by request headers through the
     app's ``Variants`` (the tickets app has two: ``page``, and ``partial``,
     the page's main block for htmx). Each variant is its own entry.
+encoding
+    A content coding of an entry's body (``br``, ``gzip``), made once when
+    the entry is made and chosen per request by ``Accept-Encoding``
+    (``Entry.encoded_for``). Never called a variant.
 fragment
     A cached sub-render (``fragment(name, render)``): an entry of its own
     that a page embeds; its tags bubble up to the page that holds it.
     ``fragments(name, parts)`` reads many of one kind (a list's rows) in one
-    round trip and renders only the missing ones.
-live fragment
+    round trip and renders only the missing ones (``app/cache/batch.py``).
+live fragment, source
     A fragment that a page's script re-fetches when its tags move; its
     element carries the tags its render collected (``collected_tags()``).
-    Served alone by the app's routes under ``/fragments/``, its *source*.
+    Served alone by the app's routes under ``/fragments/``: its *source*.
 canonical query
     The part of a query string a route declares (``@cached(query=...)``):
     its entries are keyed by it, whatever else the URL carries.
 entry
-    A stored body with its tags, snapshot, lifetime, ETag and compressed
-    variants; fresh while none of its tags was bumped after its snapshot.
+    A stored body with its tags, snapshot, lifetime, ETag and encodings.
 tag, stamp, snapshot
     A tag names data; bumping it stamps it with the store's clock; a
-    snapshot is the clock read before a render reads any data.
-repeat
-    A request with the very method, URL and headers of one answered from a
-    fresh entry: given the same answer again, without a read, while the
-    store's *mark* (it moves with every bump this process applies or hears)
-    stays where it was (``Repeats``, answered by ``RepeatsMiddleware`` in
-    front of the app's other middleware).
+    snapshot is the clock read before a render reads any data. An entry is
+    *fresh* while none of its tags was stamped after its snapshot.
+path tags
+    The tags a request gives every render inside it (``path_tags_of``): its
+    page (``path:``), its route (``route:``) and its layouts (``layout:``);
+    ``revalidate_path`` bumps one of them.
+hard, soft
+    The two strengths of a bump. Hard (the default): the next read waits for
+    a fresh render. Soft (``revalidate_tag(t, soft=True)``): readers get the
+    old body once more, as *stale*, while one refresh replaces it.
+fresh, stale, expired
+    What an entry is when read (``Freshness``): serve it; serve it once more
+    and refresh it; never serve it. Also HIT and STALE in ``X-Cache``.
+bypass, dynamic, declined
+    A *bypassed* answer was rendered and not stored (``X-Cache: BYPASS``):
+    because its route or a part inside it is *dynamic* (never cached), or
+    the store could not be reached. A *declined* render raised what the app
+    calls a refusal (``Cache(declined=...)``, a 404): not stored, not counted
+    as a failure.
+single flight, lease
+    One render of a key at a time: concurrent misses join the render in
+    flight, and across processes a lease in the store lets one process
+    render while the others wait for its entry (``app/cache/flight.py``).
+refresh
+    The background render of a stale entry; at most ``max_refreshes`` run at
+    once, and one that failed is retried after a back-off while the stale
+    body is served (``app/cache/refresh.py``).
+visitor, anonymous
+    A *visitor* is whoever asks (``Visitor``); an *anonymous* one has no
+    session, and gets what nobody in particular gets.
+hole, esi
+    A per-visitor part of a body (who is signed in, what they may do), kept
+    out of the shared entry as an ESI include and filled per request
+    (``app/cache/holes.py``); the app says who the visitor is and what each
+    hole holds for them (``Holes``). A request marked *esi* comes from a
+    cache that fills holes itself (``Surrogate-Capability: ESI/1.0``).
+edge
+    The cache in front of the app (Varnish with xkey): answers it asks for
+    name their tags (``xkey``), and each bump purges those tags there before
+    the write answers (``app/cache/edge.py``, through the ``Purger``
+    protocol).
 derived
     What is worked out of an entry once and kept with it in this process,
     never stored (``Entry.derived``): its body cut at its holes, its public
-    body, its answers by kind, and the app's own values (``Entry.decoded``
-    with a ``Decoding``).
+    body, its answers by *answer kind* (status, encoding, esi ...), and the
+    app's own values (``Entry.decoded`` with a ``Decoding``).
+repeat, shape, mark
+    A repeat is a request with the very *shape* (method, URL and every
+    header) of one answered from a fresh entry: given the same answer again,
+    without a read, while the store's *mark* (it moves with every bump this
+    process applies or hears) stays where it was (``RepeatsMiddleware``).
 owed bump
     An invalidation the store could not take (it was down): applied before
     this process reads from the store again (``Cache.lookup``).
 commit
     What one transaction invalidates (``after_commit()`` yields it): queued
-    inside, applied after COMMIT; the app writes it to an outbox in the same
-    transaction, and any process can ``apply`` what its writer could not.
-refresh
-    The background render of a stale entry; at most ``max_refreshes`` run at
-    once, and one that failed is retried after a back-off while the stale
-    body is served.
+    inside, applied after COMMIT; the app keeps it in an outbox in the same
+    transaction (``Commit.to_text``), and any process can apply what its
+    writer could not (``Cache.apply_commit``).
 read-after clock
-    The store clock after a request's soft invalidation, kept in a cookie: that
+    The store clock after a request's soft bump, kept in a cookie: that
     visitor's reads never get a stale body older than it.
 generation
     The build of the code that renders: a shared store keeps each
     generation's entries apart, and shares stamps.
-lease
-    The right to render one key, so a whole cluster renders it once.
-edge
-    A cache in front of the app (Varnish with xkey): answers it asks for name
-    their tags (``xkey``), and each bump purges those tags there before the
-    write answers (``app/cache/edge.py``).
-hole
-    A per-visitor part of a body (who is signed in, what they may do), kept out
-    of the shared entry as an ESI include and filled per request
-    (``app/cache/holes.py``); the app says who the visitor is and what each
-    hole holds for them (``Holes``).
+near copy, channel
+    With Redis: the hot entries a process keeps by itself, and the pub/sub
+    channel whose messages (bumps, and a heartbeat) keep them true
+    (``app/cache/redis/``).
 
 Reaching the cache: inside a request, ``current_cache()`` (bound once per
 request by ``CacheMiddleware``); outside one, ``with cache.bound():``.

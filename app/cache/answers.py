@@ -1,4 +1,4 @@
-"""What the cache answers: status, headers and body, one shape for every path.
+"""What the cache answers: status, headers and body, the same triple on every path.
 
 ``CacheMiddleware`` answers a fresh HIT before routing, and ``@cached``
 answers everything else from its route; both build the answer here, so a HIT
@@ -25,7 +25,7 @@ from app.cache.holes import (
 from app.cache.served import CacheStatus, Served
 from app.cache.types import Answer, AnswerKind, Headers
 
-ANSWERS_PER_ENTRY_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary x edge)
+ANSWERS_PER_ENTRY_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary x esi)
 # RFC 9211: this cache's member of Cache-Status (an edge in front appends its own).
 CACHE_STATUS_NAME = "tickets"
 CACHE_STATUS = {
@@ -49,18 +49,18 @@ def cached_answer(
     request: RequestKey,
     holes: Holes | None = None,
 ) -> Answer:
-    """Status, headers and body of an answer from the cache: one shape for every path.
+    """Status, headers and body of an answer from the cache, the same triple on every path.
 
-    The variant the client accepts is sent, or ``304`` when it holds it
+    The encoding the client accepts is sent, or ``304`` when it holds it
     already. An entry's answers are worked out once per kind and kept with
     it (``Derived.answers``): the HIT path only looks them up. An entry with
-    holes is answered as ``app/cache/holes.py`` says: as stored to an edge,
+    holes is answered as ``app/cache/holes.py`` says: as stored to an ESI layer,
     assembled for a known visitor (``request.visitor``), with the anonymous
     fills for anyone else.
     """
     if entry is None:  # a bypass: nothing stored, nothing to validate or keep
         return _bypassed(status, body, request, holes)
-    if request.visitor is not None and holes is not None and not request.edge:
+    if request.visitor is not None and holes is not None and not request.esi:
         return _assembled(status, entry, request, holes)  # (know_visitor: it has holes)
     # The whole answer, kept per kind: the HIT path is one dict lookup. Kinds
     # are mostly the Accept-Encoding values clients send (a few); a flood of
@@ -69,7 +69,7 @@ def cached_answer(
         status.value,
         request.accept_encoding,
         request.vary,
-        request.edge,
+        request.esi,
         request.tagged,
     )
     kept = entry.derived.answers
@@ -78,18 +78,18 @@ def cached_answer(
         if answer is not None:
             return answer
     holed = holes is not None and len(holes.pieces(entry)) > 1
-    coding, variant, etag = entry.variant(None if request.edge else request.accept_encoding)
-    if holes is not None and holed and coding is None and not request.edge:
-        # The stored compressed variants are of the anonymous body; the plain one is made here.
-        variant, etag = holes.public_of(entry), f'{etag[:-1]}-public"'
+    encoding, body, etag = entry.encoded_for(None if request.esi else request.accept_encoding)
+    if holes is not None and holed and encoding is None and not request.esi:
+        # The stored encodings are of the anonymous body; the plain one is made here.
+        body, etag = holes.public_of(entry), f'{etag[:-1]}-public"'
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
-        return 304, _headers(status, entry, coding, request.vary, None, etag), b""
-    headers = _headers(status, entry, coding, request.vary, variant, etag)
+        return 304, _headers(status, entry, encoding, request.vary, None, etag), b""
+    headers = _headers(status, entry, encoding, request.vary, body, etag)
     if request.tagged:  # what an edge cache may keep, and the tags that purge it
         headers.append(xkey_header(entry.tags))
-    if holed and request.edge:
+    if holed and request.esi:
         headers.append(SURROGATE_CONTROL)
-    answer = (200, headers, variant)
+    answer = (200, headers, body)
     if kept is None:
         entry.derived.answers = {kind: answer}
     elif len(kept) < ANSWERS_PER_ENTRY_MAX:
@@ -101,7 +101,7 @@ def _bypassed(status: CacheStatus, body: bytes, request: RequestKey, holes: Hole
     """A body rendered for this request only: its holes filled here, for whoever asks."""
     pieces = split(body) if holes is not None else [body]
     extra: Headers = []
-    if len(pieces) > 1 and request.edge:
+    if len(pieces) > 1 and request.esi:
         extra.append(SURROGATE_CONTROL)
     elif len(pieces) > 1:
         assert holes is not None
@@ -112,31 +112,31 @@ def _bypassed(status: CacheStatus, body: bytes, request: RequestKey, holes: Hole
 
 def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Holes) -> Answer:
     """A known visitor's answer: the entry's pieces and their holes, put together
-    once per (entry, visitor, coding) in this process (``Holes.assembled``),
+    once per (entry, visitor, encoding) in this process (``Holes.assembled``),
     with its ETag and its HIT headers, so that reading it again is a lookup."""
     visitor = request.visitor
     assert visitor is not None
-    coding, _, shared_etag = entry.variant(request.accept_encoding)
-    memo_key = (entry.key, entry.etag, visitor.key, coding, request.vary)
+    encoding, _, shared_etag = entry.encoded_for(request.accept_encoding)
+    memo_key = (entry.key, entry.etag, visitor.key, encoding, request.vary)
     assembled: tuple[bytes, str, Headers] | None = holes.assembled.get(memo_key)
     if assembled is None:
         filled = holes.for_visitor(entry, visitor)
-        body, etag = compress_as(coding, filled), visitor_etag(shared_etag, visitor)
-        hit = _headers(CacheStatus.HIT, entry, coding, request.vary, body, etag, private=True)
+        body, etag = compress_as(encoding, filled), visitor_etag(shared_etag, visitor)
+        hit = _headers(CacheStatus.HIT, entry, encoding, request.vary, body, etag, private=True)
         assembled = (body, etag, hit)
         holes.assembled.put(memo_key, assembled, len(body) + ASSEMBLED_OVERHEAD_BYTES)
     body, etag, hit = assembled
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
-        return 304, _headers(status, entry, coding, request.vary, None, etag, private=True), b""
+        return 304, _headers(status, entry, encoding, request.vary, None, etag, private=True), b""
     if status is CacheStatus.HIT:
         return 200, hit, body
-    return 200, _headers(status, entry, coding, request.vary, body, etag, private=True), body
+    return 200, _headers(status, entry, encoding, request.vary, body, etag, private=True), body
 
 
 def _headers(
     status: CacheStatus,
     entry: Entry | None,
-    coding: str | None,
+    encoding: str | None,
     vary: bytes,
     body: bytes | None,
     etag: str | None = None,
@@ -153,8 +153,8 @@ def _headers(
     ]
     if etag is not None:
         headers.append((b"etag", etag.encode()))
-    if coding is not None:
-        headers.append((b"content-encoding", coding.encode()))
+    if encoding is not None:
+        headers.append((b"content-encoding", encoding.encode()))
     if body is not None:
         headers.append((b"content-length", str(len(body)).encode()))
     return headers
@@ -178,7 +178,7 @@ async def know_visitor(
     holes to fill for them: a page without holes never looks at a session, nor
     a request without cookies (the anonymous answer is kept ready for it).
     ``entry`` None: a body rendered for this request only (a bypass)."""
-    if holes is None or request.edge or not request.has_cookie:
+    if holes is None or request.esi or not request.has_cookie:
         return
     holed = MARKER_START in body if entry is None else len(holes.pieces(entry)) > 1
     if holed:

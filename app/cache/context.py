@@ -32,7 +32,7 @@ class RequestKey:
     # Whom holes are filled for (app/cache/holes.py): worked out only when the
     # answer has holes; None is a visitor nobody knows.
     visitor: Visitor | None = None
-    edge: bool = False  # asked by an edge cache that fills holes itself (ESI)
+    esi: bool = False  # asked by a cache that fills holes itself (ESI)
     tagged: bool = False  # asked by an edge cache (Surrogate-Capability): tell it the tags
     has_cookie: bool = False  # a visitor is known by a cookie: without one, nobody
 
@@ -74,7 +74,7 @@ def bound_or_none() -> Binding | None:
     return _bound.get()
 
 
-def request_tags() -> tuple[str, ...]:
+def current_path_tags() -> tuple[str, ...]:
     binding = _bound.get()
     return () if binding is None else binding.path_tags
 

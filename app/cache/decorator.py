@@ -14,7 +14,7 @@ from app.cache.context import current_binding
 from app.cache.engine import current_cache
 from app.cache.errors import CacheError
 from app.cache.keys import response_key
-from app.cache.tags import implicit_tags
+from app.cache.tags import path_tags_of
 
 Endpoint = Callable[[Request], Awaitable[str]]
 
@@ -58,7 +58,7 @@ def cached(
                 canonical = query(request).encode()
                 key = response_key(request.scope["path"], canonical, binding.request.variant)
             route = request.scope.get("route")
-            binding.path_tags = implicit_tags(request.scope["path"], getattr(route, "path", None))
+            binding.path_tags = path_tags_of(request.scope["path"], getattr(route, "path", None))
             cache = current_cache()
             served = await cache.serve(
                 key,

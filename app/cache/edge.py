@@ -103,7 +103,7 @@ class Edge:
         headers: Sequence[tuple[str, str]] = (),
         host: str | None = None,
     ) -> EdgeObject | None:
-        """What the edge keeps for ``target`` as ``who`` ("visitor" or
+        """What the edge keeps for ``target`` as ``who`` ("anonymous" or
         "person") asks for it with ``headers`` (those it varies by), at
         ``host`` (the name browsers reach the edge by; default: its address,
         as scripts/run's browsers do): looked up there, never fetched. None:

@@ -1,6 +1,6 @@
-"""Content codings: a body is compressed once, when its entry is made.
+"""Encodings (content codings, br and gzip): a body is compressed once, when its entry is made.
 
-A HIT then only picks the stored variant the client accepts; it never
+A HIT then only picks the stored encoding the client accepts; it never
 compresses per request. Brotli is preferred where accepted, gzip everywhere
 else. Both run on every render after an invalidation, on the path from a
 write to its first fresh read, so their levels are set by time as much as
@@ -15,12 +15,12 @@ from collections.abc import Callable
 
 import brotli  # type: ignore[import-untyped]  # ships no type hints
 
-# Below this, the coding's own overhead eats most of what it saves.
+# Below this, the encoding's own overhead eats most of what it saves.
 MIN_COMPRESS_BYTES = 1024
 BROTLI_QUALITY = 5
 GZIP_LEVEL = 3
 
-Encoded = tuple[tuple[str, bytes], ...]  # (coding, body), best first
+Encoded = tuple[tuple[str, bytes], ...]  # (encoding, body), best first
 
 
 CODERS: dict[str, Callable[[bytes], bytes]] = {  # best first
@@ -30,20 +30,20 @@ CODERS: dict[str, Callable[[bytes], bytes]] = {  # best first
 
 
 def compress(body: bytes) -> Encoded:
-    """The stored variants of ``body``: none when it is too small to gain."""
+    """The stored encodings of ``body``: none when it is too small to gain."""
     if len(body) < MIN_COMPRESS_BYTES:
         return ()
-    return tuple((coding, coder(body)) for coding, coder in CODERS.items())
+    return tuple((encoding, coder(body)) for encoding, coder in CODERS.items())
 
 
-def compress_as(coding: str | None, body: bytes) -> bytes:
-    """``body`` in one coding that ``compress`` makes (None: as it is)."""
-    return body if coding is None else CODERS[coding](body)
+def compress_as(encoding: str | None, body: bytes) -> bytes:
+    """``body`` in one encoding that ``compress`` makes (None: as it is)."""
+    return body if encoding is None else CODERS[encoding](body)
 
 
 @functools.lru_cache(maxsize=64)  # browsers send a handful of distinct headers
 def weights(accept_encoding: bytes) -> dict[str, float]:
-    """``Accept-Encoding`` as coding -> q (``*`` included; a bad q counts as 0).
+    """``Accept-Encoding`` as encoding -> q (``*`` included; a bad q counts as 0).
 
     The dict is shared between calls: read it, never change it.
 
@@ -52,20 +52,20 @@ def weights(accept_encoding: bytes) -> dict[str, float]:
     """
     parsed = {}
     for item in accept_encoding.decode("latin-1").lower().split(","):
-        coding, _, params = item.partition(";")
-        if coding.strip():
-            parsed[coding.strip()] = _quality(params)
+        encoding, _, params = item.partition(";")
+        if encoding.strip():
+            parsed[encoding.strip()] = _quality(params)
     return parsed
 
 
 def choose(encoded: Encoded, accept_encoding: bytes | None) -> tuple[str, bytes] | None:
-    """The best stored variant the client accepts, or None for the plain body."""
+    """The best stored encoding the client accepts, or None for the plain body."""
     if not encoded or not accept_encoding:
         return None
     accepted = weights(accept_encoding)
-    for coding, body in encoded:
-        if accepted.get(coding, accepted.get("*", 0.0)) > 0:
-            return coding, body
+    for encoding, body in encoded:
+        if accepted.get(encoding, accepted.get("*", 0.0)) > 0:
+            return encoding, body
     return None
 
 

@@ -17,7 +17,7 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 
 from app.cache.batch import Batches
-from app.cache.context import Binding, read_after, request_tags, reset_binding, set_binding
+from app.cache.context import Binding, current_path_tags, read_after, reset_binding, set_binding
 from app.cache.edge import Edge
 from app.cache.entry import Freshness
 from app.cache.errors import NoActiveCache, StoreUnavailable
@@ -132,7 +132,7 @@ class Cache:
         parent = current_scope()
         if dynamic:
             return await self._bypass(render, parent)
-        recipe = Recipe(render, request_tags() + tuple(tags), revalidate, compress)
+        recipe = Recipe(render, current_path_tags() + tuple(tags), revalidate, compress)
         try:
             found = await self.lookup(key)
         except StoreUnavailable:

@@ -21,7 +21,7 @@ ENTRY_OVERHEAD_BYTES = 600
 STR_OVERHEAD_BYTES = 49
 BYTES_OVERHEAD_BYTES = 33
 TAG_OVERHEAD_BYTES = STR_OVERHEAD_BYTES + 32
-VARIANT_OVERHEAD_BYTES = BYTES_OVERHEAD_BYTES + 64  # and its (coding, body) pair
+ENCODED_OVERHEAD_BYTES = BYTES_OVERHEAD_BYTES + 64  # and its (encoding, body) pair
 
 
 class Freshness(enum.Enum):
@@ -38,7 +38,7 @@ class Entry:
     the entry is fresh while none of its tags has been bumped since.
     ``expires_at`` (monotonic seconds) is set for timed entries only.
     ``encoded`` holds the body compressed once, when the entry was made
-    (HTTP responses only), each variant with an ETag of its own.
+    (HTTP responses only), each encoding with an ETag of its own.
     """
 
     key: str
@@ -71,18 +71,19 @@ class Entry:
             + len(self.key)
             + BYTES_OVERHEAD_BYTES
             + len(self.body)
-            + sum(VARIANT_OVERHEAD_BYTES + len(body) for _, body in self.encoded)
+            + sum(ENCODED_OVERHEAD_BYTES + len(body) for _, body in self.encoded)
             + sum(TAG_OVERHEAD_BYTES + len(tag) for tag in self.tags)
             + (STR_OVERHEAD_BYTES + len(self.made_by) if self.made_by else 0)
         )
 
-    def variant(self, accept_encoding: bytes | None) -> tuple[str | None, bytes, str]:
-        """(coding, body, etag) of the variant to send: a strong ETag per variant."""
+    def encoded_for(self, accept_encoding: bytes | None) -> tuple[str | None, bytes, str]:
+        """(encoding, body, etag) to send: the best stored encoding the client
+        accepts (None: the plain body), each with a strong ETag of its own."""
         chosen = choose(self.encoded, accept_encoding)
         if chosen is None:
             return None, self.body, self.etag
-        coding, body = chosen
-        return coding, body, f'{self.etag[:-1]}-{coding}"'
+        encoding, body = chosen
+        return encoding, body, f'{self.etag[:-1]}-{encoding}"'
 
     def decoded(self, decoding: Decoding[T]) -> T:
         """The body read by ``decoding``, once per entry (``Derived``)."""

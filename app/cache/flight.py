@@ -69,7 +69,7 @@ class Renders:
         self.store = store
         self.metrics = metrics
         self.now = now
-        # An entry's stored compressed variants are of its anonymous body.
+        # An entry's stored encodings are of its anonymous body.
         self.holes = holes
         self.declined = declined
         self.store_failed = store_failed

@@ -18,10 +18,10 @@ A body with holes is answered three ways:
   and fills the holes itself, per request;
 - to a visitor nobody knows (an edge asking for visitors included): with the
   anonymous fills. That body is the same for all of them, so it is made once
-  per entry, and it is what the entry's stored compressed variants are made
+  per entry, and it is what the entry's stored encodings are made
   of (``Holes.public``);
 - to a known visitor: the stored body's pieces joined with their fills
-  (``Holes.for_visitor``). The answer is kept per (entry, visitor, coding) in a
+  (``Holes.for_visitor``). The answer is kept per (entry, visitor, encoding) in a
   byte-bounded memo of this process (``Assembled``), never in the store: a
   person reading an unchanged page again costs a dictionary lookup, and the
   next invalidation makes a new entry, whose ETag no memo key holds.
@@ -86,7 +86,7 @@ def join(pieces: list[bytes], visitor: Visitor | None, fill: Fill) -> bytes:
     return b"".join(out)
 
 
-def from_edge(surrogate_capability: bytes | None) -> bool:
+def fills_esi(surrogate_capability: bytes | None) -> bool:
     """Whether the request comes from a cache that fills ESI holes itself."""
     return surrogate_capability is not None and b"ESI/1.0" in surrogate_capability
 
@@ -192,7 +192,7 @@ class FillHoles:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        edge = from_edge(dict(scope["headers"]).get(b"surrogate-capability"))
+        esi = fills_esi(dict(scope["headers"]).get(b"surrogate-capability"))
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -214,7 +214,7 @@ class FillHoles:
             headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
             pieces = split(body)
             if len(pieces) > 1:
-                if edge:
+                if esi:
                     headers.append(SURROGATE_CONTROL)
                 else:
                     visitor = await self.holes.visitor_of(scope)

@@ -27,7 +27,7 @@ from app.cache.errors import EdgeUnavailable, RevalidateDuringRender, StoreUnava
 from app.cache.metrics import CacheMetrics
 from app.cache.scope import current_scope
 from app.cache.store import Store
-from app.cache.tags import PathType, path_revalidation_tag, validate_tag
+from app.cache.tags import PathType, path_tag_for, validate_tag
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Invalidations:
 
     async def revalidate_path(self, path: str, type: PathType | None = None) -> None:
         """``revalidate_tag`` of the page, route (``"page"``) or layout tag of ``path``."""
-        await self.revalidate_tag(path_revalidation_tag(path, type))
+        await self.revalidate_tag(path_tag_for(path, type))
 
     @asynccontextmanager
     async def after_commit(self) -> AsyncIterator[Commit]:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import Scope
 
 from app.cache.context import READ_AFTER_COOKIE, RequestKey
-from app.cache.holes import from_edge
+from app.cache.holes import fills_esi
 
 RequestHeaders = Mapping[bytes, bytes]  # lower-case names, as ASGI gives them
 
@@ -56,7 +56,7 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
         if_none_match=headers.get(b"if-none-match"),
         accept_encoding=headers.get(b"accept-encoding"),
         vary=variants.vary_header,
-        edge=from_edge(headers.get(b"surrogate-capability")),
+        esi=fills_esi(headers.get(b"surrogate-capability")),
         tagged=b"surrogate-capability" in headers,
         has_cookie=b"cookie" in headers,
     )

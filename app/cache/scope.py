@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from app.cache.entry import Entry
-from app.cache.tags import is_implicit, validate_tag, validate_tag_count
+from app.cache.tags import is_path_tag, validate_tag, validate_tag_count
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ class RenderScope:
         tags since its own snapshot, so this scope's later one covers it
         (a nested render joined in flight lowers it, see ``Cache.serve``).
         """
-        self.tags.update(tag for tag in entry.tags if not is_implicit(tag))
+        self.tags.update(tag for tag in entry.tags if not is_path_tag(tag))
         validate_tag_count(self.tags)
         self.shorten(entry.expires_at)
 
@@ -91,4 +91,4 @@ def collected_tags() -> tuple[str, ...]:
     scope = _current.get()
     if scope is None:
         return ()
-    return tuple(sorted(tag for tag in scope.own_tags if not is_implicit(tag)))
+    return tuple(sorted(tag for tag in scope.own_tags if not is_path_tag(tag)))

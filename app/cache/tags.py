@@ -1,4 +1,4 @@
-"""Tag names: validation and the implicit tags that paths give a render.
+"""Tag names: validation and the path tags that a request gives its renders.
 
 A request for ``/tickets/42`` served by the route ``/tickets/{id}`` renders with::
 
@@ -48,7 +48,7 @@ def validate_tag_count(tags: Iterable[str]) -> None:
         raise TagError(f"an entry holds {count} tags; the limit is {MAX_TAGS_PER_ENTRY}")
 
 
-def is_implicit(tag: str) -> bool:
+def is_path_tag(tag: str) -> bool:
     return tag.startswith(_IMPLICIT_PREFIXES)
 
 
@@ -66,7 +66,7 @@ def layout_tag(path: str) -> str:
     return "layout:" + _normalise(path)
 
 
-def implicit_tags(path: str, route_path: str | None) -> tuple[str, ...]:
+def path_tags_of(path: str, route_path: str | None) -> tuple[str, ...]:
     """The tags every render inside a request for ``path`` carries."""
     path = _normalise(path)
     tags = [page_tag(path)]
@@ -81,7 +81,7 @@ def implicit_tags(path: str, route_path: str | None) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def path_revalidation_tag(path: str, type: PathType | None = None) -> str:
+def path_tag_for(path: str, type: PathType | None = None) -> str:
     """The one tag ``revalidate_path(path, type)`` bumps.
 
     Without a type, ``path`` is a concrete page. ``"page"`` takes a route

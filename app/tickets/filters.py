@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from app import search
 from app.models import Ticket, TicketStatus
 
-PAGE_SIZE = 50
+WINDOW_SIZE = 50
 MAX_WINDOW = 200  # a window that grew past this (many new rows) is cut there
 BAD_CURSOR = "This page link is not valid: start again from the list."
 
@@ -99,7 +99,7 @@ class ListQuery:
         ]
         return urlencode([(name, value) for name, value in params if value])
 
-    def first_page(self) -> ListQuery:
+    def first_window(self) -> ListQuery:
         """The same filter and search, from the top."""
         return replace(self, cursor=None, until=None)
 

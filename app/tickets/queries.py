@@ -13,23 +13,23 @@ from app import search
 from app.cache import cache_tag
 from app.models import Ticket, TicketCount, TicketStatus
 from app.tickets import tags
-from app.tickets.filters import MAX_WINDOW, PAGE_SIZE, Cursor, ListQuery
+from app.tickets.filters import MAX_WINDOW, WINDOW_SIZE, Cursor, ListQuery
 
 
 @dataclass(frozen=True, slots=True)
-class TicketPage:
+class TicketWindow:
     tickets: list[Ticket]
-    next: Cursor | None  # where the following page starts; None at the end
+    next: Cursor | None  # where the following window starts; None at the end
 
 
-async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketPage:
-    """One page (or window) of a list, newest first, by keyset: no OFFSET, no count."""
+async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketWindow:
+    """One window of a list, newest first, by keyset: no OFFSET, no count."""
     cache_tag(*membership_tags(query))
     created_at, ticket_id = col(Ticket.created_at), col(Ticket.id)
     statement = select(Ticket).order_by(created_at.desc(), ticket_id.desc())
     if query.status is not None:
         statement = statement.where(col(Ticket.status) == query.status)
-    limit = PAGE_SIZE if query.until is None else MAX_WINDOW
+    limit = WINDOW_SIZE if query.until is None else MAX_WINDOW
     if query.words:
         statement = statement.where(_matching(session, query, limit + 1))
     if query.cursor is not None:
@@ -38,7 +38,7 @@ async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketPage:
         statement = statement.where(~_older_than(query.until))
     rows = list(await session.exec(statement.limit(limit + 1)))
     more = len(rows) > limit
-    return TicketPage(rows[:limit], Cursor.of(rows[limit - 1]) if more else None)
+    return TicketWindow(rows[:limit], Cursor.of(rows[limit - 1]) if more else None)
 
 
 def membership_tags(query: ListQuery) -> list[str]:

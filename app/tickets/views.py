@@ -67,22 +67,22 @@ async def ticket_list(request: Request, query: ListQuery) -> Markup:
 
 
 async def list_window(request: Request, query: ListQuery) -> Markup:
-    """One page (window) of a list alone: what "Load more" appends, and what a
+    """One window of a list alone: what "Load more" appends, and what a
     window on screen re-fetches when the list's membership moves."""
 
     async def render_window() -> str:
         async with database(request).session() as session:
-            page = await queries.list_tickets(session, query)
-        rows = await fragments("ticket-row", [(t.id, _row_renderer(t)) for t in page.tickets])
+            window = await queries.list_tickets(session, query)
+        rows = await fragments("ticket-row", [(t.id, _row_renderer(t)) for t in window.tickets])
         # The window on screen re-fetches itself down to its last row, so a
         # new ticket joins it at the top and none drops out at the bottom.
-        last = Cursor.of(page.tickets[-1]) if page.tickets and page.next else None
+        last = Cursor.of(window.tickets[-1]) if window.tickets and window.next else None
         source = replace(query, until=last) if last else query
         return render(
             "tickets/_window.html",
             rows=[Markup(row) for row in rows],
             query=query,
-            next=replace(query.first_page(), cursor=page.next) if page.next else None,
+            next=replace(query.first_window(), cursor=window.next) if window.next else None,
             source=source,
         )
 

@@ -243,13 +243,13 @@ async def test_a_probe_says_what_the_edge_keeps_for_a_request(fake: FakeEdge) ->
     edge = fake.edge()
     said = [("x-edge-age", "2.5"), ("x-edge-ttl", "-1.0"), ("x-edge-hits", "7")]
     fake.kept[("/tickets", "person")] = [*said, ("x-edge-keys", "tickets:all")]
-    fake.kept[("/other", "visitor")] = said  # kept with no keys
+    fake.kept[("/other", "anonymous")] = said  # kept with no keys
 
     kept = await edge.probe("/tickets", who="person", headers=[("Accept-Encoding", "br")])
-    other = await edge.probe("/other", who="visitor", host="tickets.example")
-    absent = await edge.probe("/tickets", who="visitor")
+    other = await edge.probe("/other", who="anonymous", host="tickets.example")
+    absent = await edge.probe("/tickets", who="anonymous")
     with pytest.raises(EdgeUnavailable, match="LocalProtocolError"):
-        await edge.probe("/a path with spaces", who="visitor")  # nothing h11 could send
+        await edge.probe("/a path with spaces", who="anonymous")  # nothing h11 could send
     fake.status = 403
     with pytest.raises(EdgeUnavailable, match="probe /tickets"):
         await edge.probe("/tickets", who="person")

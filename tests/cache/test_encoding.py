@@ -1,4 +1,4 @@
-"""Content codings: compressed once when an entry is made, chosen per request."""
+"""Encodings (br, gzip): made once when an entry is made, chosen per request."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import brotli  # type: ignore[import-untyped]
 import pytest
 
 from app.cache.encoding import MIN_COMPRESS_BYTES, choose, compress, weights
-from app.cache.entry import VARIANT_OVERHEAD_BYTES, Entry
+from app.cache.entry import ENCODED_OVERHEAD_BYTES, Entry
 
 BODY = b"<li>a ticket row, much like the next one</li>\n" * 100
 
@@ -59,10 +59,10 @@ def test_each_variant_has_its_own_strong_etag_and_counts_in_the_size() -> None:
         key="k", body=BODY, tags=frozenset(), snapshot=0, created_at=0.0, encoded=compress(BODY)
     )
 
-    coding, body, etag = entry.variant(b"gzip")
-    assert (coding, gzip.decompress(body)) == ("gzip", BODY)
+    encoding, body, etag = entry.encoded_for(b"gzip")
+    assert (encoding, gzip.decompress(body)) == ("gzip", BODY)
     assert etag == entry.etag[:-1] + '-gzip"'
-    assert entry.variant(None) == (None, BODY, entry.etag)
+    assert entry.encoded_for(None) == (None, BODY, entry.etag)
     assert entry.size == plain.size + sum(
-        VARIANT_OVERHEAD_BYTES + len(body) for _, body in entry.encoded
+        ENCODED_OVERHEAD_BYTES + len(body) for _, body in entry.encoded
     )

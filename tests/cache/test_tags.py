@@ -9,14 +9,14 @@ from app.cache.scope import RenderScope
 from app.cache.tags import (
     MAX_TAG_LENGTH,
     MAX_TAGS_PER_ENTRY,
-    implicit_tags,
-    path_revalidation_tag,
+    path_tag_for,
+    path_tags_of,
     validate_tag,
 )
 
 
-def test_implicit_tags_of_a_ticket_page() -> None:
-    assert implicit_tags("/tickets/42", "/tickets/{id}") == (
+def test_path_tags_of_a_ticket_page() -> None:
+    assert path_tags_of("/tickets/42", "/tickets/{id}") == (
         "path:/tickets/42",
         "route:/tickets/{id}",
         "layout:/",
@@ -26,12 +26,12 @@ def test_implicit_tags_of_a_ticket_page() -> None:
 
 
 def test_a_routes_convertor_is_no_part_of_its_tag() -> None:
-    assert implicit_tags("/tickets/42", "/tickets/{id:int}")[1] == "route:/tickets/{id}"
-    assert path_revalidation_tag("/tickets/{id:int}", "page") == "route:/tickets/{id}"
+    assert path_tags_of("/tickets/42", "/tickets/{id:int}")[1] == "route:/tickets/{id}"
+    assert path_tag_for("/tickets/{id:int}", "page") == "route:/tickets/{id}"
 
 
-def test_implicit_tags_of_the_root_without_a_route() -> None:
-    assert implicit_tags("/", None) == ("path:/", "layout:/")
+def test_path_tags_of_the_root_without_a_route() -> None:
+    assert path_tags_of("/", None) == ("path:/", "layout:/")
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_implicit_tags_of_the_root_without_a_route() -> None:
     ],
 )
 def test_path_revalidation_tag(path: str, type: str | None, tag: str) -> None:
-    assert path_revalidation_tag(path, type) == tag  # type: ignore[arg-type]
+    assert path_tag_for(path, type) == tag  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_path_revalidation_tag(path: str, type: str | None, tag: str) -> None:
 )
 def test_path_revalidation_errors(path: str, type: str | None, message: str) -> None:
     with pytest.raises(TagError, match=message):
-        path_revalidation_tag(path, type)  # type: ignore[arg-type]
+        path_tag_for(path, type)  # type: ignore[arg-type]
 
 
 def test_a_long_tag_is_shortened_by_a_hash_not_refused() -> None:

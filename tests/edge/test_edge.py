@@ -182,10 +182,10 @@ def test_a_forged_viewer_cookie_shows_a_delete_that_still_deletes_nothing(site: 
 
 
 def edge_rows(inspector: httpx.Response) -> dict[tuple[str, str], str]:
-    """The page variant's "At the edge" table: (for whom, coding) -> what is kept."""
+    """The page variant's "At the edge" table: (for whom, encoding) -> what is kept."""
     table = inspector.text.split("At the edge")[1].split("</table>")[0]
     rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>(.*?)</tr>", table, re.S)
-    return {(" ".join(who.split()[:2]), coding): kept.strip() for who, coding, kept in rows}
+    return {(" ".join(who.split()[:2]), encoding): kept.strip() for who, encoding, kept in rows}
 
 
 def test_a_session_without_a_viewer_cookie_has_its_deletes_decided_by_the_app(
@@ -228,8 +228,8 @@ def test_the_inspector_shows_what_the_edge_keeps_without_making_it_fetch(site: S
     assert kept[("a visitor", "gzip")].startswith("<td>no</td>")
     # The write purged them all; Ada's read after it (create_ticket's) put hers back.
     assert all(
-        after[("a visitor", coding)] == "<td>no</td><td></td><td></td>"
-        for coding in ("br", "gzip", "none")
+        after[("a visitor", encoding)] == "<td>no</td><td></td><td></td>"
+        for encoding in ("br", "gzip", "none")
     )
     assert "fresh</td><td>0 times" in after[("people (holes", "br")]
     assert cache_status(probed_first).endswith("edge; fwd=miss")

@@ -2,7 +2,7 @@
 
 The meta is JSON because the store's Lua scripts read it too: they compare
 its ``tags`` and ``snapshot`` with the stamps in the same round trip. The blob
-is the plain body, then each encoded body, whose codings and lengths the meta
+is the plain body, then each encoded body, whose encodings and lengths the meta
 lists.
 """
 
@@ -23,7 +23,7 @@ def encode(entry: Entry) -> tuple[str, bytes]:
         "content_type": entry.content_type,
         "etag": entry.etag,
         "made_by": entry.made_by,
-        "encoded": [[coding, len(body)] for coding, body in entry.encoded],
+        "encoded": [[encoding, len(body)] for encoding, body in entry.encoded],
     }
     return json.dumps(meta), b"".join([entry.body, *(body for _, body in entry.encoded)])
 
@@ -34,8 +34,8 @@ def decode(key: str, meta_json: str | bytes, blob: bytes) -> Entry:
     meta = json.loads(meta_json)
     encoded = []
     end = len(blob)
-    for coding, length in reversed(meta.get("encoded", [])):
-        encoded.append((coding, blob[end - length : end]))
+    for encoding, length in reversed(meta.get("encoded", [])):
+        encoded.append((encoding, blob[end - length : end]))
         end -= length
     return Entry(
         key=key,
