@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 from app.cache.answers import ANSWERS_PER_ENTRY_MAX, cached_answer
 from app.cache.context import RequestKey
 from app.cache.encoding import compress
-from app.cache.engine import CacheStatus
 from app.cache.entry import Entry
-from tests.cache.helpers import Site, client_of
+from app.cache.served import CacheStatus
+from tests.cache.helpers import Site
 
 BODY = b"<li>a ticket row, much like the next one</li>\n" * 100
-
-
-@pytest.fixture
-def site() -> Site:
-    return Site()
-
-
-@pytest.fixture
-async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(site.app) as client:
-        yield client
 
 
 async def test_static_route_miss_hit_and_304(site: Site, client: httpx.AsyncClient) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -13,18 +11,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from app.cache import CacheError, CacheMiddleware, cached, client_error
-from tests.cache.helpers import Site, client_of
-
-
-@pytest.fixture
-def site() -> Site:
-    return Site()
-
-
-@pytest.fixture
-async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(site.app) as client:
-        yield client
+from tests.cache.helpers import Site
 
 
 async def test_timed_route_goes_stale_then_refreshes(site: Site, client: httpx.AsyncClient) -> None:

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
 from app.cache.keys import cookie_of, read_after_of, response_key
-from tests.cache.helpers import Site, client_of
-
-
-@pytest.fixture
-def site() -> Site:
-    return Site()
-
-
-@pytest.fixture
-async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(site.app) as client:
-        yield client
+from tests.cache.helpers import Site
 
 
 def test_response_key_sorts_the_query_and_names_the_variant() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -11,17 +10,6 @@ import pytest
 from app.cache import CacheMiddleware, MemoryStore
 from app.cache.errors import StoreUnavailable
 from tests.cache.helpers import Site, StoreThatFailsOneBump, client_of
-
-
-@pytest.fixture
-def site() -> Site:
-    return Site()
-
-
-@pytest.fixture
-async def client(site: Site) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(site.app) as client:
-        yield client
 
 
 async def test_64_concurrent_requests_render_once(site: Site, client: httpx.AsyncClient) -> None:
