@@ -101,6 +101,11 @@ near copy, channel
     With Redis: the hot entries a process keeps by itself, and the pub/sub
     channel whose messages (bumps, and a heartbeat) keep them true
     (``app/cache/redis/``).
+off, oracle
+    ``CACHE_URL=off``: a store that keeps nothing (``OffStore``), so every
+    answer is rendered (``X-Cache: MISS``) and invalidations still reach the
+    listeners. The app run so over the same database is the *oracle*: what
+    any cached answer must equal (``tests/test_fresh.py``).
 
 Reaching the cache: inside a request, ``current_cache()`` (bound once per
 request by ``CacheMiddleware``); outside one, ``with cache.bound():``.
@@ -129,6 +134,7 @@ from app.cache.invalidation import EVERYTHING, Commit
 from app.cache.keys import Variants, cookie_of
 from app.cache.memory import MemoryStore
 from app.cache.middleware import CacheMiddleware
+from app.cache.off import OffStore
 from app.cache.repeats import Repeats, RepeatsMiddleware
 from app.cache.scope import cache_tag, collected_tags
 from app.cache.served import CacheStatus, Served
@@ -152,6 +158,7 @@ __all__ = [
     "Inspection",
     "MemoryStore",
     "NoActiveCache",
+    "OffStore",
     "Repeats",
     "RepeatsMiddleware",
     "RevalidateDuringRender",

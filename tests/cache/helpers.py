@@ -33,6 +33,7 @@ from app.cache import (
     MemoryStore,
     Repeats,
     RepeatsMiddleware,
+    Store,
     Variants,
     Visitor,
     cache_tag,
@@ -159,7 +160,7 @@ class Site:
 
     def __init__(
         self,
-        store: MemoryStore | None = None,
+        store: Store | None = None,
         *,
         repeats: bool = False,
         max_shapes: int = MAX_SHAPES,
