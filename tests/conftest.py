@@ -8,7 +8,6 @@ its own on that Redis. scripts/test runs the suite both ways.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,14 +17,8 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from harness.servers import RedisServer, fresh_postgres_database
-from tests.helpers import TEST_CACHE_URL, TEST_DATABASE_URL, app_client, sign_in
-
-
-def _cache_url() -> str:
-    if not TEST_CACHE_URL:
-        return "memory://"
-    return f"{TEST_CACHE_URL}?prefix=test-{uuid.uuid4().hex[:12]}"
+from harness.servers import RedisServer
+from tests.helpers import app_client, own_cache_url, own_database, sign_in
 
 
 @pytest.fixture
@@ -38,12 +31,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 async def settings(tmp_path: Path) -> AsyncIterator[Settings]:
-    if not TEST_DATABASE_URL:
-        sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'tickets.db'}"
-        yield Settings(database_url=sqlite_url, cache_url=_cache_url())
-        return
-    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
-        yield Settings(database_url=url, cache_url=_cache_url())
+    async with own_database(tmp_path) as url:
+        yield Settings(database_url=url, cache_url=own_cache_url())
 
 
 @pytest.fixture

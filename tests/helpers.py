@@ -1,6 +1,7 @@
 """Helpers shared by the test modules of tests/ (fixtures stay in conftest.py).
 
-- the environment: which database and cache the suite runs over, ``sqlite_only``;
+- the environment: which database and cache the suite runs over (``own_database``,
+  ``own_cache_url``: a test's own), ``sqlite_only``;
 - the app in process: ``app_client``, ``sign_in``, ``add_ticket``, ``ticket_count``,
   ``HTMX`` (the header an htmx request sends);
 - accounts over the app's own form: ``sign_up`` with ``PASSWORD``;
@@ -17,8 +18,10 @@ import asyncio
 import os
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,11 +40,31 @@ from app.db import Database
 from app.migrations import alembic_config, include_object
 from app.models import Ticket, TicketStatus, User
 from app.settings import ROOT
+from harness.servers import fresh_postgres_database
 
 # -- the environment -----------------------------------------------------------------
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_CACHE_URL = os.environ.get("TEST_CACHE_URL", "")
+
+
+def own_cache_url() -> str:
+    """A cache of one's own: memory, or a key prefix of one's own on TEST_CACHE_URL."""
+    if not TEST_CACHE_URL:
+        return "memory://"
+    return f"{TEST_CACHE_URL}?prefix=test-{uuid.uuid4().hex[:12]}"
+
+
+@asynccontextmanager
+async def own_database(directory: Path) -> AsyncIterator[str]:
+    """A new, empty database: an SQLite file in ``directory``, or a database of
+    its own on TEST_DATABASE_URL's server (dropped on exit)."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite+aiosqlite:///{directory / 'tickets.db'}"
+        return
+    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
+        yield url
+
 
 sqlite_only = pytest.mark.skipif(
     bool(TEST_DATABASE_URL), reason="SQLite-specific: TEST_DATABASE_URL points at PostgreSQL"

@@ -1,0 +1,124 @@
+"""The oracle: the app with ``CACHE_URL=off`` beside a cached one, over one database.
+
+Whatever the cached app answers for a URL and a person, the oracle (which
+stores nothing: every answer rendered now, from the database) must answer
+the same. ``Twins`` runs both in this process; ``compare`` tells a cached
+answer from the oracle's after removing only what legitimately differs per
+answer (``IGNORED_HEADERS``; the bodies are compared byte for byte);
+``links_of`` reads the URLs a page leads a reader to (live fragments'
+sources, the next page of a list) with the standard library's HTML parser.
+
+``tests/test_fresh.py`` drives the twins with random actions and checks
+every answer after each one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import httpx
+from starlette.applications import Starlette
+
+from app.cache import OffStore
+from app.main import create_app
+from app.settings import Settings
+
+# What differs between two answers of the same content, and nothing else:
+# - x-cache, cache-status: how the answer was made (HIT, MISS), not what it says;
+# - etag: the same body may carry the ETag of the encoding it was made with;
+# - content-length, content-encoding: follow the encoding, and the bodies
+#   are compared decoded;
+# - date, server: the moment and the server (absent in process; named in
+#   case a server adds them).
+IGNORED_HEADERS = frozenset(
+    {"x-cache", "cache-status", "etag", "content-length", "content-encoding", "date", "server"}
+)
+DIFF_LINES = 12  # lines of a unified diff shown in a failure
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a reader gets: the status, the headers that say something, the body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: str
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Answer:
+        headers = sorted(
+            (name.decode().lower(), value.decode())
+            for name, value in response.headers.raw
+            if name.decode().lower() not in IGNORED_HEADERS
+        )
+        return cls(response.status_code, tuple(headers), response.text)
+
+    def lines(self) -> list[str]:
+        head = [f"{self.status}"] + [f"{name}: {value}" for name, value in self.headers]
+        return [*head, "", *self.body.splitlines()]
+
+
+def compare(cached: Answer, oracle: Answer) -> str | None:
+    """None when they agree; else a short unified diff, oracle first."""
+    if cached == oracle:
+        return None
+    diff = difflib.unified_diff(
+        oracle.lines(), cached.lines(), "oracle (CACHE_URL=off)", "cached", n=1, lineterm=""
+    )
+    shown = list(diff)
+    cut = len(shown) - DIFF_LINES
+    return "\n".join(shown[:DIFF_LINES] + ([f"... {cut} more lines"] if cut > 0 else []))
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        source = found.get("data-live-src")
+        if source:
+            self.found.append(source)
+        if tag == "a" and found.get("rel") == "next" and found.get("href"):
+            self.found.append(str(found["href"]))
+
+
+def links_of(body: str) -> list[str]:
+    """The live fragments' sources and the next-page links of ``body``, in order."""
+    parser = _Links()
+    parser.feed(body)
+    parser.close()
+    return parser.found
+
+
+@dataclass(frozen=True, slots=True)
+class Twins:
+    """The app with a cache, and its oracle over the same database."""
+
+    cached: Starlette
+    oracle: Starlette
+
+    @classmethod
+    @asynccontextmanager
+    async def running(cls, database_url: str, cache_url: str) -> AsyncIterator[Twins]:
+        """Both apps started (the cached one first: it makes the schema).
+
+        The oracle hears the cached app's invalidations, as a second process
+        hears them over a shared store's channel: only its one-second memo
+        of whom a session cookie names (``app.state.viewers``) listens, and
+        without that a signed-out cookie would stay someone's there for up
+        to a second. It stores nothing else that an invalidation could move.
+        """
+        cached = create_app(Settings(database_url=database_url, cache_url=cache_url))
+        oracle = create_app(Settings(database_url=database_url, cache_url="off"))
+        assert isinstance(oracle.state.cache.store, OffStore)
+        cached.state.cache.on_invalidate(oracle.state.viewers.forget)
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(cached.router.lifespan_context(cached))
+            await stack.enter_async_context(oracle.router.lifespan_context(oracle))
+            yield cls(cached, oracle)

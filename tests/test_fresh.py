@@ -1,0 +1,354 @@
+"""The oracle: no cached answer differs from what the app with CACHE_URL=off answers.
+
+Hypothesis drives random sequences of real actions over HTTP, by two or three
+people, through the cached app: sign up, sign in and out, create, edit the
+title and content, change the status (inline, as a list row does, or not),
+delete (inline or not) and undo. After every step, for each person and for
+somebody anonymous, every URL in play is asked of the cached app and of its
+oracle (``harness.oracle.Twins``: the same app, nothing stored, the same
+database), and their answers must be equal (``harness.oracle.compare`` says
+what it ignores: headers that say how an answer was made, never its body).
+
+The URLs: the home page and the list (all, each status, a search, with
+their next pages through ``rel="next"``), the page of every ticket in play
+(one some action named, deleted ones included), and each live fragment's
+source the pages name (``data-live-src``); each as a page and as htmx asks
+for it (``HX-Request: true``). A row's source is asked for tickets in play
+only: the others (a seeded page's) can only change by an action, which
+puts them in play.
+
+A difference fails with the shortest sequence of actions Hypothesis finds
+that shows it. The budget: ``FRESH_EXAMPLES`` sequences of ``FRESH_STEPS``
+actions (``scripts/check-fresh --steps N`` for a longer run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import Awaitable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import httpx
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import col, select
+
+from app import ids, paths
+from app.models import Ticket, TicketStatus
+from harness.oracle import Answer, Twins, compare, links_of
+from tests.helpers import (
+    HTMX,
+    PASSWORD,
+    add_ticket,
+    app_client,
+    own_cache_url,
+    own_database,
+    sign_up,
+)
+
+T = TypeVar("T")
+
+EXAMPLES = int(os.environ.get("FRESH_EXAMPLES", "6"))
+STEPS = int(os.environ.get("FRESH_STEPS", "12"))
+
+# Titles and contents are made of these, so that searches find some tickets
+# and not others (accents and case fold away: "cafe" finds "Café").
+WORDS = ("printer", "fire", "Café", "network", "down", "urgent")
+NAMES = ("Ada", "Grace", "Edsger")
+# A list shows 50 rows a page: a seed of 48 puts its second page in play
+# after a few creates (and takes it away again with a delete or two).
+SEEDS = (2, 48)
+SOURCES = "/fragments/"  # where live fragments are served alone (app.paths *_source_path)
+
+
+@dataclass
+class Person:
+    name: str
+    cached: httpx.AsyncClient  # the cookies of the person's browser live here
+    oracle: httpx.AsyncClient  # given the same cookies before each look
+    email: str = ""
+    signed_in: bool = False
+
+
+class Freshness(RuleBasedStateMachine):
+    tickets = Bundle("tickets")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runner = asyncio.Runner()
+        self.stack = AsyncExitStack()
+        self.directory = Path(tempfile.mkdtemp(prefix="fresh-"))
+        self.twins = self.run(self._start())
+        self.anonymous = self.run(self._person("anonymous"))
+        self.people: list[Person] = []
+        self.in_play: set[str] = set()  # tickets some action named
+        self.seeded: set[str] = set()
+        self.search = "print"  # what readers search for: a word of the last title written
+
+    # -- the machinery -------------------------------------------------------------
+
+    def run(self, work: Awaitable[T]) -> T:
+        async def wrapped() -> T:
+            return await work
+
+        return self.runner.run(wrapped())
+
+    async def _start(self) -> Twins:
+        url = await self.stack.enter_async_context(own_database(self.directory))
+        return await self.stack.enter_async_context(Twins.running(url, own_cache_url()))
+
+    async def _person(self, name: str) -> Person:
+        cached = await self.stack.enter_async_context(app_client(self.twins.cached))
+        oracle = await self.stack.enter_async_context(app_client(self.twins.oracle))
+        return Person(name, cached, oracle)
+
+    def teardown(self) -> None:
+        try:
+            self.run(self.stack.aclose())
+        finally:
+            self.runner.close()
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def who(self, index: int) -> Person:
+        return self.people[index % len(self.people)]
+
+    def post(self, person: Person, url: str, data: dict[str, str], **headers: str) -> int:
+        """A write, through the cached app, as ``person``'s browser sends it."""
+        answer = self.run(person.cached.post(url, data=data, headers=headers))
+        assert answer.status_code < 500, f"POST {url} answered {answer.status_code}"
+        return answer.status_code
+
+    async def _ticket_ids(self) -> set[str]:
+        db = self.twins.cached.state.db
+        async with db.session() as session:
+            return set((await session.exec(select(Ticket.id))).all())
+
+    # -- the actions ---------------------------------------------------------------
+
+    @initialize(target=tickets, seeded=st.sampled_from(SEEDS))
+    def start(self, seeded: int) -> Any:
+        """The first person signs up (the admin); some tickets are there already."""
+        self.sign_up()
+        self.run(self._seed(seeded))
+        return multiple(*sorted(self.seeded))
+
+    async def _seed(self, count: int) -> None:
+        """Tickets written straight to the database before anything was read,
+        by the admin and by nobody known, in every status."""
+        statuses = list(TicketStatus)
+        admin = self.people[0]
+        async with self.twins.cached.state.db.transaction() as session:
+            for n in range(count):
+                words = [WORDS[n % len(WORDS)], WORDS[(n * 5 + 1) % len(WORDS)]]
+                session.add(
+                    Ticket(
+                        title=f"{' '.join(words)} {n}",
+                        content=f"seeded {WORDS[n % 4]}",
+                        status=statuses[n % len(statuses)],
+                        author_name=admin.name if n % 2 else None,
+                    )
+                )
+        self.seeded = await self._ticket_ids()
+
+    @precondition(lambda self: len(self.people) < len(NAMES))
+    @rule()
+    def sign_up(self) -> None:
+        person = self.run(self._person(NAMES[len(self.people)]))
+        person.email = f"{person.name.lower()}@example.com"
+        answer = self.run(sign_up(person.cached, person.email, person.name))
+        assert answer.status_code == 303, answer.text[:500]
+        person.signed_in = True
+        self.people.append(person)
+
+    @precondition(lambda self: any(person.signed_in for person in self.people))
+    @rule(who=st.integers(0, 2), keep_cookie=st.booleans())
+    def sign_out(self, who: int, keep_cookie: bool) -> None:
+        """``keep_cookie``: the browser (or a copy of the cookie) keeps the old
+        session cookie, which must now name nobody."""
+        signed_in = [person for person in self.people if person.signed_in]
+        person = signed_in[who % len(signed_in)]
+        kept = dict(person.cached.cookies)
+        self.post(person, paths.logout_path(), {})
+        if keep_cookie:
+            for name, value in kept.items():
+                person.cached.cookies.set(name, value)
+        person.signed_in = False
+
+    @precondition(lambda self: any(not person.signed_in for person in self.people))
+    @rule(who=st.integers(0, 2))
+    def sign_in(self, who: int) -> None:
+        out = [person for person in self.people if not person.signed_in]
+        person = out[who % len(out)]
+        person.cached.cookies.clear()
+        form = {"email": person.email, "password": PASSWORD}
+        assert self.post(person, paths.login_path(), form) == 303
+        person.signed_in = True
+
+    @rule(
+        target=tickets,
+        who=st.integers(0, 2),
+        title=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+        content=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+        inline=st.booleans(),
+    )
+    def create(self, who: int, title: list[str], content: list[str], inline: bool) -> Any:
+        """``inline``: from the list page with htmx (the new row comes back)."""
+        before = self.run(self._ticket_ids())
+        headers = {**HTMX, "HX-Target": ids.FIRST_PAGE} if inline else {}
+        form = {"title": " ".join(title), "content": " ".join(content)}
+        self.search = title[-1][:4]  # a word prefix: "Café" is found by "Caf"
+        self.post(self.who(who), paths.tickets_path(), form, **headers)
+        made = self.run(self._ticket_ids()) - before
+        self.in_play |= made
+        return multiple(*made)
+
+    @rule(
+        who=st.integers(0, 2),
+        ticket=tickets,
+        title=st.none() | st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+        content=st.none() | st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+    )
+    def edit(
+        self, who: int, ticket: str, title: list[str] | None, content: list[str] | None
+    ) -> None:
+        form = {
+            name: " ".join(words)
+            for name, words in (("title", title), ("content", content))
+            if words is not None
+        }
+        if title is not None:
+            self.search = title[-1][:4]
+        self.in_play.add(ticket)
+        self.post(self.who(who), paths.ticket_update_path(ticket), form)
+
+    @rule(
+        who=st.integers(0, 2),
+        ticket=tickets,
+        status=st.sampled_from(TicketStatus),
+        inline=st.booleans(),
+    )
+    def set_status(self, who: int, ticket: str, status: TicketStatus, inline: bool) -> None:
+        """``inline``: a list row's status control (its row comes back)."""
+        headers = {**HTMX, "HX-Target": ids.ticket(ticket)} if inline else {}
+        self.in_play.add(ticket)
+        self.post(self.who(who), paths.ticket_update_path(ticket), {"status": status}, **headers)
+
+    @rule(who=st.integers(0, 2), ticket=tickets, inline=st.booleans())
+    def delete(self, who: int, ticket: str, inline: bool) -> None:
+        headers = {**HTMX, "HX-Target": ids.ticket(ticket)} if inline else {}
+        self.in_play.add(ticket)
+        self.post(self.who(who), paths.ticket_delete_path(ticket), {}, **headers)
+
+    @rule(who=st.integers(0, 2), ticket=tickets)
+    def undo(self, who: int, ticket: str) -> None:
+        self.in_play.add(ticket)
+        self.post(self.who(who), paths.ticket_restore_path(ticket), {})
+
+    # -- the check -----------------------------------------------------------------
+
+    @invariant()
+    def every_answer_is_the_oracles(self) -> None:
+        if self.people:  # before start(): nothing to look at yet
+            self.run(self._check())
+
+    def start_urls(self) -> list[str]:
+        lists = [paths.tickets_path(f"status={status.value}") for status in TicketStatus]
+        searched = paths.tickets_path(urlencode({"q": self.search}))
+        urls = [paths.home_path(), paths.tickets_path(), *lists, searched]
+        for ticket in sorted(self.in_play):
+            urls += [paths.ticket_path(ticket), paths.row_source_path(ticket)]
+        return urls
+
+    async def _check(self) -> None:
+        skipped = {paths.row_source_path(t) for t in self.seeded - self.in_play}
+        for person in [self.anonymous, *self.people]:
+            person.oracle.cookies = person.cached.cookies
+            await self._look(person, self.start_urls(), skipped)
+
+    async def _look(self, person: Person, urls: list[str], skipped: set[str]) -> None:
+        """Ask both apps for each URL, as a page and for htmx, and follow the links."""
+        seen = set(urls)
+        queue = list(urls)
+        while queue:
+            url = queue.pop(0)
+            # A source is fetched as static/live.js fetches it; a page both ways.
+            for headers in [HTMX] if url.startswith(SOURCES) else [{}, HTMX]:
+                cached = await person.cached.get(url, headers=headers)
+                oracle = await person.oracle.get(url, headers=headers)
+                diff = compare(Answer.of(cached), Answer.of(oracle))
+                variant = " (htmx)" if headers else ""
+                assert diff is None, f"GET {url}{variant} as {person.name}:\n{diff}"
+                for link in links_of(oracle.text):
+                    if link not in seen and link not in skipped:
+                        seen.add(link)
+                        queue.append(link)
+
+
+def test_no_cached_answer_differs_from_the_oracles() -> None:
+    run_state_machine_as_test(
+        Freshness,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=False,
+        ),
+    )
+
+
+def test_the_oracle_sees_what_the_cache_was_not_told(tmp_path: Path) -> None:
+    """The check can fail: a stale answer is told apart from the oracle's."""
+
+    async def look() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
+        async with own_database(tmp_path) as url, Twins.running(url, own_cache_url()) as twins:
+            ticket = await add_ticket(twins.cached, title="Printer on fire")
+            page = paths.ticket_path(ticket.id)
+            async with app_client(twins.cached) as cached, app_client(twins.oracle) as oracle:
+                first = await cached.get(page)
+                await _write_behind_the_apps_back(url, ticket.id)
+                again = await cached.get(page)
+                fresh = await oracle.get(page)
+                return first, again, fresh
+
+    first, again, fresh = asyncio.run(look())
+
+    assert again.headers["x-cache"] == "HIT" and fresh.headers["x-cache"] == "MISS"
+    assert compare(Answer.of(first), Answer.of(again)) is None
+    diff = compare(Answer.of(again), Answer.of(fresh))
+    assert diff is not None
+    assert '-    <p class="ticket-detail__content">changed behind its back</p>' in diff, diff
+    assert '+    <p class="ticket-detail__content">Smoke from tray 2.</p>' in diff, diff
+
+
+async def _write_behind_the_apps_back(url: str, ticket_id: str) -> None:
+    """A change made by another program (an engine of its own, a plain
+    statement): nothing tells the cache."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            changed = update(Ticket).where(col(Ticket.id) == ticket_id)
+            await connection.execute(changed.values(content="changed behind its back"))
+    finally:
+        await engine.dispose()
