@@ -1,6 +1,6 @@
 """The oracle: no cached answer differs from what the app with CACHE_URL=off answers.
 
-Hypothesis drives random sequences of real actions over HTTP, by two or three
+Hypothesis drives random sequences of real actions over HTTP, by two
 people, through the cached app: sign up, sign in and out, create, edit the
 title and content, change the status (inline, as a list row does, or not),
 delete (inline or not) and undo. After every step, for each person and for
@@ -36,7 +36,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -69,11 +70,16 @@ T = TypeVar("T")
 
 EXAMPLES = int(os.environ.get("FRESH_EXAMPLES", "6"))
 STEPS = int(os.environ.get("FRESH_STEPS", "12"))
+# Finding a difference is quick; shrinking it to the shortest sequence replays
+# hundreds of sequences, which takes minutes.
+TIMEOUT = int(os.environ.get("FRESH_TIMEOUT", "1800"))
 
 # Titles and contents are made of these, so that searches find some tickets
 # and not others (accents and case fold away: "cafe" finds "Café").
-WORDS = ("printer", "fire", "Café", "network", "down", "urgent")
-NAMES = ("Ada", "Grace", "Edsger")
+WORDS = ("printer", "fire", "Café", "down")
+SEARCHES = ("print", "cafe")  # looked for after every step: one a prefix, one unaccented
+# Two people: the admin, who may delete anything, and one who may delete her own.
+NAMES = ("Ada", "Grace")
 # A list shows 50 rows a page: a seed of 48 puts its second page in play
 # after a few creates (and takes it away again with a delete or two).
 SEEDS = (2, 48)
@@ -102,7 +108,6 @@ class Freshness(RuleBasedStateMachine):
         self.people: list[Person] = []
         self.in_play: set[str] = set()  # tickets some action named
         self.seeded: set[str] = set()
-        self.search = "print"  # what readers search for: a word of the last title written
 
     # -- the machinery -------------------------------------------------------------
 
@@ -180,7 +185,7 @@ class Freshness(RuleBasedStateMachine):
         self.people.append(person)
 
     @precondition(lambda self: any(person.signed_in for person in self.people))
-    @rule(who=st.integers(0, 2), keep_cookie=st.booleans())
+    @rule(who=st.integers(0, 1), keep_cookie=st.booleans())
     def sign_out(self, who: int, keep_cookie: bool) -> None:
         """``keep_cookie``: the browser (or a copy of the cookie) keeps the old
         session cookie, which must now name nobody."""
@@ -194,7 +199,7 @@ class Freshness(RuleBasedStateMachine):
         person.signed_in = False
 
     @precondition(lambda self: any(not person.signed_in for person in self.people))
-    @rule(who=st.integers(0, 2))
+    @rule(who=st.integers(0, 1))
     def sign_in(self, who: int) -> None:
         out = [person for person in self.people if not person.signed_in]
         person = out[who % len(out)]
@@ -205,7 +210,7 @@ class Freshness(RuleBasedStateMachine):
 
     @rule(
         target=tickets,
-        who=st.integers(0, 2),
+        who=st.integers(0, 1),
         title=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
         content=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
         inline=st.booleans(),
@@ -215,14 +220,13 @@ class Freshness(RuleBasedStateMachine):
         before = self.run(self._ticket_ids())
         headers = {**HTMX, "HX-Target": ids.FIRST_PAGE} if inline else {}
         form = {"title": " ".join(title), "content": " ".join(content)}
-        self.search = title[-1][:4]  # a word prefix: "Café" is found by "Caf"
         self.post(self.who(who), paths.tickets_path(), form, **headers)
         made = self.run(self._ticket_ids()) - before
         self.in_play |= made
         return multiple(*made)
 
     @rule(
-        who=st.integers(0, 2),
+        who=st.integers(0, 1),
         ticket=tickets,
         title=st.none() | st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
         content=st.none() | st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
@@ -235,13 +239,11 @@ class Freshness(RuleBasedStateMachine):
             for name, words in (("title", title), ("content", content))
             if words is not None
         }
-        if title is not None:
-            self.search = title[-1][:4]
         self.in_play.add(ticket)
         self.post(self.who(who), paths.ticket_update_path(ticket), form)
 
     @rule(
-        who=st.integers(0, 2),
+        who=st.integers(0, 1),
         ticket=tickets,
         status=st.sampled_from(TicketStatus),
         inline=st.booleans(),
@@ -252,13 +254,13 @@ class Freshness(RuleBasedStateMachine):
         self.in_play.add(ticket)
         self.post(self.who(who), paths.ticket_update_path(ticket), {"status": status}, **headers)
 
-    @rule(who=st.integers(0, 2), ticket=tickets, inline=st.booleans())
+    @rule(who=st.integers(0, 1), ticket=tickets, inline=st.booleans())
     def delete(self, who: int, ticket: str, inline: bool) -> None:
         headers = {**HTMX, "HX-Target": ids.ticket(ticket)} if inline else {}
         self.in_play.add(ticket)
         self.post(self.who(who), paths.ticket_delete_path(ticket), {}, **headers)
 
-    @rule(who=st.integers(0, 2), ticket=tickets)
+    @rule(who=st.integers(0, 1), ticket=tickets)
     def undo(self, who: int, ticket: str) -> None:
         self.in_play.add(ticket)
         self.post(self.who(who), paths.ticket_restore_path(ticket), {})
@@ -272,8 +274,8 @@ class Freshness(RuleBasedStateMachine):
 
     def start_urls(self) -> list[str]:
         lists = [paths.tickets_path(f"status={status.value}") for status in TicketStatus]
-        searched = paths.tickets_path(urlencode({"q": self.search}))
-        urls = [paths.home_path(), paths.tickets_path(), *lists, searched]
+        searched = [paths.tickets_path(urlencode({"q": words})) for words in SEARCHES]
+        urls = [paths.home_path(), paths.tickets_path(), *lists, *searched]
         for ticket in sorted(self.in_play):
             urls += [paths.ticket_path(ticket), paths.row_source_path(ticket)]
         return urls
@@ -303,6 +305,7 @@ class Freshness(RuleBasedStateMachine):
                         queue.append(link)
 
 
+@pytest.mark.timeout(TIMEOUT)
 def test_no_cached_answer_differs_from_the_oracles() -> None:
     run_state_machine_as_test(
         Freshness,
@@ -314,6 +317,7 @@ def test_no_cached_answer_differs_from_the_oracles() -> None:
             database=None,
             suppress_health_check=list(HealthCheck),
             report_multiple_bugs=False,
+            phases=[phase for phase in Phase if phase is not Phase.explain],  # minutes, no news
         ),
     )
 
