@@ -11,11 +11,11 @@ what it ignores: headers that say how an answer was made, never its body).
 
 The URLs: the home page and the list (all, each status, a search, with
 their next pages through ``rel="next"``), the page of every ticket in play
-(one some action named, deleted ones included), and each live fragment's
-source the pages name (``data-live-src``); each as a page and as htmx asks
-for it (``HX-Request: true``). A row's source is asked for tickets in play
-only: the others (a seeded page's) can only change by an action, which
-puts them in play.
+(one an action may name, deleted ones included), and each live fragment's
+source the pages name (``data-live-src``), as static/live.js asks for it;
+each page also as htmx asks for it (``HX-Request: true``). A filler
+ticket's own page and row source are not asked for: no action names it, and
+the lists show it.
 
 A difference fails with the shortest sequence of actions Hypothesis finds
 that shows it. The budget: ``FRESH_EXAMPLES`` sequences of ``FRESH_STEPS``
@@ -31,6 +31,7 @@ import tempfile
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -54,7 +55,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, select
 
 from app import ids, paths
-from app.models import Ticket, TicketStatus
+from app.models import Ticket, TicketStatus, User, utcnow
 from harness.oracle import Answer, Twins, compare, links_of
 from tests.helpers import (
     HTMX,
@@ -68,8 +69,8 @@ from tests.helpers import (
 
 T = TypeVar("T")
 
-EXAMPLES = int(os.environ.get("FRESH_EXAMPLES", "6"))
-STEPS = int(os.environ.get("FRESH_STEPS", "12"))
+EXAMPLES = int(os.environ.get("FRESH_EXAMPLES", "12"))
+STEPS = int(os.environ.get("FRESH_STEPS", "6"))
 # Finding a difference is quick; shrinking it to the shortest sequence replays
 # hundreds of sequences, which takes minutes.
 TIMEOUT = int(os.environ.get("FRESH_TIMEOUT", "1800"))
@@ -80,9 +81,12 @@ WORDS = ("printer", "fire", "Café", "down")
 SEARCHES = ("print", "cafe")  # looked for after every step: one a prefix, one unaccented
 # Two people: the admin, who may delete anything, and one who may delete her own.
 NAMES = ("Ada", "Grace")
-# A list shows 50 rows a page: a seed of 48 puts its second page in play
-# after a few creates (and takes it away again with a delete or two).
-SEEDS = (2, 48)
+# Tickets there from the start: NAMED ones for the actions to name, and as
+# many more that no action names (FILLER, checked through the lists only).
+# A list shows 50 rows a page: 48 in all put its second page in play after a
+# couple of creates, and a delete or two takes it away again.
+NAMED = 2
+FILLER = (0, 46)
 SOURCES = "/fragments/"  # where live fragments are served alone (app.paths *_source_path)
 
 
@@ -106,8 +110,8 @@ class Freshness(RuleBasedStateMachine):
         self.twins = self.run(self._start())
         self.anonymous = self.run(self._person("anonymous"))
         self.people: list[Person] = []
-        self.in_play: set[str] = set()  # tickets some action named
-        self.seeded: set[str] = set()
+        self.in_play: set[str] = set()  # tickets an action may name or named
+        self.filler: set[str] = set()  # tickets no action names
 
     # -- the machinery -------------------------------------------------------------
 
@@ -149,30 +153,40 @@ class Freshness(RuleBasedStateMachine):
 
     # -- the actions ---------------------------------------------------------------
 
-    @initialize(target=tickets, seeded=st.sampled_from(SEEDS))
-    def start(self, seeded: int) -> Any:
+    @initialize(target=tickets, filler=st.sampled_from(FILLER))
+    def start(self, filler: int) -> Any:
         """The first person signs up (the admin); some tickets are there already."""
         self.sign_up()
-        self.run(self._seed(seeded))
-        return multiple(*sorted(self.seeded))
+        seeded = self.run(self._seed(NAMED + filler))
+        named = seeded[-NAMED:]  # the newest: on the first page of the list
+        self.in_play |= set(named)
+        self.filler = set(seeded) - self.in_play
+        return multiple(*named)
 
-    async def _seed(self, count: int) -> None:
+    async def _seed(self, count: int) -> list[str]:
         """Tickets written straight to the database before anything was read,
-        by the admin and by nobody known, in every status."""
+        by the admin and by nobody known, in every status, oldest first."""
         statuses = list(TicketStatus)
         admin = self.people[0]
         async with self.twins.cached.state.db.transaction() as session:
-            for n in range(count):
-                words = [WORDS[n % len(WORDS)], WORDS[(n * 5 + 1) % len(WORDS)]]
-                session.add(
-                    Ticket(
-                        title=f"{' '.join(words)} {n}",
-                        content=f"seeded {WORDS[n % 4]}",
-                        status=statuses[n % len(statuses)],
-                        author_name=admin.name if n % 2 else None,
-                    )
+            admin_id = (await session.exec(select(User.id))).one()  # the only account yet
+            # Dates of their own, a second apart, so that the lists' order is
+            # the same in every run (a tie would be broken by the random ids).
+            first = utcnow() - timedelta(hours=1)
+            tickets = [
+                Ticket(
+                    title=f"{WORDS[n % len(WORDS)]} {WORDS[(n * 3 + 1) % len(WORDS)]} {n}",
+                    content=f"seeded {WORDS[n % len(WORDS)]}",
+                    status=statuses[n % len(statuses)],
+                    created_at=first + timedelta(seconds=n),
+                    updated_at=first + timedelta(seconds=n),
+                    author_id=admin_id if n % 2 else None,
+                    author_name=admin.name if n % 2 else None,
                 )
-        self.seeded = await self._ticket_ids()
+                for n in range(count)
+            ]
+            session.add_all(tickets)
+        return [ticket.id for ticket in tickets]
 
     @precondition(lambda self: len(self.people) < len(NAMES))
     @rule()
@@ -281,7 +295,7 @@ class Freshness(RuleBasedStateMachine):
         return urls
 
     async def _check(self) -> None:
-        skipped = {paths.row_source_path(t) for t in self.seeded - self.in_play}
+        skipped = {paths.row_source_path(ticket) for ticket in self.filler}
         for person in [self.anonymous, *self.people]:
             person.oracle.cookies = person.cached.cookies
             await self._look(person, self.start_urls(), skipped)
