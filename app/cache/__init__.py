@@ -130,7 +130,7 @@ from app.cache.keys import Variants, cookie_of
 from app.cache.memory import MemoryStore
 from app.cache.middleware import CacheMiddleware
 from app.cache.repeats import Repeats, RepeatsMiddleware
-from app.cache.scope import cache_tag, collected_tags
+from app.cache.scope import cache_tag, collected_tags, is_rendering
 from app.cache.served import CacheStatus, Served
 from app.cache.store import Store
 
@@ -170,6 +170,7 @@ __all__ = [
     "current_cache",
     "fragment",
     "fragments",
+    "is_rendering",
     "revalidate_path",
     "revalidate_tag",
 ]
