@@ -19,10 +19,10 @@ it here. Off (the default), ``Cache.verifier`` is None: one attribute check
 on the fast path. A repeat (``RepeatsMiddleware``) is never sampled; it is
 the answer of a HIT already given, from an entry a sample may check.
 
-How it renders. As a MISS would, through a second ``Cache`` over an
-``Unkept`` view of the store (``app/cache/unkept.py``): every fragment inside
-is rendered too (a stored one would hide the difference), every tag is
-collected the ordinary way, nothing is kept. The body compared is the
+How it renders. As a MISS would (``Cache.serve``), through a second ``Cache``
+over an ``Unkept`` view of the store (``app/cache/unkept.py``): every
+fragment inside is rendered too (a stored one would hide the difference),
+every tag is collected the ordinary way, nothing is kept. The body compared is the
 shared one (holes unfilled), never a visitor's.
 
 When a difference is no divergence:
@@ -48,8 +48,8 @@ from typing import Protocol
 from app.cache.context import Binding
 from app.cache.entry import Entry
 from app.cache.metrics import CacheMetrics
-from app.cache.scope import RenderScope, render_scope
-from app.cache.served import Render, as_bytes
+from app.cache.scope import render_scope
+from app.cache.served import Render, Served
 from app.cache.store import Store
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ class Shadow(Protocol):
     """The second cache a verification renders through (``Cache`` over ``Unkept``)."""
 
     def bound(self, binding: Binding | None = None) -> AbstractContextManager[Binding | None]: ...
+
+    async def serve(self, key: str, render: Render) -> Served: ...
 
     async def close(self) -> None: ...
 
@@ -175,25 +177,27 @@ class Verifier:
         self.metrics.verifications.labels(outcome).inc()
 
     async def _outcome(self, check: Check) -> str:
-        scope = RenderScope(snapshot=await self.store.clock())
-        scope.add_tags(check.path_tags)
         fresh: bytes | BaseException
-        with self.shadow.bound(Binding(path_tags=check.path_tags)), render_scope(scope):
+        tags: frozenset[str] = frozenset()
+        # The render a MISS would run, with the request's path tags, in a scope of its own.
+        with self.shadow.bound(Binding(path_tags=check.path_tags)), render_scope(None):
             try:
-                fresh = as_bytes(await check.render())
+                served = await self.shadow.serve(check.entry.key, check.render)
             except Exception as exc:
                 if not self.declined(exc):
                     raise
                 fresh = exc  # a 404 where the entry holds a page
-        if scope.dynamic:
-            return SKIPPED
+            else:
+                if served.entry is None:  # a dynamic part inside: it may differ each time
+                    return SKIPPED
+                fresh, tags = served.entry.body, served.entry.tags
         if fresh == check.entry.body:
             return SAME
         if self.grace:
             await asyncio.sleep(self.grace)  # let a bump owed by an earlier COMMIT land
         if self.owes() or await self._moved(check.entry):
             return MOVED
-        self._diverged(check, fresh, frozenset(scope.tags))
+        self._diverged(check, fresh, tags)
         return DIVERGED
 
     async def _moved(self, entry: Entry) -> bool:

@@ -347,11 +347,13 @@ async def test_a_get_not_sampled_is_answered_before_routing_and_not_rendered_aga
 async def test_at_most_max_running_verifications_at_once(
     shop: Shop, client: httpx.AsyncClient
 ) -> None:
-    await client.get("/items/1")
+    pages = ["/items/1", "/items/2", "/items/1", "/items/2", "/items/1"]
+    for page in pages[:2]:
+        await client.get(page)
     shop.verifier.max_running = 2
     shop.gate = asyncio.Event()
 
-    answers = [await client.get("/items/1") for _ in range(5)]
+    answers = [await client.get(page) for page in pages]
     running = len(shop.verifier.running)
     shop.gate.set()
     await shop.cache.settle()
@@ -359,7 +361,21 @@ async def test_at_most_max_running_verifications_at_once(
     assert all(answer.headers["x-cache"] == "HIT" for answer in answers)
     assert running == 2
     assert shop.outcomes() == {"dropped": 3, "same": 2}
-    assert shop.renders == 1 + 2
+    assert shop.renders == 2 + 2
+
+
+async def test_verifications_of_one_key_at_once_share_one_render(
+    shop: Shop, client: httpx.AsyncClient
+) -> None:
+    await client.get("/items/1")
+    shop.gate = asyncio.Event()
+
+    for _ in range(2):
+        await client.get("/items/1")
+    shop.gate.set()
+    await shop.cache.settle()
+
+    assert shop.outcomes() == {"same": 2} and shop.renders == 1 + 1
 
 
 async def test_closing_the_cache_cancels_its_verifications(
