@@ -10,6 +10,7 @@ is bound here: once per request by ``CacheMiddleware``, or by ``cache.bound()``.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -31,6 +32,8 @@ from app.cache.scope import RenderScope, current_scope, render_scope
 from app.cache.served import CacheStatus, Found, InHandRender, Render, Served, as_bytes
 from app.cache.store import Store
 from app.cache.tags import PathType
+from app.cache.unkept import Unkept
+from app.cache.verify import Verifier
 
 
 class Cache:
@@ -42,6 +45,8 @@ class Cache:
         declined: Callable[[BaseException], bool] = lambda exc: False,
         holes: Holes | None = None,
         edges: Sequence[Edge] = (),
+        verify_rate: float = 0.0,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
         # How bodies' per-visitor holes are filled (app/cache/holes.py).
@@ -69,6 +74,20 @@ class Cache:
         self.waiting = 0  # readers waiting for a render in flight (not leading it)
         self.metrics.watch_waiting(lambda: self.waiting)
         self.misses = MissNotes()  # why each key was last not served fresh (the inspector)
+        # Sampled HITs rendered again and compared (app/cache/verify.py); None: off.
+        self.verifier: Verifier | None = None
+        if verify_rate:
+            shadow = Cache(Unkept(store), now=now, declined=declined, holes=holes)
+            self.verifier = Verifier(
+                store,
+                self.metrics,
+                shadow,
+                rate=verify_rate,
+                draw=draw,
+                now=now,
+                declined=declined,
+                owes=lambda: self.invalidations.owes,
+            )
 
     # -- reading -----------------------------------------------------------
 
@@ -235,10 +254,14 @@ class Cache:
         await self.store.start()
 
     async def settle(self) -> None:
-        """Wait for every render in flight, background refreshes included."""
+        """Wait for every render in flight, background refreshes and verifications included."""
+        if self.verifier is not None:
+            await self.verifier.settle()
         await self.renders.settle()
 
     async def close(self) -> None:
+        if self.verifier is not None:
+            await self.verifier.close()
         self.renders.cancel()
         for edge in self.edges:
             await edge.close()

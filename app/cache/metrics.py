@@ -68,6 +68,18 @@ class CacheMetrics:
         self.store_errors = Counter(
             "cache_store_errors", "Store operations that failed.", registry=r
         )
+        self.verifications = Counter(
+            "cache_verifications",
+            "Sampled HITs rendered again (CACHE_VERIFY_RATE), by outcome.",
+            ["outcome"],
+            registry=r,
+        )
+        self.divergences = Counter(
+            "cache_divergence",
+            "Sampled HITs whose fresh render differed while none of their tags moved.",
+            ["route"],
+            registry=r,
+        )
         entries = Gauge("cache_entries", "Entries held by the store.", registry=r)
         entries.set_function(lambda: stats()[0])
         size = Gauge("cache_bytes", "Bytes held by the store.", registry=r)
