@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar, Token
-from types import TracebackType
 
 from app.cache.batch import Batches
 from app.cache.context import Binding, current_path_tags, read_after, reset_binding, set_binding
@@ -235,10 +234,8 @@ class Cache:
         self.invalidations.on_invalidate(listener)
 
     async def apply_commit(self, commit: Commit) -> None:
-        """Apply what another process's ``commit`` queued and could not apply (an
-        outbox row, read back with ``Commit.from_text``). Raises
-        ``StoreUnavailable`` or ``EdgeUnavailable`` while it cannot be applied:
-        the row must stay until some process has."""
+        """Apply what another process's ``commit`` queued and could not (an outbox
+        row); raises ``StoreUnavailable`` or ``EdgeUnavailable`` while it cannot."""
         for tags, soft in commit.groups():
             await self.invalidations.apply(tags, soft=soft)
 
@@ -294,12 +291,7 @@ class Bound:
         self._tokens = (_current.set(self.cache), set_binding(self.binding))
         return self.binding
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *raised: object) -> None:
         assert self._tokens is not None
         cache_token, binding_token = self._tokens
         reset_binding(binding_token)
