@@ -37,7 +37,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
 from app.deps import names
-from app.deps.schema import is_membership, plain
+from app.deps.schema import is_membership, is_tracked, plain
 
 
 class Reads(ColumnElement[bool]):
@@ -75,6 +75,11 @@ class _Found:
     opaque: bool = False  # raw SQL that declares nothing
 
 
+class UntrackedRead(Exception):
+    """A render read a table its model says no render reads: its writes move
+    nothing, so what the render showed could never be invalidated."""
+
+
 def read_dependencies(
     statement: Select[Any], params: Mapping[str, Any] | None, rows: Sequence[Sequence[Any]]
 ) -> set[str]:
@@ -92,6 +97,9 @@ def read_dependencies(
     )
     if found.opaque:
         found.deps.update(names.table(table) for table in found.tables)
+    unread = sorted(table.name for table in found.tables if not is_tracked(table))
+    if unread:
+        raise UntrackedRead(f"a render read {', '.join(unread)}, which no render reads (untracked)")
     return found.deps
 
 
