@@ -6,7 +6,7 @@ One function per kind, so that reads and writes cannot spell one apart
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, Table
@@ -17,8 +17,10 @@ def table(of: Table) -> str:
     return of.name
 
 
-def row(of: Table, key: Iterable[object]) -> str:
+def row(of: Table, key: Sequence[object]) -> str:
     """One row, by its primary key's values."""
+    if len(key) == 1:  # nearly always: a render names many rows
+        return f"{of.name}:{_text(key[0])}"
     return f"{of.name}:{','.join(_text(value) for value in key)}"
 
 
@@ -44,4 +46,6 @@ def changed(column: Column[Any]) -> str:
 
 
 def _text(value: object) -> str:
-    return str(getattr(value, "value", value))  # an enum by its value
+    return (
+        value if isinstance(value, str) else str(getattr(value, "value", value))
+    )  # an enum by its value
