@@ -1,6 +1,7 @@
 """The cache inspector (admins only): for a URL of this site, what each layer
 holds behind it, its tags and their versions, its age, which render made it,
-and why it was last not served fresh.
+and why it was last not served fresh; and the last divergences that this
+process's sampled verification found (``CACHE_VERIFY_RATE``).
 
 Not cached itself: it reads the store as it is now.
 """
@@ -72,6 +73,7 @@ async def cache_inspector(request: Request) -> Response:
         now=cache.now(),
         edge_url=settings.edge_url,
         edge_anonymous=ANONYMOUS,
+        verifier=cache.verifier,  # None: CACHE_VERIFY_RATE is off
     )
     return HTMLResponse(body)
 

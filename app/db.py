@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from app import sqlite_functions
 from app.cache import Commit
+from app.deps.hooks import COMMIT, TrackedSession
 from app.migrations import upgrade
 
 CommitHook = Callable[[], AbstractAsyncContextManager[Commit]]
@@ -93,24 +94,34 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A read session: nothing it does is committed."""
-        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+        """A read session: nothing it does is committed; what a render reads
+        through it names the render's dependencies (app/deps)."""
+        async with self._session() as session:
             yield session
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A write: committed if the block completes, rolled back if it raises."""
+        """A write: committed if the block completes, rolled back if it raises.
+
+        What its rows moved is queued in the cache's ``Commit`` (app/deps),
+        applied after COMMIT and kept in the outbox with the write.
+        """
         row = None
         async with (
             self._after_commit() as commit,
-            AsyncSession(self.engine, expire_on_commit=False) as session,
+            self._session() as session,
             session.begin(),
         ):
+            session.info[COMMIT] = commit
             yield session
+            await session.flush()  # every move queued before the outbox keeps them
             if self.outbox is not None:
                 row = await self.outbox.record(session, commit)
         if row is not None and self.outbox is not None:
             self.outbox.settled(row, commit)
+
+    def _session(self) -> AsyncSession:
+        return AsyncSession(self.engine, expire_on_commit=False, sync_session_class=TrackedSession)
 
     async def close(self) -> None:
         await self.engine.dispose()

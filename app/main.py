@@ -116,7 +116,13 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     # An unknown id's 404 is no failure; pages' per-person parts are holes (app/holes.py).
     holes = app_holes()
     edges = [Edge(settings.edge_url)] if settings.edge_url else []
-    cache = Cache(store, declined=client_error, holes=holes, edges=edges)
+    cache = Cache(
+        store,
+        declined=client_error,
+        holes=holes,
+        edges=edges,
+        verify_rate=settings.cache_verify_rate,
+    )
     db = Database(settings.database_url, after_commit=cache.after_commit)
     outbox = db.outbox = Outbox(cache, db)  # invalidations outlive their writer
     events = events or EventBroker()

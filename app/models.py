@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Index, event
 from sqlmodel import Field, SQLModel
 
+from app.deps.schema import KEPT_BY, UNTRACKED
 from app.search import search_text
 
 TITLE_MAX = 191
@@ -58,6 +59,9 @@ class TicketCount(SQLModel, table=True):
     """How many tickets have a status: kept by triggers on ticket (migration 0003)."""
 
     __tablename__ = "ticket_count"
+    # Its rows are named by ticket.status: a write that moves a status's
+    # membership moves that count (app/deps).
+    __table_args__ = {"info": {KEPT_BY: ("ticket", "status")}}
 
     status: str = Field(primary_key=True, max_length=11)
     n: int
@@ -89,9 +93,10 @@ class InvalidationOutbox(SQLModel, table=True):
     (app/outbox.py): written in the write's own transaction."""
 
     __tablename__ = "invalidation_outbox"
+    __table_args__ = {"info": {UNTRACKED: True}}  # no render reads it (app/deps)
 
     id: int | None = Field(default=None, primary_key=True)
-    queued: str  # JSON: [[tag, stale], ...]
+    queued: str  # JSON: [[tag, soft], ...] (Commit.to_text)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
@@ -125,6 +130,7 @@ class LoginFailure(SQLModel, table=True):
     ``client:<address>``): what throttles the next tries."""
 
     __tablename__ = "login_failure"
+    __table_args__ = {"info": {UNTRACKED: True}}  # no render reads it (app/deps)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=320, index=True)

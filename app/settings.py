@@ -29,6 +29,10 @@ class Settings:
     metrics_token: str | None = None
     # The edge cache in front (scripts/run starts it on EDGE_PORT): purged by tag.
     edge_url: str | None = None
+    # The share of cacheable GETs whose HIT is rendered again in the background
+    # and compared with the entry (app/cache/verify.py): 0 is off, 0.001 one in
+    # a thousand.
+    cache_verify_rate: float = 0.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -41,9 +45,18 @@ class Settings:
             allowed_hosts=_names(env.get("ALLOWED_HOSTS")) or defaults.allowed_hosts,
             metrics_token=env.get("METRICS_TOKEN") or None,
             edge_url=f"http://127.0.0.1:{env['EDGE_PORT']}" if env.get("EDGE_PORT") else None,
+            cache_verify_rate=_rate(env.get("CACHE_VERIFY_RATE")),
         )
 
 
 def _names(value: str | None) -> tuple[str, ...]:
     """``"a, b,"`` -> ``("a", "b")``."""
     return tuple(name.strip() for name in (value or "").split(",") if name.strip())
+
+
+def _rate(value: str | None) -> float:
+    """``CACHE_VERIFY_RATE``: unset or empty is 0 (off); else a share from 0 to 1."""
+    rate = float(value or 0)
+    if not 0 <= rate <= 1:
+        raise ValueError(f"CACHE_VERIFY_RATE must be from 0 to 1, got {value}")
+    return rate

@@ -16,7 +16,8 @@ from markupsafe import Markup, escape
 
 from app import ids, paths
 from app.assets import static_files
-from app.cache import collected_tags
+from app.cache import cache_tag, collected_tags, is_rendering
+from app.deps.reads import rows_rendered
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 from app.notices import quoted
 from app.search import MAX_QUERY_CHARS
@@ -72,7 +73,14 @@ def render_page(template_name: str, *, partial: bool, **context: Any) -> str:
 
 
 def render(template_name: str, *, block: str | None = None, **context: Any) -> str:
-    """The whole template, or only one of its blocks (a page's partial)."""
+    """The whole template, or only one of its blocks (a page's partial).
+
+    The rows of the entities it is given are dependencies of the render in
+    progress (app/deps): a row's fragment, rendered from what its list read,
+    depends on its ticket without a query of its own.
+    """
+    if is_rendering():
+        cache_tag(*rows_rendered(context.values()))
     template = environment.get_template(template_name)
     if block is None:
         return template.render(context)

@@ -14,6 +14,8 @@ two measurements taken in the same run, never an absolute.
 - wrk: run wrk and parse what it prints
 - seed, revalidate: the seeded tickets; ``revalidate_tag`` timed in process
 - bare_app, dynamic_app: the ASGI apps of the bare and the dynamic rows
+- hit_path: the HIT fast path in process, sampled verification off and on
+  (``python -m bench.hit_path``)
 - sse: a delete's p50 with 200 idle event streams open (``python -m bench.sse``)
 
 Servers, processes, metrics and tickets come from the ``harness`` package,

@@ -29,13 +29,12 @@ from app.cache import Cache
 from app.settings import Settings
 
 
-def create_app_store_off() -> Starlette:
-    settings = dataclasses.replace(Settings.from_env(), cache_max_bytes=1)
-    return main.create_app(settings)
+def create_app_store_off(**settings: Any) -> Starlette:
+    return main.create_app(dataclasses.replace(Settings.from_env(), cache_max_bytes=1, **settings))
 
 
-def create_app() -> Starlette:
-    app = create_app_store_off()
+def create_app(**settings: Any) -> Starlette:
+    app = create_app_store_off(**settings)
     cache: Cache = app.state.cache
     serve = cache.serve
     counter = itertools.count()

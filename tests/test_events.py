@@ -197,16 +197,21 @@ async def test_a_committed_write_sends_one_event_naming_its_tags(
         events = await stream.events_until("marker")
 
     assert deleted.status_code == 303
-    assert events == [
-        Event(
-            app.state.events.event_id(1),
+    assert [(event.name, event.tags) for event in events] == [
+        (
             "invalidate",
-            [
+            [  # derived from the rows the delete changed (app/deps)
+                "deleted_ticket",  # the row an undo restores
+                f"deleted_ticket:{ticket.id}",
+                "deleted_ticket?",
+                "deleted_ticket?status=OPEN",
+                "ticket",
                 f"ticket:{ticket.id}",
-                "tickets:all",
-                "tickets:counts",
-                "tickets:search",
-                "tickets:status:OPEN",
+                "ticket?",
+                "ticket?status=OPEN",
+                "ticket_count",  # kept by triggers from ticket.status
+                "ticket_count:OPEN",
+                "ticket_count?",
             ],
         )
     ]
@@ -219,12 +224,14 @@ async def test_the_event_is_published_after_commit_not_when_the_tag_is_revalidat
     async with Stream(app) as stream:
         async with app.state.db.transaction() as session:
             session.add(Ticket(title="New", content="Body"))
-            await app.state.cache.revalidate_tag("tickets")
+            await app.state.cache.revalidate_tag("weather")  # data from elsewhere, with it
+            await session.flush()
             assert broker.seq == 0  # queued for after COMMIT
         assert broker.seq == 1
         await invalidate(app, "marker")
 
-        assert [event.tags for event in await stream.events_until("marker")] == [["tickets"]]
+        [tags] = [event.tags for event in await stream.events_until("marker")]
+    assert "weather" in tags and "ticket?" in tags
 
 
 async def test_a_rolled_back_write_sends_nothing(app: Starlette, client: httpx.AsyncClient) -> None:
@@ -360,6 +367,7 @@ async def test_a_slow_client_is_resynced_and_never_blocks_the_writer(settings: S
     async with serving(settings, broker) as app, client_of(app) as client:
         await sign_in(app, client, "Ada")
         tickets = [await add_ticket(app, title=f"Ticket {n}") for n in range(10)]
+        before = app.state.events.seq  # the adds' own events, sent to nobody
         async with Stream(app) as slow, Stream(app) as fast:
             slow.gate.clear()
             await invalidate(app, "first")
@@ -380,7 +388,8 @@ async def test_a_slow_client_is_resynced_and_never_blocks_the_writer(settings: S
 
     # What it missed (the deletes and the marker) is dropped for one resync...
     assert [event.tags for event in slow_events] == [["first"], ["*"]]
-    assert slow_events[1].id == app.state.events.event_id(12)  # ...that catches up to the marker
+    # ...that catches up to the marker
+    assert slow_events[1].id == app.state.events.event_id(before + 12)
     assert app.state.events.resyncs == 1
 
 
@@ -454,11 +463,13 @@ async def test_each_live_fragment_declares_its_tags_and_source(
     detail = (await client.get(f"/tickets/{ticket.id}")).text
 
     live = re.compile(r'id="([\w-]+)"[^>]* data-live-tags="([^"]*)" data-live-src="([^"]*)"')
-    # Each declares the tags of its own reads: the list page its membership,
-    # each row its ticket (a row refreshes itself; the page does not for it).
+    # Each declares the dependencies of its own reads: the counts their rows,
+    # the list page its membership and its order, each row its ticket (a row
+    # refreshes itself; the page does not for it).
+    counts = "ticket_count:DONE ticket_count:IN_PROGRESS ticket_count:OPEN ticket_count?"
     assert {found[0]: found[1:] for found in live.findall(listing)} == {
-        "ticket-counts": ("tickets:counts", "/fragments/counts"),
-        "list-page-first": ("tickets:all", "/fragments/tickets"),
+        "ticket-counts": (counts, "/fragments/counts"),
+        "list-page-first": ("ticket.created_at ticket.id ticket?", "/fragments/tickets"),
         f"ticket-{ticket.id}": (f"ticket:{ticket.id}", f"/fragments/tickets/{ticket.id}/row"),
     }
     assert (

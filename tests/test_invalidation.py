@@ -46,12 +46,13 @@ async def test_fragment_invalidation_reaches_every_page_that_holds_it(
     ticket = await add_ticket(app)
     await warm(client, "/", "/tickets", f"/tickets/{ticket.id}")
 
-    await app.state.cache.revalidate_tag("statuses")  # only the legend, inside /tickets
+    # The ticket's row: its fragment in the list, and its page; not the home page.
+    await app.state.cache.revalidate_tag(f"ticket:{ticket.id}")
 
     assert await statuses(client, "/", "/tickets", f"/tickets/{ticket.id}") == {
         "/": "HIT",
         "/tickets": "MISS",
-        f"/tickets/{ticket.id}": "HIT",
+        f"/tickets/{ticket.id}": "MISS",
     }
 
 

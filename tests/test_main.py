@@ -5,11 +5,24 @@ Driven through ``create_app`` itself, as a server drives it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 import pytest
 from starlette.applications import Starlette
 
 from app.cache import Cache
+from app.settings import Settings
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Repeats need a store that can tell that nothing moved: memory, or Redis
+    with its near copy (without one, only Redis knows, and nothing is kept)."""
+    if not settings.cache_url.startswith("redis"):
+        return settings
+    joiner = "&" if "?" in settings.cache_url else "?"
+    return replace(settings, cache_url=f"{settings.cache_url}{joiner}near=1")
 
 
 def counted_lookups(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -312,7 +312,7 @@ def test_a_process_remembers_a_token_for_a_second_at_most_and_forgets_it_when_to
     assert remembered.get(b"ada-token") is None  # read its entry again
     remembered.put(b"ada-token", ada)
 
-    remembered.forget(frozenset({sessions.tag(sessions.digest("ada-token")), "tickets:all"}))
+    remembered.forget(frozenset({sessions.dependency(sessions.digest("ada-token")), "ticket?"}))
     assert remembered.get(b"ada-token") is None and remembered.get(b"bob-token") is None  # expired
     remembered.put(b"bob-token", ada)
     remembered.forget(frozenset({"*"}))  # a lost channel: everyone is read again

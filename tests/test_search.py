@@ -9,7 +9,6 @@ from starlette.exceptions import HTTPException
 
 from app import search
 from app.models import Ticket, TicketStatus
-from app.tickets import tags
 from app.tickets.filters import Cursor, ListQuery
 
 
@@ -68,30 +67,3 @@ def test_a_list_query_knows_which_tickets_belong() -> None:
     assert ListQuery.parse({"q": "caf COLD"}).matches(ticket)
     assert not ListQuery.parse({"q": "caf hot"}).matches(ticket)
     assert not ListQuery.parse({"status": "DONE"}).matches(ticket)
-
-
-@pytest.mark.parametrize(
-    ("written", "moved"),
-    [
-        pytest.param(
-            tags.came_or_went("1", TicketStatus.OPEN),
-            ["ticket:1", "tickets:all", "tickets:search", "tickets:counts", "tickets:status:OPEN"],
-            id="create-or-delete",
-        ),
-        pytest.param(
-            tags.Written("1", frozenset([TicketStatus.OPEN, TicketStatus.DONE])),
-            ["ticket:1", "tickets:counts", "tickets:status:DONE", "tickets:status:OPEN"],
-            id="status-change",
-        ),
-        pytest.param(
-            tags.Written("1", frozenset([TicketStatus.OPEN]), text_changed=True),
-            ["ticket:1", "tickets:search"],
-            id="title-change",
-        ),
-        pytest.param(tags.Written("1", frozenset([TicketStatus.OPEN])), ["ticket:1"], id="none"),
-    ],
-)
-def test_a_write_moves_only_the_tags_of_what_it_changed(
-    written: tags.Written, moved: list[str]
-) -> None:
-    assert tags.moved_by(written) == moved

@@ -24,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app import edge_contract
-from app.cache import revalidate_tag
+from app.deps import names
+from app.deps.schema import table_of
 from app.models import User, UserSession, utcnow
 
 COOKIE = edge_contract.SESSION_COOKIE
@@ -37,9 +38,10 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def tag(session_digest: str) -> str:
-    """The cache tag of a session's person (app/accounts/viewer.py): bumped when it ends."""
-    return f"session:{session_digest}"
+def dependency(session_digest: str) -> str:
+    """What a read of this session depends on: its row (app/deps), which moves
+    when the session ends (app/accounts/viewer.py forgets it then)."""
+    return names.row(table_of(UserSession), [session_digest])
 
 
 async def start(session: AsyncSession, user: User) -> str:
@@ -69,10 +71,9 @@ async def person_of(session: AsyncSession, session_digest: str) -> tuple[User, d
 
 async def end(session: AsyncSession, token: str | None) -> None:
     """End the session of ``token``: its row goes, and every process forgets it
-    (its cache tag is bumped after COMMIT, like any write's)."""
+    (the row's dependency moves after COMMIT, like any write's)."""
     if token:
         await session.exec(delete(UserSession).where(col(UserSession.id) == digest(token)))
-        await revalidate_tag(tag(digest(token)))
 
 
 def set_cookies(request: Request, response: Response, token: str, user: User) -> None:

@@ -2,16 +2,18 @@
 
 Every page's holes and every write's permission need it, so it is not a
 database query per request: a session's person is a cache entry of its own
-(key ``session <digest>``, tag ``session:<digest>``). Signing out bumps that tag
-like any write, after COMMIT and before its answer, in every process (through
-the outbox when the store is cut off), so an old cookie stops working.
+(key ``session <digest>``), which depends on the session's row and its
+person's, as any read does (app/deps). Signing out deletes the row: its
+dependency moves like any write's, after COMMIT and before its answer, in
+every process (through the outbox when the store is cut off), so an old
+cookie stops working.
 A cookie that names no live session is not stored (any string would fill the
 cache): it asks the database each time, and is nobody.
 
 Reading that entry on every request is still a store read on a page's hot
 path (bench/README.md has what it cost), so each process also remembers whom
 a token names (``Remembered``) for at most ``REMEMBER_SECONDS`` between reads
-of the entry, and forgets it the moment the session's tag moves here or is
+of the entry, and forgets it the moment the session's row moves here or is
 heard moving elsewhere (``Cache.on_invalidate``; a lost channel forgets
 everyone). A
 process cut off from those news trusts a signed-out cookie for at most that
@@ -66,7 +68,7 @@ class Remembered:
 
     def __init__(self) -> None:
         self._by_token: dict[bytes, tuple[Viewer, float]] = {}  # -> (viewer, read at)
-        self._token_of: dict[str, bytes] = {}  # session tag -> token
+        self._token_of: dict[str, bytes] = {}  # session row dependency -> token
 
     def get(self, token: bytes) -> Viewer | None:
         found = self._by_token.get(token)
@@ -78,7 +80,7 @@ class Remembered:
         if len(self._by_token) >= REMEMBER_MAX:
             self.forget(EVERYTHING)
         self._by_token[token] = (viewer, time.monotonic())
-        self._token_of[sessions.tag(sessions.digest(token.decode("latin-1")))] = token
+        self._token_of[sessions.dependency(sessions.digest(token.decode("latin-1")))] = token
 
     def forget(self, tags: frozenset[str]) -> None:
         """A ``Cache.on_invalidate`` listener: sessions whose tag moved are read again."""
@@ -135,9 +137,7 @@ async def _of_token(scope: Scope, token: str) -> Viewer | None:
     # whose request asks (a revalidatePath of that page is no sign-out).
     with cache.bound():
         try:
-            served = await cache.serve(
-                f"session {session_digest}", read, tags=[sessions.tag(session_digest)]
-            )
+            served = await cache.serve(f"session {session_digest}", read)
         except _NoSession:
             return None
     if served.entry is None:  # not stored (the store is down): decoded for this request

@@ -97,6 +97,13 @@ read-after clock
 generation
     The build of the code that renders: a shared store keeps each
     generation's entries apart, and shares stamps.
+sample, verification, divergence
+    A *sampled* GET (``Cache(verify_rate=...)``) is routed rather than
+    answered before routing; when it is a HIT, its *verification* renders
+    it again in the background, over a store that keeps nothing, and
+    compares the bodies. A *divergence* is a difference while none of the
+    entry's tags moved: a dependency its render did not record
+    (``app/cache/verify.py``).
 near copy, channel
     With Redis: the hot entries a process keeps by itself, and the pub/sub
     channel whose messages (bumps, and a heartbeat) keep them true
@@ -136,7 +143,7 @@ from app.cache.memory import MemoryStore
 from app.cache.middleware import CacheMiddleware
 from app.cache.off import OffStore
 from app.cache.repeats import Repeats, RepeatsMiddleware
-from app.cache.scope import cache_tag, collected_tags
+from app.cache.scope import cache_tag, collected_tags, is_rendering
 from app.cache.served import CacheStatus, Served
 from app.cache.store import Store
 
@@ -177,6 +184,7 @@ __all__ = [
     "current_cache",
     "fragment",
     "fragments",
+    "is_rendering",
     "revalidate_path",
     "revalidate_tag",
 ]

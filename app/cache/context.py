@@ -44,6 +44,9 @@ class Binding:
     request: RequestKey | None = None  # None when the request is no cacheable GET
     path_tags: tuple[str, ...] = ()  # set by @cached once the route is known
     wrote_at: int = 0  # the store clock after this request's soft invalidations
+    # Sampled for verification (app/cache/verify.py): routed to its ``@cached``
+    # endpoint rather than answered before routing, so that a HIT can be rendered again.
+    verify: bool = False
 
 
 # The cookie that carries ``Binding.wrote_at`` to the writer's next requests.

@@ -14,7 +14,9 @@ from app.cache.context import current_binding
 from app.cache.engine import current_cache
 from app.cache.errors import CacheError
 from app.cache.keys import response_key
-from app.cache.tags import path_tags_of
+from app.cache.served import CacheStatus
+from app.cache.tags import path_tags_of, route_pattern
+from app.cache.verify import Check
 
 Endpoint = Callable[[Request], Awaitable[str]]
 
@@ -57,17 +59,26 @@ def cached(
             if query is not None:
                 canonical = query(request).encode()
                 key = response_key(request.scope["path"], canonical, binding.request.variant)
-            route = request.scope.get("route")
-            binding.path_tags = path_tags_of(request.scope["path"], getattr(route, "path", None))
+            route_path = getattr(request.scope.get("route"), "path", None)
+            binding.path_tags = path_tags_of(request.scope["path"], route_path)
             cache = current_cache()
+
+            async def render() -> str:
+                return await endpoint(request)
+
             served = await cache.serve(
                 key,
-                lambda: endpoint(request),
+                render,
                 tags=declared,
                 revalidate=revalidate,
                 dynamic=dynamic,
                 compress=True,
             )
+            if binding.verify and cache.verifier is not None and served.status is CacheStatus.HIT:
+                assert served.entry is not None  # a HIT has its entry
+                route = route_pattern(route_path) if route_path else ""
+                check = Check(_url(request), route, served.entry, render, binding.path_tags)
+                cache.verifier.submit(check)
             holes = cache.holes
             await know_visitor(holes, served.entry, served.body, binding.request, request.scope)
             return CachedResponse(served, binding.request, holes)
@@ -77,3 +88,10 @@ def cached(
         return serve
 
     return decorate
+
+
+def _url(request: Request) -> str:
+    """The path and query string asked for: what a log names."""
+    path: str = request.scope["path"]
+    query = request.scope["query_string"].decode("latin-1")
+    return path + ("?" + query if query else "")

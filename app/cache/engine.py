@@ -10,11 +10,11 @@ is bound here: once per request by ``CacheMiddleware``, or by ``cache.bound()``.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar, Token
-from types import TracebackType
 
 from app.cache.batch import Batches
 from app.cache.context import Binding, current_path_tags, read_after, reset_binding, set_binding
@@ -31,6 +31,8 @@ from app.cache.scope import RenderScope, current_scope, render_scope
 from app.cache.served import CacheStatus, Found, InHandRender, Render, Served, as_bytes
 from app.cache.store import Store
 from app.cache.tags import PathType
+from app.cache.unkept import Unkept
+from app.cache.verify import Verifier
 
 
 class Cache:
@@ -42,6 +44,8 @@ class Cache:
         declined: Callable[[BaseException], bool] = lambda exc: False,
         holes: Holes | None = None,
         edges: Sequence[Edge] = (),
+        verify_rate: float = 0.0,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
         # How bodies' per-visitor holes are filled (app/cache/holes.py).
@@ -69,6 +73,20 @@ class Cache:
         self.waiting = 0  # readers waiting for a render in flight (not leading it)
         self.metrics.watch_waiting(lambda: self.waiting)
         self.misses = MissNotes()  # why each key was last not served fresh (the inspector)
+        # Sampled HITs rendered again and compared (app/cache/verify.py); None: off.
+        self.verifier: Verifier | None = None
+        if verify_rate:
+            shadow = Cache(Unkept(store), now=now, declined=declined, holes=holes)
+            self.verifier = Verifier(
+                store,
+                self.metrics,
+                shadow,
+                rate=verify_rate,
+                draw=draw,
+                now=now,
+                declined=declined,
+                owes=lambda: self.invalidations.owes,
+            )
 
     # -- reading -----------------------------------------------------------
 
@@ -216,10 +234,8 @@ class Cache:
         self.invalidations.on_invalidate(listener)
 
     async def apply_commit(self, commit: Commit) -> None:
-        """Apply what another process's ``commit`` queued and could not apply (an
-        outbox row, read back with ``Commit.from_text``). Raises
-        ``StoreUnavailable`` or ``EdgeUnavailable`` while it cannot be applied:
-        the row must stay until some process has."""
+        """Apply what another process's ``commit`` queued and could not (an outbox
+        row); raises ``StoreUnavailable`` or ``EdgeUnavailable`` while it cannot."""
         for tags, soft in commit.groups():
             await self.invalidations.apply(tags, soft=soft)
 
@@ -235,10 +251,14 @@ class Cache:
         await self.store.start()
 
     async def settle(self) -> None:
-        """Wait for every render in flight, background refreshes included."""
+        """Wait for every render in flight, background refreshes and verifications included."""
+        if self.verifier is not None:
+            await self.verifier.settle()
         await self.renders.settle()
 
     async def close(self) -> None:
+        if self.verifier is not None:
+            await self.verifier.close()
         self.renders.cancel()
         for edge in self.edges:
             await edge.close()
@@ -271,12 +291,7 @@ class Bound:
         self._tokens = (_current.set(self.cache), set_binding(self.binding))
         return self.binding
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *raised: object) -> None:
         assert self._tokens is not None
         cache_token, binding_token = self._tokens
         reset_binding(binding_token)

@@ -62,6 +62,13 @@ class Commit:
             return []
         return [(tags, all(soft for _, soft in self.queued))]
 
+    def add(self, tag: str, *, soft: bool = False) -> None:
+        """Queue a bump of ``tag`` with this transaction's, from code that cannot
+        await (a database hook: what a write moved); once, however often asked."""
+        queued = (validate_tag(tag), soft)
+        if queued not in self.queued:
+            self.queued.append(queued)
+
     def to_text(self) -> str:
         """What it queued, as text to keep (an outbox row): ``from_text`` reads it."""
         return json.dumps(self.queued)

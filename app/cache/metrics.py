@@ -6,6 +6,7 @@ process, as they do in the tests.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
@@ -13,10 +14,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+_FAMILY_END = re.compile(r"[:?.]")
+
 
 def tag_family(tag: str) -> str:
-    """``ticket:42`` -> ``ticket``: a bounded label set, whatever the number of ids."""
-    return tag.split(":", 1)[0]
+    """``ticket:42``, ``ticket?status=OPEN``, ``ticket.title`` -> ``ticket``: a
+    bounded label set, whatever the number of ids and values."""
+    return _FAMILY_END.split(tag, maxsplit=1)[0]
 
 
 class PlainCounter(Collector):
@@ -63,6 +67,18 @@ class CacheMetrics:
         )
         self.store_errors = Counter(
             "cache_store_errors", "Store operations that failed.", registry=r
+        )
+        self.verifications = Counter(
+            "cache_verifications",
+            "Sampled HITs rendered again (CACHE_VERIFY_RATE), by outcome.",
+            ["outcome"],
+            registry=r,
+        )
+        self.divergences = Counter(
+            "cache_divergence",
+            "Sampled HITs whose fresh render differed while none of their tags moved.",
+            ["route"],
+            registry=r,
         )
         entries = Gauge("cache_entries", "Entries held by the store.", registry=r)
         entries.set_function(lambda: stats()[0])

@@ -3,9 +3,9 @@
 It works out each GET's key once, asks ``Cache.lookup`` for a fresh answer
 and sends it before the router runs (no routing, no database, no template),
 and keeps it in ``Repeats`` to give again to the same request. Everything
-else (a miss, a stale entry, a dynamic route) goes through the route, whose
-``@cached`` endpoint renders through ``Cache.serve``, which reads through the
-same ``lookup``.
+else (a miss, a stale entry, a dynamic route, a GET sampled for
+verification) goes through the route, whose ``@cached`` endpoint renders
+through ``Cache.serve``, which reads through the same ``lookup``.
 """
 
 from __future__ import annotations
@@ -41,11 +41,14 @@ class CacheMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = None
+        request, verify = None, False
         if scope["method"] in ("GET", "HEAD"):
             request = request_key(scope, self.variants)
             mark = self.cache.mark() if self.repeats else None  # before the read
-            found = await self.cache.lookup(request.key, fresh_only=True)
+            # A sampled GET is routed, so that @cached can render its HIT again
+            # (app/cache/verify.py). Off, the verifier is None: one check here.
+            verify = self.cache.verifier is not None and self.cache.verifier.sampled()
+            found = None if verify else await self.cache.lookup(request.key, fresh_only=True)
             if found is not None:
                 entry, holes = found[0], self.cache.holes
                 await know_visitor(holes, entry, entry.body, request, scope)
@@ -62,7 +65,7 @@ class CacheMiddleware:
                 return
         if request is not None:
             request.read_after = read_after_of(scope)  # only off the HIT path
-        binding = Binding(request)
+        binding = Binding(request, verify=verify)
 
         async def send_read_after(message: Message) -> None:
             """A request that soft-invalidated tells its visitor's next reads

@@ -22,6 +22,7 @@ class RenderScope:
     snapshot: int
     tags: set[str] = field(default_factory=set)  # its own and those of what it embeds
     own_tags: set[str] = field(default_factory=set)  # from its own reads (cache_tag)
+    embedded_tags: set[str] = field(default_factory=set)  # those of the entries it embeds
     # The earliest moment any part of the body stops being fresh (monotonic).
     expires_at: float | None = None
     # A dynamic part was rendered inside: the body must not be stored.
@@ -44,6 +45,7 @@ class RenderScope:
         (a nested render joined in flight lowers it, see ``Cache.serve``).
         """
         self.tags.update(tag for tag in entry.tags if not is_path_tag(tag))
+        self.embedded_tags.update(entry.tags)
         validate_tag_count(self.tags)
         self.shorten(entry.expires_at)
 
@@ -68,6 +70,12 @@ def render_scope(scope: RenderScope | None) -> Iterator[RenderScope | None]:
         _current.reset(token)
 
 
+def is_rendering() -> bool:
+    """Whether a render collects tags here: what a database hook asks before it
+    works out what a read depends on (nothing to do outside a render)."""
+    return _current.get() is not None
+
+
 def cache_tag(*tags: str) -> None:
     """Tag the render in progress with the data it reads; outside one, a no-op.
 
@@ -83,12 +91,14 @@ def collected_tags() -> tuple[str, ...]:
     """The data tags the render in progress collected from its own reads, sorted.
 
     Path tags are left out (they name the request, not the data), and so are
-    the tags of fragments it embeds: a live fragment inside a live fragment
-    refreshes itself. A live fragment's template calls this after its data
+    the tags of fragments it embeds, even where its own reads hold them too
+    (a list read the rows its row fragments show): a live fragment inside a
+    live fragment refreshes itself. A live fragment's template calls this after its data
     is read, so the tags it declares to the page's script are the ones its
     render really holds.
     """
     scope = _current.get()
     if scope is None:
         return ()
-    return tuple(sorted(tag for tag in scope.own_tags if not is_path_tag(tag)))
+    own = scope.own_tags - scope.embedded_tags
+    return tuple(sorted(tag for tag in own if not is_path_tag(tag)))

@@ -57,9 +57,14 @@ def page_tag(path: str) -> str:
 
 
 def route_tag(route_path: str) -> str:
-    """A route pattern's tag; a parameter's convertor is no part of its name
-    (``/tickets/{id:uuid}`` is ``/tickets/{id}``)."""
-    return "route:" + _normalise(_CONVERTOR.sub(r"{\1}", route_path))
+    """A route pattern's tag."""
+    return "route:" + route_pattern(route_path)
+
+
+def route_pattern(route_path: str) -> str:
+    """A route's name in tags and metrics labels: a parameter's convertor is
+    no part of it (``/tickets/{id:uuid}`` is ``/tickets/{id}``)."""
+    return _normalise(_CONVERTOR.sub(r"{\1}", route_path))
 
 
 def layout_tag(path: str) -> str:

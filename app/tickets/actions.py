@@ -1,4 +1,4 @@
-"""POST actions. Each reads top to bottom: who, validate, write, invalidate, answer.
+"""POST actions. Each reads top to bottom: who, validate, write, answer.
 
 Who may do what is app/accounts/permissions.py: a refusal comes before any
 write, or inside the transaction, which it rolls back.
@@ -6,8 +6,9 @@ write, or inside the transaction, which it rolls back.
 Each answer an htmx request gets carries a notice for the person who acted
 (app/notices.py): what happened, and for a delete the URL that undoes it.
 
-Invalidations are made inside the transaction: they are queued and applied
-right after COMMIT, and a rollback (any exception, a 404 included) drops them.
+What a write moved is derived from the rows it changed (app/deps), queued in
+the transaction and applied right after COMMIT; a rollback (any exception, a
+404 included) drops it. No action names a tag.
 Every open page hears of them through the event stream (``/events``), which
 re-fetches the live fragments they touch: the one way pages refresh, for the
 tab that acted as for every other.
@@ -29,12 +30,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app import ids, paths
 from app.accounts.permissions import require_author_or_admin, signed_in
-from app.cache import revalidate_tag
 from app.db import database
 from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_redirect, hx_retarget
 from app.models import Ticket, utcnow
 from app.notices import notify, quoted
-from app.tickets import tags, undo, views
+from app.tickets import undo, views
 from app.tickets.filters import ListQuery
 from app.tickets.forms import TicketForm, validate
 
@@ -47,7 +47,6 @@ async def create_ticket(request: Request) -> Response:
     async with database(request).transaction() as session:
         ticket = Ticket(**form.values, author_id=author.id, author_name=author.name)
         session.add(ticket)
-        await _revalidate(tags.came_or_went(ticket.id, ticket.status))
     created = f"Ticket {quoted(ticket.title)} created."
     if HtmxDetails(request).target == ids.FIRST_PAGE:
         # Prepended to the list on screen, if it belongs there (the stream
@@ -65,17 +64,10 @@ async def update_ticket(request: Request) -> Response:
     async with _writing(request) as session:
         ticket = await _existing(session, ticket_id)
         if form.is_valid:
-            before = ticket.status, ticket.title, ticket.content
             for name, value in form.values.items():
                 setattr(ticket, name, value)
             ticket.updated_at = utcnow()
             session.add(ticket)
-            written = tags.Written(
-                ticket_id,
-                frozenset([before[0], ticket.status]),
-                text_changed=before[1:] != (ticket.title, ticket.content),
-            )
-            await _revalidate(written)
     if not form.is_valid:
         return await _invalid(request, form, ticket=ticket)
     if HtmxDetails(request).target == ids.ticket(ticket_id):
@@ -90,13 +82,14 @@ async def delete_ticket(request: Request) -> Response:
     async with _writing(request) as session:
         ticket = await _existing(session, ticket_id)
         require_author_or_admin(viewer, ticket.author_id)
-        # By its id, counting, before anything else is written: of two deletes
+        # By its id, read back, before anything else is written: of two deletes
         # at once, the second waits for the first's row lock, then finds nothing.
-        deleted = await session.exec(delete(Ticket).where(col(Ticket.id) == ticket_id))
-        if deleted.rowcount == 0:
+        deleted = await session.exec(
+            delete(Ticket).where(col(Ticket.id) == ticket_id).returning(Ticket)
+        )
+        if deleted.first() is None:
             raise HTTPException(404, views.NOT_FOUND)
         await undo.keep(session, ticket)
-        await _revalidate(tags.came_or_went(ticket_id, ticket.status))
     said = f"Ticket {quoted(ticket.title)} deleted."
     restore, row = paths.ticket_restore_path(ticket_id), ids.ticket(ticket_id)
     if HtmxDetails(request).target == row:
@@ -114,7 +107,6 @@ async def restore_ticket(request: Request) -> Response:
         if ticket is None:
             raise HTTPException(404, "This ticket can no longer be restored.")
         require_author_or_admin(viewer, ticket.author_id)  # a refusal rolls the claim back
-        await _revalidate(tags.came_or_went(ticket_id, ticket.status))
     restored = f"Ticket {quoted(ticket.title)} restored."
     if HtmxDetails(request).target == ids.ticket(ticket_id):
         # The row, which the page puts back where it was.
@@ -136,11 +128,6 @@ async def _writing(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
     except StaleDataError:
         raise HTTPException(404, views.NOT_FOUND) from None
-
-
-async def _revalidate(written: tags.Written) -> None:
-    for tag in tags.moved_by(written):
-        await revalidate_tag(tag)
 
 
 def _list_on_screen(request: Request) -> ListQuery:

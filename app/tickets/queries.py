@@ -1,18 +1,17 @@
-"""Thin typed reads. Each tags the render in progress before it reads."""
+"""Thin typed reads. What each depends on is derived from its SQL (app/deps)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, text
-from sqlalchemy.sql.elements import ColumnElement, TextClause
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import search
-from app.cache import cache_tag
+from app.deps.reads import Reads
 from app.models import Ticket, TicketCount, TicketStatus
-from app.tickets import tags
 from app.tickets.filters import MAX_WINDOW, WINDOW_SIZE, Cursor, ListQuery
 
 
@@ -24,7 +23,6 @@ class TicketWindow:
 
 async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketWindow:
     """One window of a list, newest first, by keyset: no OFFSET, no count."""
-    cache_tag(*membership_tags(query))
     created_at, ticket_id = col(Ticket.created_at), col(Ticket.id)
     statement = select(Ticket).order_by(created_at.desc(), ticket_id.desc())
     if query.status is not None:
@@ -41,24 +39,12 @@ async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketWindow:
     return TicketWindow(rows[:limit], Cursor.of(rows[limit - 1]) if more else None)
 
 
-def membership_tags(query: ListQuery) -> list[str]:
-    """What decides which tickets a list holds (each row holds its own ticket's tag)."""
-    held = []
-    if query.status is not None:
-        held.append(tags.status(query.status))
-    if query.words:
-        held.append(tags.SEARCH)
-    return held or [tags.ALL]
-
-
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
-    cache_tag(tags.ticket(ticket_id))
     return await session.get(Ticket, ticket_id)
 
 
 async def count_by_status(session: AsyncSession) -> dict[TicketStatus, int]:
     """How many tickets have each status, every status present (0 if none)."""
-    cache_tag(tags.COUNTS)
     counts = dict.fromkeys(TicketStatus, 0)
     for row in await session.exec(select(TicketCount)):  # three rows, kept by triggers
         counts[TicketStatus(row.status)] = row.n
@@ -74,7 +60,7 @@ def _older_than(cursor: Cursor) -> ColumnElement[bool]:
     )
 
 
-def _matching(session: AsyncSession, query: ListQuery, limit: int) -> TextClause:
+def _matching(session: AsyncSession, query: ListQuery, limit: int) -> Reads:
     """Tickets holding every word as a prefix, through the database's full-text index.
 
     The words come from search.query_words: letters and digits only, quoted
@@ -82,11 +68,12 @@ def _matching(session: AsyncSession, query: ListQuery, limit: int) -> TextClause
     SQLite the index yields this page's ids itself, newest first (its rowid
     is search.order_key), and stops there; PostgreSQL's planner walks the
     newest-first index and checks the tsvector, or reads the GIN index,
-    whichever the words make cheaper.
+    whichever the words make cheaper. Both indexes are built from
+    ``search_text``: the column this raw SQL declares it reads (``Reads``).
     """
     if session.get_bind().dialect.name != "sqlite":
         vector = "ticket.search_vector @@ to_tsquery('simple', :m)"
-        return text(vector).bindparams(m=search.tsquery(query.words))
+        return Reads(text(vector).bindparams(m=search.tsquery(query.words)), Ticket.search_text)
     params: dict[str, object] = {"m": search.fts5_match(query.words), "n": limit}
     where = ["ticket_search MATCH :m"]
     if query.status is not None:
@@ -99,4 +86,5 @@ def _matching(session: AsyncSession, query: ListQuery, limit: int) -> TextClause
         where.append("rowid >= :until")
         params["until"] = search.order_key(query.until.created_at, query.until.id)
     page = f"SELECT ticket_id FROM ticket_search WHERE {' AND '.join(where)}"
-    return text(f"ticket.id IN ({page} ORDER BY rowid DESC LIMIT :n)").bindparams(**params)
+    matching = text(f"ticket.id IN ({page} ORDER BY rowid DESC LIMIT :n)").bindparams(**params)
+    return Reads(matching, Ticket.search_text)

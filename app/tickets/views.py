@@ -24,12 +24,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from app import paths
-from app.cache import cache_tag, fragment, fragments
+from app.cache import fragment, fragments
 from app.db import database
 from app.htmx import wants_partial
 from app.models import Ticket, TicketStatus
 from app.templating import render, render_page
-from app.tickets import queries, tags
+from app.tickets import queries
 from app.tickets.filters import Cursor, ListQuery
 from app.tickets.forms import TicketForm
 
@@ -127,7 +127,6 @@ async def one_row(ticket: Ticket) -> str:
 
 def _row_renderer(ticket: Ticket) -> Callable[[], str]:
     def render_row() -> str:
-        cache_tag(tags.ticket(ticket.id))
         return render("tickets/_row.html", ticket=ticket)
 
     return render_row
@@ -140,7 +139,7 @@ async def legend() -> Markup:
     async def render_legend() -> str:
         return render("tickets/_legend.html")
 
-    return Markup(await fragment("status-legend", render_legend, tags=[tags.STATUSES]))
+    return Markup(await fragment("status-legend", render_legend))  # reads no data
 
 
 def form_fragment(form: TicketForm, *, ticket: Ticket | None) -> str:

@@ -25,6 +25,7 @@ from app.cache import (
     collected_tags,
     fragment,
     fragments,
+    is_rendering,
     revalidate_path,
     revalidate_tag,
 )
@@ -727,6 +728,30 @@ async def test_a_commit_kept_as_text_is_applied_by_another_cache(clock: Clock) -
 
     assert heard == [frozenset({"a", "b"})]  # one bump, hard, as the writer's was
     assert (await sweeper.serve("k", Renderer("a"))).status is CacheStatus.MISS
+
+
+async def test_code_that_cannot_await_queues_with_the_transaction(cache: Cache) -> None:
+    """A database hook adds what a write moved to the transaction's commit."""
+    await cache.serve("k", Renderer("moved"))
+    async with cache.after_commit() as commit:
+        commit.add("moved")
+        commit.add("moved")  # once, however often asked
+        assert (await cache.serve("k", Renderer("moved"))).status is CacheStatus.HIT
+
+    assert commit.queued == [("moved", False)] and commit.applied
+    assert (await cache.serve("k", Renderer("moved"))).status is CacheStatus.MISS
+
+
+async def test_a_hook_can_tell_whether_a_render_collects(cache: Cache) -> None:
+    seen: list[bool] = []
+
+    async def render() -> str:
+        seen.append(is_rendering())
+        return "body"
+
+    seen.append(is_rendering())
+    await cache.serve("k", render)
+    assert seen == [False, True]
 
 
 async def test_the_tags_of_one_transaction_move_together(cache: Cache) -> None:

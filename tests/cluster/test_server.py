@@ -72,11 +72,21 @@ def test_the_event_stream_is_sent_as_it_is_written(server: AppServer) -> None:
         assert next(lines) == "retry: 2000"  # a few bytes, alone: nothing holds them back
         ticket_id = create_ticket(http, title="Streamed")
         event = next_event(lines)
+        while f"ticket:{ticket_id}" not in event[2]:  # the sign-up's own, first
+            event = next_event(lines)
         elapsed = time.monotonic() - started
 
-    moved = [f"ticket:{ticket_id}", "tickets:all", "tickets:counts", "tickets:search"]
-    data = "data: " + json.dumps({"tags": [*moved, "tickets:status:OPEN"]}, separators=(",", ":"))
-    assert event[1:] == ["event: invalidate", data], event
+    moved = {
+        "ticket",
+        f"ticket:{ticket_id}",
+        "ticket?",
+        "ticket?status=OPEN",
+        "ticket_count",
+        "ticket_count:OPEN",
+        "ticket_count?",
+    }
+    assert event[1] == "event: invalidate", event
+    assert event[2].startswith("data: ") and set(json.loads(event[2][6:])["tags"]) == moved
     assert elapsed < 3
 
 

@@ -1,0 +1,70 @@
+"""``Unkept``: a view of a store that reads no entry and keeps none.
+
+A verification (``app/cache/verify.py``) renders a page again as a MISS
+would, fragments included, and must see none of what is stored (a stored
+fragment would hide the very difference it looks for) nor leave anything
+behind. Over this view, a second ``Cache`` goes through the ordinary render
+path, collecting tags the ordinary way: every read misses, every put is
+refused. The clock and the stamps are the real store's, so snapshots mean
+what they mean there, and a bump (none is expected from a render) still
+reaches it: an invalidation is never dropped.
+"""
+
+from __future__ import annotations
+
+from app.cache.entry import Entry, Freshness
+from app.cache.store import LOCAL_LEASE, RemoteHandler, Store
+
+
+class Unkept:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def clock(self) -> int:
+        return await self.store.clock()
+
+    def mark(self) -> int | None:
+        return None  # nothing is answered again from a verification
+
+    async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
+        return None
+
+    async def get_many(self, keys: list[str], now: float) -> list[tuple[Entry, Freshness] | None]:
+        return [None] * len(keys)
+
+    async def put(self, entry: Entry) -> bool:
+        return False
+
+    async def put_many(self, entries: list[Entry]) -> list[bool]:
+        return [False] * len(entries)
+
+    async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
+        await self.store.bump(tags, soft=soft)
+
+    async def start(self) -> None:
+        """The real store is started by its own cache."""
+
+    def on_remote_invalidation(self, handler: RemoteHandler) -> None:
+        """Nothing is kept here that another process could invalidate."""
+
+    async def acquire(self, key: str) -> str | None:
+        """No lease: a verification must not hold up (or wait for) a real render."""
+        return LOCAL_LEASE
+
+    async def release(self, key: str, token: str) -> None:
+        """Nothing was leased."""
+
+    async def leased(self, key: str) -> bool:
+        return False
+
+    def stats(self) -> tuple[int, int]:
+        return 0, 0
+
+    def stamp_count(self) -> int:
+        return 0
+
+    async def stamps(self, tags: frozenset[str]) -> dict[str, tuple[int, int]]:
+        return await self.store.stamps(tags)
+
+    async def close(self) -> None:
+        """The real store is closed by its own cache."""
