@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, text, update
+from sqlalchemy.dialects import sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.applications import Starlette
@@ -22,7 +23,7 @@ from starlette.applications import Starlette
 from app.accounts import sessions
 from app.cache import Cache
 from app.deps.hooks import WriteOutsideTransaction
-from app.deps.reads import UntrackedRead
+from app.deps.reads import Reads, UntrackedRead
 from app.deps.writes import UnknownMove
 from app.models import InvalidationOutbox, Ticket, TicketStatus, User, utcnow
 from app.tickets import queries
@@ -239,3 +240,13 @@ async def test_a_write_outside_a_transaction_is_refused(app: Starlette) -> None:
         async with app.state.db.session() as session:
             session.add(Ticket(title="Nowhere", content="No commit to queue in"))
             await session.flush()
+
+
+def test_declared_raw_sql_is_sent_as_written(app: Starlette) -> None:
+    """``Reads`` changes what a read depends on, never the SQL: on a database
+    without a boolean type, a Boolean-typed clause would be compared with 1,
+    and the full-text index would not serve the search any more."""
+    raw = text("ticket.id IN (SELECT 1)")
+    statement = select(Ticket.id).where(Reads(raw, Ticket.search_text))
+    sql = str(statement.compile(dialect=sqlite.dialect()))
+    assert sql.endswith("WHERE ticket.id IN (SELECT 1)")

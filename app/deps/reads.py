@@ -34,7 +34,7 @@ from sqlalchemy.sql.elements import (
 )
 from sqlalchemy.sql.selectable import Join, Select
 from sqlalchemy.sql.visitors import InternalTraversal
-from sqlalchemy.types import Boolean
+from sqlalchemy.types import NullType
 
 from app.deps import names
 from app.deps.schema import is_membership, is_tracked, plain
@@ -46,7 +46,9 @@ class Reads(ColumnElement[bool]):
     membership) instead of on anything in the table."""
 
     inherit_cache = True
-    type = Boolean()
+    # Not Boolean: on a database without a boolean type SQLAlchemy would
+    # compare a Boolean expression with 1, and the raw SQL's index with it.
+    type = NullType()
     _traverse_internals = [  # noqa: RUF012  # SQLAlchemy's own declaration, as it names it
         ("clause", InternalTraversal.dp_clauseelement),
         ("columns", InternalTraversal.dp_clauseelement_tuple),
