@@ -159,6 +159,13 @@ sub vcl_backend_fetch {
 }
 
 sub vcl_backend_response {
+    # Holes are filled here whatever becomes of the answer, kept or not: a
+    # person never sees raw ESI includes (a 404 page, a form, a page the
+    # app rendered without its store).
+    if (beresp.http.Surrogate-Control ~ "ESI/1.0") {
+        set beresp.do_esi = true;
+        unset beresp.http.Surrogate-Control;
+    }
     if (beresp.http.Set-Cookie || !beresp.http.xkey || beresp.status != 200) {
         set beresp.uncacheable = true;
         set beresp.ttl = 0s;
@@ -168,10 +175,6 @@ sub vcl_backend_response {
     # while one fetch replaces it.
     set beresp.ttl = 1d;
     set beresp.grace = 10s;
-    if (beresp.http.Surrogate-Control ~ "ESI/1.0") {
-        set beresp.do_esi = true;
-        unset beresp.http.Surrogate-Control;
-    }
     # The shared part does not vary by cookie (its holes do, per request).
     set beresp.http.Vary = regsuball(beresp.http.Vary, "(?i)(^|,\s*)Cookie(?=,|$)", "");
     set beresp.http.Vary = regsub(beresp.http.Vary, "^,\s*", "");
