@@ -66,7 +66,7 @@ def cached_answer(
     # are mostly the Accept-Encoding values clients send (a few); a flood of
     # odd ones is answered without being kept.
     kind: AnswerKind = (
-        status.value,
+        status,  # the member itself: its .value is an enum property, paid per HIT
         request.accept_encoding,
         request.vary,
         request.esi,

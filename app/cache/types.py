@@ -13,4 +13,4 @@ Answer = tuple[int, Headers, bytes]  # status, headers, body: one cached answer
 # What one of an entry's answers depends on besides the entry: its cache
 # status, the request's Accept-Encoding, the Vary it answers with, and whether
 # an edge asks (one that fills holes itself; one that is told the tags).
-AnswerKind = tuple[str, bytes | None, bytes, bool, bool]
+AnswerKind = tuple[object, bytes | None, bytes, bool, bool]  # (status, encoding, vary, esi, tagged)

@@ -40,7 +40,7 @@ from app.deps import names
 from app.deps.schema import is_membership, is_tracked, plain
 
 
-class Reads(ColumnElement[bool]):
+class Reads(ColumnElement[Any]):
     """Raw SQL in a WHERE, with the columns it reads: ``Reads(text(...),
     Ticket.search_text)`` depends on those columns (and the table's
     membership) instead of on anything in the table."""
