@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 
 from app.cache.entry import Entry, Freshness, freshness_of
-from app.cache.store import LOCAL_LEASE, RemoteHandler
+from app.cache.store import InProcess
 
 # Stamps are freed when they pass twice the held tags plus this many.
 FREE_STAMPS_OVER = 10_000
 
 
-class MemoryStore:
+class MemoryStore(InProcess):
     def __init__(self, max_bytes: int) -> None:
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive, got {max_bytes}")
@@ -78,22 +78,6 @@ class MemoryStore:
             stamps[tag] = self._clock
         if len(self._expired_at) + len(self._stale_at) > 2 * len(self._held) + FREE_STAMPS_OVER:
             self._free_stamps()
-
-    async def start(self) -> None:
-        """Nothing to connect to."""
-
-    def on_remote_invalidation(self, handler: RemoteHandler) -> None:
-        """A process-local store hears no other process."""
-
-    async def acquire(self, key: str) -> str | None:
-        """Single-flight within the process is the engine's; nothing to lease."""
-        return LOCAL_LEASE
-
-    async def release(self, key: str, token: str) -> None:
-        """Nothing was leased."""
-
-    async def leased(self, key: str) -> bool:
-        return False
 
     def stats(self) -> tuple[int, int]:
         return len(self._entries), self._bytes

@@ -21,6 +21,27 @@ RemoteHandler = Callable[[frozenset[str] | None], None]
 LOCAL_LEASE = "local"
 
 
+class InProcess:
+    """What a store that lives in one process (or renders for it alone) says
+    of the cluster: nothing to connect to, nothing heard from elsewhere, and
+    no lease to take (single flight within the process is the engine's)."""
+
+    async def start(self) -> None:
+        """Nothing to connect to."""
+
+    def on_remote_invalidation(self, handler: RemoteHandler) -> None:
+        """No other process is heard."""
+
+    async def acquire(self, key: str) -> str | None:
+        return LOCAL_LEASE
+
+    async def release(self, key: str, token: str) -> None:
+        """Nothing was leased."""
+
+    async def leased(self, key: str) -> bool:
+        return False
+
+
 class Store(Protocol):
     async def clock(self) -> int:
         """The current clock; read it before a render reads any data."""

@@ -13,10 +13,12 @@ reaches it: an invalidation is never dropped.
 from __future__ import annotations
 
 from app.cache.entry import Entry, Freshness
-from app.cache.store import LOCAL_LEASE, RemoteHandler, Store
+from app.cache.store import InProcess, Store
 
 
-class Unkept:
+class Unkept(InProcess):
+    # InProcess: it takes no lease (a verification must not hold up, or wait
+    # for, a real render) and starts nothing (the real store's cache does).
     def __init__(self, store: Store) -> None:
         self.store = store
 
@@ -40,22 +42,6 @@ class Unkept:
 
     async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         await self.store.bump(tags, soft=soft)
-
-    async def start(self) -> None:
-        """The real store is started by its own cache."""
-
-    def on_remote_invalidation(self, handler: RemoteHandler) -> None:
-        """Nothing is kept here that another process could invalidate."""
-
-    async def acquire(self, key: str) -> str | None:
-        """No lease: a verification must not hold up (or wait for) a real render."""
-        return LOCAL_LEASE
-
-    async def release(self, key: str, token: str) -> None:
-        """Nothing was leased."""
-
-    async def leased(self, key: str) -> bool:
-        return False
 
     def stats(self) -> tuple[int, int]:
         return 0, 0
