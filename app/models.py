@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Index, event
+from sqlalchemy import Index, event, inspect
 from sqlmodel import Field, SQLModel
 
 from app.deps.schema import KEPT_BY, UNTRACKED
@@ -138,6 +138,14 @@ class LoginFailure(SQLModel, table=True):
 
 
 @event.listens_for(Ticket, "before_insert")
-@event.listens_for(Ticket, "before_update")
 def _index_words(_mapper: object, _connection: object, ticket: Ticket) -> None:
     ticket.search_text = search_text(ticket.title, ticket.content)
+
+
+@event.listens_for(Ticket, "before_update")
+def _reindex_words(_mapper: object, _connection: object, ticket: Ticket) -> None:
+    # Only when the words changed: folding them again cost every status change
+    # (the most common write) about 0.1 ms at 100,000 tickets (cProfile).
+    state = inspect(ticket)
+    if state.attrs.title.history.has_changes() or state.attrs.content.history.has_changes():
+        _index_words(_mapper, _connection, ticket)

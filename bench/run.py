@@ -40,7 +40,7 @@ from pathlib import Path
 from types import FrameType
 
 from app.serve import APP, SERVER, SERVERS
-from bench import edge, live, nagle, redis_rows, revalidate, scale, seed, verify
+from bench import against, edge, live, nagle, redis_rows, revalidate, scale, seed, verify
 from bench.report import Results, report
 from bench.rows import Load, Row, load_rounds
 from harness.app_server import AppServer
@@ -105,6 +105,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="N,N,...",
         help="instead: the list at scale for each N tickets (bench.scale), e.g. 1000,10000",
     )
+    parser.add_argument(
+        "--against",
+        metavar="REVISION",
+        help="with --scale N: write -> fresh at N tickets next to REVISION's (bench.against)",
+    )
     args = parser.parse_args(argv)
     if args.redis and args.readers < redis_rows.WORKERS:
         parser.error(f"--readers must be at least {redis_rows.WORKERS} for the Redis rows")
@@ -119,6 +124,8 @@ def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.scale and args.against:
+        return against.main([args.against, str(max(map(_positive, args.scale.split(","))))])
     if args.scale:
         sizes = [str(_positive(size)) for size in args.scale.split(",")]
         return scale.main([*sizes, "--duration", str(args.duration)])

@@ -30,7 +30,8 @@ class AppServer:
     ``ready`` answers from every worker (told apart by ``worker_of``), so each
     has run its lifespan. ``extra`` goes to the server's command line (before
     the app); ``cpus`` pins it with taskset; ``pidfile`` is written
-    while it runs (scripts/bench kills that group if we die hard).
+    while it runs (scripts/bench kills that group if we die hard); ``root``
+    is the checkout it serves (another revision's, to compare with).
     """
 
     def __init__(
@@ -45,8 +46,10 @@ class AppServer:
         pidfile: Path | None = None,
         ready: str = "/metrics",
         extra: Sequence[str] = (),
+        root: Path = ROOT,
     ) -> None:
         self.log = log
+        self.root = root
         self.extra = list(extra)
         self.app = app
         self.server = server
@@ -71,7 +74,7 @@ class AppServer:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 self.command,
-                cwd=ROOT,
+                cwd=self.root,
                 env={**os.environ, **self.env},
                 stdin=subprocess.DEVNULL,
                 stdout=out,

@@ -130,6 +130,20 @@ async def test_search_finds_words_by_prefix_ignoring_case_and_accents(
     assert rows(response.text) == ([ticket.id] if found else [])
 
 
+async def test_search_follows_an_edit_and_a_status_change_keeps_the_words(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    ticket = await add_ticket(app, title="Printer jams", content="Tray two.")
+
+    await client.post(f"/tickets/{ticket.id}/update", data={"status": "DONE"})
+    kept = await client.get("/tickets", params={"q": "printer tray"})
+    await client.post(f"/tickets/{ticket.id}/update", data={"title": "Scanner jams"})
+    old = await client.get("/tickets", params={"q": "printer"})
+    new = await client.get("/tickets", params={"q": "scanner tray"})
+
+    assert (rows(kept.text), rows(old.text), rows(new.text)) == ([ticket.id], [], [ticket.id])
+
+
 @pytest.mark.parametrize(
     "q",
     [

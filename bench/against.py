@@ -1,0 +1,121 @@
+"""Write -> fresh at N tickets, this checkout against another revision, in one run.
+
+    scripts/bench --scale 100000 --against 9e579d8   # python -m bench.against 9e579d8 100000
+
+Two runs of ``bench.scale`` made minutes apart differ by more than most
+changes do on a shared machine (12.5 and 17.9 ms p50 for one revision), so
+"unchanged or better" cannot be read from them. Here both revisions serve at
+once, each from its own copy of one seeded SQLite database, on the same CPU,
+and the rounds alternate between them (ABBA), so drift in the machine's load
+falls on both alike. A round is what ``bench.scale`` times: a status change
+(plain form POST) then ``GET /tickets``, which must show it.
+
+The other revision is checked out in a temporary git worktree and served by
+this checkout's virtual environment (fine for revisions with the same
+requirements); the database is seeded by this checkout's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from app.seed import seed_many
+from app.settings import ROOT
+from bench.scale import NEXT_STATUS, ROW, SERVER_CPU, p
+from harness.app_server import AppServer
+from harness.client import sign_up
+
+WARM_ROUNDS = 10
+
+
+@contextlib.contextmanager
+def checkout(revision: str, into: Path) -> Iterator[Path]:
+    """``revision`` checked out (detached) at ``into``, removed afterwards."""
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", "--quiet", str(into), revision], cwd=ROOT, check=True
+    )
+    try:
+        yield into
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(into)], cwd=ROOT, check=False)
+
+
+def write_then_fresh(http: httpx.Client, rounds: int, into: list[float]) -> None:
+    for n in range(rounds):
+        ticket_id, status = ROW.findall(http.get("/tickets").text)[n % 10]
+        target = NEXT_STATUS[status]
+        started = time.perf_counter()
+        assert http.post(f"/tickets/{ticket_id}/update", data={"status": target}).status_code == 303
+        page = http.get("/tickets").text
+        into.append((time.perf_counter() - started) * 1000)
+        shown = f'id="ticket-{ticket_id}" class="ticket-row status-{target.lower()}"'
+        assert shown in page, "the first read after a write was stale"
+
+
+def run(revision: str, tickets: int, rounds: int, alternations: int) -> None:
+    print(
+        f"against: write -> fresh at {tickets:,} tickets, this checkout and {revision}, "
+        f"{alternations} alternations of {rounds} rounds each, both on CPU {SERVER_CPU}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp, checkout(revision, Path(tmp) / "other") as other:
+        seed = Path(tmp) / "seed.db"
+        asyncio.run(seed_many(f"sqlite+aiosqlite:///{seed}", tickets))
+        sides = {"this checkout": ROOT, revision: other}
+        servers: dict[str, AppServer] = {}
+        clients: dict[str, httpx.Client] = {}
+        times: dict[str, list[float]] = {}
+        try:
+            for name, root in sides.items():
+                db = Path(tmp) / f"{len(servers)}.db"
+                shutil.copy(seed, db)
+                servers[name] = AppServer(
+                    Path(tmp) / f"{len(servers)}.log",
+                    env={"DATABASE_URL": f"sqlite+aiosqlite:///{db}"},
+                    cpus=SERVER_CPU,
+                    root=root,
+                ).start()
+                clients[name] = httpx.Client(base_url=servers[name].base_url, timeout=30)
+                sign_up(clients[name])  # the session the writes are made with
+                write_then_fresh(clients[name], WARM_ROUNDS, [])
+                times[name] = []
+            names = list(sides)
+            for turn in range(alternations):
+                for name in names if turn % 2 == 0 else names[::-1]:
+                    write_then_fresh(clients[name], rounds, times[name])
+        finally:
+            for server in servers.values():
+                server.stop()
+    for name, values in times.items():
+        print(
+            f"  {name:>14}: write -> fresh p50 {statistics.median(values):.2f} ms, "
+            f"p10 {p(values, 10):.2f}, p90 {p(values, 90):.2f} ({len(values)} rounds)"
+        )
+    this, that = (statistics.median(times[name]) for name in sides)
+    print(f"  this checkout / {revision}: {this / that:.3f}x the time (below 1: faster)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("revision", help="the git revision to compare with, e.g. main~3")
+    parser.add_argument("tickets", type=int, help="tickets seeded, e.g. 100000")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds per alternation")
+    parser.add_argument("--alternations", type=int, default=10)
+    args = parser.parse_args(argv)
+    run(args.revision, args.tickets, args.rounds, args.alternations)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
