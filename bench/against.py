@@ -95,6 +95,8 @@ def run(revision: str, tickets: int, rounds: int, alternations: int) -> None:
                 for name in names if turn % 2 == 0 else names[::-1]:
                     write_then_fresh(clients[name], rounds, times[name])
         finally:
+            for client in clients.values():
+                client.close()
             for server in servers.values():
                 server.stop()
     for name, values in times.items():
