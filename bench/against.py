@@ -7,8 +7,12 @@ changes do on a shared machine (12.5 and 17.9 ms p50 for one revision), so
 "unchanged or better" cannot be read from them. Here both revisions serve at
 once, each from its own copy of one seeded SQLite database, on the same CPU,
 and the rounds alternate between them (ABBA), so drift in the machine's load
-falls on both alike. A round is what ``bench.scale`` times: a status change
-(plain form POST) then ``GET /tickets``, which must show it.
+falls on both alike. Two figures:
+
+- write -> fresh: what ``bench.scale`` times, a status change (plain form
+  POST) then ``GET /tickets``, which must show it (one row rendered);
+- full render: the next window of the list, walking its cursor from the
+  newest ticket down, so each is a MISS whose 50 rows were never rendered.
 
 The other revision is checked out in a temporary git worktree and served by
 this checkout's virtual environment (fine for revisions with the same
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import shutil
 import statistics
 import subprocess
@@ -37,6 +42,7 @@ from harness.app_server import AppServer
 from harness.client import sign_up
 
 WARM_ROUNDS = 10
+NEXT = re.compile(r'<a rel="next"[^>]* href="([^"]+)"')
 
 
 @contextlib.contextmanager
@@ -63,10 +69,33 @@ def write_then_fresh(http: httpx.Client, rounds: int, into: list[float]) -> None
         assert shown in page, "the first read after a write was stale"
 
 
+class Walk:
+    """Windows of the list never read before, one after the other."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.next = self._next_of(http.get("/tickets").text)  # the first: read by the writes
+
+    def render(self, rounds: int, into: list[float]) -> None:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            answer = self.http.get(self.next)
+            into.append((time.perf_counter() - started) * 1000)
+            assert answer.headers["x-cache"] == "MISS", "a window read twice"
+            self.next = self._next_of(answer.text)
+
+    @staticmethod
+    def _next_of(page: str) -> str:
+        found = NEXT.search(page)
+        assert found is not None, "the list ended: seed more tickets"
+        return found[1].replace("&amp;", "&")
+
+
 def run(revision: str, tickets: int, rounds: int, alternations: int) -> None:
     print(
-        f"against: write -> fresh at {tickets:,} tickets, this checkout and {revision}, "
-        f"{alternations} alternations of {rounds} rounds each, both on CPU {SERVER_CPU}",
+        f"against: write -> fresh and full render at {tickets:,} tickets, this checkout "
+        f"and {revision}, {alternations} alternations of {rounds} rounds each, "
+        f"both on CPU {SERVER_CPU}",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp, checkout(revision, Path(tmp) / "other") as other:
@@ -75,7 +104,9 @@ def run(revision: str, tickets: int, rounds: int, alternations: int) -> None:
         sides = {"this checkout": ROOT, revision: other}
         servers: dict[str, AppServer] = {}
         clients: dict[str, httpx.Client] = {}
+        walks: dict[str, Walk] = {}
         times: dict[str, list[float]] = {}
+        renders: dict[str, list[float]] = {}
         try:
             for name, root in sides.items():
                 db = Path(tmp) / f"{len(servers)}.db"
@@ -89,23 +120,29 @@ def run(revision: str, tickets: int, rounds: int, alternations: int) -> None:
                 clients[name] = httpx.Client(base_url=servers[name].base_url, timeout=30)
                 sign_up(clients[name])  # the session the writes are made with
                 write_then_fresh(clients[name], WARM_ROUNDS, [])
-                times[name] = []
+                walks[name] = Walk(httpx.Client(base_url=servers[name].base_url, timeout=30))
+                walks[name].render(WARM_ROUNDS, [])
+                times[name], renders[name] = [], []
             names = list(sides)
             for turn in range(alternations):
                 for name in names if turn % 2 == 0 else names[::-1]:
                     write_then_fresh(clients[name], rounds, times[name])
+                    walks[name].render(rounds, renders[name])
         finally:
-            for client in clients.values():
+            for client in [*clients.values(), *(walk.http for walk in walks.values())]:
                 client.close()
             for server in servers.values():
                 server.stop()
-    for name, values in times.items():
+    for figure, measured in (("write -> fresh", times), ("full render", renders)):
+        for name, values in measured.items():
+            print(
+                f"  {figure}, {name:>14}: p50 {statistics.median(values):.2f} ms, "
+                f"p10 {p(values, 10):.2f}, p90 {p(values, 90):.2f} ({len(values)} rounds)"
+            )
+        this, that = (statistics.median(measured[name]) for name in sides)
         print(
-            f"  {name:>14}: write -> fresh p50 {statistics.median(values):.2f} ms, "
-            f"p10 {p(values, 10):.2f}, p90 {p(values, 90):.2f} ({len(values)} rounds)"
+            f"  {figure}: this checkout / {revision}: {this / that:.3f}x the time (below 1: faster)"
         )
-    this, that = (statistics.median(times[name]) for name in sides)
-    print(f"  this checkout / {revision}: {this / that:.3f}x the time (below 1: faster)")
 
 
 def main(argv: list[str] | None = None) -> int:
