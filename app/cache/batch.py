@@ -59,7 +59,7 @@ class Batches:
             if hit is not None:
                 entry = hit[0]
             else:
-                self.metrics.misses.inc()
+                self.metrics.miss(key)
                 entry = self.renders.render_part(key, render, parent.snapshot)
                 made.append(entry)
             parent.absorb(entry)
@@ -80,5 +80,7 @@ class Batches:
             self.invalidations.store_failed("read", exc)
             raise
         fresh = [hit if hit is not None and hit[1] is Freshness.FRESH else None for hit in found]
-        self.metrics.hits.inc(sum(hit is not None for hit in fresh))
+        for key, hit in zip(keys, fresh, strict=True):
+            if hit is not None:
+                self.metrics.hit(key)
         return fresh

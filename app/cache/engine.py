@@ -31,6 +31,7 @@ from app.cache.scope import RenderScope, current_scope, render_scope
 from app.cache.served import CacheStatus, Found, InHandRender, Render, Served, as_bytes
 from app.cache.store import Store
 from app.cache.tags import PathType
+from app.cache.timeline import Timeline
 from app.cache.unkept import Unkept
 from app.cache.verify import Verifier
 
@@ -56,6 +57,7 @@ class Cache:
         self.declined = declined
         self.edges = tuple(edges)  # purged by tag after each bump; probed by the inspector
         self.metrics = CacheMetrics(store.stats, store.stamp_count)
+        self.timeline = Timeline(self.metrics, store.stats, now)  # the admin page's charts
         self.invalidations = Invalidations(store, self.metrics, self.edges)
         self.renders = Renders(
             store,
@@ -112,7 +114,7 @@ class Cache:
         if found is None:
             return None
         if found[1] is Freshness.FRESH:
-            self.metrics.hits.inc()
+            self.metrics.hit(key)
         elif fresh_only:
             return None
         else:
@@ -124,12 +126,13 @@ class Cache:
         store's mark, or None while a bump is owed or the store cannot tell."""
         return None if self.invalidations.owes else self.store.mark()
 
-    def answered_again(self, mark: int, expires_at: float | None) -> bool:
-        """Whether an answer made from an entry fresh at ``mark`` is fresh still:
-        nothing moved and its time is not up. Counted as a HIT, with no read."""
+    def answered_again(self, key: str, mark: int, expires_at: float | None) -> bool:
+        """Whether an answer of ``key`` made from an entry fresh at ``mark`` is
+        fresh still: nothing moved and its time is not up. Counted as a HIT,
+        with no read."""
         if self.mark() != mark or (expires_at is not None and self.now() >= expires_at):
             return False
-        self.metrics.hits.inc()
+        self.metrics.hit(key)
         return True
 
     async def serve(
@@ -192,9 +195,9 @@ class Cache:
             self.metrics.bypasses.inc()
             return Served(rendered.entry.body, CacheStatus.BYPASS, None)
         if led and rendered.here:
-            self.metrics.misses.inc()
+            self.metrics.miss(key)
             return Served(rendered.entry.body, CacheStatus.MISS, rendered.entry)
-        self.metrics.hits.inc()
+        self.metrics.hit(key)
         return Served(rendered.entry.body, CacheStatus.HIT, rendered.entry)
 
     async def serve_many(self, keys: list[str], renders: list[InHandRender]) -> list[str]:
@@ -249,6 +252,7 @@ class Cache:
 
     async def start(self) -> None:
         await self.store.start()
+        self.timeline.start()
 
     async def settle(self) -> None:
         """Wait for every render in flight, background refreshes and verifications included."""
@@ -260,6 +264,7 @@ class Cache:
         if self.verifier is not None:
             await self.verifier.close()
         self.renders.cancel()
+        await self.timeline.close()
         for edge in self.edges:
             await edge.close()
         await self.store.close()

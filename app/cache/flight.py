@@ -99,7 +99,7 @@ class Renders:
         """One part of an enclosing render, in a scope of its own: its template
         sees its own tags."""
         scope = RenderScope(snapshot=snapshot)
-        self.metrics.renders.inc()
+        self.metrics.rendered(key)
         with self.metrics.render_seconds.time(), render_scope(scope):
             body = render()
         return Entry(
@@ -168,7 +168,7 @@ class Renders:
         started = self.now()
         if recipe.revalidate is not None:
             scope.shorten(started + recipe.revalidate)
-        self.metrics.renders.inc()
+        self.metrics.rendered(key)
         with self.metrics.render_seconds.time(), render_scope(scope):
             body = as_bytes(await recipe.render())
         entry = Entry(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -129,9 +130,10 @@ class Invalidations:
             yield commit
         finally:
             _pending.reset(token)
+        committed = time.perf_counter()  # the block ended after COMMIT
         applied = True
         for tags, soft in commit.groups():
-            applied = await self._apply(tags, soft=soft) and applied
+            applied = await self._apply(tags, soft=soft, committed=committed) and applied
         commit.applied = applied and bool(commit.queued)
 
     async def apply(self, tags: frozenset[str], *, soft: bool) -> None:
@@ -167,11 +169,14 @@ class Invalidations:
         self.metrics.store_errors.inc()
         logger.warning("cache store unavailable during %s, serving uncached: %s", operation, exc)
 
-    async def _apply(self, tags: frozenset[str], *, soft: bool) -> bool:
+    async def _apply(
+        self, tags: frozenset[str], *, soft: bool, committed: float | None = None
+    ) -> bool:
         """Bump ``tags`` in the store; if it is down, owe them (False).
 
         Never raises: the write it follows has committed, and the user must
-        get their answer.
+        get their answer. ``committed`` (``perf_counter``): when the write's
+        COMMIT ended, to time each stage from (``cache_write_consistent_seconds``).
         """
         self._owed.append((tags, soft))
         applied = True
@@ -179,18 +184,26 @@ class Invalidations:
             await self.pay_owed()
             if soft:
                 await self._note_soft_write()
+            self._reached("store", committed)
         except StoreUnavailable as exc:
             self.store_failed("invalidate", exc)
             applied = False
         try:
             await self._purge_edges(tags, soft=soft)
+            if self.purgers:
+                self._reached("edge", committed)
         except EdgeUnavailable as exc:
             self.metrics.store_errors.inc()
             logger.warning("edge purge failed, left to the outbox: %s", exc)
             applied = False
         self.metrics.invalidated(tags)
         self._moved(tags)
+        self._reached("live", committed)
         return applied
+
+    def _reached(self, stage: str, committed: float | None) -> None:
+        if committed is not None:
+            self.metrics.consistent.labels(stage).observe(time.perf_counter() - committed)
 
     async def _purge_edges(self, tags: frozenset[str], *, soft: bool) -> None:
         """After the store's bump (an edge that fetches again gets the new body)."""

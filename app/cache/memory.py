@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 
 from app.cache.entry import Entry, Freshness, freshness_of
-from app.cache.store import InProcess
+from app.cache.store import InProcess, StoreStats
 
 # Stamps are freed when they pass twice the held tags plus this many.
 FREE_STAMPS_OVER = 10_000
@@ -79,8 +79,8 @@ class MemoryStore(InProcess):
         if len(self._expired_at) + len(self._stale_at) > 2 * len(self._held) + FREE_STAMPS_OVER:
             self._free_stamps()
 
-    def stats(self) -> tuple[int, int]:
-        return len(self._entries), self._bytes
+    def stats(self) -> StoreStats:
+        return StoreStats(len(self._entries), self._bytes, self.max_bytes)
 
     async def close(self) -> None:
         self._entries.clear()

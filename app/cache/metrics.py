@@ -14,7 +14,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from app.cache.figures import Figures, FiguresCollector
+from app.cache.store import StoreStats
+
 _FAMILY_END = re.compile(r"[:?.]")
+# From a write's COMMIT to: the store's bump applied, every edge purged, the
+# live listeners told (who push it to open pages).
+CONSISTENT_STAGES = ("store", "edge", "live")
+CONSISTENT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0)
 
 
 def tag_family(tag: str) -> str:
@@ -44,11 +51,15 @@ class PlainCounter(Collector):
 class CacheMetrics:
     content_type = CONTENT_TYPE
 
-    def __init__(self, stats: Callable[[], tuple[int, int]], stamps: Callable[[], int]) -> None:
+    def __init__(self, stats: Callable[[], StoreStats], stamps: Callable[[], int]) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.hits = PlainCounter("cache_hits", "Reads served fresh from the cache.")
         r.register(self.hits)
+        self.figures = (
+            Figures()
+        )  # the same reads by route, and what moved most (app/cache/figures.py)
+        r.register(FiguresCollector(self.figures))
         self.misses = Counter("cache_misses", "Reads that rendered the entry.", registry=r)
         self.stale = Counter("cache_stale_serves", "Reads served a stale body.", registry=r)
         self.bypasses = Counter("cache_bypasses", "Reads of dynamic content.", registry=r)
@@ -64,6 +75,13 @@ class CacheMetrics:
         )
         self.invalidations = Counter(
             "cache_invalidations", "Tags invalidated, by tag family.", ["family"], registry=r
+        )
+        self.consistent = Histogram(
+            "cache_write_consistent_seconds",
+            "From a write's COMMIT to each stage of its invalidation, by stage.",
+            ["stage"],
+            buckets=CONSISTENT_BUCKETS,
+            registry=r,
         )
         self.store_errors = Counter(
             "cache_store_errors", "Store operations that failed.", registry=r
@@ -81,9 +99,9 @@ class CacheMetrics:
             registry=r,
         )
         entries = Gauge("cache_entries", "Entries held by the store.", registry=r)
-        entries.set_function(lambda: stats()[0])
+        entries.set_function(lambda: stats().entries)
         size = Gauge("cache_bytes", "Bytes held by the store.", registry=r)
-        size.set_function(lambda: stats()[1])
+        size.set_function(lambda: stats().bytes)
         stamp_gauge = Gauge("cache_tag_stamps", "Tag stamps the store keeps.", registry=r)
         stamp_gauge.set_function(stamps)
 
@@ -95,9 +113,41 @@ class CacheMetrics:
         )
         gauge.set_function(waiting)
 
+    def hit(self, key: str) -> None:
+        self.hits.inc()
+        self.figures.hit(key)
+
+    def miss(self, key: str) -> None:
+        self.misses.inc()
+        self.figures.miss(key)
+
+    def rendered(self, key: str) -> None:
+        self.renders.inc()
+        self.figures.renders.add(key)
+
     def invalidated(self, tags: frozenset[str]) -> None:
         for tag in tags:
             self.invalidations.labels(tag_family(tag)).inc()
+        self.figures.bumped(tags)
+
+    def consistent_counts(self) -> dict[str, list[int]]:
+        """The write -> consistent histogram by stage: a count per bucket of
+        ``CONSISTENT_BUCKETS`` and one past the last (not cumulative)."""
+        counts = {stage: [0] * (len(CONSISTENT_BUCKETS) + 1) for stage in CONSISTENT_STAGES}
+        for family in self.consistent.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_bucket"):
+                    bound = float(sample.labels["le"])
+                    at = (
+                        len(CONSISTENT_BUCKETS)
+                        if bound == float("inf")
+                        else CONSISTENT_BUCKETS.index(bound)
+                    )
+                    counts[sample.labels["stage"]][at] = int(sample.value)
+        for cumulative in counts.values():  # Prometheus buckets count everything below them
+            for at in range(len(cumulative) - 1, 0, -1):
+                cumulative[at] -= cumulative[at - 1]
+        return counts
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -59,7 +59,7 @@ class CacheMiddleware:
                 whole = {"type": "http.response.body", "body": body}
                 if self.repeats is not None and mark is not None:
                     until = _until(entry, request.visitor)
-                    self.repeats.keep(scope, start, whole, mark, until)
+                    self.repeats.keep(scope, request.key, (start, whole), mark, until)
                 await send(start)
                 await send(whole)
                 return

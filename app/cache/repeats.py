@@ -30,9 +30,9 @@ from app.cache.engine import Cache
 MAX_SHAPES = 64
 
 Shape = tuple[str, str, bytes, tuple[Any, ...]]
-# An answer as the two ASGI messages that sent it (sent again as they are),
-# and when it must stop (None: only a bump ends it).
-Kept = tuple[Message, Message, float | None]
+# An answer: its cache key (what it counts under), the two ASGI messages that
+# sent it (sent again as they are), and when it must stop (None: only a bump ends it).
+Kept = tuple[str, Message, Message, float | None]
 
 
 def shape_of(scope: Scope) -> Shape:
@@ -52,17 +52,23 @@ class Repeats:
         self.kept: dict[Shape, Kept] = {}
 
     def keep(
-        self, scope: Scope, start: Message, body: Message, mark: int, expires_at: float | None
+        self,
+        scope: Scope,
+        key: str,
+        answer: tuple[Message, Message],
+        mark: int,
+        expires_at: float | None,
     ) -> None:
-        """Keep the answer sent as ``start`` and ``body``, made from an entry
-        fresh at the store's ``mark`` (read before the entry was), until it
-        expires at ``expires_at``. The messages are sent again as they are
-        (an ASGI server reads a message, and changes nothing in it)."""
+        """Keep the answer of ``key`` sent as ``answer`` (its start and body
+        messages), made from an entry fresh at the store's ``mark`` (read
+        before the entry was), until it expires at ``expires_at``. The
+        messages are sent again as they are (an ASGI server reads a message,
+        and changes nothing in it)."""
         if mark != self.mark or len(self.kept) >= self.max_shapes:
             self.kept.clear()
             self.mark = mark
         with contextlib.suppress(TypeError):  # unhashable headers (see shape_of)
-            self.kept[shape_of(scope)] = (start, body, expires_at)
+            self.kept[shape_of(scope)] = (key, *answer, expires_at)
 
 
 class RepeatsMiddleware:
@@ -87,9 +93,9 @@ class RepeatsMiddleware:
                 except TypeError:  # unhashable headers (see shape_of)
                     kept = None
                 if kept is not None:
-                    start, body, expires_at = kept
+                    key, start, body, expires_at = kept
                     assert repeats.mark is not None  # set with the first answer kept
-                    if repeats.cache.answered_again(repeats.mark, expires_at):
+                    if repeats.cache.answered_again(key, repeats.mark, expires_at):
                         await send(start)
                         await send(body)
                         return

@@ -10,7 +10,7 @@ Every method may raise ``StoreUnavailable``; the engine then serves uncached.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from app.cache.entry import Entry, Freshness
 
@@ -40,6 +40,12 @@ class InProcess:
 
     async def leased(self, key: str) -> bool:
         return False
+
+
+class StoreStats(NamedTuple):
+    entries: int
+    bytes: int
+    bound: int  # the bytes it may hold before it evicts (0: no bound it knows of)
 
 
 class Store(Protocol):
@@ -80,8 +86,8 @@ class Store(Protocol):
     async def leased(self, key: str) -> bool:
         """Whether some process holds the render lease of ``key``."""
 
-    def stats(self) -> tuple[int, int]:
-        """(entries, bytes) currently held."""
+    def stats(self) -> StoreStats:
+        """Entries and bytes currently held, and the bound on the bytes."""
 
     def stamp_count(self) -> int:
         """How many tag stamps are kept (they must not grow without bound)."""

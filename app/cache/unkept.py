@@ -13,7 +13,7 @@ reaches it: an invalidation is never dropped.
 from __future__ import annotations
 
 from app.cache.entry import Entry, Freshness
-from app.cache.store import InProcess, Store
+from app.cache.store import InProcess, Store, StoreStats
 
 
 class Unkept(InProcess):
@@ -43,8 +43,8 @@ class Unkept(InProcess):
     async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         await self.store.bump(tags, soft=soft)
 
-    def stats(self) -> tuple[int, int]:
-        return 0, 0
+    def stats(self) -> StoreStats:
+        return StoreStats(0, 0, 0)
 
     def stamp_count(self) -> int:
         return 0

@@ -44,12 +44,12 @@ async def test_entry_larger_than_the_store_is_served_but_not_stored(
 
     assert len(first.content) > 2 << 20
     assert first.headers["x-cache"] == second.headers["x-cache"] == "MISS"
-    assert site.cache.store.stats() == (0, 0)
+    assert site.cache.store.stats()[:2] == (0, 0)  # entries, bytes
 
 
 async def test_errors_are_not_cached(site: Site, client: httpx.AsyncClient) -> None:
     assert (await client.get("/missing")).status_code == 404
-    assert site.cache.store.stats() == (0, 0)
+    assert site.cache.store.stats()[:2] == (0, 0)  # entries, bytes
 
 
 async def test_cached_refuses_a_request_that_is_not_a_get(site: Site) -> None:

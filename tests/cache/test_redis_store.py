@@ -215,11 +215,11 @@ async def test_stats_report_the_server(redis_server: RedisServer) -> None:
     try:
         await store.put(make_entry("k", await store.clock()))
         await store.refresh_stats()
-        keys, used = store.stats()
+        keys, used, bound = store.stats()
     finally:
         await store.close()
 
-    assert keys >= 2 and used > 0
+    assert keys >= 2 and used > 0 and bound == 64 << 20  # its --maxmemory
 
 
 async def test_stamps_older_than_any_entry_could_be_are_trimmed(

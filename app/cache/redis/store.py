@@ -33,7 +33,7 @@ from app.cache.redis import codec, lua
 from app.cache.redis.channel import Channel
 from app.cache.redis.client import RETRY_AFTER_FAILURE, Breaker, connect
 from app.cache.redis.near import NEAR_MAX_BYTES, NearCopy
-from app.cache.store import RemoteHandler
+from app.cache.store import RemoteHandler, StoreStats
 
 ENTRY_TTL_MS = 24 * 3600 * 1000  # entries are evictable; a day bounds their stay
 # A stamp older than every entry that could hold it can go: an entry made
@@ -76,7 +76,7 @@ class RedisStore:
         self._generation = generation
         self._clock, self._expired, self._stale = f"{p}:clock", f"{p}:expired", f"{p}:stale"
         self._handler: RemoteHandler | None = None
-        self._stats = (0, 0)
+        self._stats = StoreStats(0, 0, 0)
         self._stamps = 0
         self.near = NearCopy(NEAR_MAX_BYTES if near else 0)  # 0 bytes: never keeps one
         self.channel = Channel(
@@ -170,8 +170,8 @@ class RedisStore:
     async def leased(self, key: str) -> bool:
         return bool(await self._call(self.client.exists(self._lease(key))))
 
-    def stats(self) -> tuple[int, int]:
-        """(keys, used bytes) of the Redis server, as of the last refresh."""
+    def stats(self) -> StoreStats:
+        """Keys, used bytes and ``maxmemory`` of the Redis server, as of the last refresh."""
         return self._stats
 
     def stamp_count(self) -> int:
@@ -180,7 +180,9 @@ class RedisStore:
 
     async def refresh_stats(self) -> None:
         info = await self.client.info("memory")
-        self._stats = (int(await self.client.dbsize()), int(info["used_memory"]))
+        self._stats = StoreStats(
+            int(await self.client.dbsize()), int(info["used_memory"]), int(info["maxmemory"])
+        )
         self._stamps = int(await self.client.hlen(self._expired)) + int(
             await self.client.hlen(self._stale)
         )
