@@ -1,9 +1,11 @@
-"""The cache inspector (admins only): for a URL of this site, what each layer
-holds behind it, its tags and their versions, its age, which render made it,
-and why it was last not served fresh; and the last divergences that this
+"""The cache's admin page (admins only): what the cache did over the last hour,
+drawn live from its figures (``/admin/cache/figures``, JSON, which
+static/charts.js polls), and the inspector: for a URL of this site, what each
+layer holds behind it, its tags and their versions, its age, which render made
+it, and why it was last not served fresh; and the last divergences that this
 process's sampled verification found (``CACHE_VERIFY_RATE``).
 
-Not cached itself: it reads the store as it is now.
+Not cached itself: it reads the store and the figures as they are now.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Route
 
+from app import paths
 from app.accounts.permissions import signed_in
 from app.cache import Edge, EdgeObject, EdgeUnavailable, StoreUnavailable, current_cache
 from app.cache.keys import response_key
@@ -40,10 +43,20 @@ class EdgeRow:
     kept: EdgeObject | None
 
 
-async def cache_inspector(request: Request) -> Response:
+async def admins_only(request: Request) -> None:
     viewer = await signed_in(request)
     if not viewer.is_admin:
         raise HTTPException(403, ADMINS_ONLY)
+
+
+async def cache_figures(request: Request) -> Response:
+    """The last hour of this process's cache figures, for the charts."""
+    await admins_only(request)
+    return JSONResponse(current_cache().timeline.series(), headers={"Cache-Control": "no-store"})
+
+
+async def cache_inspector(request: Request) -> Response:
+    await admins_only(request)
     url = request.query_params.get("url", "/tickets").strip()
     if not url.startswith("/") or url.startswith("//"):
         raise HTTPException(400, NOT_LOCAL)
@@ -113,4 +126,7 @@ def _canonical_query(request: Request, path: str, query: str) -> str | None:
     return None
 
 
-routes = [Route("/admin/cache", cache_inspector, methods=["GET"], name="cache_inspector")]
+routes = [
+    Route(paths.cache_inspector_path(), cache_inspector, methods=["GET"], name="cache_inspector"),
+    Route(paths.cache_figures_path(), cache_figures, methods=["GET"], name="cache_figures"),
+]

@@ -87,5 +87,10 @@ def events_path() -> str:
 
 
 def cache_inspector_path() -> str:
-    """What the cache holds for a URL (admins only: app/admin.py)."""
+    """What the cache holds for a URL, and what it did (admins only: app/admin.py)."""
     return "/admin/cache"
+
+
+def cache_figures_path() -> str:
+    """The last hour of the cache's figures, as JSON for the admin page's charts."""
+    return "/admin/cache/figures"

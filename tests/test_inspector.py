@@ -97,3 +97,31 @@ async def test_a_store_that_cannot_be_reached_is_said_so(
         store.get = real_get
 
     assert answer.status_code == 503 and "cannot be reached" in answer.text
+
+
+async def test_the_figures_count_reads_by_route_and_writes_by_stage_for_admins_only(
+    app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    ticket = await add_ticket(app)
+    await visitor.get("/tickets")
+    await visitor.get("/tickets")
+    await visitor.get(f"/tickets/{ticket.id}")
+    await client.post(f"/tickets/{ticket.id}/update", data={"status": "DONE"})
+
+    figures = await client.get("/admin/cache/figures")
+    page = await client.get("/admin/cache")
+    async with app_client(app) as bob:
+        await sign_in(app, bob, "Bob")
+        refused = await bob.get("/admin/cache/figures")
+    sent_away = await visitor.get("/admin/cache/figures")
+
+    assert figures.status_code == 200 and figures.headers["cache-control"] == "no-store"
+    hour = figures.json()["hour"]
+    assert hour["hits"]["/tickets"] >= 1 and hour["misses"]["/tickets/{id}"] == 1
+    assert hour["invalidations"] >= 1
+    consistent = figures.json()["consistent"]
+    assert sum(consistent["buckets"]["store"]) >= 1 and sum(consistent["buckets"]["live"]) >= 1
+    assert any(tag == f"ticket:{ticket.id}" for tag, _ in figures.json()["most_invalidated"])
+    assert 'data-figures="/admin/cache/figures"' in page.text and "<table" in page.text
+    assert refused.status_code == 403
+    assert sent_away.status_code == 303

@@ -18,6 +18,16 @@ from app.settings import ROOT
             "2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg",
             id="htmx-2.0.11",
         ),
+        pytest.param(
+            "static/vendor/uPlot-1.6.32.iife.min.js",
+            "Gx3t0zdBAuQOuvvmaLZj7HKEiSgWTAs+VdtNY7wt19QDPTDQjFIwAuXDj0zeN00c",
+            id="uPlot-1.6.32-js",
+        ),
+        pytest.param(
+            "static/vendor/uPlot-1.6.32.min.css",
+            "IfV0B7MIOYuO95kO9G5ySKPz/85zqFNOAs8iy4tkK5zd9izhJAB8b7lHrwYqqmYE",
+            id="uPlot-1.6.32-css",
+        ),
     ],
 )
 def test_vendored_file_checksum(path: str, sha384: str) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.cache.metrics import CONSISTENT_STAGES, CacheMetrics
+from app.cache.metrics import CONSISTENT_BUCKETS, CONSISTENT_STAGES, CacheMetrics
 from app.cache.store import StoreStats
 
 SAMPLE_SECONDS = 10.0
@@ -85,7 +85,19 @@ class Timeline:
         pairs = list(itertools.pairwise(samples))
         routes = sorted({route for s in samples for route in (*s.hits, *s.misses)})
         figures = self.metrics.figures
+        first, last = samples[0], samples[-1]
         return {
+            "hour": {  # totals since the oldest sample, for the tables
+                "hits": {
+                    route: last.hits.get(route, 0) - first.hits.get(route, 0) for route in routes
+                },
+                "misses": {
+                    route: last.misses.get(route, 0) - first.misses.get(route, 0)
+                    for route in routes
+                },
+                "renders": last.renders - first.renders,
+                "invalidations": last.bumps - first.bumps,
+            },
             "at": [after.at for _, after in pairs],
             "hit_ratio": {
                 route: [_ratio(before, after, route) for before, after in pairs] for route in routes
@@ -101,7 +113,11 @@ class Timeline:
     def _consistent(self) -> dict[str, Any]:
         """The write -> consistent histogram: counts per bucket, by stage."""
         counts = self.metrics.consistent_counts()
-        return {"stages": list(CONSISTENT_STAGES), "buckets": counts}
+        return {
+            "stages": list(CONSISTENT_STAGES),
+            "le": list(CONSISTENT_BUCKETS),
+            "buckets": counts,
+        }
 
 
 def _ratio(before: Sample, after: Sample, route: str) -> float | None:

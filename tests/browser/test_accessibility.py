@@ -8,6 +8,7 @@ git), for a person to look at: the suite does not compare pictures.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -161,6 +162,14 @@ def visitor_ticket_page(page: Page, server: Server, tag: str) -> None:
     expect(page.get_by_text("to edit this ticket")).to_be_visible()
 
 
+def cache_charts(page: Page, server: Server, tag: str) -> None:
+    server.create_ticket(f"{tag} charted")
+    page.goto("/admin/cache")
+    expect(page.locator("[data-figures]")).to_have_attribute(
+        "data-samples", re.compile(r"\d+")
+    )  # polled
+
+
 STATES: list[Setup] = [
     home,
     many_tickets,
@@ -179,6 +188,7 @@ STATES: list[Setup] = [
     sign_in_refused,
     visitor_list,
     visitor_ticket_page,
+    cache_charts,
 ]
 
 
