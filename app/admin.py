@@ -50,9 +50,14 @@ async def admins_only(request: Request) -> None:
 
 
 async def cache_figures(request: Request) -> Response:
-    """The last hour of this process's cache figures, for the charts."""
+    """The last hour of the cache's figures, for the charts: this process's
+    (``?scope=process``, the default) or the cluster's (``?scope=cluster``)."""
     await admins_only(request)
-    return JSONResponse(current_cache().timeline.series(), headers={"Cache-Control": "no-store"})
+    scope = request.query_params.get("scope", "process")
+    if scope not in ("process", "cluster"):
+        raise HTTPException(400, "scope is process or cluster.")
+    series = current_cache().timeline.series(cluster=scope == "cluster")
+    return JSONResponse(series, headers={"Cache-Control": "no-store"})
 
 
 async def cache_inspector(request: Request) -> Response:
@@ -87,6 +92,8 @@ async def cache_inspector(request: Request) -> Response:
         edge_url=settings.edge_url,
         edge_anonymous=ANONYMOUS,
         verifier=cache.verifier,  # None: CACHE_VERIFY_RATE is off
+        # A store many processes share draws the cluster's figures; else this process's.
+        figures_scope="process" if cache.store.board is None else "cluster",
     )
     return HTMLResponse(body)
 

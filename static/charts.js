@@ -77,7 +77,7 @@
       "consistent",
       labels.map((label, at) => [label, ...consistent.stages.map((stage) => consistent.buckets[stage][at])]),
     );
-    const bytes = figures.bytes[figures.bytes.length - 1];
+    const bytes = figures.bytes.length ? figures.bytes[figures.bytes.length - 1] : 0;
     fill(section, "bytes", [[size(bytes), figures.bound ? size(figures.bound) : "none known", percent(bytes, figures.bound)]]);
     fill(section, "most_invalidated", figures.most_invalidated);
     fill(section, "most_rendered", figures.most_rendered);
@@ -158,7 +158,8 @@
         tables(section, figures);
         draw(section, charts, figures);
         section.dataset.samples = String(figures.at.length);
-        status.textContent = `Updated at ${new Date().toLocaleTimeString()}; every ${EVERY_MS / 1000} s.`;
+        const from = figures.scope === "cluster" ? ` from ${figures.processes} processes` : "";
+        status.textContent = `Updated at ${new Date().toLocaleTimeString()}${from}; every ${EVERY_MS / 1000} s.`;
       } catch (error) {
         status.textContent = `The figures could not be read (${error.message}); trying again.`;
       }

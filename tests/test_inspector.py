@@ -122,6 +122,16 @@ async def test_the_figures_count_reads_by_route_and_writes_by_stage_for_admins_o
     consistent = figures.json()["consistent"]
     assert sum(consistent["buckets"]["store"]) >= 1 and sum(consistent["buckets"]["live"]) >= 1
     assert any(tag == f"ticket:{ticket.id}" for tag, _ in figures.json()["most_invalidated"])
-    assert 'data-figures="/admin/cache/figures"' in page.text and "<table" in page.text
+    scope = "process" if app.state.cache.store.board is None else "cluster"  # Redis: shared
+    assert f'data-figures="/admin/cache/figures?scope={scope}"' in page.text
+    assert "<table" in page.text
     assert refused.status_code == 403
     assert sent_away.status_code == 303
+
+
+async def test_the_cluster_s_figures_are_asked_by_scope(client: httpx.AsyncClient) -> None:
+    cluster = await client.get("/admin/cache/figures", params={"scope": "cluster"})
+    odd = await client.get("/admin/cache/figures", params={"scope": "everywhere"})
+
+    assert cluster.status_code == 200 and cluster.json()["scope"] == "cluster"
+    assert odd.status_code == 400 and "process or cluster" in odd.text

@@ -57,7 +57,6 @@ class Cache:
         self.declined = declined
         self.edges = tuple(edges)  # purged by tag after each bump; probed by the inspector
         self.metrics = CacheMetrics(store.stats, store.stamp_count)
-        self.timeline = Timeline(self.metrics, store.stats, now)  # the admin page's charts
         self.invalidations = Invalidations(store, self.metrics, self.edges)
         self.renders = Renders(
             store,
@@ -68,6 +67,8 @@ class Cache:
             store_failed=self.invalidations.store_failed,
         )
         self.refresher = Refresher(self.renders, self.metrics, now)
+        # The admin page's charts; shared with the cluster under this process's name.
+        self.timeline = Timeline(self.metrics, store, now, self.renders.made_here)
         self.batches = Batches(self.store, self.metrics, self.renders, self.invalidations, now)
         # First, before any other listener: no reader may join a render that
         # an invalidation made out of date.

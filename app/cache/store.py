@@ -23,8 +23,11 @@ LOCAL_LEASE = "local"
 
 class InProcess:
     """What a store that lives in one process (or renders for it alone) says
-    of the cluster: nothing to connect to, nothing heard from elsewhere, and
-    no lease to take (single flight within the process is the engine's)."""
+    of the cluster: nothing to connect to, nothing heard from elsewhere, no
+    lease to take (single flight within the process is the engine's), and no
+    board to share figures on."""
+
+    board: Board | None = None
 
     async def start(self) -> None:
         """Nothing to connect to."""
@@ -48,7 +51,21 @@ class StoreStats(NamedTuple):
     bound: int  # the bytes it may hold before it evicts (0: no bound it knows of)
 
 
+class Board(Protocol):
+    """Where each process leaves its latest figures for the others
+    (``app/cache/timeline.py``); raises ``StoreUnavailable``."""
+
+    async def post(self, name: str, text: str, ttl_seconds: float) -> None: ...
+
+    async def read(self) -> dict[str, str]:
+        """Every live process's latest figures, by process name."""
+
+
 class Store(Protocol):
+    @property
+    def board(self) -> Board | None:
+        """Where processes share their figures; None: this process is all there is."""
+
     async def clock(self) -> int:
         """The current clock; read it before a render reads any data."""
 

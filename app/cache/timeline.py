@@ -1,10 +1,12 @@
-"""The last hour of one process's cache figures, sampled: what its admin page draws.
+"""The last hour of the cache's figures, sampled: what its admin page draws.
 
-Every ``SAMPLE_SECONDS`` a background task copies the cumulative figures
-(``CacheMetrics.figures``, the write -> consistent histogram, the store's
-bytes) into a ring of an hour's samples. ``series`` turns consecutive samples
-into rates per interval, with a last point for "now", so a chart moves as
-soon as something happens instead of at the next sample.
+Every ``SAMPLE_SECONDS`` a background task copies this process's cumulative
+figures (``CacheMetrics.figures``, the store's bytes) into a ring of an
+hour's samples. With a store shared by many processes (its ``board``), it
+also posts them there and keeps a second ring of the whole cluster's: the
+sum of every live process's latest figures. ``series`` turns consecutive
+samples into rates per interval, with a last point for "now", so a chart
+moves as soon as something happens instead of at the next sample.
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
+import logging
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from app.cache.errors import StoreUnavailable
 from app.cache.metrics import CONSISTENT_BUCKETS, CONSISTENT_STAGES, CacheMetrics
-from app.cache.store import StoreStats
+from app.cache.store import Store
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_SECONDS = 10.0
 SPAN_SECONDS = 3600.0
+POSTED_FOR = 3  # samples a process's posted figures outlive it by
 TOP = 10  # tags and entries named in the "most" tables
 
 
@@ -37,24 +45,28 @@ class Sample:
 
 
 class Timeline:
-    """An hour of samples of one cache's figures, and the series drawn from them."""
+    """An hour of samples of a cache's figures, and the series drawn from them."""
 
     def __init__(
         self,
         metrics: CacheMetrics,
-        stats: Callable[[], StoreStats],
+        store: Store,
         now: Callable[[], float],
+        name: str,
         every: float = SAMPLE_SECONDS,
     ) -> None:
         self.metrics = metrics
-        self.stats = stats
+        self.store = store
         self.now = now
+        self.name = name  # this process's, on the board
         self.every = every
-        self.samples: deque[Sample] = deque([self.sample()], maxlen=int(SPAN_SECONDS / every))
+        span = int(SPAN_SECONDS / every)
+        self.samples: deque[Sample] = deque([self.sample()], maxlen=span)
+        self.cluster: deque[tuple[Sample, int]] = deque(maxlen=span)  # and how many processes
         self._task: asyncio.Task[None] | None = None
 
     def sample(self) -> Sample:
-        figures, stats = self.metrics.figures, self.stats()
+        figures, stats = self.metrics.figures, self.store.stats()
         return Sample(
             at=self.now(),
             hits=dict(figures.hits),
@@ -77,55 +89,87 @@ class Timeline:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.every)  # a clock, not a wait for an event
-            self.samples.append(self.sample())
+            here = self.sample()
+            self.samples.append(here)
+            if self.store.board is not None:
+                try:
+                    await self.share(here)
+                except StoreUnavailable as exc:  # the figures wait; the cache goes on
+                    logger.info("cache figures not shared this time: %s", exc)
 
-    def series(self) -> dict[str, Any]:
-        """The charts' data (JSON): per interval since the hour began, and now."""
-        samples = [*self.samples, self.sample()]
+    async def share(self, here: Sample) -> None:
+        """Post ``here`` on the board, then add up every live process's latest."""
+        assert self.store.board is not None
+        await self.store.board.post(self.name, json.dumps(asdict(here)), self.every * POSTED_FOR)
+        posted = [Sample(**json.loads(text)) for text in (await self.store.board.read()).values()]
+        self.cluster.append((_sum(posted, at=here.at), len(posted)))
+
+    def series(self, *, cluster: bool = False) -> dict[str, Any]:
+        """The charts' data (JSON): per interval over the hour, and now. The
+        cluster's: per interval between its samples (no live last point)."""
+        if cluster:
+            samples = [sample for sample, _ in self.cluster]
+            processes = self.cluster[-1][1] if self.cluster else 0
+        else:
+            samples, processes = [*self.samples, self.sample()], 1
         pairs = list(itertools.pairwise(samples))
         routes = sorted({route for s in samples for route in (*s.hits, *s.misses)})
+        first, last = (samples[0], samples[-1]) if samples else (_EMPTY, _EMPTY)
         figures = self.metrics.figures
-        first, last = samples[0], samples[-1]
         return {
+            "scope": "cluster" if cluster else "process",
+            "processes": processes,
             "hour": {  # totals since the oldest sample, for the tables
-                "hits": {
-                    route: last.hits.get(route, 0) - first.hits.get(route, 0) for route in routes
-                },
-                "misses": {
-                    route: last.misses.get(route, 0) - first.misses.get(route, 0)
-                    for route in routes
-                },
-                "renders": last.renders - first.renders,
-                "invalidations": last.bumps - first.bumps,
+                "hits": {route: _gain(first.hits, last.hits, route) for route in routes},
+                "misses": {route: _gain(first.misses, last.misses, route) for route in routes},
+                "renders": max(0, last.renders - first.renders),
+                "invalidations": max(0, last.bumps - first.bumps),
             },
             "at": [after.at for _, after in pairs],
-            "hit_ratio": {
-                route: [_ratio(before, after, route) for before, after in pairs] for route in routes
-            },
+            "hit_ratio": {route: [_ratio(b, a, route) for b, a in pairs] for route in routes},
             "renders_per_invalidation": [_per_bump(before, after) for before, after in pairs],
             "bytes": [after.bytes for _, after in pairs],
-            "bound": samples[-1].bound,
-            "consistent": self._consistent(),
+            "bound": last.bound,
+            # These are this process's alone: bounded tallies do not add up across processes.
+            "consistent": {
+                "stages": list(CONSISTENT_STAGES),
+                "le": list(CONSISTENT_BUCKETS),
+                "buckets": self.metrics.consistent_counts(),
+            },
             "most_invalidated": figures.invalidated.top(TOP),
             "most_rendered": figures.renders.top(TOP),
         }
 
-    def _consistent(self) -> dict[str, Any]:
-        """The write -> consistent histogram: counts per bucket, by stage."""
-        counts = self.metrics.consistent_counts()
-        return {
-            "stages": list(CONSISTENT_STAGES),
-            "le": list(CONSISTENT_BUCKETS),
-            "buckets": counts,
-        }
+
+_EMPTY = Sample(at=0.0, hits={}, misses={}, renders=0, bumps=0, bytes=0, bound=0)
+
+
+def _sum(samples: Iterable[Sample], *, at: float) -> Sample:
+    """The cluster's figures: every process's added up (one store: its bytes once)."""
+    hits: dict[str, int] = {}
+    misses: dict[str, int] = {}
+    renders = bumps = size = bound = 0
+    for sample in samples:
+        for route, n in sample.hits.items():
+            hits[route] = hits.get(route, 0) + n
+        for route, n in sample.misses.items():
+            misses[route] = misses.get(route, 0) + n
+        renders, bumps = renders + sample.renders, bumps + sample.bumps
+        size, bound = max(size, sample.bytes), max(bound, sample.bound)
+    return Sample(at, hits, misses, renders, bumps, size, bound)
+
+
+def _gain(before: dict[str, int], after: dict[str, int], route: str) -> int:
+    # A process that left (or restarted) takes its counts with it: never below 0.
+    return max(0, after.get(route, 0) - before.get(route, 0))
 
 
 def _ratio(before: Sample, after: Sample, route: str) -> float | None:
-    hits = after.hits.get(route, 0) - before.hits.get(route, 0)
-    misses = after.misses.get(route, 0) - before.misses.get(route, 0)
+    hits = _gain(before.hits, after.hits, route)
+    misses = _gain(before.misses, after.misses, route)
     return None if hits + misses == 0 else round(hits / (hits + misses), 4)
 
 
 def _per_bump(before: Sample, after: Sample) -> float | None:
     bumps = after.bumps - before.bumps
-    return None if bumps == 0 else round((after.renders - before.renders) / bumps, 3)
+    return None if bumps <= 0 else round(max(0, after.renders - before.renders) / bumps, 3)

@@ -7,6 +7,7 @@ Layout, under a prefix (``tickets`` by default, ``?prefix=`` in the URL)::
     {p}:e:{g}:{key}      an entry: hash of meta and body (``codec.py``); has a TTL
     {p}:lease:{g}:{key}  the render lease of key (SET NX PX, with a token)
     {p}:invalidations    the pub/sub channel every bump is published on
+    {p}:figures:{name}   a process's latest cache figures (``board.py``); has a TTL
 
 ``{g}`` is the generation of the code that renders (``generation=``, the
 app's build id): during a deploy, old and new processes share the stamps, so
@@ -30,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from app.cache.entry import Entry, Freshness, freshness_of
 from app.cache.redis import codec, lua
+from app.cache.redis.board import RedisBoard
 from app.cache.redis.channel import Channel
 from app.cache.redis.client import RETRY_AFTER_FAILURE, Breaker, connect
 from app.cache.redis.near import NEAR_MAX_BYTES, NearCopy
@@ -79,6 +81,7 @@ class RedisStore:
         self._stats = StoreStats(0, 0, 0)
         self._stamps = 0
         self.near = NearCopy(NEAR_MAX_BYTES if near else 0)  # 0 bytes: never keeps one
+        self.board = RedisBoard(self.client, p, self._call)
         self.channel = Channel(
             self.client,
             f"{p}:invalidations",
