@@ -16,6 +16,10 @@ agree on, named once: the VCL hard-codes each of these, and
 - **The keys a hole is kept by.** A hole answer that is the same for everyone
   is kept at the edge under ``SHARED_HOLES_KEY``; a process of a new build
   purges everything when it starts, which is when a hole's form may change.
+- **The edge's mark.** The edge sends ``EDGE_SECRET_HEADER`` with every
+  request it makes of the app, holding the secret scripts/run gave both
+  (``EDGE_SECRET``): how the app tells its edge from any other local client
+  before it believes an ``X-Forwarded-For`` (app/clients.py).
 - **The object split.** The edge keeps each page apart per kind of asker
   (``ANONYMOUS``: no session cookie; ``PERSON``: with its holes as ESI
   includes) and per encoding; the inspector probes each (``EDGE_OBJECTS``).
@@ -43,6 +47,10 @@ def may_delete(viewer: str, author_id: str | None) -> bool:
     by ``author_id``: an admin may delete any ticket, others those they wrote."""
     return viewer == ADMIN or (author_id is not None and viewer == author_id)
 
+
+# -- the edge's mark ------------------------------------------------------------------
+
+EDGE_SECRET_HEADER = "x-edge-secret"  # on every request the edge sends the app
 
 # -- hole URLs -------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from app.accounts.passwords import HashSlots
 from app.accounts.permissions import SignInFirst, sign_in_first
 from app.accounts.routes import routes as account_routes
 from app.accounts.viewer import Remembered
@@ -37,6 +38,7 @@ from app.cache import (
     create_store,
     current_cache,
 )
+from app.clients import TrustedProxies, client_address
 from app.db import Database
 from app.event_stream import stream_events
 from app.events import EventBroker
@@ -46,6 +48,7 @@ from app.hosts import AllowedHosts
 from app.htmx import VARIANTS, wants_partial
 from app.origin import CrossOriginProtection
 from app.outbox import Outbox
+from app.security_headers import SecurityHeaders
 from app.settings import Settings
 from app.templating import render_page
 from app.tickets.routes import routes as ticket_routes
@@ -66,9 +69,8 @@ def may_read_metrics(request: Request) -> bool:
     given = request.headers.get("authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return True
-    client = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(client).is_loopback
+    try:  # through the edge, the client it was asked by (app/clients.py)
+        return ipaddress.ip_address(client_address(request)).is_loopback
     except ValueError:
         return False
 
@@ -92,6 +94,8 @@ class CachedApp(Starlette):
     A request that exactly repeats one answered that way gets the same
     answer again (``RepeatsMiddleware``), before even the Host check: the
     kept answer was given to the very same ``Host``, which passed it.
+    Outermost of all, ``SecurityHeaders`` adds the browser's policy to every
+    answer, those too.
     """
 
     def __init__(self, *, cache: Cache, allowed_hosts: Sequence[str], **options: Any) -> None:
@@ -105,7 +109,7 @@ class CachedApp(Starlette):
         cached = CacheMiddleware(stack, self.cache, VARIANTS, self.repeats)
         # The Host check comes first: a HIT is an answer too.
         checked = AllowedHosts(cached, self.allowed_hosts)
-        return RepeatsMiddleware(checked, self.repeats)
+        return SecurityHeaders(RepeatsMiddleware(checked, self.repeats))
 
 
 def create_app(settings: Settings | None = None, *, events: EventBroker | None = None) -> Starlette:
@@ -179,4 +183,6 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     app.state.outbox = outbox
     app.state.events = events
     app.state.viewers = viewers
+    app.state.hash_slots = HashSlots(settings.hash_concurrency)  # Argon2 at once, at most
+    app.state.proxies = TrustedProxies(settings.trusted_proxies, settings.edge_secret)
     return app

@@ -113,6 +113,20 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class FirstAccount(SQLModel, table=True):
+    """The one row that says which account was made first, hence is the admin.
+
+    Its primary key is the choice: the sign-up whose insert of ``id=1``
+    succeeds is the first (app/accounts/people.py), however sign-ups race.
+    """
+
+    __tablename__ = "first_account"
+    __table_args__ = {"info": {UNTRACKED: True}}  # no render reads it (app/deps)
+
+    id: int = Field(default=1, primary_key=True)
+    user_id: str = Field(max_length=36)
+
+
 class UserSession(SQLModel, table=True):
     """A signed-in browser. The cookie holds a random token; only its digest is
     stored, so a copy of the table signs nobody in; signing out deletes the row."""
@@ -126,8 +140,10 @@ class UserSession(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """A wrong password, by what it was aimed at (``account:<email>``,
-    ``client:<address>``): what throttles the next tries."""
+    """A try that costs a hash, by what it counts against (``address:<address>``,
+    ``account:<email> address:<address>``, ``signup:<address>``): what
+    throttles the next tries (app/accounts/throttle.py). A login that succeeds
+    deletes its own."""
 
     __tablename__ = "login_failure"
     __table_args__ = {"info": {UNTRACKED: True}}  # no render reads it (app/deps)

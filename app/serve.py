@@ -72,6 +72,9 @@ def server_command(
             "--factory", "--host", host, "--port", str(port), *many, "--no-access-log",
             "--http", http, "--loop", loop,
             "--timeout-graceful-shutdown", str(GRACE_SECONDS),
+            # X-Forwarded-For is the app's to believe or not (app/clients.py):
+            # uvicorn's own handling believed it from any loopback client.
+            "--no-proxy-headers",
         ]  # fmt: skip
     else:  # hypercorn calls "module:function()" itself; no access log unless asked
         command += [

@@ -33,6 +33,15 @@ class Settings:
     # and compared with the entry (app/cache/verify.py): 0 is off, 0.001 one in
     # a thousand.
     cache_verify_rate: float = 0.0
+    # Password hashes (Argon2, 64 MiB each) running at once in a process; a
+    # sign-up or login past it gets 503 at once (app/accounts/passwords.py).
+    hash_concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Proxies whose X-Forwarded-For is believed (addresses or networks), besides
+    # the edge that proves itself with EDGE_SECRET (app/clients.py).
+    trusted_proxies: tuple[str, ...] = ()
+    # Shared by the app and the edge scripts/run starts: the edge sends it with
+    # every request (edge/tickets.vcl), which is how the app knows it.
+    edge_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -46,6 +55,9 @@ class Settings:
             metrics_token=env.get("METRICS_TOKEN") or None,
             edge_url=f"http://127.0.0.1:{env['EDGE_PORT']}" if env.get("EDGE_PORT") else None,
             cache_verify_rate=_rate(env.get("CACHE_VERIFY_RATE")),
+            hash_concurrency=int(env.get("HASH_CONCURRENCY") or defaults.hash_concurrency),
+            trusted_proxies=_names(env.get("TRUSTED_PROXIES")),
+            edge_secret=env.get("EDGE_SECRET") or None,
         )
 
 

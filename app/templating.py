@@ -21,6 +21,7 @@ from app.deps.reads import rows_rendered
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 from app.notices import quoted
 from app.search import MAX_QUERY_CHARS
+from app.security_headers import MARK_JS
 from app.settings import ROOT
 
 SITE_NAME = "Tickets, on-demand"  # every tab's title ends with it
@@ -60,6 +61,7 @@ environment.globals.update(
     hole=hole,
     site_name=SITE_NAME,
     static=static_files.url,  # {{ static("app.css") }}: a fingerprinted URL
+    mark_js=Markup(MARK_JS),  # the one inline script, allowed by its hash (app/security_headers.py)
 )
 
 

@@ -140,6 +140,10 @@ sub vcl_pass {
 }
 
 sub vcl_synth {
+    # The edge's own answers hold no script: nothing runs, nothing frames them.
+    set resp.http.Content-Security-Policy = "default-src 'none'; frame-ancestors 'self'";
+    set resp.http.X-Content-Type-Options = "nosniff";
+    set resp.http.X-Frame-Options = "SAMEORIGIN";
     if (req.http.x-probe-age) {
         set resp.http.x-edge-age = req.http.x-probe-age;
         set resp.http.x-edge-ttl = req.http.x-probe-ttl;
@@ -148,11 +152,22 @@ sub vcl_synth {
     }
 }
 
+sub vcl_backend_error {
+    # The page Varnish makes when the app cannot be reached: as vcl_synth's.
+    set beresp.http.Content-Security-Policy = "default-src 'none'; frame-ancestors 'self'";
+    set beresp.http.X-Content-Type-Options = "nosniff";
+    set beresp.http.X-Frame-Options = "SAMEORIGIN";
+}
+
 sub vcl_pipe {
     set bereq.http.Connection = "close";
+    set bereq.http.x-edge-secret = "EDGE_SECRET";
 }
 
 sub vcl_backend_fetch {
+    # Our mark, which only the app knows too (put in by scripts/edge): the app
+    # believes the X-Forwarded-For that Varnish appends to, from us alone.
+    set bereq.http.x-edge-secret = "EDGE_SECRET";
     if (bereq.http.Surrogate-Capability) {
         unset bereq.http.Cookie;  # the shared part is nobody's
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import subprocess
 import threading
@@ -30,14 +31,25 @@ from harness.processes import free_port
 
 
 class EdgeServer:
-    """scripts/edge's Varnish on a free port of 127.0.0.1, in front of ``app_port``."""
+    """scripts/edge's Varnish on a free port of 127.0.0.1, in front of ``app_port``.
+
+    It marks its requests with ``secret`` (``EDGE_SECRET``), as scripts/run's
+    does: give the app the same (``app_env``) and it believes the edge's
+    ``X-Forwarded-For`` (app/clients.py).
+    """
 
     def __init__(self, directory: Path, app_port: int, cpus: str | None = None) -> None:
         self.directory = directory
         self.app_port = app_port
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
-        self.env = {"EDGE_CPUS": cpus} if cpus else {}
+        self.secret = secrets.token_urlsafe(32)
+        self.env = {"EDGE_SECRET": self.secret, **({"EDGE_CPUS": cpus} if cpus else {})}
+
+    @property
+    def app_env(self) -> dict[str, str]:
+        """What the app behind this edge is told: where to purge, and the secret."""
+        return {"EDGE_PORT": str(self.port), "EDGE_SECRET": self.secret}
 
     def start(self) -> EdgeServer:
         command = ["bash", "scripts/edge", "start", str(self.directory), str(self.port)]

@@ -353,6 +353,14 @@
     }
   });
 
+  // A form marked data-reset-on-success (the inline create) empties itself once
+  // saved: bound here, not in an hx-on attribute, which the page's
+  // Content-Security-Policy would refuse to evaluate.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const elt = event.detail.elt;
+    if (event.detail.successful && elt.matches("form[data-reset-on-success]")) elt.reset();
+  });
+
   document.addEventListener("htmx:afterRequest", (event) => {
     const elt = maker(event.detail);
     if (!event.detail.successful) return;

@@ -36,6 +36,7 @@ from sqlmodel import SQLModel, select
 from starlette.applications import Starlette
 
 from app.accounts import sessions
+from app.accounts.people import add_person
 from app.db import Database
 from app.migrations import alembic_config, include_object
 from app.models import Ticket, TicketStatus, User
@@ -74,8 +75,11 @@ sqlite_only = pytest.mark.skipif(
 
 
 @asynccontextmanager
-async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
+async def app_client(
+    app: Starlette, address: str = "127.0.0.1"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` in process, connecting from ``address``."""
+    transport = httpx.ASGITransport(app=app, client=(address, 123))
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
@@ -84,14 +88,12 @@ async def sign_in(app: Starlette, client: httpx.AsyncClient, name: str) -> User:
     """An account named ``name`` (the first one made is the admin), signed in on
     ``client``: written straight to the database, sparing each test an Argon2 hash."""
     async with app.state.db.transaction() as session:
-        nobody_yet = (await session.exec(select(func.count()).select_from(User))).one() == 0
-        user = User(
+        user = await add_person(
+            session,
             name=name,
             email=f"{name.lower()}@example.com",
             password_hash="not a hash: this account signs in by its session only",
-            is_admin=nobody_yet,
         )
-        session.add(user)
         token = await sessions.start(session, user)
     client.cookies.set(sessions.COOKIE, token)
     return user

@@ -54,6 +54,9 @@ EXPECTED = [
     pytest.param(f'set req.http.x-edge-who = "{contract.PERSON}";', id="person"),
     pytest.param(f'set req.http.x-edge-who = "{contract.ANONYMOUS}";', id="anonymous"),
     *(pytest.param(line, id=f"encoding {n}") for n, line in enumerate(_encodings())),
+    pytest.param(
+        f'set bereq.http.{contract.EDGE_SECRET_HEADER} = "EDGE_SECRET";', id="the edge's mark"
+    ),
 ]
 
 

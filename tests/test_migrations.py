@@ -6,10 +6,12 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from alembic import command
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
 from app.db import Database
+from app.migrations import alembic_config
 from app.models import Ticket
 from tests.helpers import HEAD, downgrade_to_base, revision, schema_diff, start_apps_at_once
 
@@ -50,6 +52,7 @@ async def test_a_fresh_database_migrates_to_head_and_twice_is_harmless(tmp_path:
         "app_user",
         "user_session",
         "login_failure",
+        "first_account",
         *search_tables,
     }
 
@@ -136,5 +139,33 @@ async def test_every_migration_downgrades_and_upgrades_again(tmp_path: Path) -> 
         await db.create_schema()
         assert await revision(db) == HEAD
         assert await schema_diff(db) == []
+    finally:
+        await db.close()
+
+
+async def test_accounts_made_before_the_first_seat_keep_their_admin(tmp_path: Path) -> None:
+    db = Database(sqlite_url(tmp_path / "seat.db"))
+    try:
+        await db.create_schema()
+        async with db.engine.begin() as connection:
+            await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "0007"))
+            for n, (name, admin) in enumerate((("Bob", False), ("Ada", True), ("Cy", False))):
+                await connection.execute(
+                    text(
+                        "INSERT INTO app_user (id, name, email, password_hash, is_admin,"
+                        " created_at) VALUES (:id, :name, :email, '-', :admin, :at)"
+                    ),
+                    {
+                        "id": f"id-{name}",
+                        "name": name,
+                        "email": f"{name}@example.com",
+                        "admin": admin,
+                        "at": f"2026-01-0{n + 1} 00:00:00",
+                    },
+                )
+        await db.create_schema()
+        async with db.engine.connect() as connection:
+            seat = (await connection.execute(text("SELECT id, user_id FROM first_account"))).all()
+        assert [tuple(row) for row in seat] == [(1, "id-Ada")]
     finally:
         await db.close()
