@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -30,14 +32,44 @@ from harness.processes import free_port
 
 
 class EdgeServer:
-    """scripts/edge's Varnish on a free port of 127.0.0.1, in front of ``app_port``."""
+    """scripts/edge's Varnish on a free port of 127.0.0.1, in front of ``app_port``.
+
+    It answers purges and probes that carry its ``secret`` only: an app that
+    purges it is started with ``app_env()``. ``stall`` and ``resume`` stop and
+    continue its cache process (SIGSTOP, SIGCONT): an edge that hangs.
+    """
 
     def __init__(self, directory: Path, app_port: int, cpus: str | None = None) -> None:
         self.directory = directory
         self.app_port = app_port
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
-        self.env = {"EDGE_CPUS": cpus} if cpus else {}
+        self.secret = secrets.token_hex(16)
+        self.env = {"EDGE_SECRET": self.secret, **({"EDGE_CPUS": cpus} if cpus else {})}
+
+    def app_env(self, port: int | None = None) -> dict[str, str]:
+        """What an app behind it needs to purge it (at ``port``: a proxy's, say)."""
+        return {"EDGE_PORT": str(port or self.port), "EDGE_SECRET": self.secret}
+
+    def child_pid(self) -> int:
+        """The cache process (varnishd's manager starts one child, which serves)."""
+        manager = (self.directory / "varnishd.pid").read_text().strip()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            if text[text.rindex(")") + 2 :].split()[1] == manager:
+                return int(stat.parent.name)
+        raise RuntimeError("varnishd has no child process")
+
+    def stall(self) -> int:
+        pid = self.child_pid()
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    def resume(self, pid: int) -> None:
+        os.kill(pid, signal.SIGCONT)
 
     def start(self) -> EdgeServer:
         command = ["bash", "scripts/edge", "start", str(self.directory), str(self.port)]

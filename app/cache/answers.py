@@ -119,7 +119,9 @@ def _bypassed(
         assert holes is not None
         body = join(pieces, request.visitor, holes.fill)
     private = request.visitor is not None and len(pieces) > 1
-    headers = _headers(status, None, None, request.vary, body, private=private, kept=refused is None)
+    headers = _headers(
+        status, None, None, request.vary, body, private=private, kept=refused is None
+    )
     return 200, [*headers, *extra], body
 
 
