@@ -143,15 +143,16 @@ def test_a_write_while_the_edge_is_stalled_is_answered_once_its_purge_lands(
         ada.get(url)
         assert ada.get(url).headers["cache-status"].endswith("edge; hit")
 
-    stalled = site.edge.stall()
     answers: list[httpx.Response] = []
+
+    def write() -> None:  # a client of its own: one client is not for two threads
+        with httpx.Client(base_url=site.app.base_url, timeout=30, cookies=ada.cookies) as own:
+            answers.append(own.post(paths.ticket_update_path(ticket), data={"title": "After"}))
+
+    stalled = site.edge.stall()
     try:
-        with httpx.Client(base_url=site.app.base_url, timeout=30, cookies=ada.cookies) as direct:
-            writer = threading.Thread(
-                target=lambda: answers.append(
-                    direct.post(paths.ticket_update_path(ticket), data={"title": "After"})
-                )
-            )
+        with httpx.Client(base_url=site.app.base_url, timeout=30) as direct:
+            writer = threading.Thread(target=write)
             writer.start()
             deadline = time.monotonic() + 10
             while not title_on(direct.get(url)).startswith("After"):  # committed and bumped
