@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 PURGE_TIMEOUT_SECONDS = 2.0  # a probe's
 PURGE_PATIENCE_SECONDS = 8.0  # a purge's: a write's answer waits for it that long at most
 REPURGE_AFTER_SECONDS = 0.5
+SPARE_RETRY_SECONDS = 0.05  # the least wait before a failed spare purge is made again
 SECRET_HEADER = "x-edge-secret"  # what tells the edge a purge or probe is the app's
 KEEP_CONNECTIONS = 4  # idle ones kept for the next purges; more at once are opened, then closed
 READ_BYTES = 4096  # an answer here is a status line, a few headers and a word
@@ -112,7 +113,7 @@ class Edge:
                 if waited >= self.patience:
                     logger.warning("edge purge, made again, failed: %s", exc)
                     return
-                delay = min(delay * 2, self.patience - waited)
+                delay = min(max(delay * 2, SPARE_RETRY_SECONDS), self.patience - waited)
 
     async def _send(self, method: str, keys: str) -> None:
         answer = await self._ask(method, "/", [("xkey-purge", keys)], timeout=self.patience)
