@@ -26,7 +26,8 @@ def variant_of(headers: RequestHeaders) -> str:
 # What CacheMiddleware keys each GET by: the same URL is a page or a partial.
 # Answers also vary by the session cookie, through their holes (app/holes.py);
 # the cache key does not: one entry serves everyone.
-VARIANTS = Variants(variant_of, vary=("HX-Request", "Cookie"))
+# The edge folds the two HX headers into one before it looks up (edge/tickets.vcl).
+VARIANTS = Variants(variant_of, vary=("HX-Request", "HX-History-Restore-Request", "Cookie"))
 
 
 def wants_partial(request: Request) -> bool:

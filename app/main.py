@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     )
     # An unknown id's 404 is no failure; pages' per-person parts are holes (app/holes.py).
     holes = app_holes()
-    edges = [Edge(settings.edge_url)] if settings.edge_url else []
+    edges = [Edge(settings.edge_url, secret=settings.edge_secret)] if settings.edge_url else []
     cache = Cache(
         store,
         declined=client_error,

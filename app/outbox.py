@@ -1,5 +1,9 @@
 """Invalidations that outlive their writer: a transactional outbox.
 
+A row is settled (deleted) only when the store took its bump *and* every
+edge acknowledged its purge; until then it stays, and sweepers apply it
+again, backing off while they fail, until both are done.
+
 A write's invalidations are rows of ``invalidation_outbox``, inserted by the
 write's own transaction, so they commit with the data or not at all. Right
 after COMMIT the writer applies them (the cache's ``after_commit``) and, if
@@ -35,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 GRACE = timedelta(seconds=0.5)  # the writer's own time to apply its row
 SWEEP_EVERY = 0.2  # seconds between two looks for rows nobody applied
+# While the store or an edge refuses, the looks space out, doubling up to this
+# (seconds); the first that succeeds brings them back to SWEEP_EVERY. An edge
+# that resumes is purged within this of it (its reads stalled meanwhile).
+SWEEP_BACKOFF_MAX = 0.8
 SWEEP_BATCH = 100
 # Settled rows wait this long (seconds) to be deleted together. A write's
 # first reader comes within a millisecond or two, and a DELETE then would
@@ -108,16 +116,21 @@ class Outbox:
         return len(rows)
 
     async def run(self) -> None:
-        """Sweep for as long as the app runs."""
+        """Sweep for as long as the app runs; back off while sweeps fail."""
+        pause = SWEEP_EVERY
         while True:
             try:
                 if await self.sweep():
+                    pause = SWEEP_EVERY
                     continue  # more may be waiting
+                pause = SWEEP_EVERY
             except (StoreUnavailable, EdgeUnavailable):
-                pass  # the store or the edge is out of our reach too: the rows wait
+                # The store or an edge is out of our reach too: the rows wait,
+                # and are tried again, less often, until it takes them.
+                pause = min(pause * 2, SWEEP_BACKOFF_MAX)
             except Exception:
                 logger.exception("sweeping the invalidation outbox failed")
-            await asyncio.sleep(SWEEP_EVERY)
+            await asyncio.sleep(pause)
 
     async def _delete(self, rows: list[int]) -> None:
         try:

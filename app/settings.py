@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +33,12 @@ class Settings:
     metrics_token: str | None = None
     # The edge cache in front (scripts/run starts it on EDGE_PORT): purged by tag.
     edge_url: str | None = None
+    # Shared by the app and its edge (edge/tickets.vcl), both ways: the edge
+    # answers a purge or a probe only with it, and sends it with every request
+    # (which is how the app tells its edge from any other local client,
+    # app/clients.py). EDGE_SECRET, else derived from SECRET_KEY; scripts/run
+    # passes the same to the edge.
+    edge_secret: str = ""
     # The share of cacheable GETs whose HIT is rendered again in the background
     # and compared with the entry (app/cache/verify.py): 0 is off, 0.001 one in
     # a thousand.
@@ -39,9 +49,6 @@ class Settings:
     # Proxies whose X-Forwarded-For is believed (addresses or networks), besides
     # the edge that proves itself with EDGE_SECRET (app/clients.py).
     trusted_proxies: tuple[str, ...] = ()
-    # Shared by the app and the edge scripts/run starts: the edge sends it with
-    # every request (edge/tickets.vcl), which is how the app knows it.
-    edge_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -54,11 +61,31 @@ class Settings:
             allowed_hosts=_names(env.get("ALLOWED_HOSTS")) or defaults.allowed_hosts,
             metrics_token=env.get("METRICS_TOKEN") or None,
             edge_url=f"http://127.0.0.1:{env['EDGE_PORT']}" if env.get("EDGE_PORT") else None,
+            edge_secret=edge_secret_of(env),
             cache_verify_rate=_rate(env.get("CACHE_VERIFY_RATE")),
             hash_concurrency=int(env.get("HASH_CONCURRENCY") or defaults.hash_concurrency),
             trusted_proxies=_names(env.get("TRUSTED_PROXIES")),
-            edge_secret=env.get("EDGE_SECRET") or None,
         )
+
+
+_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")  # what the VCL can hold as written
+
+
+def edge_secret_of(env: dict[str, str]) -> str:
+    """``EDGE_SECRET``, or one derived from ``SECRET_KEY`` (never the key itself),
+    or "" when neither is set (an edge started so answers no purge)."""
+    secret = env.get("EDGE_SECRET", "")
+    if not secret and env.get("SECRET_KEY"):
+        key = env["SECRET_KEY"].encode()
+        secret = hmac.new(key, b"tickets edge control", hashlib.sha256).hexdigest()
+    if secret and not _SECRET.fullmatch(secret):
+        raise ValueError("EDGE_SECRET must be 16-256 letters, digits, '-' or '_'")
+    return secret
+
+
+def edge_secret_or_new() -> str:
+    """What scripts/run gives the edge and the app: the settings' secret, or a new one."""
+    return edge_secret_of(dict(os.environ)) or secrets.token_hex(32)
 
 
 def _names(value: str | None) -> tuple[str, ...]:

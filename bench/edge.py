@@ -115,7 +115,7 @@ def measure(
 ) -> EdgeFigures:  # fmt: skip
     app = AppServer(tmp / "edge-app.log", env=dict(env), cpus=cpus, pidfile=tmp / "edge-app.pid")
     edge = EdgeServer(tmp / "edge", app.port, cpus=cpus)
-    app.env["EDGE_PORT"] = str(edge.port)
+    app.env.update(edge.app_env())
     nginx: subprocess.Popen[bytes] | None = None
     try:
         edge.start()
@@ -272,7 +272,7 @@ def renders_per_invalidation(
         pidfile=tmp / f"{name}.pid",
     )  # fmt: skip
     edge = EdgeServer(tmp / name, app.port)
-    app.env["EDGE_PORT"] = str(edge.port)
+    app.env.update(edge.app_env())
     try:
         edge.start()
         app.start()

@@ -3,6 +3,11 @@ Redis and PostgreSQL while the run cuts one process off from Redis, restarts
 Redis, and kill -9s a process (then starts it again). Every read is checked
 against the log of acknowledged writes.
 
+With ``--edge``, Varnish (scripts/edge) stands in front of the first process,
+both processes purge it, and a third of the reads and writes go through it;
+the run also stalls it (SIGSTOP of its cache process) for a while and
+resumes it. Reads through it are checked against the same bound.
+
 Each client owns the tickets it creates (so its writes to them are in order),
 writes them through either process, and reads anyone's tickets through either
 process, both the ticket's page and a search that lists it. A read that began
@@ -33,7 +38,7 @@ import httpx
 
 from harness.app_server import AppServer
 from harness.client import sign_up_async
-from harness.servers import RedisServer, TcpProxy, fresh_postgres_database
+from harness.servers import EdgeServer, RedisServer, TcpProxy, fresh_postgres_database
 
 BOUND = 1.0  # seconds: the public contract's staleness bound
 DELETED = -1  # the "version" of a deleted ticket
@@ -65,6 +70,8 @@ class Tally:
     writes: int = 0
     lost: int = 0
     longest_stale: float = 0.0  # seconds: the oldest write a read did not show yet
+    edge_reads: int = 0  # of the reads checked, those made through the edge
+    edge_stale: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -78,29 +85,38 @@ def done(answer: httpx.Response | None) -> bool:
 
 
 class Soak:
-    def __init__(self, servers: list[AppServer], clients: int, duration: float) -> None:
+    def __init__(
+        self,
+        servers: list[AppServer],
+        clients: int,
+        duration: float,
+        edge: EdgeServer | None = None,
+    ) -> None:
         self.servers = servers
+        self.edge = edge
+        # Where requests go: either process, or the edge in front of the first.
+        self.targets = [server.base_url for server in servers]
+        if edge is not None:
+            self.targets.append(edge.base_url)
         self.clients = clients
         self.duration = duration
         self.log = Log()
         self.tally = Tally()
         self.deadline = 0.0
 
-    def server(self) -> AppServer:
-        return random.choice(self.servers)
-
     async def call(
         self, http: httpx.AsyncClient, method: str, path: str, **kw: object
     ) -> httpx.Response | None:
-        """One request to either process; None when it could not be reached."""
+        """One request to either process (or the edge); None when it could not be reached."""
+        target = random.choice(self.targets)
         try:
-            answer = await http.request(method, self.server().base_url + path, **kw)  # type: ignore[arg-type]
+            answer = await http.request(method, target + path, **kw)  # type: ignore[arg-type]
         except httpx.TransportError:
             self.tally.unreachable += 1
             return None
         if answer.status_code >= 500:
             self.tally.server_errors += 1
-            self.tally.notes.append(f"{answer.status_code} {method} {path}")
+            self.tally.notes.append(f"{answer.status_code} {method} {target}{path}")
         return answer
 
     async def client(self, n: int) -> None:
@@ -178,9 +194,15 @@ class Soak:
         if required is None:
             return
         self.tally.reads += 1
+        through_edge = self.edge is not None and answer.url.port == self.edge.port
+        self.tally.edge_reads += through_edge
         if _behind(shown, required[1]):
             self.tally.stale += 1
-            self.tally.notes.append(f"stale: {ticket_id} showed {shown}, owed {required[1]}")
+            self.tally.edge_stale += through_edge
+            self.tally.notes.append(
+                f"stale: {ticket_id} showed {shown}, owed {required[1]}"
+                + (" (through the edge)" if through_edge else "")
+            )
 
     async def check_every_write(self) -> None:
         """After the run: every acknowledged write is there (read through both processes)."""
@@ -243,27 +265,46 @@ async def faults(soak: Soak, redis: RedisServer, proxy: TcpProxy, duration: floa
     await asyncio.sleep(step / 2)
     await asyncio.to_thread(restarted.start)
     print(f"soak: {4 * step:.0f}s process 2 started again", flush=True)
+    if soak.edge is None:
+        return
+    await asyncio.sleep(step / 2)
+    stalled = soak.edge.stall()
+    # Shorter than a client's timeout (10 s): a write it holds is answered in time.
+    stall = min(step / 2, 5.0)
+    print(f"soak: {4.5 * step:.0f}s the edge stalled (SIGSTOP) for {stall:.0f}s", flush=True)
+    try:
+        await asyncio.sleep(stall)
+    finally:
+        soak.edge.resume(stalled)
+    print(f"soak: {4.5 * step + stall:.0f}s the edge resumed (SIGCONT)", flush=True)
 
 
-async def main(duration: float, clients: int) -> int:
+async def main(duration: float, clients: int, with_edge: bool = False) -> int:
     pg_url = os.environ["PG_DATABASE_URL"]
     with tempfile.TemporaryDirectory(prefix="soak.") as tmp:
         directory = Path(tmp)
         redis = RedisServer(directory).start()
         proxy = TcpProxy(redis.port).start()
         servers: list[AppServer] = []
+        edge: EdgeServer | None = None
         try:
             async with fresh_postgres_database(pg_url) as database_url:
                 for n, cache_url in enumerate((proxy.url, redis.url), start=1):
                     env = {"CACHE_URL": cache_url, "DATABASE_URL": database_url}
                     servers.append(AppServer(directory / f"app-{n}.log", env=env))
+                if with_edge:  # in front of process 1, which is never killed
+                    edge = EdgeServer(directory / "edge", servers[0].port)
+                    await asyncio.to_thread(edge.start)
+                    for server in servers:
+                        server.env.update(edge.app_env())
                 for server in servers:
                     await asyncio.to_thread(server.start)
-                soak = Soak(servers, clients, duration)
+                soak = Soak(servers, clients, duration, edge)
                 soak.deadline = time.monotonic() + duration
                 print(
                     f"soak: {duration:.0f}s, {clients} clients, 2 processes, "
-                    "process 1 reaching Redis through a proxy",
+                    "process 1 reaching Redis through a proxy"
+                    + (", and an edge in front of it" if edge else ""),
                     flush=True,
                 )
                 await asyncio.gather(
@@ -276,6 +317,8 @@ async def main(duration: float, clients: int) -> int:
         finally:
             for server in servers:
                 server.stop()
+            if edge is not None:
+                edge.stop()
             proxy.close()
             redis.stop()
     t = soak.tally
@@ -287,6 +330,8 @@ async def main(duration: float, clients: int) -> int:
     stalest = t.longest_stale * 1000
     print(f"soak: the stalest read began {stalest:.0f} ms after a write it did not show")
     print(f"reads checked: {t.reads:,}")
+    if with_edge:
+        print(f"reads checked through the edge: {t.edge_reads:,} ({t.edge_stale} stale)")
     print(f"stale reads beyond the bound ({BOUND:.0f} s): {t.stale}")
     print(f"5xx: {t.server_errors}")
     print(f"acknowledged writes lost: {t.lost}")
@@ -297,5 +342,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (60)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
+    parser.add_argument(
+        "--edge", action="store_true", help="an edge (Varnish) in front, stalled once"
+    )
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(main(args.duration, args.clients)))
+    raise SystemExit(asyncio.run(main(args.duration, args.clients, args.edge)))

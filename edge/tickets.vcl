@@ -5,8 +5,9 @@ vcl 4.1;
 # app the way they are for nobody: a plain object, served like a file), and,
 # for people (a session cookie), with its per-person holes as ESI includes,
 # filled per request: the account by asking the app, each Delete here (kept
-# twice: for those who may, and for those who may not). BACKEND_PORT is put
-# in by scripts/edge.
+# twice: for those who may, and for those who may not). BACKEND_PORT, the
+# shared secret EDGE_SECRET_VALUE and the app's host names ALLOWED_HOSTS_PATTERN
+# are put in by scripts/edge.
 # What this file shares with the app (the hole URLs, the session and viewer
 # cookies, the may= protocol, the object split) is named in
 # app/edge_contract.py; tests/test_edge_contract.py checks both say the same.
@@ -26,10 +27,16 @@ acl purgers {
 }
 
 sub vcl_recv {
-    if (req.method == "PURGE" || req.method == "SOFTPURGE") {
-        if (client.ip !~ purgers) {
-            return (synth(403, "Purges are for the app."));
+    # Edge control (purges, the inspector's probes) is the app's alone: from
+    # loopback, to one of its host names, with its shared secret.
+    if (req.method == "PURGE" || req.method == "SOFTPURGE" || req.http.x-edge-probe) {
+        if (client.ip !~ purgers || req.http.x-edge-secret != "EDGE_SECRET_VALUE" ||
+            req.http.host !~ "^(ALLOWED_HOSTS_PATTERN)(:[0-9]+)?$") {
+            return (synth(403, "Edge control is for the app."));
         }
+    }
+    unset req.http.x-edge-secret;  # never passed on, nor kept in a log
+    if (req.method == "PURGE" || req.method == "SOFTPURGE") {
         if (req.http.xkey-purge == "*") {  # everything: a new build of the app
             ban("obj.status != 0");
             return (synth(200, "Banned everything"));
@@ -54,7 +61,7 @@ sub vcl_recv {
     if (req.http.x-edge-probe) {
         # The app's cache inspector asks what is kept here for a URL, as a
         # visitor or a person gets it: looked up, never fetched.
-        if (client.ip !~ purgers || req.http.x-edge-probe !~ "^(anonymous|person)$") {
+        if (req.http.x-edge-probe !~ "^(anonymous|person)$") {
             return (synth(403, "Probes are for the app."));
         }
         set req.http.x-edge-who = req.http.x-edge-probe;
@@ -63,6 +70,23 @@ sub vcl_recv {
     }
     if (req.url ~ "^/events") {
         return (pipe);  # the event stream, unbuffered
+    }
+    if (req.method == "GET" || req.method == "HEAD") {
+        # What the app reads to choose a variant (app/htmx.py variant_of),
+        # folded into one header before the lookup, so that the key and the
+        # app agree on it: HX-Request "true" (exactly; repeated headers are
+        # joined first, so "true, false" is not) asks for the partial, unless
+        # it is a history restore, which wants the page. The app then sees one
+        # HX-Request or none, and no restore header: it cannot choose other
+        # than the key says.
+        std.collect(req.http.HX-Request);
+        std.collect(req.http.HX-History-Restore-Request);
+        if (req.http.HX-Request == "true" && req.http.HX-History-Restore-Request != "true") {
+            set req.http.HX-Request = "true";
+        } else {
+            unset req.http.HX-Request;
+        }
+        unset req.http.HX-History-Restore-Request;
     }
     if (req.method != "GET" && req.method != "HEAD" || req.url ~ "^/admin/") {
         # Writes, and the admin's pages (theirs alone, and they need the
@@ -161,13 +185,13 @@ sub vcl_backend_error {
 
 sub vcl_pipe {
     set bereq.http.Connection = "close";
-    set bereq.http.x-edge-secret = "EDGE_SECRET";
+    set bereq.http.x-edge-secret = "EDGE_SECRET_VALUE";
 }
 
 sub vcl_backend_fetch {
     # Our mark, which only the app knows too (put in by scripts/edge): the app
     # believes the X-Forwarded-For that Varnish appends to, from us alone.
-    set bereq.http.x-edge-secret = "EDGE_SECRET";
+    set bereq.http.x-edge-secret = "EDGE_SECRET_VALUE";
     if (bereq.http.Surrogate-Capability) {
         unset bereq.http.Cookie;  # the shared part is nobody's
     }

@@ -1,5 +1,7 @@
 """The app as scripts/run serves it (``app.serve``), as a real process for a test or a row.
 
+``ThreadedServer`` serves an app object on a thread of the caller instead.
+
 ``AppServer`` starts it (or another ASGI server of ``app.serve.SERVERS``) in a
 process group of its own on a free port of 127.0.0.1, returns once every worker
 answers, and stops it group and all.
@@ -10,11 +12,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 from app.serve import APP, GRACE_SECONDS, HOST, SERVER, server_command
 from app.settings import ROOT
@@ -146,3 +151,28 @@ class AppServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class ThreadedServer:
+    """An app object served by uvicorn on a thread of this process, on a free port:
+    for a test that reaches into the app it serves (an injected slow read)."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.base_url = f"http://{HOST}:{self.port}"
+        config = uvicorn.Config(app, host=HOST, port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:  # a server start, not an event we could await
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the threaded server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=GRACE_SECONDS + 10)

@@ -12,6 +12,7 @@ import asyncio
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -33,9 +34,11 @@ from harness.processes import free_port
 class EdgeServer:
     """scripts/edge's Varnish on a free port of 127.0.0.1, in front of ``app_port``.
 
-    It marks its requests with ``secret`` (``EDGE_SECRET``), as scripts/run's
-    does: give the app the same (``app_env``) and it believes the edge's
-    ``X-Forwarded-For`` (app/clients.py).
+    Its ``secret`` (``EDGE_SECRET``) works both ways, as scripts/run's does:
+    it answers purges and probes that carry it only, and marks its requests
+    with it, so an app started with ``app_env()`` purges it and believes its
+    ``X-Forwarded-For`` (app/clients.py). ``stall`` and ``resume`` stop and
+    continue its cache process (SIGSTOP, SIGCONT): an edge that hangs.
     """
 
     def __init__(self, directory: Path, app_port: int, cpus: str | None = None) -> None:
@@ -43,13 +46,32 @@ class EdgeServer:
         self.app_port = app_port
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
-        self.secret = secrets.token_urlsafe(32)
+        self.secret = secrets.token_hex(16)
         self.env = {"EDGE_SECRET": self.secret, **({"EDGE_CPUS": cpus} if cpus else {})}
 
-    @property
-    def app_env(self) -> dict[str, str]:
-        """What the app behind this edge is told: where to purge, and the secret."""
-        return {"EDGE_PORT": str(self.port), "EDGE_SECRET": self.secret}
+    def app_env(self, port: int | None = None) -> dict[str, str]:
+        """What an app behind it needs to purge it (at ``port``: a proxy's, say)."""
+        return {"EDGE_PORT": str(port or self.port), "EDGE_SECRET": self.secret}
+
+    def child_pid(self) -> int:
+        """The cache process (varnishd's manager starts one child, which serves)."""
+        manager = (self.directory / "varnishd.pid").read_text().strip()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            if text[text.rindex(")") + 2 :].split()[1] == manager:
+                return int(stat.parent.name)
+        raise RuntimeError("varnishd has no child process")
+
+    def stall(self) -> int:
+        pid = self.child_pid()
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    def resume(self, pid: int) -> None:
+        os.kill(pid, signal.SIGCONT)
 
     def start(self) -> EdgeServer:
         command = ["bash", "scripts/edge", "start", str(self.directory), str(self.port)]

@@ -25,8 +25,9 @@ def test_variant_of_a_request(headers: dict[bytes, bytes], variant: str) -> None
     assert variant_of(headers) == variant
 
 
-def test_the_cache_varies_on_the_header_htmx_sends_and_the_session() -> None:
-    assert VARIANTS.vary == ("HX-Request", "Cookie")
+def test_the_cache_varies_on_the_headers_htmx_sends_and_the_session() -> None:
+    # Both headers variant_of reads, so no cache keys one variant under another.
+    assert VARIANTS.vary == ("HX-Request", "HX-History-Restore-Request", "Cookie")
 
 
 def test_the_cache_library_reads_no_htmx_header() -> None:

@@ -22,7 +22,9 @@ async def test_list_is_a_miss_then_a_hit_with_the_same_etag(
     assert first.text == second.text
     for response in (first, second):
         assert response.headers["cache-control"] == "no-cache"
-        assert response.headers["vary"] == "HX-Request, Cookie, Accept-Encoding"
+        assert response.headers["vary"] == (
+            "HX-Request, HX-History-Restore-Request, Cookie, Accept-Encoding"
+        )
         assert response.headers["content-type"] == "text/html; charset=utf-8"
 
 

@@ -51,6 +51,11 @@ bypass, dynamic, declined
     the store could not be reached. A *declined* render raised what the app
     calls a refusal (``Cache(declined=...)``, a 404): not stored, not counted
     as a failure.
+refused
+    An entry the store would not keep (``Put``: moved during its render, too
+    big, a store that keeps nothing, the store down). Its readers still get
+    it, as ``private, no-store`` and without ``xkey``: nobody keeps it, no
+    edge either.
 single flight, lease
     One render of a key at a time: concurrent misses join the render in
     flight, and across processes a lease in the store lets one process

@@ -23,6 +23,7 @@ from app.cache.holes import (
     visitor_etag,
 )
 from app.cache.served import CacheStatus, Served
+from app.cache.store import Put
 from app.cache.types import Answer, AnswerKind, Headers
 
 ANSWERS_PER_ENTRY_MAX = 8  # answers kept per entry (status x Accept-Encoding x Vary x esi)
@@ -34,6 +35,7 @@ CACHE_STATUS = {
     CacheStatus.STALE: f"{CACHE_STATUS_NAME}; fwd=stale".encode(),
     CacheStatus.BYPASS: f"{CACHE_STATUS_NAME}; fwd=bypass".encode(),
 }
+NOT_TO_KEEP = b"private, no-store"  # a body the store refused: its asker's alone
 ASSEMBLED_OVERHEAD_BYTES = 1024  # an assembled answer's memo key, ETag and headers
 
 
@@ -48,6 +50,7 @@ def cached_answer(
     entry: Entry | None,
     request: RequestKey,
     holes: Holes | None = None,
+    refused: Put | None = None,
 ) -> Answer:
     """Status, headers and body of an answer from the cache, the same triple on every path.
 
@@ -56,10 +59,12 @@ def cached_answer(
     it (``Derived.answers``): the HIT path only looks them up. An entry with
     holes is answered as ``app/cache/holes.py`` says: as stored to an ESI layer,
     assembled for a known visitor (``request.visitor``), with the anonymous
-    fills for anyone else.
+    fills for anyone else. A body the store ``refused`` goes to its asker
+    only: ``private, no-store`` and no ``xkey``, so that no edge keeps it
+    (it may hold data a write replaced while it was rendered).
     """
-    if entry is None:  # a bypass: nothing stored, nothing to validate or keep
-        return _bypassed(status, body, request, holes)
+    if entry is None or refused is not None:  # nothing stored, nothing to validate or keep
+        return _bypassed(status, body, request, holes, refused)
     if request.visitor is not None and holes is not None and not request.esi:
         return _assembled(status, entry, request, holes)  # (know_visitor: it has holes)
     # The whole answer, kept per kind: the HIT path is one dict lookup. Kinds
@@ -97,8 +102,15 @@ def cached_answer(
     return answer
 
 
-def _bypassed(status: CacheStatus, body: bytes, request: RequestKey, holes: Holes | None) -> Answer:
-    """A body rendered for this request only: its holes filled here, for whoever asks."""
+def _bypassed(
+    status: CacheStatus,
+    body: bytes,
+    request: RequestKey,
+    holes: Holes | None,
+    refused: Put | None,
+) -> Answer:
+    """A body rendered for this request only: its holes filled here, for whoever
+    asks; kept by nobody when the store ``refused`` it."""
     pieces = split(body) if holes is not None else [body]
     extra: Headers = []
     if len(pieces) > 1 and request.esi:
@@ -107,7 +119,10 @@ def _bypassed(status: CacheStatus, body: bytes, request: RequestKey, holes: Hole
         assert holes is not None
         body = join(pieces, request.visitor, holes.fill)
     private = request.visitor is not None and len(pieces) > 1
-    return 200, [*_headers(status, None, None, request.vary, body, private=private), *extra], body
+    headers = _headers(
+        status, None, None, request.vary, body, private=private, kept=refused is None
+    )
+    return 200, [*headers, *extra], body
 
 
 def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Holes) -> Answer:
@@ -142,13 +157,15 @@ def _headers(
     etag: str | None = None,
     *,
     private: bool = False,
+    kept: bool = True,
 ) -> Headers:
     headers = [
         (b"content-type", (entry.content_type if entry else "text/html; charset=utf-8").encode()),
         (b"x-cache", status.value.encode()),
         (b"cache-status", CACHE_STATUS[status]),
-        # A known visitor's answer holds their holes: theirs alone.
-        (b"cache-control", b"private, no-cache" if private else b"no-cache"),
+        # A known visitor's answer holds their holes: theirs alone. One the
+        # store refused is for nobody to keep, an edge included.
+        (b"cache-control", _cache_control(private, kept)),
         (b"vary", vary),
     ]
     if etag is not None:
@@ -160,12 +177,18 @@ def _headers(
     return headers
 
 
+def _cache_control(private: bool, kept: bool) -> bytes:
+    if not kept:
+        return NOT_TO_KEEP
+    return b"private, no-cache" if private else b"no-cache"
+
+
 class CachedResponse(Response):
     """``cached_answer`` as a Starlette response, for the route path."""
 
     def __init__(self, served: Served, request: RequestKey, holes: Holes | None) -> None:
         self.status_code, headers, self.body = cached_answer(
-            served.status, served.body, served.entry, request, holes
+            served.status, served.body, served.entry, request, holes, served.refused
         )
         self.raw_headers = list(headers)  # its own copy: middleware may add headers
         self.background = None

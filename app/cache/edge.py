@@ -8,9 +8,19 @@ one fetch replaces it). ``Invalidations`` purges before a write's answer goes
 out; a purge the edge does not acknowledge leaves the write's outbox row in
 place, for the sweeper to apply again (store and edge alike).
 
-A fetch the edge had under way when the purge came may store, after it, what
-the app answered before the bump: each purge is made once more a moment later
-(``REPURGE_AFTER_SECONDS``), so such a body lives that long at most.
+A purge waits for the edge's answer up to ``PURGE_PATIENCE_SECONDS``: a
+stalled edge (SIGSTOP, a long pause) answers when it resumes, and until then
+the write is not acknowledged, so no read after its answer can find the old
+page there. An edge nobody listens for (refused) keeps nothing to serve: that
+fails at once.
+
+A body the store refused is never given to the edge to keep (answers.py); but
+a fetch the edge had under way when the purge came may still store, after it,
+what the app answered *before* the bump (it read a fresh entry, or stored one,
+a moment before the write; the edge inserts it a moment after the purge, which
+found nothing yet). So each purge is made once more a moment later
+(``REPURGE_AFTER_SECONDS``), retried until the edge takes it: such a body
+lives that long at most.
 
 Purges go over a few kept-alive HTTP/1.1 connections, framed by h11 (the
 protocol library under uvicorn and httpx): every write waits for one, and
@@ -35,8 +45,11 @@ from app.cache.errors import EdgeUnavailable
 
 logger = logging.getLogger(__name__)
 
-PURGE_TIMEOUT_SECONDS = 2.0
+PURGE_TIMEOUT_SECONDS = 2.0  # a probe's
+PURGE_PATIENCE_SECONDS = 8.0  # a purge's: a write's answer waits for it that long at most
 REPURGE_AFTER_SECONDS = 0.5
+SPARE_RETRY_SECONDS = 0.05  # the least wait before a failed spare purge is made again
+SECRET_HEADER = "x-edge-secret"  # what tells the edge a purge or probe is the app's
 KEEP_CONNECTIONS = 4  # idle ones kept for the next purges; more at once are opened, then closed
 READ_BYTES = 4096  # an answer here is a status line, a few headers and a word
 XKEY_HEADER = b"xkey"
@@ -60,7 +73,9 @@ class Edge:
         self,
         url: str,
         *,
+        secret: str = "",
         timeout: float = PURGE_TIMEOUT_SECONDS,
+        patience: float = PURGE_PATIENCE_SECONDS,
         repurge_after: float = REPURGE_AFTER_SECONDS,
     ) -> None:
         parts = urlsplit(url)
@@ -69,7 +84,9 @@ class Edge:
         self.url = url.rstrip("/") + "/"
         self.address = parts.hostname, parts.port or 80
         self.host = parts.netloc  # the Host header
+        self.secret = secret  # the edge answers purges and probes that carry it only
         self.timeout = timeout
+        self.patience = patience
         self.repurge_after = repurge_after
         self._again: set[asyncio.Task[None]] = set()
         self._idle: list[_Connection] = []
@@ -84,14 +101,22 @@ class Edge:
         again.add_done_callback(self._again.discard)
 
     async def _send_again(self, method: str, keys: str) -> None:
-        await asyncio.sleep(self.repurge_after)
-        try:
-            await self._send(method, keys)
-        except EdgeUnavailable as exc:  # the first one was taken: this is the spare
-            logger.warning("edge purge, made again, failed: %s", exc)
+        """The spare purge, retried with back-off until taken (or for ``patience``)."""
+        delay, waited = self.repurge_after, 0.0
+        while True:
+            await asyncio.sleep(delay)  # a moment after: no event marks a fetch's end
+            waited += delay
+            try:
+                await self._send(method, keys)
+                return
+            except EdgeUnavailable as exc:
+                if waited >= self.patience:
+                    logger.warning("edge purge, made again, failed: %s", exc)
+                    return
+                delay = min(max(delay * 2, SPARE_RETRY_SECONDS), self.patience - waited)
 
     async def _send(self, method: str, keys: str) -> None:
-        answer = await self._ask(method, "/", [("xkey-purge", keys)])
+        answer = await self._ask(method, "/", [("xkey-purge", keys)], timeout=self.patience)
         if answer.status_code != 200:
             raise EdgeUnavailable(f"{method} {self.url}: {_status(answer)}")
 
@@ -123,13 +148,18 @@ class Edge:
         )
 
     async def _ask(
-        self, method: str, target: str, headers: list[tuple[str, str]], *, host: str | None = None
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        *,
+        host: str | None = None,
+        timeout: float | None = None,
     ) -> h11.Response:
         try:  # h11 refuses a target or header it cannot send (a space in a path): unavailable too
-            request = h11.Request(
-                method=method, target=target, headers=[("Host", host or self.host), *headers]
-            )
-            async with asyncio.timeout(self.timeout):
+            said = [("Host", host or self.host), (SECRET_HEADER, self.secret), *headers]
+            request = h11.Request(method=method, target=target, headers=said)
+            async with asyncio.timeout(timeout or self.timeout):
                 return await self._exchange(request)
         except (OSError, TimeoutError, h11.ProtocolError) as exc:
             raise EdgeUnavailable(f"{method} {target} at {self.url}: {exc!r}") from exc

@@ -195,11 +195,16 @@ class Cache:
         if not rendered.cacheable:
             self.metrics.bypasses.inc()
             return Served(rendered.entry.body, CacheStatus.BYPASS, None)
+        # Not kept by the store (moved during the render, too big): its readers
+        # get it, and nobody keeps it, an edge included (answers.py).
+        refused = rendered.refused
+        if refused is not None:
+            self.misses.note(key, self.now(), f"{MissNotes.REFUSED}: {refused.value}")
         if led and rendered.here:
             self.metrics.miss(key)
-            return Served(rendered.entry.body, CacheStatus.MISS, rendered.entry)
+            return Served(rendered.entry.body, CacheStatus.MISS, rendered.entry, refused)
         self.metrics.hit(key)
-        return Served(rendered.entry.body, CacheStatus.HIT, rendered.entry)
+        return Served(rendered.entry.body, CacheStatus.HIT, rendered.entry, refused)
 
     async def serve_many(self, keys: list[str], renders: list[InHandRender]) -> list[str]:
         """Many small entries read in one round trip; the missing ones rendered

@@ -28,7 +28,7 @@ from app.cache.holes import Holes
 from app.cache.metrics import CacheMetrics
 from app.cache.scope import RenderScope, render_scope
 from app.cache.served import InHandRender, Render, as_bytes
-from app.cache.store import Store
+from app.cache.store import Put, Store
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ class Rendered:
     entry: Entry
     cacheable: bool  # False when a dynamic part was rendered inside, or the store is down
     here: bool = True  # False when another process rendered it and we read its entry
+    # Why the store did not keep it (None: it did, or it was never offered):
+    # then no cache may keep the answer, an edge included.
+    refused: Put | None = None
 
 
 class Renders:
@@ -148,14 +151,15 @@ class Renders:
             if elsewhere is not None:
                 return Rendered(elsewhere, cacheable=True, here=False)
             entry, dynamic = await self._render_entry(key, recipe, snapshot)
-            if not dynamic:
-                await self.store.put(entry)
-            return Rendered(entry, cacheable=not dynamic)
+            if dynamic:
+                return Rendered(entry, cacheable=False)
+            put = await self.store.put(entry)
+            return Rendered(entry, cacheable=True, refused=None if put else put)
         except StoreUnavailable as exc:
             self.store_failed("render", exc)
             if entry is None:  # lost before the render: render it, uncached
                 entry, _ = await self._render_entry(key, recipe, snapshot=0)
-            return Rendered(entry, cacheable=False)
+            return Rendered(entry, cacheable=False, refused=Put.STORE_DOWN)
         finally:
             if lease is not None:
                 with contextlib.suppress(StoreUnavailable):

@@ -41,6 +41,7 @@ class MissNotes:
     STALE = "stale (a soft invalidation, or its time was up): served once more, rendered again"
     OLDER_THAN_OWN_WRITE = "stale, and older than this visitor's own write: rendered for them"
     STORE_DOWN = "the store could not be reached: rendered without it"
+    REFUSED = "rendered, and not kept by the store"  # then why (app.cache.store.Put)
 
     def __init__(self) -> None:
         self._notes: OrderedDict[str, tuple[float, str]] = OrderedDict()

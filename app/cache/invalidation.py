@@ -206,9 +206,15 @@ class Invalidations:
             self.metrics.consistent.labels(stage).observe(time.perf_counter() - committed)
 
     async def _purge_edges(self, tags: frozenset[str], *, soft: bool) -> None:
-        """After the store's bump (an edge that fetches again gets the new body)."""
-        for purger in self.purgers:
-            await purger.purge(tags, soft=soft)
+        """After the store's bump (an edge that fetches again gets the new body).
+        Every edge is asked, at once; the first refusal is raised after all
+        answered (the outbox row then stays, and purges them all again)."""
+        if not self.purgers:
+            return
+        purges = [purger.purge(tags, soft=soft) for purger in self.purgers]
+        for outcome in await asyncio.gather(*purges, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _note_soft_write(self) -> None:
         """A soft invalidation lets others read the old body once more; the

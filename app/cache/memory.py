@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 
 from app.cache.entry import Entry, Freshness, freshness_of
-from app.cache.store import InProcess, StoreStats
+from app.cache.store import InProcess, Put, StoreStats
 
 # Stamps are freed when they pass twice the held tags plus this many.
 FREE_STAMPS_OVER = 10_000
@@ -56,12 +56,14 @@ class MemoryStore(InProcess):
     async def get_many(self, keys: list[str], now: float) -> list[tuple[Entry, Freshness] | None]:
         return [await self.get(key, now) for key in keys]
 
-    async def put_many(self, entries: list[Entry]) -> list[bool]:
+    async def put_many(self, entries: list[Entry]) -> list[Put]:
         return [await self.put(entry) for entry in entries]
 
-    async def put(self, entry: Entry) -> bool:
-        if entry.size > self.max_bytes or entry.snapshot < self._floor or self._moved_since(entry):
-            return False
+    async def put(self, entry: Entry) -> Put:
+        if entry.size > self.max_bytes:
+            return Put.TOO_BIG
+        if entry.snapshot < self._floor or self._moved_since(entry):
+            return Put.MOVED  # below the floor: a stamp it needs may have been freed
         self._remove(entry.key)
         self._entries[entry.key] = entry
         self._bytes += entry.size
@@ -69,7 +71,7 @@ class MemoryStore(InProcess):
         while self._bytes > self.max_bytes:
             oldest = next(iter(self._entries))
             self._remove(oldest)
-        return True
+        return Put.KEPT
 
     async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         self._clock += 1

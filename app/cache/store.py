@@ -9,6 +9,7 @@ Every method may raise ``StoreUnavailable``; the engine then serves uncached.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
@@ -19,6 +20,25 @@ from app.cache.entry import Entry, Freshness
 RemoteHandler = Callable[[frozenset[str] | None], None]
 
 LOCAL_LEASE = "local"
+
+
+class Put(enum.Enum):
+    """What a store did with an entry it was given: kept it, or why not.
+
+    Truthy only when kept. A refused entry is still the answer of the request
+    that rendered it, but nothing may keep it: not this store, and not an edge
+    in front (``app/cache/answers.py``). ``MOVED`` is the one that matters for
+    freshness: the render read data that a write replaced while it ran.
+    """
+
+    KEPT = "kept"
+    MOVED = "moved"  # a tag was stamped after the snapshot (or the clock is not the snapshot's)
+    TOO_BIG = "too big"  # larger than the store may hold
+    UNKEPT = "unkept"  # a store that keeps nothing (CACHE_URL=off, a verification)
+    STORE_DOWN = "store down"  # unreachable: stores raise StoreUnavailable, the engine says this
+
+    def __bool__(self) -> bool:
+        return self is Put.KEPT
 
 
 class InProcess:
@@ -80,10 +100,11 @@ class Store(Protocol):
     async def get_many(self, keys: list[str], now: float) -> list[tuple[Entry, Freshness] | None]:
         """``get`` of every key, in one round trip."""
 
-    async def put(self, entry: Entry) -> bool:
-        """Store ``entry`` unless its tags moved since its snapshot (or it is too big)."""
+    async def put(self, entry: Entry) -> Put:
+        """Store ``entry`` unless its tags moved since its snapshot (or it is too
+        big): ``Put.KEPT``, or why it was refused."""
 
-    async def put_many(self, entries: list[Entry]) -> list[bool]:
+    async def put_many(self, entries: list[Entry]) -> list[Put]:
         """``put`` of every entry, in one round trip."""
 
     async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:

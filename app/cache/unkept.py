@@ -13,7 +13,7 @@ reaches it: an invalidation is never dropped.
 from __future__ import annotations
 
 from app.cache.entry import Entry, Freshness
-from app.cache.store import InProcess, Store, StoreStats
+from app.cache.store import InProcess, Put, Store, StoreStats
 
 
 class Unkept(InProcess):
@@ -34,11 +34,11 @@ class Unkept(InProcess):
     async def get_many(self, keys: list[str], now: float) -> list[tuple[Entry, Freshness] | None]:
         return [None] * len(keys)
 
-    async def put(self, entry: Entry) -> bool:
-        return False
+    async def put(self, entry: Entry) -> Put:
+        return Put.UNKEPT
 
-    async def put_many(self, entries: list[Entry]) -> list[bool]:
-        return [False] * len(entries)
+    async def put_many(self, entries: list[Entry]) -> list[Put]:
+        return [Put.UNKEPT] * len(entries)
 
     async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         await self.store.bump(tags, soft=soft)

@@ -45,6 +45,9 @@ async def test_entry_larger_than_the_store_is_served_but_not_stored(
     assert len(first.content) > 2 << 20
     assert first.headers["x-cache"] == second.headers["x-cache"] == "MISS"
     assert site.cache.store.stats()[:2] == (0, 0)  # entries, bytes
+    # Refused by the store, kept by nobody: no edge, no browser.
+    assert first.headers["cache-control"] == "private, no-store"
+    assert "etag" not in first.headers
 
 
 async def test_errors_are_not_cached(site: Site, client: httpx.AsyncClient) -> None:

@@ -27,6 +27,7 @@ from app.cache import (
     revalidate_tag,
 )
 from app.cache.edge import KEEP_CONNECTIONS, edge_keys
+from tests.cache.helpers import Site, client_of
 
 
 class FakeEdge:
@@ -160,12 +161,15 @@ async def test_each_purge_is_made_once_more_a_moment_later(
     await asyncio.gather(*edge._again)  # the spare one, made
     assert fake.purges == [("PURGE", "t"), ("PURGE", "t")]
 
+    edge.patience = 0.2  # how long a failing spare purge is retried
     await edge.purge(frozenset({"u"}), soft=True)  # acknowledged...
-    fake.status = 503  # ...and its spare one fails: only logged, the first was taken
+    fake.status = 503  # ...and its spare one fails: retried with back-off, then logged
     await asyncio.gather(*edge._again)
     await edge.close()
 
-    assert fake.purges[-2:] == [("SOFTPURGE", "u"), ("SOFTPURGE", "u")]
+    spares = fake.purges[3:]
+    assert fake.purges[2] == ("SOFTPURGE", "u") and len(spares) >= 3  # 0.05, 0.1, then 0.05
+    assert set(spares) == {("SOFTPURGE", "u")}
     assert "made again, failed" in caplog.text
 
 
@@ -319,3 +323,35 @@ async def test_an_edge_asking_gets_the_tags_and_cache_status_of_each_layer() -> 
     assert "data" in first.headers["xkey"].split() and "path:/page" in first.headers["xkey"]
     assert "xkey" not in browser.headers  # only an edge is told
     assert written.headers["cache-status"] == "tickets; fwd=bypass"
+
+
+async def test_an_answer_rendered_across_a_write_is_given_without_tags_for_no_edge_to_keep() -> (
+    None
+):
+    """The store refuses an entry whose data moved while it was rendered; the
+    edge that asked must not keep it either: no xkey, ``private, no-store``.
+    The reader who joined that render gets the same."""
+    site = Site()
+    site.gate = asyncio.Event()
+    edge = {"Surrogate-Capability": 'edge="tags"'}
+    async with client_of(site.app) as http:
+        leader = asyncio.create_task(http.get("/static-page", headers=edge))
+        await site.started.wait()  # it has read its data
+        joiner = asyncio.create_task(http.get("/static-page", headers=edge))
+        while site.cache.waiting == 0:  # until it has joined the render in flight
+            await asyncio.sleep(0)
+        await site.cache.revalidate_tag("data")  # the write lands mid-render
+        site.gate.set()
+        answers = [await leader, await joiner]
+        kept = site.cache.store.stats()
+        after = await http.get("/static-page", headers=edge)
+
+    assert [answer.headers["x-cache"] for answer in answers] == ["MISS", "HIT"]
+    for answer in answers:
+        assert answer.text.startswith("<html>page 1 ")  # its asker still gets it
+        assert "xkey" not in answer.headers and "etag" not in answer.headers
+        assert answer.headers["cache-control"] == "private, no-store"
+    assert kept == (0, 0)  # refused: moved
+    assert site.cache.misses.of("/static-page? page") is not None
+    assert after.text.startswith("<html>page 2 ") and "data" in after.headers["xkey"].split()
+    assert after.headers["cache-control"] == "no-cache"

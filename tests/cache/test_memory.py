@@ -10,6 +10,7 @@ import pytest
 from app.cache import Entry, Freshness, MemoryStore
 from app.cache.encoding import compress
 from app.cache.memory import FREE_STAMPS_OVER
+from app.cache.store import Put
 
 
 def entry(key: str, body: bytes = b"x", tags: tuple[str, ...] = ("t",), snapshot: int = 0) -> Entry:
@@ -46,7 +47,7 @@ async def test_an_entry_larger_than_the_bound_is_not_stored() -> None:
 
     stored = await store.put(entry("big", b"z" * 1_000))
 
-    assert stored is False
+    assert stored is Put.TOO_BIG
     assert store.stats()[:2] == (0, 0)
 
 
@@ -79,8 +80,8 @@ async def test_refuses_an_entry_whose_tags_moved_after_its_snapshot() -> None:
     snapshot = await store.clock()
     await store.bump(frozenset({"t"}))
 
-    assert await store.put(entry("late", snapshot=snapshot)) is False
-    assert await store.put(entry("now", snapshot=await store.clock())) is True
+    assert await store.put(entry("late", snapshot=snapshot)) is Put.MOVED
+    assert await store.put(entry("now", snapshot=await store.clock())) is Put.KEPT
 
 
 async def test_timed_entry_turns_stale_at_its_lifetime() -> None:

@@ -13,6 +13,7 @@ from app.cache import (
     fragments,
 )
 from app.cache.entry import Entry
+from app.cache.store import Put
 from tests.cache.helpers import Renderer, Site, client_of
 
 
@@ -103,7 +104,7 @@ async def test_it_holds_nothing_to_count_inspect_lease_or_close() -> None:
     await store.start()
     store.on_remote_invalidation(lambda tags: None)
 
-    assert await store.put_many([entry, entry]) == [False, False]
+    assert await store.put_many([entry, entry]) == [Put.UNKEPT, Put.UNKEPT]
     assert await store.get_many(["k", "j"], 0.0) == [None, None]
     assert store.mark() is None
     assert store.stats()[:2] == (0, 0) and store.stamp_count() == 0

@@ -13,6 +13,7 @@ import pytest
 
 from app.cache import Cache, CacheStatus, Entry, Freshness, flight
 from app.cache.redis import RedisStore, codec
+from app.cache.store import Put
 from harness.servers import RedisServer
 from tests.cache.helpers import Clock, Renderer, make_entry, two_processes
 
@@ -88,7 +89,7 @@ async def test_many_entries_are_read_and_written_in_one_call(redis_server: Redis
     finally:
         await store.close()
 
-    assert stored == [True, False, True]  # b's tag moved after its snapshot
+    assert stored == [Put.KEPT, Put.MOVED, Put.KEPT]  # b's tag moved after its snapshot
     assert [hit[0].key if hit else None for hit in found] == ["a", None, "c", None]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.cache import MemoryStore
 from app.cache.entry import Freshness
-from app.cache.store import LOCAL_LEASE
+from app.cache.store import LOCAL_LEASE, Put
 from app.cache.unkept import Unkept
 from tests.cache.helpers import make_entry
 
@@ -16,8 +16,8 @@ async def test_it_reads_no_entry_and_keeps_none() -> None:
 
     assert await view.get("held", 0.0) is None
     assert await view.get_many(["held", "held"], 0.0) == [None, None]
-    assert await view.put(make_entry("new", 0)) is False
-    assert await view.put_many([make_entry("new", 0)]) == [False]
+    assert await view.put(make_entry("new", 0)) is Put.UNKEPT
+    assert await view.put_many([make_entry("new", 0)]) == [Put.UNKEPT]
     assert await store.get("new", 0.0) is None
     assert view.stats()[:2] == (0, 0) and view.stamp_count() == 0 and view.mark() is None
     assert await view.acquire("held") == LOCAL_LEASE and not await view.leased("held")

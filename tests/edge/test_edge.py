@@ -50,7 +50,7 @@ def started(tmp_path: Path, *, purge_through: TcpProxy | None = None) -> Iterato
     try:
         if purge_through is not None:
             purge_through.upstream_port = edge.port
-        app.env["EDGE_PORT"] = str(purge_through.port if purge_through else edge.port)
+        app.env.update(edge.app_env(purge_through.port if purge_through else None))
         app.start()
         yield Site(app, edge)
     finally:

@@ -45,7 +45,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     )
     edge = EdgeServer(tmp_path / "edge", app.port).start()
     try:
-        app.env.update(edge.app_env)
+        app.env.update(edge.app_env())
         app.start()
         yield Site(app, edge)
     finally:

@@ -41,7 +41,7 @@ def edge_and_database(tmp_path: Path) -> Iterator[tuple[EdgeServer, str]]:
     app = AppServer(tmp_path / "app.log", env={"DATABASE_URL": database})
     edge = EdgeServer(tmp_path / "edge", app.port).start()
     try:
-        app.env["EDGE_PORT"] = str(edge.port)
+        app.env.update(edge.app_env())
         app.start()
         yield edge, database
     finally:

@@ -35,7 +35,7 @@ from app.cache.redis.board import RedisBoard
 from app.cache.redis.channel import Channel
 from app.cache.redis.client import RETRY_AFTER_FAILURE, Breaker, connect
 from app.cache.redis.near import NEAR_MAX_BYTES, NearCopy
-from app.cache.store import RemoteHandler, StoreStats
+from app.cache.store import Put, RemoteHandler, StoreStats
 
 ENTRY_TTL_MS = 24 * 3600 * 1000  # entries are evictable; a day bounds their stay
 # A stamp older than every entry that could hold it can go: an entry made
@@ -132,10 +132,10 @@ class RedisStore:
                         self.near.put(entry, moves_seen)
         return [found[key] for key in keys]
 
-    async def put(self, entry: Entry) -> bool:
+    async def put(self, entry: Entry) -> Put:
         return (await self.put_many([entry]))[0]
 
-    async def put_many(self, entries: list[Entry]) -> list[bool]:
+    async def put_many(self, entries: list[Entry]) -> list[Put]:
         """Store each entry whose tags did not move since its snapshot, in one round trip."""
         keys = [self._expired, self._stale, self._clock]
         args: list[Any] = [ENTRY_TTL_MS]
@@ -143,7 +143,8 @@ class RedisStore:
             keys.append(self._entry(entry.key))
             args.extend([entry.snapshot, *codec.encode(entry)])
         moves_seen = self.near.moves
-        stored = [bool(done) for done in await self._run("put", keys, args)]
+        # 1: kept; 0: a tag moved after its snapshot, or Redis lost the clock it was read from
+        stored = [Put.KEPT if done else Put.MOVED for done in await self._run("put", keys, args)]
         for entry, done in zip(entries, stored, strict=True):
             if done:
                 self.near.put(entry, moves_seen)
