@@ -5,9 +5,9 @@
 Two runs of ``bench.scale`` made minutes apart differ by more than most
 changes do on a shared machine (12.5 and 17.9 ms p50 for one revision), so
 "unchanged or better" cannot be read from them. Here both revisions serve at
-once, each from its own copy of one seeded SQLite database, on the same CPU,
-and the rounds alternate between them (ABBA), so drift in the machine's load
-falls on both alike. Two figures:
+once, each from its own SQLite database seeded alike by its own code (its
+own schema), on the same CPU, and the rounds alternate between them (ABBA),
+so drift in the machine's load falls on both alike. Two figures:
 
 - write -> fresh: what ``bench.scale`` times, a status change (plain form
   POST) then ``GET /tickets``, which must show it (one row rendered);
@@ -16,18 +16,18 @@ falls on both alike. Two figures:
 
 The other revision is checked out in a temporary git worktree and served by
 this checkout's virtual environment (fine for revisions with the same
-requirements); the database is seeded by this checkout's code.
+requirements).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import os
 import re
-import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,7 +35,6 @@ from pathlib import Path
 
 import httpx
 
-from app.seed import seed_many
 from app.settings import ROOT
 from bench.scale import NEXT_STATUS, ROW, SERVER_CPU, p
 from harness.app_server import AppServer
@@ -55,6 +54,18 @@ def checkout(revision: str, into: Path) -> Iterator[Path]:
         yield into
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(into)], cwd=ROOT, check=False)
+
+
+def seed(root: Path, url: str, tickets: int) -> None:
+    """``tickets`` generated tickets in a new database, by the code at ``root``."""
+    subprocess.run(
+        [sys.executable, "-m", "app.seed", str(tickets)],
+        cwd=root,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def write_then_fresh(http: httpx.Client, rounds: int, into: list[float]) -> None:
@@ -99,8 +110,6 @@ def run(revision: str, tickets: int, rounds: int, alternations: int) -> None:
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp, checkout(revision, Path(tmp) / "other") as other:
-        seed = Path(tmp) / "seed.db"
-        asyncio.run(seed_many(f"sqlite+aiosqlite:///{seed}", tickets))
         sides = {"this checkout": ROOT, revision: other}
         servers: dict[str, AppServer] = {}
         clients: dict[str, httpx.Client] = {}
@@ -110,7 +119,7 @@ def run(revision: str, tickets: int, rounds: int, alternations: int) -> None:
         try:
             for name, root in sides.items():
                 db = Path(tmp) / f"{len(servers)}.db"
-                shutil.copy(seed, db)
+                seed(root, f"sqlite+aiosqlite:///{db}", tickets)
                 servers[name] = AppServer(
                     Path(tmp) / f"{len(servers)}.log",
                     env={"DATABASE_URL": f"sqlite+aiosqlite:///{db}"},
