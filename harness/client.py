@@ -52,7 +52,9 @@ async def sign_up_async(client: httpx.AsyncClient, base_url: str = "", name: str
 
 
 def _account(name: str) -> dict[str, str]:
-    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    # The name may hold spaces ("Soak 3"); an email's local part may not.
+    local = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "someone"
+    email = f"{local}-{uuid.uuid4().hex[:8]}@example.com"
     return {"name": name, "email": email, "password": TEST_PASSWORD}
 
 
