@@ -26,6 +26,12 @@ acl purgers {
 }
 
 sub vcl_recv {
+    # A Range is for a GET, in bytes: any other is dropped (RFC 9110 lets a
+    # server ignore it). Passed on, Varnish checked it against the app's
+    # answer and made a malformed one ("Range: false" on a POST) a 503.
+    if (req.http.Range && (req.method != "GET" || req.http.Range !~ "^bytes=[0-9, -]+$")) {
+        unset req.http.Range;
+    }
     if (req.method == "PURGE" || req.method == "SOFTPURGE") {
         if (client.ip !~ purgers) {
             return (synth(403, "Purges are for the app."));
