@@ -55,6 +55,7 @@ FLUSH_SECONDS_PER_STREAM = 60e-6
 KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 2000  # how long a browser waits before it reconnects
 EVENT_NAME = "invalidate"
+MAX_SEQ_DIGITS = 18  # a seq fits in 63 bits: a longer one was never ours
 KEEPALIVE = b": keep-alive\n\n"
 
 
@@ -216,9 +217,11 @@ class EventBroker:
 
     def _seq_of(self, event_id: str) -> int | None:
         epoch, _, seq = event_id.strip().rpartition("-")
+        # Digits past MAX_SEQ_DIGITS are no event of ours (and int() of
+        # thousands of them raises): that id resyncs, as garbage does.
         if epoch != self.epoch or not (seq.isascii() and seq.isdigit()):
             return None
-        return int(seq)
+        return int(seq) if len(seq) <= MAX_SEQ_DIGITS else None
 
     def _frame(self, seq: int, tags: frozenset[str]) -> bytes:
         data = json.dumps({"tags": sorted(tags)}, separators=(",", ":"))

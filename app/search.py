@@ -9,7 +9,7 @@ split text into the same words and find the same tickets ("CAFÉ crem" finds
 words made of letters and digits do, each quoted (FTS5) or checked (tsquery).
 
 It sits below the models, not in the tickets feature: the models fill
-``search_text`` on every write and their triggers call ``ticket_order_key``
+``search_text`` on every write and their triggers call ``ticket_search_key``
 (registered here), the feature asks, and the templates know the query's limit.
 """
 
@@ -30,6 +30,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_QUERY_CHARS = 500  # a longer ?q= is refused with a 400
 MAX_QUERY_WORDS = 12  # words past this are ignored: every one must match anyway
 MAX_WORD_CHARS = 64
+ID_BITS = 5  # of the order key: what 64 bits leave after every microsecond of years 1-9999
 
 
 def fold(text: str) -> str:
@@ -64,17 +65,27 @@ def order_key(created_at: datetime, ticket_id: str) -> int:
     FTS5 returns matches in rowid order and can stop after a page of them;
     with this key as the rowid, "newest first" is that order, so a search
     that matches most tickets reads one page, not all of them. Microseconds
-    since the epoch, then 12 bits of the id: two tickets collide only when
-    created in the same microsecond with ids that hash alike.
+    since the epoch, then ``ID_BITS`` bits of the id: two tickets collide
+    only when created in the same microsecond with ids that hash alike.
+    Every moment a ``datetime`` holds (years 1 to 9999) is within 2**58 us
+    of 1970, so the key fits SQLite's signed 64 bits whatever the clock
+    says (revision 0002's 12 bits of id overflowed after 2041-05-11).
     """
     moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
     micros = (moment - EPOCH) // timedelta(microseconds=1)  # exact, unlike a float
-    return micros << 12 | (zlib.crc32(ticket_id.encode()) & 0xFFF)
+    return micros << ID_BITS | (zlib.crc32(ticket_id.encode()) & (1 << ID_BITS) - 1)
 
 
 def sqlite_order_key(created_at: str, ticket_id: str) -> int:
     """``order_key`` of a row as SQLite stores it (naive UTC text), for the triggers."""
     return order_key(datetime.fromisoformat(created_at), ticket_id)
+
+
+def sqlite_order_key_0002(created_at: str, ticket_id: str) -> int:
+    """Revision 0002's key, frozen: its triggers (and 0009's downgrade) call it."""
+    moment = datetime.fromisoformat(created_at).replace(tzinfo=UTC)
+    micros = (moment - EPOCH) // timedelta(microseconds=1)
+    return micros << 12 | (zlib.crc32(ticket_id.encode()) & 0xFFF)
 
 
 def fts5_match(query: tuple[str, ...]) -> str:
@@ -87,4 +98,5 @@ def tsquery(query: tuple[str, ...]) -> str:
     return " & ".join(f"{word}:*" for word in query)
 
 
-sqlite_functions.register("ticket_order_key", 2, sqlite_order_key)
+sqlite_functions.register("ticket_search_key", 2, sqlite_order_key)  # revision 0009's triggers
+sqlite_functions.register("ticket_order_key", 2, sqlite_order_key_0002)

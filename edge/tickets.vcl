@@ -27,6 +27,12 @@ acl purgers {
 }
 
 sub vcl_recv {
+    # A Range is for a GET, in bytes: any other is dropped (RFC 9110 lets a
+    # server ignore it). Passed on, Varnish checked it against the app's
+    # answer and made a malformed one ("Range: false" on a POST) a 503.
+    if (req.http.Range && (req.method != "GET" || req.http.Range !~ "^bytes=[0-9, -]+$")) {
+        unset req.http.Range;
+    }
     # Edge control (purges, the inspector's probes) is the app's alone: from
     # loopback, to one of its host names, with its shared secret.
     if (req.method == "PURGE" || req.method == "SOFTPURGE" || req.http.x-edge-probe) {

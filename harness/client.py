@@ -52,7 +52,8 @@ async def sign_up_async(client: httpx.AsyncClient, base_url: str = "", name: str
 
 
 def _account(name: str) -> dict[str, str]:
-    local = "-".join(name.lower().split())  # "Soak 1" -> "soak-1": no space in an address
+    # The name may hold spaces ("Soak 3"); an email's local part may not.
+    local = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "someone"
     email = f"{local}-{uuid.uuid4().hex[:8]}@example.com"
     return {"name": name, "email": email, "password": TEST_PASSWORD}
 

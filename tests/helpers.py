@@ -3,7 +3,7 @@
 - the environment: which database and cache the suite runs over (``own_database``,
   ``own_cache_url``: a test's own), ``sqlite_only``;
 - the app in process: ``app_client``, ``sign_in``, ``add_ticket``, ``ticket_count``,
-  ``HTMX`` (the header an htmx request sends);
+  ``HTMX`` (the header an htmx request sends), ``set_clock`` (the app's clock);
 - accounts over the app's own form: ``sign_up`` with ``PASSWORD``;
 - migrations: ``HEAD``, ``schema_diff``, ``revision``, ``downgrade_to_base``,
   ``start_apps_at_once``.
@@ -15,12 +15,14 @@ uses too) is in the ``harness`` package.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel, select
 from starlette.applications import Starlette
 
+from app import models as app_models
 from app.accounts import sessions
 from app.accounts.people import add_person
 from app.db import Database
@@ -118,6 +121,19 @@ async def add_ticket(
 async def ticket_count(app: Starlette) -> int:
     async with app.state.db.session() as session:
         return (await session.exec(select(func.count()).select_from(Ticket))).one()
+
+
+def set_clock(monkeypatch: pytest.MonkeyPatch, start: datetime) -> None:
+    """The app's clock (``app.models.utcnow``) at ``start``, a millisecond later
+    at each reading: every row it stamps gets a moment of its own."""
+    ticks = itertools.count()
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return (start + timedelta(milliseconds=next(ticks))).astimezone(tz)
+
+    monkeypatch.setattr(app_models, "datetime", Clock)
 
 
 # -- accounts over the app's own form ------------------------------------------------

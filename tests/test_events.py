@@ -340,6 +340,8 @@ async def test_the_backlog_replays_exactly_as_many_events_as_it_holds(
         pytest.param(lambda b: "0000dead-3", id="another-epoch"),
         pytest.param(lambda b: b.event_id(99), id="from-the-future"),
         pytest.param(lambda b: "not an id", id="garbage"),
+        pytest.param(lambda b: f"{b.epoch}-{'9' * 5000}", id="5000-digits"),
+        pytest.param(lambda b: f"{b.epoch}-{'0' * 30}6", id="zero-padded-past-the-limit"),
     ],
 )
 async def test_a_last_event_id_we_cannot_replay_gets_one_refresh_everything(
@@ -356,6 +358,18 @@ async def test_a_last_event_id_we_cannot_replay_gets_one_refresh_everything(
 
     assert events == [Event(broker.event_id(6), "invalidate", ["*"])]
     assert broker.resyncs == 1
+
+
+async def test_a_last_event_id_of_5000_digits_in_the_query_is_a_200_and_a_resync(
+    app: Starlette,
+) -> None:
+    broker: EventBroker = app.state.events
+    await invalidate(app, "before")
+    async with Stream(app, query=f"last_event_id={broker.epoch}-{'7' * 5000}") as stream:
+        await stream.until(lambda: len(stream.events) == 1)
+
+    assert stream.status == 200
+    assert stream.events == [Event(broker.event_id(1), "invalidate", ["*"])]
 
 
 # -- slow clients --------------------------------------------------------------

@@ -10,6 +10,7 @@ from alembic import command
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
+from app import search
 from app.db import Database
 from app.migrations import alembic_config
 from app.models import Ticket
@@ -101,6 +102,34 @@ async def test_a_database_made_before_migrations_is_adopted_with_its_data(
     finally:
         await db.close()
     assert [(t.title, t.search_text) for t in tickets] == [("Kept", "kept still here")]
+
+
+async def test_the_search_index_is_keyed_again_by_0009_and_stays_in_step(tmp_path: Path) -> None:
+    db = Database(sqlite_url(tmp_path / "rekeyed.db"))
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(lambda c: command.upgrade(alembic_config(c), "0007"))
+        async with db.transaction() as session:  # indexed under 0002's key
+            session.add(Ticket(id="t1", title="Kept printer", content="x"))
+            session.add(Ticket(id="t2", title="Doomed printer", content="x"))
+        await db.create_schema()
+
+        async with db.transaction() as session:
+            doomed = await session.get(Ticket, "t2")
+            assert doomed is not None
+            await session.delete(doomed)  # the trigger finds its row under the new key
+        async with db.engine.connect() as connection:
+            indexed = (
+                await connection.execute(
+                    text(
+                        "SELECT rowid, ticket_id FROM ticket_search WHERE ticket_search MATCH 'p*'"
+                    )
+                )
+            ).all()
+            kept = (await connection.execute(text("SELECT created_at FROM ticket"))).scalar_one()
+    finally:
+        await db.close()
+    assert indexed == [(search.sqlite_order_key(str(kept), "t1"), "t1")]
 
 
 async def test_concurrent_starts_in_one_process_all_succeed(tmp_path: Path) -> None:

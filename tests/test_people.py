@@ -142,6 +142,28 @@ async def test_a_visitor_cannot_write(app: Starlette, visitor: httpx.AsyncClient
     assert heard.tags == []
 
 
+async def test_a_ticket_nobody_wrote_may_be_deleted_by_an_admin_only(
+    app: Starlette, client: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    """The demo and seeded tickets have no author: nobody may delete them but an admin."""
+    orphan = await add_ticket(app, title="Nobody's ticket")
+    assert orphan.author_id is None
+
+    bobs_list, bobs_page = (
+        (await bob.get("/tickets")).text,
+        (await bob.get(f"/tickets/{orphan.id}")),
+    )
+    refused = await bob.post(f"/tickets/{orphan.id}/delete", headers=HTMX)
+    adas_list = (await client.get("/tickets")).text
+
+    assert not DELETE_BUTTON.search(row_of(bobs_list, orphan.id))
+    assert not DELETE_BUTTON.search(bobs_page.text)
+    assert refused.status_code == 403 and await ticket_count(app) == 1
+    assert DELETE_BUTTON.search(row_of(adas_list, orphan.id))
+    assert (await client.post(f"/tickets/{orphan.id}/delete")).status_code == 303
+    assert await ticket_count(app) == 0
+
+
 async def test_nobody_but_the_author_or_an_admin_deletes_or_restores(
     app: Starlette, client: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:

@@ -43,6 +43,21 @@ def test_the_order_key_sorts_like_created_at_then_id() -> None:
     assert search.sqlite_order_key("2026-11-26 08:00:00.123456", "a") == keys[1]
 
 
+def test_the_order_key_holds_every_date_in_signed_64_bits_and_sorts_across_them() -> None:
+    moments = [
+        datetime.min.replace(tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2041, 5, 12, tzinfo=UTC),  # past 0002's key
+        datetime(2100, 1, 1, tzinfo=UTC),
+        datetime.max.replace(tzinfo=UTC),
+    ]
+    keys = [search.order_key(moment, ticket_id) for moment in moments for ticket_id in ("a", "z")]
+
+    assert all(-(2**63) <= key < 2**63 for key in keys)
+    assert keys[::2] == sorted(keys[::2]) and keys[1::2] == sorted(keys[1::2])
+
+
 def test_a_cursor_round_trips_and_a_foreign_one_is_refused() -> None:
     cursor = Cursor(datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), "abc")
 

@@ -16,6 +16,7 @@ from app.cache.context import READ_AFTER_COOKIE, RequestKey
 from app.cache.holes import fills_esi
 
 RequestHeaders = Mapping[bytes, bytes]  # lower-case names, as ASGI gives them
+MAX_CLOCK_DIGITS = 19  # 2**63 - 1 has 19: a longer read-after cookie is no clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +64,16 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
 
 
 def read_after_of(scope: Scope) -> int:
-    """The store clock of the visitor's last soft write, from its cookie (0: none)."""
+    """The store clock of the visitor's last soft write, from its cookie (0: none).
+
+    Anything but a clock is no cookie of ours: 0. A clock fits in 63 bits, so
+    more than ``MAX_CLOCK_DIGITS`` digits is not one (and ``int()`` of
+    thousands of them raises).
+    """
     number = cookie_of(scope, READ_AFTER_COOKIE)
-    return int(number) if number is not None and number.isdigit() else 0
+    if number is None or not number.isdigit() or len(number) > MAX_CLOCK_DIGITS:
+        return 0
+    return int(number)
 
 
 def cookie_of(scope: Scope, name: str) -> bytes | None:

@@ -497,6 +497,28 @@ async def test_a_part_takes_the_snapshot_of_the_render_that_read_its_data(cache:
     assert b"A2" in fresh.body  # row a, rendered from the old data, was not kept
 
 
+async def test_a_soft_bump_of_a_part_has_the_page_s_refresh_render_it_again(
+    cache: Cache,
+) -> None:
+    parts = Parts()
+
+    async def page() -> str:
+        cache_tag("list")
+        return "".join(await fragments("row", [parts(n) for n in parts.values]))
+
+    with cache.bound():
+        await cache.serve("page", page)
+        parts.values["b"] = "B2"
+        await cache.revalidate_tag("row:b", soft=True)
+        stale = await cache.serve("page", page)  # the old page once, while one refresh runs
+        await cache.settle()
+        after = await cache.serve("page", page)
+
+    assert stale.status is CacheStatus.STALE and b"B1" in stale.body
+    assert parts.rendered == ["a", "b", "c", "b"]  # the stale row was no part to reuse
+    assert after.status is CacheStatus.HIT and b"B2" in after.body and b"B1" not in after.body
+
+
 async def test_parts_outside_a_render_are_rendered_and_not_stored(cache: Cache) -> None:
     parts = Parts()
     with cache.bound():
@@ -821,6 +843,24 @@ async def test_a_failing_refresh_keeps_serving_the_last_good_body_and_backs_off(
     assert render.calls == 4  # v1, the failure, the retry after 1 s, the one after 2 s more
     assert (healed.status, healed.body) == (CacheStatus.HIT, b"v4")
     assert cache.metrics.registry.get_sample_value("cache_render_errors_total") == 2
+
+
+async def test_no_refresh_is_tried_during_its_back_off(cache: Cache, clock: Clock) -> None:
+    render = Renderer("t")
+    await cache.serve("k", render)
+    await cache.revalidate_tag("t", soft=True)
+    render.error = RuntimeError("database down")
+
+    calls = []
+    # Back-offs of 1 s, then 2 s, then 4 s: each serve is settled before the next,
+    # so a refresh tried in a back-off would have run (and been counted) by then.
+    for step in (0.0, 0.5, 0.6, 1.0, 1.5, 0.6, 3.0):
+        clock.now += step
+        assert (await cache.serve("k", render)).status is CacheStatus.STALE
+        await cache.settle()
+        calls.append(render.calls)
+
+    assert calls == [2, 2, 3, 3, 4, 4, 4]
 
 
 async def test_at_most_a_few_refreshes_run_at_once(cache: Cache) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from app.cache.keys import cookie_of, read_after_of, response_key
 from tests.cache.helpers import Site
@@ -27,14 +28,33 @@ async def test_variants_the_app_names_are_cached_apart(
     assert site.renders == 2
 
 
-def test_the_read_after_cookie_is_found_among_others() -> None:
-    def scope(cookie: bytes) -> dict[str, object]:
-        return {"headers": [(b"host", b"t"), (b"cookie", cookie)]}
+def scope(cookie: bytes) -> dict[str, object]:
+    return {"headers": [(b"host", b"t"), (b"cookie", cookie)]}
 
+
+def test_the_read_after_cookie_is_found_among_others() -> None:
     assert read_after_of(scope(b"a=1; cache-read-after=42; b=2")) == 42
     assert read_after_of(scope(b"cache-read-after=junk")) == 0
     assert read_after_of(scope(b"x-cache-read-after=7")) == 0
     assert read_after_of({"headers": []}) == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(b"9" * 5000, id="5000-digits"),
+        pytest.param(b"9" * 20, id="past-63-bits"),
+        pytest.param(b"-5", id="negative"),
+        pytest.param(b"\xc2\xb2", id="a-superscript-two"),
+        pytest.param(b"", id="empty"),
+    ],
+)
+def test_a_read_after_cookie_that_is_no_clock_counts_as_none(value: bytes) -> None:
+    assert read_after_of(scope(b"cache-read-after=" + value)) == 0
+
+
+def test_the_longest_clock_is_read() -> None:
+    assert read_after_of(scope(b"cache-read-after=" + str(2**63 - 1).encode())) == 2**63 - 1
 
 
 def test_cookie_of_reads_one_cookie() -> None:

@@ -155,6 +155,30 @@ async def test_waiting_process_renders_itself_when_the_leaseholder_fails(
     assert (await second).body == b"ok1"
 
 
+async def test_a_render_that_raises_lets_its_lease_go_and_the_waiter_renders_at_once(
+    caches: tuple[Cache, Cache],
+) -> None:
+    a, b = caches
+    failing, working = Renderer("t"), Renderer("t", body="ok")
+    failing.gate = asyncio.Event()
+    failing.error = RuntimeError("render failed")
+
+    first = asyncio.create_task(a.serve("k", failing))
+    await failing.started.wait()
+    second = asyncio.create_task(b.serve("k", working))
+    while not b.renders.inflight:  # B has found A's lease and is waiting on it
+        await asyncio.sleep(0)
+    failing.gate.set()
+    with pytest.raises(RuntimeError):
+        await first
+    released = not await a.store.leased("k")  # read before B can take a lease of its own
+
+    # Bounded well under the lease's own end (LEASE_SECONDS): B saw the lease go.
+    served = await asyncio.wait_for(second, flight.LEASE_SECONDS / 5)
+    assert released
+    assert served.body == b"ok1" and not await a.store.leased("k")
+
+
 async def test_a_lease_held_too_long_is_not_waited_for_forever(
     caches: tuple[Cache, Cache], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,6 +95,22 @@ async def test_a_bump_ends_the_repeats(site: Site, client: httpx.AsyncClient) ->
     assert site.renders == 2
 
 
+async def test_a_shape_kept_after_a_bump_drops_the_ones_kept_before(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    a, b = {"X-Trace": "a"}, {"X-Trace": "b"}  # two shapes of one entry
+    await client.get("/static-page", headers=a)
+    before = await client.get("/static-page", headers=a)  # A kept
+    await site.cache.revalidate_tag("data")
+    await client.get("/static-page", headers=b)
+    await client.get("/static-page", headers=b)  # B kept, after the bump
+    again = await client.get("/static-page", headers=a)
+
+    assert before.headers["x-cache"] == "HIT"
+    assert again.text != before.text  # A's answer from before the write was not given again
+    assert again.headers["x-cache"] == "HIT" and site.renders == 2
+
+
 class PeopleSite:
     """A page with holes for whoever a ``who`` cookie names, whose session ends at ``ends``."""
 
