@@ -101,9 +101,13 @@ async def ticket_source(request: Request, ticket_id: str) -> str:
     if ticket is None:
 
         async def render_gone() -> str:
-            return render("tickets/_gone.html")
+            # Read again inside the fragment, so that the notice depends on the
+            # ticket's row: an undo puts it back, and the tab shows it again.
+            async with database(request).session() as session:
+                await queries.get_ticket(session, ticket_id)
+            return render("tickets/_gone.html", source=paths.ticket_source_path(ticket_id))
 
-        return await fragment("ticket-gone", render_gone, dynamic=True)
+        return await fragment("ticket-gone", render_gone, ticket_id, dynamic=True)
     return render("tickets/detail.html", block="main", **_ticket_context(ticket, None))
 
 
