@@ -628,7 +628,7 @@
     const details = field.closest("details");
     if (details && openAndFocus(details.id, id)) return;
     if (field.checkVisibility()) return field.focus();
-    document.querySelector("#main .page-head .for-visitors")?.focus();
+    document.querySelector("#main .page-head .for-visitors a")?.focus();
   }
 
   function step(by) {
