@@ -30,9 +30,8 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow noopener noreferrer ugc"
 HEADING_SHIFT = 2  # "#" in a description is an h3 under the page's h1 and h2
 
-_parser = (
-    MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
-    .enable(["linkify", "table", "strikethrough"])
+_parser = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False}).enable(
+    ["linkify", "table", "strikethrough"]
 )
 
 
