@@ -68,7 +68,7 @@ def test_new_ticket_is_a_button_that_opens_the_form_in_place(page: Page) -> None
     form = page.locator("#ticket-form")
     expect(form).to_be_hidden()
 
-    page.get_by_text("New ticket", exact=True).click()
+    page.locator("#main").get_by_text("New ticket", exact=True).click()
     expect(form).to_be_visible()
     expect(page.locator("#new-title")).to_be_focused()
     page.keyboard.press("Escape")
