@@ -612,7 +612,11 @@
   document.addEventListener("toggle", (event) => {
     const details = event.target;
     if (!details.matches?.("details.new-ticket, details.edit-ticket") || !details.open) return;
-    if (details.contains(document.activeElement)) details.querySelector("input:not([type=hidden])")?.focus();
+    // Only when its own button opened it: a live refresh that keeps a panel open
+    // fires this too, and focus must stay where the reader was typing.
+    if (document.activeElement === details.querySelector("summary")) {
+      details.querySelector("input:not([type=hidden])")?.focus();
+    }
   }, true);
 
   // The newest Undo still on offer.
