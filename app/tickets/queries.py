@@ -43,6 +43,11 @@ async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
 
 
+async def get_ticket_id_by_number(session: AsyncSession, number: int) -> str | None:
+    found = await session.exec(select(Ticket.id).where(col(Ticket.number) == number))
+    return found.first()
+
+
 async def get_deleted_ticket(session: AsyncSession, ticket_id: str) -> DeletedTicket | None:
     """A deleted ticket still kept for an undo (app/tickets/undo.py)."""
     return await session.get(DeletedTicket, ticket_id)

@@ -180,6 +180,14 @@ async def ticket_page(request: Request, ticket_id: str, form: TicketForm | None 
     return page(request, "tickets/detail.html", **_ticket_context(ticket, form))
 
 
+async def ticket_id_by_number(request: Request, number: int) -> str:
+    async with database(request).session() as session:
+        ticket_id = await queries.get_ticket_id_by_number(session, number)
+    if ticket_id is None:
+        raise HTTPException(404, NOT_FOUND)
+    return ticket_id
+
+
 async def confirm_delete_page(request: Request, ticket_id: str) -> str:
     ticket = await _ticket_or_404(request, ticket_id)
     return page(request, "tickets/delete.html", ticket=ticket)
