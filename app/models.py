@@ -38,6 +38,7 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_newest", "created_at", "id"),
         Index("ix_ticket_status_newest", "status", "created_at", "id"),
+        Index("ix_ticket_number", "number", unique=True),
     )
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
@@ -50,6 +51,10 @@ class Ticket(SQLModel, table=True):
     # so that a row renders from the ticket alone (migration 0007).
     author_id: str | None = Field(default=None, max_length=36)
     author_name: str | None = Field(default=None, max_length=NAME_MAX)
+    # The short number people say and type (#123), given in order at creation
+    # (app/tickets/numbers.py; None: made straight in the database). The id
+    # stays the ticket's name in URLs and element ids; /tickets/123 redirects.
+    number: int | None = Field(default=None)
     # The words of title and content, folded (app/search.py): what the
     # search index is built from. Kept in step on every ORM write, below.
     search_text: str = Field(default="")
@@ -85,7 +90,19 @@ class DeletedTicket(SQLModel, table=True):
     updated_at: datetime
     author_id: str | None = Field(default=None, max_length=36)
     author_name: str | None = Field(default=None, max_length=NAME_MAX)
+    number: int | None = Field(default=None)
     deleted_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class TicketNumber(SQLModel, table=True):
+    """The last short number given to a ticket: one row, which each create moves
+    (its row lock orders concurrent creates, on PostgreSQL as on SQLite)."""
+
+    __tablename__ = "ticket_number"
+    __table_args__ = {"info": {UNTRACKED: True}}  # no render reads it (app/deps)
+
+    id: int = Field(default=1, primary_key=True)
+    last: int = 0
 
 
 class InvalidationOutbox(SQLModel, table=True):

@@ -24,6 +24,11 @@ def ticket_path(ticket_id: str) -> str:
     return f"/tickets/{ticket_id}"
 
 
+def ticket_number_path(number: int) -> str:
+    """A ticket by its short number (``/tickets/123``): a redirect to its page."""
+    return f"/tickets/{number}"
+
+
 def ticket_update_path(ticket_id: str) -> str:
     return f"/tickets/{ticket_id}/update"
 

@@ -29,6 +29,7 @@ from app.db import Database
 from app.models import Ticket, TicketStatus, utcnow
 from app.search import search_text
 from app.settings import Settings
+from app.tickets import numbers
 
 DEMO_TICKETS = [
     (
@@ -96,8 +97,9 @@ async def seed_demo(database_url: str) -> int:
             existing = (await session.exec(select(func.count()).select_from(Ticket))).one()
             if existing:
                 return 0
-            for title, content, status in DEMO_TICKETS:
-                session.add(Ticket(title=title, content=content, status=status))
+            given = await numbers.take(session, len(DEMO_TICKETS))
+            for (title, content, status), number in zip(DEMO_TICKETS, given, strict=True):
+                session.add(Ticket(title=title, content=content, status=status, number=number))
         return len(DEMO_TICKETS)
     finally:
         await db.close()
@@ -141,8 +143,11 @@ async def seed_many(database_url: str, count: int, *, progress: bool = False) ->
         with tqdm(total=count, unit="ticket", disable=not progress, file=sys.stderr) as bar:
             async with db.transaction() as session:
                 connection = await session.connection()
+                given = iter(await numbers.take(session, count))
                 rows = generate(count, seed=random.randrange(1 << 30))
                 while batch := list(islice(rows, BATCH)):
+                    for row in batch:
+                        row["number"] = next(given)
                     await connection.execute(insert(Ticket), batch)
                     bar.update(len(batch))
         return count

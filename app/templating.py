@@ -2,12 +2,13 @@
 
 Globals: every ``*_path`` helper, ``statuses``, ``ids`` (element ids),
 ``limits`` (field lengths), ``live(src)`` (the attributes of a live fragment),
-``hole(src)`` (a per-person part of a page: app/holes.py) and ``static(name)``
-(a static file's fingerprinted URL).
+``hole(src)`` (a per-person part of a page: app/holes.py), ``moment(dt)`` (a
+``<time>``) and ``static(name)`` (a static file's fingerprinted URL).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,6 +21,7 @@ from app.cache import cache_tag, collected_tags, is_rendering
 from app.deps.reads import rows_rendered
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 from app.notices import quoted
+from app.rich_text import render_markdown
 from app.search import MAX_QUERY_CHARS
 from app.security_headers import MARK_JS
 from app.settings import ROOT
@@ -43,6 +45,20 @@ def live(src: str) -> Markup:
     return Markup('data-live-tags="{}" data-live-src="{}"').format(escape(tags), escape(src))
 
 
+def moment(when: datetime) -> Markup:
+    """A ``<time>`` that says ``when`` exactly, to the minute, in UTC.
+
+    A cached body is served for hours, so it cannot say "3 minutes ago" (and the
+    oracle compares it byte for byte with a fresh render): static/time.js turns
+    the text relative in the browser and keeps the exact moment as its title.
+    """
+    utc = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    exact = f"{utc.day} {utc:%b %Y, %H:%M} UTC"
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        f"{utc:%Y-%m-%dT%H:%M:%SZ}", exact, exact
+    )
+
+
 environment = Environment(
     loader=FileSystemLoader(ROOT / "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -50,6 +66,7 @@ environment = Environment(
     auto_reload=False,
 )
 environment.filters["quoted"] = quoted  # {{ title | quoted }}: “A title”, cut short
+environment.filters["markdown"] = render_markdown  # {{ text | markdown }}: sanitised HTML
 environment.globals.update(
     {name: getattr(paths, name) for name in dir(paths) if name.endswith("_path")}
 )
@@ -59,6 +76,7 @@ environment.globals.update(
     limits=SimpleNamespace(title=TITLE_MAX, content=CONTENT_MAX, search=MAX_QUERY_CHARS),
     live=live,
     hole=hole,
+    moment=moment,
     site_name=SITE_NAME,
     static=static_files.url,  # {{ static("app.css") }}: a fingerprinted URL
     mark_js=Markup(MARK_JS),  # the one inline script, allowed by its hash (app/security_headers.py)

@@ -100,6 +100,7 @@
       el.remove(); // its source no longer has it: a deleted ticket's row
       return;
     }
+    carryDisclosures(el, next);
     const refocus = carryEdits(el, next) ?? keepFocus(el, next);
     const keepPlace = holdPlace(el);
     el.replaceWith(next);
@@ -155,6 +156,14 @@
       if (focused) refocus = () => focused.focus({ preventScroll: true });
     }
     return refocus;
+  }
+
+  // A panel the reader opened (Edit, New ticket) stays open, and a closed one closed.
+  function carryDisclosures(el, next) {
+    for (const details of el.querySelectorAll("details[id]")) {
+      const twin = next.querySelector(`#${CSS.escape(details.id)}`);
+      if (twin instanceof HTMLDetailsElement) twin.open = details.open;
+    }
   }
 
   // Focus on a link or button inside a swapped element stays on its twin: found

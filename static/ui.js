@@ -18,11 +18,18 @@
 //      removes hands focus on as rule 1 says.
 // - The status select saves on an explicit choice: a pick from its open list,
 //   Enter, or its Save button; arrow keys only look through the options.
-// - Keyboard shortcuts: c, /, j, k, u, ? (never while typing in a field).
+// - Notices stay few: at most three at once (older ones fold into "N more"),
+//   never over the control that has focus, and `n` reaches the latest one.
+// - The create form: after a create, what was sent is cleared (what was typed
+//   while it was saving stays) and so are the messages of an earlier try.
+// - Search words are shown as typed (the server shows them folded: the page is
+//   one cache entry for every spelling).
+// - Keyboard shortcuts: c, e, /, j, k, u, n, ? (never while typing in a field).
 // - The top bar's Sign in and Sign up come back to the page they left.
 (() => {
   "use strict";
   const NOTICE_MS = 6000; // how long a notice stays (paused while hovered or focused)
+  const MAX_NOTICES = 3; // shown at once; older ones fold into "N more"
   const UNDO_MS = 10000; // how long Undo is offered
   const OFFLINE_GRACE_MS = 1000; // a stream that reconnects at once is no outage
   const notices = document.getElementById("notices");
@@ -63,8 +70,45 @@
     box.append(close);
     (error ? alerts : notices).append(box);
     if (!error) expireAfter(box, ms);
+    tidyNotices();
     return box;
   }
+
+  // At most MAX_NOTICES boxes: the newest ones, and, when there are more, a line
+  // that says how many more (they keep their timers, and `u` still reaches an
+  // older Undo). Then the stack is kept off the control that has focus.
+  const more = document.createElement("p");
+  more.className = "toast toast--more";
+  function tidyNotices() {
+    const boxes = [...notices.querySelectorAll(":scope > .toast:not(.toast--more)")];
+    const shown = boxes.length > MAX_NOTICES ? MAX_NOTICES - 1 : MAX_NOTICES;
+    boxes.forEach((box, at) => {
+      box.hidden = at < boxes.length - shown;
+    });
+    const folded = boxes.length - shown;
+    if (folded > 0) {
+      more.textContent = `${folded} more ${folded === 1 ? "notice" : "notices"}`;
+      notices.prepend(more);
+    } else more.remove();
+    keepClear();
+  }
+
+  // The notices sit over the bottom of the page: the page may scroll past them
+  // (scroll-padding and room at the end), and the control that has focus (the
+  // row being worked on) is moved out from under them.
+  function keepClear() {
+    const stack = document.querySelector(".toasts");
+    const height = notices.childElementCount + alerts.childElementCount ? stack.offsetHeight + 16 : 0;
+    document.documentElement.style.scrollPaddingBottom = `${height}px`;
+    document.body.style.paddingBottom = `${height}px`;
+    const focused = document.activeElement;
+    if (!height || !focused || focused === document.body || stack.contains(focused)) return;
+    const control = focused.closest(".ticket-row") ?? focused;
+    const overlap = control.getBoundingClientRect().bottom - stack.getBoundingClientRect().top + 8;
+    const across = control.getBoundingClientRect().right > stack.getBoundingClientRect().left;
+    if (overlap > 0 && across) window.scrollBy(0, overlap);
+  }
+  document.addEventListener("focusin", () => requestAnimationFrame(keepClear));
 
   // Timing adjustable (WCAG 2.2.1): a toast does not go while the pointer or
   // focus is on it.
@@ -85,6 +129,7 @@
     if (!box.isConnected) return;
     const hadFocus = box.contains(document.activeElement);
     box.remove();
+    tidyNotices();
     if (hadFocus) focusHeading(); // never leave focus on nothing
   }
 
@@ -192,7 +237,7 @@
     const title = row?.querySelector(".ticket-row__title")?.textContent.trim();
     if (elt.matches(".ticket-row__status")) return `Could not change the status of “${title}”`;
     if (elt.matches(".ticket-row__delete")) return `Could not delete “${title}”`;
-    if (elt.closest(".ticket-row__delete, .card--danger")) return "Could not delete the ticket";
+    if (elt.closest(".ticket-row__delete, .ticket-delete")) return "Could not delete the ticket";
     if (elt.matches("form")) return "Could not save";
     return "Could not open the page";
   }
@@ -277,8 +322,11 @@
     if (event.detail.target?.id !== "main" || !event.detail.requestConfig) return;
     const wanted = focusAfterNavigation && document.getElementById(focusAfterNavigation);
     focusAfterNavigation = null;
-    if (wanted) wanted.focus();
-    else if (!document.querySelector("#main [autofocus]")) focusHeading();
+    if (wanted) {
+      const closed = wanted.closest("details:not([open])");
+      if (closed) closed.open = true; // `c` from another page: the form it leads to
+      wanted.focus();
+    } else if (!document.querySelector("#main [autofocus]")) focusHeading();
   });
 
   // The page's heading (after a navigation), or the list's (when the list empties).
@@ -353,14 +401,6 @@
     }
   });
 
-  // A form marked data-reset-on-success (the inline create) empties itself once
-  // saved: bound here, not in an hx-on attribute, which the page's
-  // Content-Security-Policy would refuse to evaluate.
-  document.addEventListener("htmx:afterRequest", (event) => {
-    const elt = event.detail.elt;
-    if (event.detail.successful && elt.matches("form[data-reset-on-success]")) elt.reset();
-  });
-
   document.addEventListener("htmx:afterRequest", (event) => {
     const elt = maker(event.detail);
     if (!event.detail.successful) return;
@@ -375,10 +415,63 @@
     } else if (loadingAfter.has(elt)) {
       const all = rows();
       focusRow(all[all.findIndex((row) => row.id === loadingAfter.get(elt)) + 1]);
-    } else if (elt.id === "ticket-form" && !elt.querySelector("[aria-invalid]")) {
-      elt.querySelector("input, textarea")?.focus(); // ready for the next ticket
     }
   });
+
+  // -- the create form -----------------------------------------------------------
+
+  // What each create sent, to clear once it is saved: a field edited meanwhile
+  // keeps what was typed since (a slow network must not erase it).
+  const sentValues = new WeakMap(); // form -> {name: value}
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const form = maker(event.detail);
+    if (!form.matches(".ticket-form--new")) return;
+    sentValues.set(form, Object.fromEntries([...form.elements].filter((f) => f.name).map((f) => [f.name, f.value])));
+  });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const form = maker(event.detail);
+    const sent = sentValues.get(form);
+    sentValues.delete(form);
+    const created = event.detail.xhr?.status >= 200 && event.detail.xhr.status < 300;
+    if (!sent || !created || !form.isConnected) return;
+    for (const field of form.elements) {
+      if (!(field.name in sent)) continue;
+      if (field.value === sent[field.name]) field.value = "";
+      field.defaultValue = ""; // what live.js compares with to find edits
+    }
+    clearMessages(form);
+    form.querySelector("input[name=title]")?.focus(); // ready for the next ticket
+  });
+
+  // The messages of an earlier, refused try: gone once the form is accepted.
+  function clearMessages(form) {
+    for (const message of form.querySelectorAll(".field-error, .form-error")) message.remove();
+    for (const field of form.querySelectorAll("[aria-invalid]")) {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
+      field.removeAttribute("autofocus");
+    }
+  }
+
+  // -- search words as typed -------------------------------------------------------
+
+  // The server shows the words folded ("cafe crem" for "CAFÉ crem"), as the
+  // cache entry is shared by every spelling; the box, the heading and the tab's
+  // title show what the address says was typed.
+  function showTyped() {
+    const typed = new URL(location.href).searchParams.get("q")?.trim().replace(/\s+/g, " ");
+    const field = document.getElementById("search-q");
+    if (!typed || !field) return;
+    const folded = field.defaultValue;
+    if (document.activeElement !== field) field.value = typed;
+    field.defaultValue = typed;
+    for (const words of document.querySelectorAll("[data-search-words]")) words.textContent = typed;
+    if (folded && folded !== typed) document.title = document.title.replace(`“${folded}”`, `“${typed}”`);
+  }
+  showTyped();
+  document.addEventListener("htmx:afterSettle", showTyped);
+  document.addEventListener("htmx:pushedIntoHistory", showTyped);
+  document.addEventListener("htmx:historyRestore", showTyped);
 
   // -- the status select -----------------------------------------------------
 
@@ -480,6 +573,8 @@
     if (shortcuts.open) return;
     const go = {
       c: () => focusOrOpen("new-title"),
+      e: () => openAndFocus("edit-ticket", "edit-title"),
+      n: focusNotice,
       "/": () => focusOrOpen("search-q"),
       j: () => step(1),
       k: () => step(-1),
@@ -491,6 +586,39 @@
     go();
   });
 
+  // The newest notice's first control (its Undo), from anywhere: one key.
+  function focusNotice() {
+    const boxes = [...alerts.children, ...notices.querySelectorAll(".toast:not([hidden], .toast--more)")];
+    boxes.at(-1)?.querySelector("button")?.focus();
+  }
+
+  // A disclosure (New ticket, Edit) opened, and its first field focused.
+  function openAndFocus(detailsId, fieldId) {
+    const details = document.getElementById(detailsId);
+    if (!details?.checkVisibility()) return false;
+    details.open = true;
+    document.getElementById(fieldId)?.focus();
+    return true;
+  }
+
+  // Escape closes the New ticket or Edit panel it is pressed in, back on its button.
+  document.addEventListener("keydown", (event) => {
+    const details = event.key === "Escape" && event.target.closest?.("details.new-ticket[open], details.edit-ticket[open]");
+    if (!details || document.getElementById("shortcuts").open) return;
+    details.open = false;
+    details.querySelector("summary").focus();
+  });
+  // Opening one with its button puts the caret in its first field.
+  document.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (!details.matches?.("details.new-ticket, details.edit-ticket") || !details.open) return;
+    // Only when its own button opened it: a live refresh that keeps a panel open
+    // fires this too, and focus must stay where the reader was typing.
+    if (document.activeElement === details.querySelector("summary")) {
+      details.querySelector("input:not([type=hidden])")?.focus();
+    }
+  }, true);
+
   // The newest Undo still on offer.
   function undoLast() {
     [...notices.querySelectorAll(".toast [data-undo]")].at(-1)?.click();
@@ -501,8 +629,10 @@
   function focusOrOpen(id) {
     const field = document.getElementById(id);
     if (!field) return navigate(LIST_URL, id);
-    const shown = field.checkVisibility() ? field : field.closest("section")?.querySelector(".for-visitors a");
-    shown?.focus();
+    const details = field.closest("details");
+    if (details && openAndFocus(details.id, id)) return;
+    if (field.checkVisibility()) return field.focus();
+    document.querySelector("#main .page-head .for-visitors a")?.focus();
   }
 
   function step(by) {

@@ -538,7 +538,7 @@ async def test_the_ticket_fragment_is_the_ticket_page_main_fragment(
     assert again.headers["x-cache"] == "HIT"
 
 
-async def test_a_deleted_ticket_fragment_says_so_with_a_200_and_is_never_stored(
+async def test_a_deleted_ticket_fragment_says_so_with_a_200_and_listens_for_an_undo(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     ticket = await add_ticket(app)
@@ -547,11 +547,30 @@ async def test_a_deleted_ticket_fragment_says_so_with_a_200_and_is_never_stored(
 
     gone = [await client.get(f"/fragments/tickets/{ticket.id}", headers=HTMX) for _ in "ab"]
 
+    assert [response.headers["x-cache"] for response in gone] == ["MISS", "HIT"]
     for response in gone:
         assert response.status_code == 200  # a 404 would be a failed load in the console
-        assert response.headers["x-cache"] == "BYPASS"
         assert response.text.startswith('<section id="ticket-view"')
         assert "This ticket was deleted" in response.text
         assert 'href="/tickets"' in response.text
-        assert "data-live-tags" not in response.text  # nothing left to listen for
+        tags = re.search(r'data-live-tags="([^"]*)"', response.text)
+        assert tags is not None and tags.group(1)  # an undo moves them: the tab shows it again
     assert (await client.get(f"/tickets/{ticket.id}")).status_code == 404  # the page still is
+
+    await client.post(f"/tickets/{ticket.id}/restore")
+    back = await client.get(f"/fragments/tickets/{ticket.id}", headers=HTMX)
+    assert back.headers["x-cache"] == "MISS"
+    assert back.text.startswith('<div id="ticket-view"')
+
+
+async def test_a_fragment_of_a_ticket_that_cannot_come_back_is_never_stored(
+    client: httpx.AsyncClient,
+) -> None:
+    never = "00000000-0000-4000-8000-000000000000"  # any id would get one: none is kept
+    gone = [await client.get(f"/fragments/tickets/{never}", headers=HTMX) for _ in "ab"]
+
+    for response in gone:
+        assert response.status_code == 200
+        assert response.headers["x-cache"] == "BYPASS"
+        assert "This ticket was deleted" in response.text
+        assert 'data-live-tags=""' in response.text  # nothing to listen for

@@ -356,8 +356,9 @@ def test_the_oracle_sees_what_the_cache_was_not_told(tmp_path: Path) -> None:
     assert compare(Answer.of(first), Answer.of(again)) is None
     diff = compare(Answer.of(again), Answer.of(fresh))
     assert diff is not None
-    assert '-    <p class="ticket-detail__content">changed behind its back</p>' in diff, diff
-    assert '+    <p class="ticket-detail__content">Smoke from tray 2.</p>' in diff, diff
+    shown = '    <div class="prose ticket-detail__content"><p>'
+    assert f"-{shown}changed behind its back</p>" in diff, diff
+    assert f"+{shown}Smoke from tray 2.</p>" in diff, diff
 
 
 async def _write_behind_the_apps_back(url: str, ticket_id: str) -> None:

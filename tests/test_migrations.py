@@ -8,12 +8,13 @@ from pathlib import Path
 
 from alembic import command
 from sqlalchemy import inspect, text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app import search
 from app.db import Database
 from app.migrations import alembic_config
 from app.models import Ticket
+from app.tickets import numbers
 from tests.helpers import HEAD, downgrade_to_base, revision, schema_diff, start_apps_at_once
 
 OLD_SCHEMA = """
@@ -48,6 +49,7 @@ async def test_a_fresh_database_migrates_to_head_and_twice_is_harmless(tmp_path:
         "alembic_version",
         "ticket",
         "ticket_count",
+        "ticket_number",
         "deleted_ticket",
         "invalidation_outbox",
         "app_user",
@@ -91,17 +93,27 @@ async def test_a_database_made_before_migrations_is_adopted_with_its_data(
             "INSERT INTO ticket VALUES ('t1', 'Kept', 'Still here', 'OPEN',"
             " '2024-01-01 00:00:00.000000', '2024-01-01 00:00:00.000000')"
         )
+        raw.execute(  # older, though inserted later: numbered first (0010)
+            "INSERT INTO ticket VALUES ('t0', 'Older', 'Made first', 'DONE',"
+            " '2023-01-01 00:00:00.000000', '2023-01-01 00:00:00.000000')"
+        )
     raw.close()
 
     db = Database(sqlite_url(path))
     try:
         await db.create_schema()
         async with db.session() as session:
-            tickets = list(await session.exec(select(Ticket)))
+            tickets = list(await session.exec(select(Ticket).order_by(col(Ticket.number))))
+            async with db.transaction() as writing:
+                given = await numbers.take(writing)
         assert await revision(db) == HEAD
     finally:
         await db.close()
-    assert [(t.title, t.search_text) for t in tickets] == [("Kept", "kept still here")]
+    assert [(t.title, t.search_text, t.number) for t in tickets] == [
+        ("Older", "older made first", 1),
+        ("Kept", "kept still here", 2),
+    ]
+    assert list(given) == [3]  # a new ticket's number follows
 
 
 async def test_the_search_index_is_keyed_again_by_0009_and_stays_in_step(tmp_path: Path) -> None:

@@ -15,6 +15,9 @@ from app import paths
         pytest.param(paths.tickets_path(), "tickets", {}, id="tickets"),
         pytest.param(paths.ticket_path("a1"), "ticket", {"ticket_id": "a1"}, id="ticket"),
         pytest.param(
+            paths.ticket_number_path(123), "ticket_by_number", {"number": 123}, id="number"
+        ),
+        pytest.param(
             paths.ticket_update_path("a1"), "ticket_update", {"ticket_id": "a1"}, id="update"
         ),
         pytest.param(

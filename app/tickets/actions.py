@@ -34,7 +34,7 @@ from app.db import database
 from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_redirect, hx_retarget
 from app.models import Ticket, utcnow
 from app.notices import notify, quoted
-from app.tickets import undo, views
+from app.tickets import numbers, undo, views
 from app.tickets.filters import ListQuery
 from app.tickets.forms import TicketForm, validate
 
@@ -45,7 +45,8 @@ async def create_ticket(request: Request) -> Response:
     if not form.is_valid:
         return await _invalid(request, form, ticket=None)
     async with database(request).transaction() as session:
-        ticket = Ticket(**form.values, author_id=author.id, author_name=author.name)
+        (number,) = await numbers.take(session)
+        ticket = Ticket(**form.values, author_id=author.id, author_name=author.name, number=number)
         session.add(ticket)
     created = f"Ticket {quoted(ticket.title)} created."
     if HtmxDetails(request).target == ids.FIRST_PAGE:

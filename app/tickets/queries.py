@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import search
 from app.deps.reads import Reads
-from app.models import Ticket, TicketCount, TicketStatus
+from app.models import DeletedTicket, Ticket, TicketCount, TicketStatus
 from app.tickets.filters import MAX_WINDOW, WINDOW_SIZE, Cursor, ListQuery
 
 
@@ -41,6 +41,16 @@ async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketWindow:
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
+
+
+async def get_ticket_id_by_number(session: AsyncSession, number: int) -> str | None:
+    found = await session.exec(select(Ticket.id).where(col(Ticket.number) == number))
+    return found.first()
+
+
+async def get_deleted_ticket(session: AsyncSession, ticket_id: str) -> DeletedTicket | None:
+    """A deleted ticket still kept for an undo (app/tickets/undo.py)."""
+    return await session.get(DeletedTicket, ticket_id)
 
 
 async def count_by_status(session: AsyncSession) -> dict[TicketStatus, int]:

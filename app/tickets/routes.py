@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
+from app import paths
 from app.cache import cached
 from app.tickets import actions, views
 from app.tickets.filters import ListQuery, parse_status
@@ -70,6 +71,13 @@ async def ticket(request: Request) -> str:
     return await views.ticket_page(request, request.path_params["ticket_id"])
 
 
+async def ticket_by_number(request: Request) -> RedirectResponse:
+    """``/tickets/123``: the ticket's page by its short number. Not cached: the
+    answer is a redirect, and the same number never names another ticket."""
+    ticket_id = await views.ticket_id_by_number(request, request.path_params["number"])
+    return RedirectResponse(paths.ticket_path(ticket_id), status_code=302)
+
+
 async def confirm_delete(request: Request) -> HTMLResponse:
     """Not cached: a page only browsers without JavaScript ask for, now and then."""
     return HTMLResponse(await views.confirm_delete_page(request, request.path_params["ticket_id"]))
@@ -108,6 +116,7 @@ routes = [
     Route("/tickets", tickets, methods=["GET"], name="tickets"),
     Route("/tickets", actions.create_ticket, methods=["POST"], name="ticket_create"),
     Route("/tickets/{ticket_id:ticket_id}", ticket, methods=["GET"], name="ticket"),
+    Route("/tickets/{number:int}", ticket_by_number, methods=["GET"], name="ticket_by_number"),
     Route(
         "/tickets/{ticket_id:ticket_id}/update",
         actions.update_ticket,

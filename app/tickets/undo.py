@@ -54,7 +54,16 @@ async def restore(session: AsyncSession, ticket_id: str) -> Ticket | None:
 
 # What a deleted ticket keeps, so that an undo puts it back as it was: one list
 # for both ways (a column added to tickets is added here once).
-KEPT = ("title", "content", "status", "created_at", "updated_at", "author_id", "author_name")
+KEPT = (
+    "title",
+    "content",
+    "status",
+    "created_at",
+    "updated_at",
+    "author_id",
+    "author_name",
+    "number",
+)
 
 
 def _kept(row: Ticket | DeletedTicket) -> dict[str, Any]:

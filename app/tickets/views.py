@@ -92,18 +92,27 @@ async def list_window(request: Request, query: ListQuery) -> Markup:
 async def ticket_source(request: Request, ticket_id: str) -> str:
     """A ticket page's live part; or, once the ticket is deleted, a notice saying so.
 
-    The notice is a 200 rendered on every request (never stored: any id
-    would get one): a tab that had the ticket open re-fetches this when the
-    ticket's tag moves, and a 404 there would be a failed load in its console.
+    The notice is a 200: a tab that had the ticket open re-fetches this when
+    the ticket's tag moves, and a 404 there would be a failed load in its
+    console. It is live itself while the delete can be undone.
     """
     async with database(request).session() as session:
         ticket = await queries.get_ticket(session, ticket_id)
     if ticket is None:
+        async with database(request).session() as session:
+            restorable = await queries.get_deleted_ticket(session, ticket_id) is not None
 
         async def render_gone() -> str:
-            return render("tickets/_gone.html")
+            # Both rows are read inside the notice, so that it depends on them:
+            # an undo (one row back, the other gone) shows the ticket again here.
+            async with database(request).session() as session:
+                await queries.get_ticket(session, ticket_id)
+                await queries.get_deleted_ticket(session, ticket_id)
+            return render("tickets/_gone.html", source=paths.ticket_source_path(ticket_id))
 
-        return await fragment("ticket-gone", render_gone, dynamic=True)
+        # Kept only while an undo can still bring the ticket back: a notice for
+        # any other id (never a ticket, or past undo) is rendered, never stored.
+        return await fragment("ticket-gone", render_gone, ticket_id, dynamic=not restorable)
     return render("tickets/detail.html", block="main", **_ticket_context(ticket, None))
 
 
@@ -169,6 +178,14 @@ async def tickets_page(request: Request, query: ListQuery, form: TicketForm | No
 async def ticket_page(request: Request, ticket_id: str, form: TicketForm | None = None) -> str:
     ticket = await _ticket_or_404(request, ticket_id)
     return page(request, "tickets/detail.html", **_ticket_context(ticket, form))
+
+
+async def ticket_id_by_number(request: Request, number: int) -> str:
+    async with database(request).session() as session:
+        ticket_id = await queries.get_ticket_id_by_number(session, number)
+    if ticket_id is None:
+        raise HTTPException(404, NOT_FOUND)
+    return ticket_id
 
 
 async def confirm_delete_page(request: Request, ticket_id: str) -> str:

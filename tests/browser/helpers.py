@@ -129,3 +129,23 @@ def expect_whole_page(page: Page) -> None:
     expect(page.locator("main#main")).to_have_count(1)
     expect(page.locator("footer.footer")).to_have_count(1)
     expect(page.locator("link[rel=stylesheet][href^='/static/app.']")).to_have_count(1)
+
+
+def new_ticket_form(page: Page) -> Locator:
+    """The list page's create form, opened: "New ticket" is a disclosure."""
+    return _opened(page, "#new-ticket")
+
+
+def edit_form(page: Page) -> Locator:
+    """A ticket page's edit form, opened: "Edit" is a disclosure."""
+    return _opened(page, "#edit-ticket")
+
+
+def _opened(page: Page, disclosure: str) -> Locator:
+    details = page.locator(disclosure)
+    expect(details).to_be_visible()
+    if not details.evaluate("d => d.open"):
+        details.locator("summary").click()
+    form = page.locator("#ticket-form")
+    expect(form).to_be_visible()
+    return form

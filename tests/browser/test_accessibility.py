@@ -16,7 +16,7 @@ import pytest
 from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import ARTIFACTS, Server, row
+from tests.browser.helpers import ARTIFACTS, Server, new_ticket_form, row
 
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -73,7 +73,7 @@ def empty_list(page: Page, server: Server, tag: str) -> None:
 
 def validation_errors(page: Page, server: Server, tag: str) -> None:
     page.goto("/tickets")
-    page.get_by_role("button", name="Create ticket").click()
+    new_ticket_form(page).get_by_role("button", name="Create ticket").click()
     expect(page.locator("#ticket-form .field-error")).to_have_count(2)
 
 

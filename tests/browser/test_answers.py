@@ -19,6 +19,7 @@ from tests.browser.helpers import (
     expect_counts,
     expect_same_document,
     mark_document,
+    new_ticket_form,
     read_counts,
     row,
 )
@@ -76,7 +77,7 @@ def test_a_failed_create_keeps_what_was_typed_and_says_so(
         "**/tickets",
         lambda route: route.abort() if route.request.method == "POST" else route.fallback(),
     )
-    form = page.locator("#ticket-form")
+    form = new_ticket_form(page)
     form.locator("input[name=title]").fill(title)
     form.locator("textarea[name=content]").fill("Typed before the network went.")
 
@@ -123,7 +124,7 @@ def test_a_double_click_on_create_makes_one_ticket_and_no_error(
     page.goto("/tickets")
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
-    form = page.locator("#ticket-form")
+    form = new_ticket_form(page)
     form.locator("input[name=title]").fill(title)
     form.locator("textarea[name=content]").fill("Clicked twice.")
 
@@ -276,7 +277,7 @@ def test_a_slow_request_shows_it_is_busy_and_its_control_cannot_be_used_again(
         "**/tickets",
         lambda route: held.append(route) if route.request.method == "POST" else route.fallback(),
     )
-    form = page.locator("#ticket-form")
+    form = new_ticket_form(page)
     form.locator("input[name=title]").fill(title)
     form.locator("textarea[name=content]").fill("Sent over a slow line.")
 

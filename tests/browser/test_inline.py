@@ -13,6 +13,7 @@ from tests.browser.helpers import (
     expect_counts,
     expect_same_document,
     mark_document,
+    new_ticket_form,
     read_counts,
     row,
 )
@@ -68,7 +69,7 @@ def test_inline_create_prepends_the_row_resets_the_form_and_updates_the_counts(
     url = page.url
     mark_document(page)
 
-    form = page.locator("#ticket-form")
+    form = new_ticket_form(page)
     form.locator("input[name=title]").fill(title)
     form.locator("textarea[name=content]").fill("Typed in the browser.")
     with page.expect_response(

@@ -13,6 +13,7 @@ from playwright.sync_api import ConsoleMessage, Page, Request, expect
 from tests.browser.helpers import (
     Server,
     accept_dialogs,
+    edit_form,
     expect_counts,
     expect_same_document,
     expect_whole_page,
@@ -150,7 +151,7 @@ def test_a_ticket_page_follows_a_change_made_elsewhere_and_keeps_what_its_user_t
     watching = live_page(new_page, f"/tickets/{ticket_id}")
     acting = live_page(new_page, "/tickets")
     mark_document(watching)
-    content = watching.locator("#ticket-form textarea[name=content]")
+    content = edit_form(watching).locator("textarea[name=content]")
     content.fill("Half-written, not saved yet")
 
     row(acting, ticket_id).locator("select[name=status]").select_option("IN_PROGRESS")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.browser.helpers import Server, expect_whole_page, row
+from tests.browser.helpers import Server, edit_form, expect_whole_page, new_ticket_form, row
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_create_update_and_delete_work_as_plain_form_posts(
     assert page.evaluate("typeof window.htmx") == "undefined"  # the script did not run
 
     # Create, from the list page's form.
-    form = page.locator("#ticket-form")
+    form = new_ticket_form(page)
     form.locator("input[name=title]").fill(title)
     form.locator("textarea[name=content]").fill("Posted without JavaScript.")
     with page.expect_request(lambda r: r.method == "POST") as created:
@@ -64,7 +64,7 @@ def test_create_update_and_delete_work_as_plain_form_posts(
 
     # Update the title from the ticket's page.
     new_title = unique("Renamed without JavaScript")
-    edit = page.locator("#ticket-form")
+    edit = edit_form(page)
     edit.locator("input[name=title]").fill(new_title)
     with page.expect_request(lambda r: r.method == "POST") as renamed:
         edit.get_by_role("button", name="Save changes").click()

@@ -14,7 +14,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from harness.client import TEST_PASSWORD
-from tests.browser.helpers import Server, row
+from tests.browser.helpers import Server, edit_form, new_ticket_form, row
 
 
 def account_bar(page: Page) -> str:
@@ -45,6 +45,7 @@ def test_a_person_signs_up_creates_deletes_their_own_and_signs_out(
     expect(page).to_have_url(re.compile(r"/tickets$"))
     expect(page.locator(".topbar")).to_contain_text("Signed in as Grace")
     title = unique("Grace's ticket")
+    new_ticket_form(page)
     page.get_by_label("Title").fill(title)
     page.get_by_label("Description").fill("Made in the browser.")
     page.get_by_role("button", name="Create ticket").click()
@@ -90,7 +91,7 @@ def test_a_visitor_sent_to_sign_in_comes_back_where_they_were(
     page.get_by_role("button", name="Sign in").click()
 
     expect(page).to_have_url(re.compile(f"/tickets/{ticket_id}$"))
-    expect(page.locator("#ticket-form")).to_be_visible()
+    edit_form(page)  # hers to edit: Edit opens the form
     expect(page.get_by_role("button", name="Delete")).to_have_count(0)  # not hers to delete
 
     # The top bar's Sign in (a hole, the same on every page) comes back here too.
