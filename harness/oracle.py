@@ -30,12 +30,24 @@ from app.settings import Settings
 # What differs between two answers of the same content, and nothing else:
 # - x-cache, cache-status: how the answer was made (HIT, MISS), not what it says;
 # - etag: the same body may carry the ETag of the encoding it was made with;
+# - cache-control: who may keep the answer, not what it says: the cache-off
+#   app keeps nothing, so it tells every layer after it to keep nothing too
+#   (private, no-store: an edge keeps only what a store accepted);
 # - content-length, content-encoding: follow the encoding, and the bodies
 #   are compared decoded;
 # - date, server: the moment and the server (absent in process; named in
 #   case a server adds them).
 IGNORED_HEADERS = frozenset(
-    {"x-cache", "cache-status", "etag", "content-length", "content-encoding", "date", "server"}
+    {
+        "x-cache",
+        "cache-status",
+        "etag",
+        "cache-control",
+        "content-length",
+        "content-encoding",
+        "date",
+        "server",
+    }
 )
 DIFF_LINES = 12  # lines of a unified diff shown in a failure
 

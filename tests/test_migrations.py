@@ -120,10 +120,22 @@ async def test_the_search_index_is_keyed_again_by_0009_and_stays_in_step(tmp_pat
     db = Database(sqlite_url(tmp_path / "rekeyed.db"))
     try:
         async with db.engine.begin() as connection:
-            await connection.run_sync(lambda c: command.upgrade(alembic_config(c), "0007"))
-        async with db.transaction() as session:  # indexed under 0002's key
-            session.add(Ticket(id="t1", title="Kept printer", content="x"))
-            session.add(Ticket(id="t2", title="Doomed printer", content="x"))
+            await connection.run_sync(lambda c: command.upgrade(alembic_config(c), "0008"))
+            for n, (ticket_id, title) in enumerate(
+                (("t1", "Kept printer"), ("t2", "Doomed printer"))
+            ):
+                await connection.execute(  # indexed under 0002's key (the model has moved on)
+                    text(
+                        "INSERT INTO ticket (id, title, content, status, created_at, updated_at,"
+                        " search_text) VALUES (:id, :title, 'x', 'OPEN', :at, :at, :words)"
+                    ),
+                    {
+                        "id": ticket_id,
+                        "title": title,
+                        "at": f"2026-12-01 10:00:0{n}.000000",
+                        "words": f"{title.lower()} x",
+                    },
+                )
         await db.create_schema()
 
         async with db.transaction() as session:
