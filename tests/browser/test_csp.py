@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.browser.helpers import Server, row
+from tests.browser.helpers import Server, new_ticket_form, row
 
 # Runs before any of the page's own scripts (Playwright's init scripts are not
 # subject to the page's policy), so it sees every refusal from the first byte.
@@ -56,12 +56,12 @@ def test_pages_and_htmx_run_under_the_policy_without_a_violation(
     assert page.evaluate("typeof htmx") == "object"
 
     title = unique("Created under the policy")
-    form = page.locator("#ticket-form")
+    form = new_ticket_form(page)
     form.locator("input[name=title]").fill(title)
     form.locator("textarea[name=content]").fill("No inline code needed.")
     form.get_by_role("button", name="Create ticket").click()
     expect(page.locator("#ticket-list")).to_contain_text(title)
-    expect(form.locator("input[name=title]")).to_have_value("")  # reset by ui.js, not hx-on
+    expect(form.locator("input[name=title]")).to_have_value("")  # cleared by ui.js, not hx-on
 
     page.get_by_role("searchbox").fill(title.split()[-1])  # search as you type
     expect(page.locator("#ticket-list li.ticket-row")).to_have_count(1)
