@@ -17,7 +17,14 @@ from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar, Token
 
 from app.cache.batch import Batches
-from app.cache.context import Binding, current_path_tags, read_after, reset_binding, set_binding
+from app.cache.context import (
+    Binding,
+    current_path_tags,
+    read_after,
+    reads_through,
+    reset_binding,
+    set_binding,
+)
 from app.cache.edge import Edge
 from app.cache.entry import Freshness
 from app.cache.errors import NoActiveCache, StoreUnavailable
@@ -119,6 +126,19 @@ class Cache:
             self.metrics.stale.inc()
         return found
 
+    async def catch_up(self, clock: int) -> bool:
+        """Whether what this process reads reflects a visitor's read-after
+        ``clock`` (their last write), once it has heard of it: it waits a
+        little for the news. False (counted): read through, keeping nothing."""
+        if await self.store.catch_up(clock):
+            return True
+        self.metrics.read_throughs.inc()
+        return False
+
+    def heard(self) -> int:
+        """A clock every bump up to which a fresh answer given now reflects."""
+        return self.store.heard()
+
     def mark(self) -> int | None:
         """What fresh answers given now hold on to (``answered_again``): the
         store's mark, or None while a bump is owed or the store cannot tell."""
@@ -148,7 +168,7 @@ class Cache:
         responses; a fragment is only ever read as part of another body).
         """
         parent = current_scope()
-        if dynamic:
+        if dynamic or reads_through():
             return await self._bypass(render, parent)
         recipe = Recipe(render, current_path_tags() + tuple(tags), revalidate, compress)
         try:

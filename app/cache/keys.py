@@ -12,10 +12,13 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import Scope
 
-from app.cache.context import READ_AFTER_COOKIE, RequestKey
+from app.cache.context import READ_AFTER_COOKIE, READ_AFTER_HEADER, RequestKey
 from app.cache.holes import fills_esi
 
 RequestHeaders = Mapping[bytes, bytes]  # lower-case names, as ASGI gives them
+# A store clock counts microseconds (16 digits today); 18 stay below 2**63,
+# which the edge's integers hold too. A longer number is no clock.
+CLOCK_DIGITS_MAX = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,11 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
     """The key a GET is cached under, and the headers its answer depends on."""
     headers = dict(scope["headers"])
     variant = variants.of(headers)
+    has_cookie = b"cookie" in headers
+    read_after = read_after_of(scope) if has_cookie else 0
+    forwarded = headers.get(READ_AFTER_HEADER)  # an edge's
+    if forwarded is not None:
+        read_after = max(read_after, clock_of(forwarded))
     return RequestKey(
         response_key(scope["path"], scope["query_string"], variant),
         variant=variant,
@@ -58,14 +66,20 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
         vary=variants.vary_header,
         esi=fills_esi(headers.get(b"surrogate-capability")),
         tagged=b"surrogate-capability" in headers,
-        has_cookie=b"cookie" in headers,
+        has_cookie=has_cookie,
+        read_after=read_after,
     )
 
 
 def read_after_of(scope: Scope) -> int:
-    """The store clock of the visitor's last soft write, from its cookie (0: none)."""
+    """The store clock of the visitor's last write, from its cookie (0: none)."""
     number = cookie_of(scope, READ_AFTER_COOKIE)
-    return int(number) if number is not None and number.isdigit() else 0
+    return 0 if number is None else clock_of(number)
+
+
+def clock_of(text: bytes) -> int:
+    """A store clock written in decimal (0: not one, nor worth parsing)."""
+    return int(text) if text.isdigit() and len(text) <= CLOCK_DIGITS_MAX else 0
 
 
 def cookie_of(scope: Scope, name: str) -> bytes | None:

@@ -65,6 +65,12 @@ class CacheMetrics:
         self.invalidations = Counter(
             "cache_invalidations", "Tags invalidated, by tag family.", ["family"], registry=r
         )
+        self.read_throughs = Counter(
+            "cache_read_throughs",
+            "Reads of a visitor whose last write this process had not heard of in time:"
+            " rendered, nothing kept used.",
+            registry=r,
+        )
         self.store_errors = Counter(
             "cache_store_errors", "Store operations that failed.", registry=r
         )
