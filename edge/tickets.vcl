@@ -230,9 +230,29 @@ sub read_your_writes_recv {
 }
 
 sub read_your_writes_hit {
-    if (req.esi_level == 0 && req.http.x-cache-read-after && !req.http.x-edge-refetch &&
-        std.integer(obj.http.x-cache-clock, 0) < std.integer(req.http.x-cache-read-after, 0)) {
-        set req.http.x-edge-refetch = "1";
-        return (restart);
+    if (req.esi_level == 0 && req.http.x-cache-read-after && !req.http.x-edge-refetch) {
+        # A clock counts microseconds: 16 digits, past what VCL's integers
+        # hold (15). Each is compared as two numbers: its digits before its
+        # last 8, then those. An object without a clock is older than any.
+        set req.http.x-ryw-object-high = std.integer(
+            regsub(obj.http.x-cache-clock, "^(\d*?)\d{0,8}$", "\1"), 0);
+        set req.http.x-ryw-object-low = std.integer(
+            regsub(obj.http.x-cache-clock, "^\d*?(\d{0,8})$", "\1"), 0);
+        set req.http.x-ryw-token-high = std.integer(
+            regsub(req.http.x-cache-read-after, "^(\d*?)\d{0,8}$", "\1"), 0);
+        set req.http.x-ryw-token-low = std.integer(
+            regsub(req.http.x-cache-read-after, "^\d*?(\d{0,8})$", "\1"), 0);
+        if (std.integer(req.http.x-ryw-object-high, 0) < std.integer(req.http.x-ryw-token-high, 0) ||
+            (req.http.x-ryw-object-high == req.http.x-ryw-token-high &&
+             std.integer(req.http.x-ryw-object-low, 0) < std.integer(req.http.x-ryw-token-low, 0))) {
+            set req.http.x-edge-refetch = "1";
+        }
+        unset req.http.x-ryw-object-high;
+        unset req.http.x-ryw-object-low;
+        unset req.http.x-ryw-token-high;
+        unset req.http.x-ryw-token-low;
+        if (req.http.x-edge-refetch) {
+            return (restart);  # older than the person's last write
+        }
     }
 }
