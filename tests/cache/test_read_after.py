@@ -16,10 +16,12 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from app.cache import MemoryStore
-from app.cache.context import READ_AFTER_COOKIE
+from app.cache import Cache, MemoryStore, cache_tag, collected_tags, fragment, fragments
+from app.cache.context import READ_AFTER_COOKIE, Binding
 from app.cache.keys import ONE_VARIANT, clock_of, request_key
 from app.cache.redis import RedisStore
+from app.cache.scope import RenderScope, render_scope
+from app.cache.served import CacheStatus
 from app.cache.unkept import Unkept
 from harness.metrics import metrics
 from harness.servers import RedisServer
@@ -186,3 +188,49 @@ async def test_a_read_waits_until_its_process_hears_of_the_write(
     assert read.headers["x-cache"] == "MISS" and read.text != before.text
     assert int(read.headers["x-cache-clock"]) >= wrote_at  # an edge may keep it for them
     assert read_throughs(reader_side) == 0
+
+
+async def test_reading_through_renders_every_part_in_its_scope_and_keeps_nothing() -> None:
+    store = MemoryStore(1 << 20)
+    cache = Cache(store)
+    rows = iter(range(1, 10))
+
+    async def row() -> str:
+        cache_tag("row:1")
+        return f"row {next(rows)}"
+
+    async def page() -> str:
+        cache_tag("list")
+        inside = await fragment("row", row, 1)
+        parts = await fragments("cell", [(1, lambda: "cell")])
+        return f"{inside} {parts[0]} [{' '.join(collected_tags())}]"
+
+    with cache.bound(Binding()):
+        kept = await cache.serve("/page", page)  # the row kept as a fragment of its own
+    with cache.bound(Binding(read_through=True)):
+        through = await cache.serve("/page", page)
+        again = await cache.serve("/page", page)
+    left = await store.get("/page", 0.0)
+    await cache.close()
+
+    assert kept.status is CacheStatus.MISS and kept.body == b"row 1 cell [list]"
+    # Not the kept row: rendered again; the page's own tags collected as in any render.
+    assert through.status is CacheStatus.BYPASS and through.body == b"row 2 cell [list]"
+    assert (again.status, again.body) == (CacheStatus.BYPASS, b"row 3 cell [list]")  # kept none
+    assert left is not None and left[0].body == kept.body  # the entry kept before is left alone
+
+
+async def test_a_part_read_through_keeps_the_render_around_it_from_being_stored() -> None:
+    cache = Cache(MemoryStore(1 << 20))
+
+    async def part() -> str:
+        cache_tag("part")
+        return "part"
+
+    around = RenderScope(snapshot=0)
+    with cache.bound(Binding(read_through=True)), render_scope(around):
+        served = await cache.serve("part", part)
+    await cache.close()
+
+    assert served.status is CacheStatus.BYPASS
+    assert around.dynamic and "part" in around.tags  # its tags handed up; not to be stored
