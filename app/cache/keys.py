@@ -19,6 +19,7 @@ RequestHeaders = Mapping[bytes, bytes]  # lower-case names, as ASGI gives them
 # A store clock counts microseconds (16 digits today); 18 stay below 2**63,
 # which the edge's integers hold too. A longer number is no clock.
 CLOCK_DIGITS_MAX = 18
+_READ_AFTER_NAME = READ_AFTER_COOKIE.encode() + b"="
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +54,9 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
     """The key a GET is cached under, and the headers its answer depends on."""
     headers = dict(scope["headers"])
     variant = variants.of(headers)
-    has_cookie = b"cookie" in headers
-    read_after = read_after_of(scope) if has_cookie else 0
+    cookie = headers.get(b"cookie")
+    # A visitor's cookies come in one header (RFC 6265, 5.4); most hold no token.
+    read_after = read_after_of(scope) if cookie and _READ_AFTER_NAME in cookie else 0
     forwarded = headers.get(READ_AFTER_HEADER)  # an edge's
     if forwarded is not None:
         read_after = max(read_after, clock_of(forwarded))
@@ -66,7 +68,7 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
         vary=variants.vary_header,
         esi=fills_esi(headers.get(b"surrogate-capability")),
         tagged=b"surrogate-capability" in headers,
-        has_cookie=has_cookie,
+        has_cookie=cookie is not None,
         read_after=read_after,
     )
 
