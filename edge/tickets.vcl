@@ -55,6 +55,7 @@ sub vcl_recv {
         return (synth(200, "Purged " + req.http.n-gone));
     }
     unset req.http.Surrogate-Capability;  # only this edge says it fills holes
+    call read_your_writes_recv;
     # The app keeps each page compressed both ways, and plain: one object per
     # coding here too (Vary: Accept-Encoding), none compressed or unpacked per request.
     if (req.http.Accept-Encoding ~ "\bbr\b") {
@@ -155,6 +156,7 @@ sub vcl_hit {
         set req.http.x-probe-keys = obj.http.xkey;
         return (synth(200, "Kept"));
     }
+    call read_your_writes_hit;
 }
 
 sub vcl_miss {
@@ -228,6 +230,7 @@ sub vcl_backend_response {
 
 sub vcl_deliver {
     unset resp.http.xkey;
+    unset resp.http.x-cache-clock;  # the edge's to compare (read your own writes)
     if (req.esi_level > 0) {
         return (deliver);
     }
@@ -245,4 +248,56 @@ sub vcl_deliver {
     }
     unset resp.http.Via;
     unset resp.http.X-Varnish;
+}
+
+# -- Read your own writes ------------------------------------------------------
+# A write's answer sets the cookie cache-read-after: the app's store clock
+# after the write's bump. Every answer the app gives this edge says, in
+# x-cache-clock, a clock every bump up to which it reflects. An object older
+# than the person's cache-read-after may predate their write (a fetch that
+# straddled it, a purge that did not arrive): it is not served to them; it
+# is fetched again, and the new object replaces it for everyone. The fetch
+# hands the clock on in x-cache-read-after (fetches carry no cookie): the app
+# answers once it has heard of that write, or renders without its caches.
+
+sub read_your_writes_recv {
+    if (req.restarts == 0) {
+        unset req.http.x-cache-read-after;  # only this edge says it
+        unset req.http.x-edge-refetch;
+    }
+    if (req.http.Cookie ~ "(^|;\s*)cache-read-after=[0-9]{1,18}(;|$)") {
+        set req.http.x-cache-read-after = regsub(req.http.Cookie,
+            "^(.*;\s*)?cache-read-after=([0-9]+).*$", "\2");
+    }
+    if (req.http.x-edge-refetch) {
+        set req.hash_always_miss = true;  # fetched, and kept in the old one's place
+    }
+}
+
+sub read_your_writes_hit {
+    if (req.esi_level == 0 && req.http.x-cache-read-after && !req.http.x-edge-refetch) {
+        # A clock counts microseconds: 16 digits, past what VCL's integers
+        # hold (15). Each is compared as two numbers: its digits before its
+        # last 8, then those. An object without a clock is older than any.
+        set req.http.x-ryw-object-high = std.integer(
+            regsub(obj.http.x-cache-clock, "^(\d*?)\d{0,8}$", "\1"), 0);
+        set req.http.x-ryw-object-low = std.integer(
+            regsub(obj.http.x-cache-clock, "^\d*?(\d{0,8})$", "\1"), 0);
+        set req.http.x-ryw-token-high = std.integer(
+            regsub(req.http.x-cache-read-after, "^(\d*?)\d{0,8}$", "\1"), 0);
+        set req.http.x-ryw-token-low = std.integer(
+            regsub(req.http.x-cache-read-after, "^\d*?(\d{0,8})$", "\1"), 0);
+        if (std.integer(req.http.x-ryw-object-high, 0) < std.integer(req.http.x-ryw-token-high, 0) ||
+            (req.http.x-ryw-object-high == req.http.x-ryw-token-high &&
+             std.integer(req.http.x-ryw-object-low, 0) < std.integer(req.http.x-ryw-token-low, 0))) {
+            set req.http.x-edge-refetch = "1";
+        }
+        unset req.http.x-ryw-object-high;
+        unset req.http.x-ryw-object-low;
+        unset req.http.x-ryw-token-high;
+        unset req.http.x-ryw-token-low;
+        if (req.http.x-edge-refetch) {
+            return (restart);  # older than the person's last write
+        }
+    }
 }

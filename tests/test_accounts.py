@@ -29,7 +29,12 @@ async def test_signing_up_signs_in_with_a_safe_cookie_and_the_first_is_the_admin
 
     assert first.status_code == 303 and first.headers["location"] == "/tickets"
     cookies = [cookie.lower() for cookie in first.headers.get_list("set-cookie")]
-    assert len(cookies) == 2  # the session, and whom it names for the edge
+    # The session, whom it names for the edge, and the write's read-after clock.
+    assert [cookie.split("=")[0] for cookie in cookies] == [
+        "session",
+        "viewer",
+        "cache-read-after",
+    ]
     for cookie in cookies:
         assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
     ada = await user_of_cookie(app, token)

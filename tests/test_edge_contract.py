@@ -8,6 +8,8 @@ import pytest
 
 from app import edge_contract as contract
 from app.accounts.viewer import Viewer
+from app.cache.context import CLOCK_HEADER, READ_AFTER_COOKIE, READ_AFTER_HEADER
+from app.cache.keys import CLOCK_DIGITS_MAX
 from app.settings import ROOT
 
 VCL_LINES = {line.strip() for line in (ROOT / "edge" / "tickets.vcl").read_text().splitlines()}
@@ -120,3 +122,32 @@ def test_may_reads_what_the_edge_writes(value: str, may: bool | None) -> None:
     assert contract.read_may(value) is may
     if may is not None:
         assert contract.may_query(may) == f"{contract.MAY}={value}"
+
+
+# -- read your own writes: the cache library's names, in the VCL's own block ------------
+
+READ_AFTER_LINES = [
+    pytest.param(
+        f'if (req.http.Cookie ~ "(^|;\\s*){READ_AFTER_COOKIE}='
+        f'[0-9]{{1,{CLOCK_DIGITS_MAX}}}(;|$)") {{',
+        id="the token's cookie",
+    ),
+    pytest.param(f'"^(.*;\\s*)?{READ_AFTER_COOKIE}=([0-9]+).*$", "\\2");', id="the token's value"),
+    pytest.param(
+        f"set req.http.{READ_AFTER_HEADER.decode()} = regsub(req.http.Cookie,",
+        id="handed on in a header",
+    ),
+    pytest.param(
+        f'regsub(obj.http.{CLOCK_HEADER.decode()}, "^(\\d*?)\\d{{0,8}}$", "\\1"), 0);',
+        id="the object's clock",
+    ),
+    pytest.param(
+        f'regsub(req.http.{READ_AFTER_HEADER.decode()}, "^(\\d*?)\\d{{0,8}}$", "\\1"), 0);',
+        id="the token's clock",
+    ),
+]
+
+
+@pytest.mark.parametrize("line", READ_AFTER_LINES)
+def test_the_vcl_reads_the_token_and_the_clock_the_cache_names(line: str) -> None:
+    assert line in VCL_LINES

@@ -96,9 +96,14 @@ commit
     inside, applied after COMMIT; the app keeps it in an outbox in the same
     transaction (``Commit.to_text``), and any process can apply what its
     writer could not (``Cache.apply_commit``).
-read-after clock
-    The store clock after a request's soft bump, kept in a cookie: that
-    visitor's reads never get a stale body older than it.
+read-after clock, heard, read through
+    The store clock after a request's bump, kept in a cookie (and handed on
+    by the edge in a header): that visitor's token. A process has *heard*
+    up to a clock when every bump up to it is in what it reads (its channel
+    handled them); it reads for the visitor once it has heard their token
+    (``Cache.catch_up`` waits a little), or else *reads through*: renders,
+    using nothing it keeps. An answer to an edge says how recent it is
+    (``x-cache-clock``); the edge fetches again for a later token.
 generation
     The build of the code that renders: a shared store keeps each
     generation's entries apart, and shares stamps.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.types import Scope
 
-from app.cache.context import RequestKey
+from app.cache.context import CLOCK_HEADER, RequestKey
 from app.cache.edge import xkey_header
 from app.cache.encoding import compress_as
 from app.cache.entry import Entry
@@ -102,6 +102,20 @@ def cached_answer(
     return answer
 
 
+def with_clock(
+    headers: Headers, status: CacheStatus, entry: Entry | None, request: RequestKey
+) -> Headers:
+    """``headers`` and, for an entry, the clock that every bump up to which its
+    answer reflects (``CLOCK_HEADER``): for an edge, which fetches again for a
+    visitor whose read-after clock is later. A fresh answer reflects every
+    bump this process had heard of before it read (``request.heard``); a
+    stale one, only those before its render began. A bypass is kept nowhere."""
+    if entry is None:
+        return headers
+    clock = entry.snapshot if status is CacheStatus.STALE else max(request.heard, entry.snapshot)
+    return [*headers, (CLOCK_HEADER, str(clock).encode())]
+
+
 def _bypassed(
     status: CacheStatus,
     body: bytes,
@@ -190,6 +204,8 @@ class CachedResponse(Response):
         self.status_code, headers, self.body = cached_answer(
             served.status, served.body, served.entry, request, holes, served.refused
         )
+        if request.tagged:
+            headers = with_clock(headers, served.status, served.entry, request)
         self.raw_headers = list(headers)  # its own copy: middleware may add headers
         self.background = None
 

@@ -26,9 +26,13 @@ class RequestKey:
     if_none_match: bytes | None = None
     accept_encoding: bytes | None = None
     vary: bytes = b"Accept-Encoding"  # the request headers the answer depends on
-    # This visitor soft-invalidated at this store clock (READ_AFTER_COOKIE):
-    # a stale entry older than that is not for them (read your own writes).
+    # This visitor's last write moved the store's clock to this (their
+    # READ_AFTER_COOKIE, or READ_AFTER_HEADER from an edge): what they read
+    # must reflect it (read your own writes). 0: nothing asked.
     read_after: int = 0
+    # For an edge (``tagged``): a clock every bump up to which the answer
+    # reflects, read before the lookup (``Cache.heard``); sent as CLOCK_HEADER.
+    heard: int = 0
     # Whom holes are filled for (app/cache/holes.py): worked out only when the
     # answer has holes; None is a visitor nobody knows.
     visitor: Visitor | None = None
@@ -43,7 +47,10 @@ class Binding:
 
     request: RequestKey | None = None  # None when the request is no cacheable GET
     path_tags: tuple[str, ...] = ()  # set by @cached once the route is known
-    wrote_at: int = 0  # the store clock after this request's soft invalidations
+    wrote_at: int = 0  # the store clock after this request's invalidations
+    # This process had not heard of the visitor's last write in time
+    # (``Cache.catch_up``): nothing it keeps is used, every part is rendered.
+    read_through: bool = False
     # Sampled for verification (app/cache/verify.py): routed to its ``@cached``
     # endpoint rather than answered before routing, so that a HIT can be rendered again.
     verify: bool = False
@@ -52,6 +59,11 @@ class Binding:
 # The cookie that carries ``Binding.wrote_at`` to the writer's next requests.
 READ_AFTER_COOKIE = "cache-read-after"
 READ_AFTER_SECONDS = 60  # far longer than a background render takes
+# The same clock as an edge hands it on (it sends no cookie with its fetches),
+# and the clock an answer to an edge reflects: the edge keeps it with the
+# object, and fetches again for a visitor whose read-after clock is later.
+READ_AFTER_HEADER = b"x-cache-read-after"
+CLOCK_HEADER = b"x-cache-clock"
 
 
 _bound: ContextVar[Binding | None] = ContextVar("cache_binding", default=None)
@@ -86,3 +98,9 @@ def read_after() -> int:
     """The store clock the current visitor's reads must reach (0: any)."""
     binding = _bound.get()
     return binding.request.read_after if binding and binding.request else 0
+
+
+def reads_through() -> bool:
+    """Whether the current request must use nothing kept (``Binding.read_through``)."""
+    binding = _bound.get()
+    return binding is not None and binding.read_through

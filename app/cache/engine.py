@@ -10,6 +10,7 @@ is bound here: once per request by ``CacheMiddleware``, or by ``cache.bound()``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +18,14 @@ from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar, Token
 
 from app.cache.batch import Batches
-from app.cache.context import Binding, current_path_tags, read_after, reset_binding, set_binding
+from app.cache.context import (
+    Binding,
+    current_path_tags,
+    read_after,
+    reads_through,
+    reset_binding,
+    set_binding,
+)
 from app.cache.edge import Edge
 from app.cache.entry import Freshness
 from app.cache.errors import NoActiveCache, StoreUnavailable
@@ -76,6 +84,9 @@ class Cache:
         self.waiting = 0  # readers waiting for a render in flight (not leading it)
         self.metrics.watch_waiting(lambda: self.waiting)
         self.misses = MissNotes()  # why each key was last not served fresh (the inspector)
+        # Renders for visitors this process cannot vouch for (``catch_up``), made on first use.
+        self.through: Cache | None = None
+        self._read_throughs = itertools.count(1)
         # Sampled HITs rendered again and compared (app/cache/verify.py); None: off.
         self.verifier: Verifier | None = None
         if verify_rate:
@@ -122,6 +133,19 @@ class Cache:
             self.metrics.stale.inc()
         return found
 
+    async def catch_up(self, clock: int) -> bool:
+        """Whether what this process reads reflects a visitor's read-after
+        ``clock`` (their last write), once it has heard of it: it waits a
+        little for the news. False (counted): read through, keeping nothing."""
+        if await self.store.catch_up(clock):
+            return True
+        self.metrics.read_throughs.inc()
+        return False
+
+    def heard(self) -> int:
+        """A clock every bump up to which a fresh answer given now reflects."""
+        return self.store.heard()
+
     def mark(self) -> int | None:
         """What fresh answers given now hold on to (``answered_again``): the
         store's mark, or None while a bump is owed or the store cannot tell."""
@@ -154,6 +178,8 @@ class Cache:
         parent = current_scope()
         if dynamic:
             return await self._bypass(render, parent)
+        if reads_through():
+            return await self._read_through(key, render, parent, tags, revalidate, compress)
         recipe = Recipe(render, current_path_tags() + tuple(tags), revalidate, compress)
         try:
             found = await self.lookup(key)
@@ -219,6 +245,32 @@ class Cache:
             body = await render()
         return Served(as_bytes(body), CacheStatus.BYPASS, None)
 
+    async def _read_through(
+        self,
+        key: str,
+        render: Render,
+        parent: RenderScope | None,
+        tags: Iterable[str],
+        revalidate: float | None,
+        compress: bool,
+    ) -> Served:
+        """For a visitor whose last write this process has not heard of: rendered
+        as a MISS is (every part in its scope, collecting its tags), over a view
+        of the store that reads and keeps nothing (``Unkept``), joining no render
+        in flight; answered as a bypass, which no edge keeps."""
+        if self.through is None:
+            unkept = Unkept(self.store)
+            self.through = Cache(unkept, now=self.now, declined=self.declined, holes=self.holes)
+        if parent is not None:
+            parent.dynamic = True
+        self.metrics.bypasses.inc()
+        alone = f"{key} #{next(self._read_throughs)}"  # its own key: no render to join
+        with self.through.bound(Binding(path_tags=current_path_tags())):
+            served = await self.through.serve(
+                alone, render, tags=tags, revalidate=revalidate, compress=compress
+            )
+        return Served(served.body, CacheStatus.BYPASS, None)
+
     async def inspect(self, key: str) -> Inspection:
         """What is stored under ``key`` (the bumps owed paid first), its tags'
         stamps and its last miss, neither counted nor noted: a cache inspector's rows."""
@@ -271,6 +323,8 @@ class Cache:
             await self.verifier.close()
         self.renders.cancel()
         await self.timeline.close()
+        if self.through is not None:
+            await self.through.close()
         for edge in self.edges:
             await edge.close()
         await self.store.close()

@@ -182,8 +182,7 @@ class Invalidations:
         applied = True
         try:
             await self.pay_owed()
-            if soft:
-                await self._note_soft_write()
+            await self._note_write()
             self._reached("store", committed)
         except StoreUnavailable as exc:
             self.store_failed("invalidate", exc)
@@ -216,10 +215,12 @@ class Invalidations:
             if isinstance(outcome, BaseException):
                 raise outcome
 
-    async def _note_soft_write(self) -> None:
-        """A soft invalidation lets others read the old body once more; the
-        request that made it must not: it learns the clock its reads must reach
-        (CacheMiddleware hands it on in a cookie)."""
+    async def _note_write(self) -> None:
+        """The request that invalidated learns the clock its visitor's reads
+        must reach (``CacheMiddleware`` hands it on in a cookie): no layer
+        may give them what it knew before (a near copy, another process that
+        has not heard yet, an edge), nor, after a soft one, the old body
+        that others may get once more."""
         binding = bound_or_none()
         if binding is not None:
             binding.wrote_at = max(binding.wrote_at, await self.store.clock())

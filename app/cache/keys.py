@@ -12,11 +12,14 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import Scope
 
-from app.cache.context import READ_AFTER_COOKIE, RequestKey
+from app.cache.context import READ_AFTER_COOKIE, READ_AFTER_HEADER, RequestKey
 from app.cache.holes import fills_esi
 
 RequestHeaders = Mapping[bytes, bytes]  # lower-case names, as ASGI gives them
-MAX_CLOCK_DIGITS = 19  # 2**63 - 1 has 19: a longer read-after cookie is no clock
+# A store clock counts microseconds (16 digits today); 18 stay below 2**63,
+# which the edge's integers hold too. A longer number is no clock.
+CLOCK_DIGITS_MAX = 18
+_READ_AFTER_NAME = READ_AFTER_COOKIE.encode() + b"="
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,12 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
     """The key a GET is cached under, and the headers its answer depends on."""
     headers = dict(scope["headers"])
     variant = variants.of(headers)
+    cookie = headers.get(b"cookie")
+    # A visitor's cookies come in one header (RFC 6265, 5.4); most hold no token.
+    read_after = read_after_of(scope) if cookie and _READ_AFTER_NAME in cookie else 0
+    forwarded = headers.get(READ_AFTER_HEADER)  # an edge's
+    if forwarded is not None:
+        read_after = max(read_after, clock_of(forwarded))
     return RequestKey(
         response_key(scope["path"], scope["query_string"], variant),
         variant=variant,
@@ -59,21 +68,20 @@ def request_key(scope: Scope, variants: Variants) -> RequestKey:
         vary=variants.vary_header,
         esi=fills_esi(headers.get(b"surrogate-capability")),
         tagged=b"surrogate-capability" in headers,
-        has_cookie=b"cookie" in headers,
+        has_cookie=cookie is not None,
+        read_after=read_after,
     )
 
 
 def read_after_of(scope: Scope) -> int:
-    """The store clock of the visitor's last soft write, from its cookie (0: none).
-
-    Anything but a clock is no cookie of ours: 0. A clock fits in 63 bits, so
-    more than ``MAX_CLOCK_DIGITS`` digits is not one (and ``int()`` of
-    thousands of them raises).
-    """
+    """The store clock of the visitor's last write, from its cookie (0: none)."""
     number = cookie_of(scope, READ_AFTER_COOKIE)
-    if number is None or not number.isdigit() or len(number) > MAX_CLOCK_DIGITS:
-        return 0
-    return int(number)
+    return 0 if number is None else clock_of(number)
+
+
+def clock_of(text: bytes) -> int:
+    """A store clock written in decimal (0: not one, nor worth parsing)."""
+    return int(text) if text.isdigit() and len(text) <= CLOCK_DIGITS_MAX else 0
 
 
 def cookie_of(scope: Scope, name: str) -> bytes | None:

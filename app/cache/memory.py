@@ -42,6 +42,9 @@ class MemoryStore(InProcess):
     def mark(self) -> int:
         return self._clock  # every bump, and every freeing of stamps, moves it
 
+    def heard(self) -> int:
+        return self._clock  # every bump is made here
+
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
         entry = self._entries.get(key)
         if entry is None:

@@ -83,6 +83,12 @@ class CacheMetrics:
             buckets=CONSISTENT_BUCKETS,
             registry=r,
         )
+        self.read_throughs = Counter(
+            "cache_read_throughs",
+            "Reads of a visitor whose last write this process had not heard of in time:"
+            " rendered, nothing kept used.",
+            registry=r,
+        )
         self.store_errors = Counter(
             "cache_store_errors", "Store operations that failed.", registry=r
         )

@@ -1,6 +1,9 @@
 """``CacheMiddleware``: the cache bound to each request, and fresh HITs answered first.
 
-It works out each GET's key once, asks ``Cache.lookup`` for a fresh answer
+It works out each GET's key once; for a visitor with a read-after clock (their
+last write), it has ``Cache.catch_up`` make sure this process has heard of
+that write, or else the request reads through (nothing kept is used). It asks
+``Cache.lookup`` for a fresh answer
 and sends it before the router runs (no routing, no database, no template),
 and keeps it in ``Repeats`` to give again to the same request. Everything
 else (a miss, a stale entry, a dynamic route, a GET sampled for
@@ -12,12 +15,12 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.cache.answers import CACHE_STATUS, cached_answer, know_visitor
+from app.cache.answers import CACHE_STATUS, cached_answer, know_visitor, with_clock
 from app.cache.context import READ_AFTER_COOKIE, READ_AFTER_SECONDS, Binding
 from app.cache.engine import Cache
 from app.cache.entry import Entry
 from app.cache.holes import Visitor
-from app.cache.keys import ONE_VARIANT, Variants, read_after_of, request_key
+from app.cache.keys import ONE_VARIANT, Variants, request_key
 from app.cache.repeats import Repeats
 from app.cache.served import CacheStatus
 
@@ -41,20 +44,27 @@ class CacheMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request, verify = None, False
+        request, verify, read_through = None, False, False
         if scope["method"] in ("GET", "HEAD"):
             request = request_key(scope, self.variants)
+            if request.read_after:  # (0 for most requests: one check on the HIT path)
+                read_through = not await self.cache.catch_up(request.read_after)
+            if request.tagged:  # an edge's: the answer says how recent it is
+                request.heard = self.cache.heard()  # before the read
             mark = self.cache.mark() if self.repeats else None  # before the read
             # A sampled GET is routed, so that @cached can render its HIT again
             # (app/cache/verify.py). Off, the verifier is None: one check here.
             verify = self.cache.verifier is not None and self.cache.verifier.sampled()
-            found = None if verify else await self.cache.lookup(request.key, fresh_only=True)
+            skip = verify or read_through
+            found = None if skip else await self.cache.lookup(request.key, fresh_only=True)
             if found is not None:
                 entry, holes = found[0], self.cache.holes
                 await know_visitor(holes, entry, entry.body, request, scope)
                 status, headers, body = cached_answer(
                     CacheStatus.HIT, entry.body, entry, request, holes
                 )
+                if request.tagged:
+                    headers = with_clock(headers, CacheStatus.HIT, entry, request)
                 start = {"type": "http.response.start", "status": status, "headers": headers}
                 whole = {"type": "http.response.body", "body": body}
                 if self.repeats is not None and mark is not None:
@@ -63,13 +73,11 @@ class CacheMiddleware:
                 await send(start)
                 await send(whole)
                 return
-        if request is not None:
-            request.read_after = read_after_of(scope)  # only off the HIT path
-        binding = Binding(request, verify=verify)
+        binding = Binding(request, verify=verify, read_through=read_through)
 
         async def send_read_after(message: Message) -> None:
-            """A request that soft-invalidated tells its visitor's next reads
-            how recent they must be (read your own writes). An answer that did
+            """A request that invalidated tells its visitor's next reads how
+            recent they must be (read your own writes). An answer that did
             not come through the cache says so in Cache-Status."""
             if message["type"] == "http.response.start":
                 headers = message["headers"]

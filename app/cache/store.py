@@ -64,6 +64,10 @@ class InProcess:
     async def leased(self, key: str) -> bool:
         return False
 
+    async def catch_up(self, clock: int) -> bool:
+        """Every bump is made here: there is nothing else to hear."""
+        return True
+
 
 class StoreStats(NamedTuple):
     entries: int
@@ -93,6 +97,17 @@ class Store(Protocol):
         """A number that changes whenever a stored entry may have stopped being
         fresh (a bump, here or heard from another process), read without a
         round trip; None when the store cannot tell that without one."""
+
+    def heard(self) -> int:
+        """A clock up to which every bump is in what this process reads (the
+        bumps it made, and those of other processes it has heard of): what a
+        fresh answer given now reflects at least. No round trip."""
+
+    async def catch_up(self, clock: int) -> bool:
+        """Whether every bump up to ``clock`` (a visitor's read-after clock) is in
+        what this process reads, once it has heard of them: waits a little
+        (bounded) for the news. False: nothing kept in this process is to be
+        trusted for that visitor; read through."""
 
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
         """The entry under ``key`` and whether it may be served (never EXPIRED)."""

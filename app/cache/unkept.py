@@ -28,6 +28,12 @@ class Unkept(InProcess):
     def mark(self) -> int | None:
         return None  # nothing is answered again from a verification
 
+    def heard(self) -> int:
+        return self.store.heard()
+
+    async def catch_up(self, clock: int) -> bool:
+        return await self.store.catch_up(clock)
+
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
         return None
 

@@ -2,7 +2,8 @@
 
 - ``Clock`` (time a test moves) and ``Renderer`` (a render that counts its calls,
   tags itself and can be held at a gate);
-- the Redis store's: ``make_entry``, ``two_processes``, ``listening_store``, ``Counted``;
+- the Redis store's: ``make_entry``, ``two_processes``, ``listening_store``, ``Counted``,
+  ``hold_channel``;
 - ``Site``: a tiny Starlette app behind ``CacheMiddleware``, whose endpoints count
   renders (no tickets, no database);
 - ``StoreThatFailsOneBump``: a store with a blip;
@@ -118,6 +119,20 @@ async def listening_store(url: str) -> AsyncIterator[RedisStore]:
         await store.close()
 
 
+def hold_channel(store: RedisStore) -> asyncio.Event:
+    """Hold what the store's invalidation channel hears, unhandled, until the
+    returned event is set: a process the news has not reached yet."""
+    release = asyncio.Event()
+    handle = store.channel._on
+
+    async def held(message: dict[str, Any]) -> None:
+        await release.wait()
+        await handle(message)
+
+    store.channel._on = held  # type: ignore[method-assign]
+    return release
+
+
 class Counted:
     """Counts the round trips of one of a store's scripts."""
 
@@ -190,6 +205,11 @@ class Site:
                 await revalidate_tag("data", soft=True)
             return PlainTextResponse("written")
 
+        async def write(request: Request) -> PlainTextResponse:
+            async with self.cache.after_commit():
+                await revalidate_tag("data")
+            return PlainTextResponse("written")
+
         middleware = [Middleware(CacheMiddleware, cache=self.cache, variants=VARIANTS)]
         if self.repeats is not None:
             middleware = [
@@ -206,6 +226,7 @@ class Site:
                 Route("/declared", cached(query=page_number)(body)),
                 Route("/missing", cached()(missing)),
                 Route("/write", write_softly, methods=["POST"]),
+                Route("/write-hard", write, methods=["POST"]),
             ],
             middleware=middleware,
         )

@@ -5,7 +5,8 @@ write and bump one round trip (``lua.py``), over a client that fails fast
 (``client.py``); ``codec.py`` turns an entry into what Redis holds and back.
 With ``?near=1``, a ``NearCopy`` (``near.py``) keeps hot entries in the
 process, kept true by the invalidation ``Channel`` (``channel.py``) that the
-store owns.
+store owns. Each process knows up to which clock it has heard the
+channel (``heard.py``): a visitor's read-after clock waits for it.
 """
 
 from __future__ import annotations

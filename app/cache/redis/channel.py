@@ -6,6 +6,10 @@ on those of other origins. After any loss it resubscribes and says that
 anything may have moved (``None``): what a process has not heard, it cannot
 vouch for.
 
+Each message carries the clock of its bump, and each (re)subscription
+publishes a sync message with the clock as it is: ``heard`` (``heard.py``)
+says up to which clock every bump has been handled here.
+
 A quiet channel is pinged every ``HEARTBEAT`` seconds, and its pong counts
 as news: nothing heard for ``SILENCE_LIMIT`` (a partition that closed no
 socket) is a loss like any other. That is the bound on a near copy's
@@ -28,6 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from app.cache.redis.client import SOCKET_TIMEOUT
+from app.cache.redis.heard import Heard
 from app.cache.store import RemoteHandler
 
 logger = logging.getLogger(__name__)
@@ -47,7 +52,8 @@ class Channel:
     ``heard(tags)``, the tags another process bumped (None: bumps may have
     been missed); ``live(flag)``, whether the channel is heard (also kept in
     ``listening``); and, on quiet turns, ``refresh()`` its stats and
-    ``trim()`` its old stamps.
+    ``trim()`` its old stamps. Once subscribed, it calls ``sync()``, which
+    publishes a sync message (``lua.SYNC``) with ``sync_message()``.
     """
 
     def __init__(
@@ -60,6 +66,7 @@ class Channel:
         live: Callable[[bool], None],
         refresh: Callable[[], Awaitable[None]],
         trim: Callable[[], Awaitable[int]],
+        sync: Callable[[], Awaitable[object]],
     ) -> None:
         self.client = client
         self.name = name
@@ -71,12 +78,18 @@ class Channel:
         self.next_housekeeping = 0.0  # monotonic time; the first quiet turn does it
         self._next_trim = 0.0
         self._heard, self._live, self._refresh, self._trim = heard, live, refresh, trim
+        self._sync = sync
+        self.heard = Heard()  # up to which clock every bump has been handled here
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
     def message(self, tags: frozenset[str]) -> str:
-        """What a bump of ``tags`` publishes."""
+        """What a bump of ``tags`` publishes (the script puts its clock in)."""
         return json.dumps({"origin": self.origin, "tags": sorted(tags)})
+
+    def sync_message(self) -> str:
+        """What a sync publishes (the script puts the clock in)."""
+        return json.dumps({"origin": self.origin, "sync": True})
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._listen())
@@ -133,11 +146,14 @@ class Channel:
         self.heard_at = time.monotonic()  # a pong, a bump, a subscription: the channel is there
         if message["type"] == "message":
             payload = json.loads(message["data"])
-            if payload["origin"] != self.origin:
+            if payload["origin"] != self.origin and "tags" in payload:
                 self._heard(frozenset(payload["tags"]))
+            # Handled (or our own, already applied): every bump up to it is.
+            self.heard.advance(int(payload.get("clock", 0)))
         elif not self.listening.is_set():  # subscribed: listening from now on
             self._heard(None)  # what happened before is unknown
             self._set_live(True)
+            await self._sync()  # its message tells how far that is
 
     async def _quiet_turn(self, pubsub: Any) -> None:
         """A quiet ``HEARTBEAT``: ping the channel (its pong comes as a message),

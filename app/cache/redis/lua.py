@@ -74,11 +74,19 @@ end
 return stored
 """
 
+# The message published on the channel: ARGV[2], a JSON object, with the
+# clock put in first ({"clock": 17..., "origin": ...}). Scripts run one at a
+# time, so messages go out in clock order (app/cache/redis/heard.py).
+_PUBLISH_WITH_CLOCK = """
+redis.call('PUBLISH', KEYS[CHANNEL], '{"clock":' .. clock .. ',' .. string.sub(ARGV[2], 2))
+"""
+
 # KEYS: the clock, the stamp hash, the channel; ARGV: the bumping host's wall
 # time in microseconds, the message to publish, then the tags. The clock moves
 # to that time, or by one if it is there already: a stamp tells when its bump
 # happened, which is what lets trim_stamps forget old ones.
-BUMP = """
+BUMP = (
+    """
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1])) then
   redis.call('SET', KEYS[1], ARGV[1])
@@ -89,9 +97,26 @@ local clock = redis.call('GET', KEYS[1])
 for i = 3, #ARGV do
   redis.call('HSET', KEYS[2], ARGV[i], clock)
 end
-redis.call('PUBLISH', KEYS[3], ARGV[2])
+"""
+    + _PUBLISH_WITH_CLOCK.replace("CHANNEL", "3")
+    + """
 return clock
 """
+)
+
+# KEYS: the clock, the channel; ARGV: the wall time in microseconds (a clock
+# to start from), the message. Tells every subscriber, in order with the
+# bumps, that every bump up to the clock as it is now has been published.
+SYNC = (
+    """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local clock = redis.call('GET', KEYS[1])
+"""
+    + _PUBLISH_WITH_CLOCK.replace("CHANNEL", "2")
+    + """
+return clock
+"""
+)
 
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

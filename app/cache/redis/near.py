@@ -6,7 +6,9 @@ first, and a lost or silent channel drops them all and stops their use until
 it is back. Off by default: a near copy is as current as the channel's news
 (``SILENCE_LIMIT`` behind at worst: pings unanswered), where a read from Redis
 is exact; the staleness bound between processes is 1 s either way. Without
-it, every HIT brings its body back from Redis.
+it, every HIT brings its body back from Redis. For a visitor with a
+read-after clock (their last write), a copy is used only once this process
+has heard that write (``heard.py``, ``RedisStore.catch_up``).
 """
 
 from __future__ import annotations

@@ -71,6 +71,7 @@ class RedisStore:
                 ("get", lua.GET),
                 ("put", lua.PUT),
                 ("bump", lua.BUMP),
+                ("sync", lua.SYNC),
                 ("release", lua.RELEASE),
             )
         }
@@ -90,6 +91,7 @@ class RedisStore:
             live=self._live,
             refresh=self.refresh_stats,
             trim=self.trim_stamps,
+            sync=self._publish_sync,
         )
         self.listening = self.channel.listening
 
@@ -102,6 +104,15 @@ class RedisStore:
         """With a near copy, while the channel is heard: every bump counts in
         ``moves``. Without one, only Redis itself knows (its reads are exact)."""
         return self.near.moves if self.near.max_bytes and self.near.live else None
+
+    def heard(self) -> int:
+        """Every bump up to this clock is in what this process reads (``heard.py``)."""
+        return self.channel.heard.clock
+
+    async def catch_up(self, clock: int) -> bool:
+        """Whether every bump up to ``clock`` is in what this process reads,
+        once it has heard them (waiting a little); never while the channel is lost."""
+        return self.channel.listening.is_set() and await self.channel.heard.reach(clock)
 
     async def get(self, key: str, now: float) -> tuple[Entry, Freshness] | None:
         return (await self.get_many([key], now))[0]
@@ -245,6 +256,11 @@ class RedisStore:
 
     def _live(self, live: bool) -> None:
         self.near.live = live
+
+    async def _publish_sync(self) -> object:
+        """Publish a sync message (for the channel, whose errors end its subscription)."""
+        keys, args = [self._clock, self.channel.name], [_now_us(), self.channel.sync_message()]
+        return await self._scripts["sync"](keys=keys, args=args)
 
     async def _run(
         self, script: str, keys: list[str], args: list[Any], *, always: bool = False
