@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.cache.keys import cookie_of, read_after_of, response_key
+from app.cache.keys import CLOCK_DIGITS_MAX, cookie_of, read_after_of, response_key
 from tests.cache.helpers import Site
 
 
@@ -53,8 +53,10 @@ def test_a_read_after_cookie_that_is_no_clock_counts_as_none(value: bytes) -> No
     assert read_after_of(scope(b"cache-read-after=" + value)) == 0
 
 
-def test_the_longest_clock_is_read() -> None:
-    assert read_after_of(scope(b"cache-read-after=" + str(2**63 - 1).encode())) == 2**63 - 1
+def test_the_longest_clock_is_read_and_a_longer_number_is_none() -> None:
+    longest = 10**CLOCK_DIGITS_MAX - 1  # 18 digits: below 2**63, and the edge's integers
+    assert read_after_of(scope(b"cache-read-after=" + str(longest).encode())) == longest
+    assert read_after_of(scope(b"cache-read-after=" + str(longest + 1).encode())) == 0
 
 
 def test_cookie_of_reads_one_cookie() -> None:
