@@ -10,7 +10,6 @@ is bound here: once per request by ``CacheMiddleware``, or by ``cache.bound()``.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +38,7 @@ from app.cache.scope import RenderScope, current_scope, render_scope
 from app.cache.served import CacheStatus, Found, InHandRender, Render, Served, as_bytes
 from app.cache.store import Store
 from app.cache.tags import PathType
+from app.cache.through import ReadThrough
 from app.cache.timeline import Timeline
 from app.cache.unkept import Unkept
 from app.cache.verify import Verifier
@@ -84,9 +84,10 @@ class Cache:
         self.waiting = 0  # readers waiting for a render in flight (not leading it)
         self.metrics.watch_waiting(lambda: self.waiting)
         self.misses = MissNotes()  # why each key was last not served fresh (the inspector)
-        # Renders for visitors this process cannot vouch for (``catch_up``), made on first use.
-        self.through: Cache | None = None
-        self._read_throughs = itertools.count(1)
+        # Renders for visitors this process cannot vouch for (``catch_up``).
+        self.through = ReadThrough(
+            lambda: Cache(Unkept(store), now=now, declined=declined, holes=holes), self.metrics
+        )
         # Sampled HITs rendered again and compared (app/cache/verify.py); None: off.
         self.verifier: Verifier | None = None
         if verify_rate:
@@ -179,7 +180,9 @@ class Cache:
         if dynamic:
             return await self._bypass(render, parent)
         if reads_through():
-            return await self._read_through(key, render, parent, tags, revalidate, compress)
+            return await self.through.serve(
+                key, render, parent, tags=tags, revalidate=revalidate, compress=compress
+            )
         recipe = Recipe(render, current_path_tags() + tuple(tags), revalidate, compress)
         try:
             found = await self.lookup(key)
@@ -245,32 +248,6 @@ class Cache:
             body = await render()
         return Served(as_bytes(body), CacheStatus.BYPASS, None)
 
-    async def _read_through(
-        self,
-        key: str,
-        render: Render,
-        parent: RenderScope | None,
-        tags: Iterable[str],
-        revalidate: float | None,
-        compress: bool,
-    ) -> Served:
-        """For a visitor whose last write this process has not heard of: rendered
-        as a MISS is (every part in its scope, collecting its tags), over a view
-        of the store that reads and keeps nothing (``Unkept``), joining no render
-        in flight; answered as a bypass, which no edge keeps."""
-        if self.through is None:
-            unkept = Unkept(self.store)
-            self.through = Cache(unkept, now=self.now, declined=self.declined, holes=self.holes)
-        if parent is not None:
-            parent.dynamic = True
-        self.metrics.bypasses.inc()
-        alone = f"{key} #{next(self._read_throughs)}"  # its own key: no render to join
-        with self.through.bound(Binding(path_tags=current_path_tags())):
-            served = await self.through.serve(
-                alone, render, tags=tags, revalidate=revalidate, compress=compress
-            )
-        return Served(served.body, CacheStatus.BYPASS, None)
-
     async def inspect(self, key: str) -> Inspection:
         """What is stored under ``key`` (the bumps owed paid first), its tags'
         stamps and its last miss, neither counted nor noted: a cache inspector's rows."""
@@ -323,8 +300,7 @@ class Cache:
             await self.verifier.close()
         self.renders.cancel()
         await self.timeline.close()
-        if self.through is not None:
-            await self.through.close()
+        await self.through.close()
         for edge in self.edges:
             await edge.close()
         await self.store.close()
