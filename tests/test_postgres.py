@@ -90,9 +90,11 @@ async def test_migrations_build_the_schema_of_the_models_on_an_empty_database(
             ("search_vector", "tsvector", None, "YES"),
             ("author_id", "varchar", 36, "YES"),
             ("author_name", "varchar", 80, "YES"),
+            ("number", "int4", None, "YES"),  # migration 0010: #123
         ]
         assert sorted((i["name"], i["column_names"]) for i in indexes) == [
             ("ix_ticket_newest", ["created_at", "id"]),
+            ("ix_ticket_number", ["number"]),
             ("ix_ticket_search", ["search_vector"]),
             ("ix_ticket_status_newest", ["status", "created_at", "id"]),
         ]

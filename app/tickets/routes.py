@@ -27,7 +27,22 @@ class TicketIdConvertor(Convertor[str]):
         return value
 
 
+class TicketNumberConvertor(Convertor[int]):
+    """A ticket's short number (``#123``): up to 18 digits, so that it is an SQL
+    integer (and ``int()`` of thousands of digits, which raises, never runs);
+    a longer one is no ticket's, a 404."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
 register_url_convertor("ticket_id", TicketIdConvertor())
+register_url_convertor("ticket_number", TicketNumberConvertor())
 
 
 def no_query(request: Request) -> str:
@@ -116,7 +131,7 @@ routes = [
     Route("/tickets", tickets, methods=["GET"], name="tickets"),
     Route("/tickets", actions.create_ticket, methods=["POST"], name="ticket_create"),
     Route("/tickets/{ticket_id:ticket_id}", ticket, methods=["GET"], name="ticket"),
-    Route("/tickets/{number:int}", ticket_by_number, methods=["GET"], name="ticket_by_number"),
+    Route("/tickets/{number:ticket_number}", ticket_by_number, methods=["GET"], name="ticket_by_number"),
     Route(
         "/tickets/{ticket_id:ticket_id}/update",
         actions.update_ticket,
