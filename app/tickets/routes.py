@@ -131,7 +131,12 @@ routes = [
     Route("/tickets", tickets, methods=["GET"], name="tickets"),
     Route("/tickets", actions.create_ticket, methods=["POST"], name="ticket_create"),
     Route("/tickets/{ticket_id:ticket_id}", ticket, methods=["GET"], name="ticket"),
-    Route("/tickets/{number:ticket_number}", ticket_by_number, methods=["GET"], name="ticket_by_number"),
+    Route(
+        "/tickets/{number:ticket_number}",
+        ticket_by_number,
+        methods=["GET"],
+        name="ticket_by_number",
+    ),
     Route(
         "/tickets/{ticket_id:ticket_id}/update",
         actions.update_ticket,
