@@ -43,14 +43,15 @@ async def test_a_number_leads_to_its_ticket(client: httpx.AsyncClient) -> None:
 
     found = await client.get(paths.ticket_number_path(int(number.group(1))))
     missing = await client.get(paths.ticket_number_path(987654))
-    largest = await client.get("/tickets/" + "9" * 18)  # an SQL integer still
+    largest = await client.get("/tickets/" + "9" * 9)  # fits a 32-bit column still
+    past_int4 = await client.get("/tickets/" + "9" * 10)
     past_sql = await client.get("/tickets/" + "9" * 200)  # int() of these overflowed SQLite
     past_int = await client.get("/tickets/" + "9" * 5000)  # and int() of these raised
 
     assert found.status_code == 302
     assert found.headers["location"] == paths.ticket_path(ticket_id)
     assert missing.status_code == largest.status_code == 404
-    assert past_sql.status_code == past_int.status_code == 404
+    assert past_int4.status_code == past_sql.status_code == past_int.status_code == 404
 
 
 async def test_an_undone_delete_keeps_the_number(client: httpx.AsyncClient) -> None:

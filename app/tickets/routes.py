@@ -28,11 +28,11 @@ class TicketIdConvertor(Convertor[str]):
 
 
 class TicketNumberConvertor(Convertor[int]):
-    """A ticket's short number (``#123``): up to 18 digits, so that it is an SQL
-    integer (and ``int()`` of thousands of digits, which raises, never runs);
-    a longer one is no ticket's, a 404."""
+    """A ticket's short number (``#123``): up to 9 digits, so that it fits the
+    column (a 32-bit integer on PostgreSQL; ``int()`` of thousands of digits,
+    which raises, never runs); a longer one is no ticket's, a 404."""
 
-    regex = "[0-9]{1,18}"
+    regex = "[0-9]{1,9}"
 
     def convert(self, value: str) -> int:
         return int(value)
