@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -119,22 +120,20 @@ class Soak:
             self.tally.notes.append(f"{answer.status_code} {method} {target}{path}")
         return answer
 
-    async def client(self, n: int) -> None:
+    async def client(self, http: httpx.AsyncClient) -> None:
+        """A signed-in person's writes and reads until the deadline. Each deletes
+        only tickets of their own, as an author may."""
         mine: dict[str, int] = {}  # my tickets -> their last version written
-        async with httpx.AsyncClient(timeout=10) as http:
-            # A person each (the cookie goes to every port of the host); each
-            # deletes only tickets of their own, as an author may.
-            await sign_up_async(http, self.servers[0].base_url, name=f"Soak {n}")
-            while time.monotonic() < self.deadline:
-                roll = random.random()
-                if roll < 0.1 or not mine:
-                    await self.create(http, mine)
-                elif roll < 0.3:
-                    await self.update(http, mine)
-                elif roll < 0.35:
-                    await self.delete(http, mine)
-                else:
-                    await self.read(http)
+        while time.monotonic() < self.deadline:
+            roll = random.random()
+            if roll < 0.1 or not mine:
+                await self.create(http, mine)
+            elif roll < 0.3:
+                await self.update(http, mine)
+            elif roll < 0.35:
+                await self.delete(http, mine)
+            else:
+                await self.read(http)
 
     async def create(self, http: httpx.AsyncClient, mine: dict[str, int]) -> None:
         token = uuid.uuid4().hex[:10]
@@ -288,7 +287,10 @@ async def main(duration: float, clients: int, with_edge: bool = False) -> int:
         servers: list[AppServer] = []
         edge: EdgeServer | None = None
         try:
-            async with fresh_postgres_database(pg_url) as database_url:
+            async with (
+                fresh_postgres_database(pg_url) as database_url,
+                contextlib.AsyncExitStack() as stack,
+            ):
                 for n, cache_url in enumerate((proxy.url, redis.url), start=1):
                     env = {"CACHE_URL": cache_url, "DATABASE_URL": database_url}
                     servers.append(AppServer(directory / f"app-{n}.log", env=env))
@@ -300,6 +302,15 @@ async def main(duration: float, clients: int, with_edge: bool = False) -> int:
                 for server in servers:
                     await asyncio.to_thread(server.start)
                 soak = Soak(servers, clients, duration, edge)
+                people = [
+                    await stack.enter_async_context(httpx.AsyncClient(timeout=10))
+                    for _ in range(clients)
+                ]
+                for n, http in enumerate(people):
+                    # A person each (the cookie goes to every port of the host),
+                    # one after another: a burst of sign-ups is refused by design
+                    # (503 past HASH_CONCURRENCY hashes at once).
+                    await sign_up_async(http, servers[0].base_url, name=f"Soak {n}")
                 soak.deadline = time.monotonic() + duration
                 print(
                     f"soak: {duration:.0f}s, {clients} clients, 2 processes, "
@@ -308,7 +319,7 @@ async def main(duration: float, clients: int, with_edge: bool = False) -> int:
                     flush=True,
                 )
                 await asyncio.gather(
-                    faults(soak, redis, proxy, duration), *(soak.client(n) for n in range(clients))
+                    faults(soak, redis, proxy, duration), *(soak.client(http) for http in people)
                 )
                 await asyncio.sleep(BOUND)  # the last writes' bound runs out
                 await soak.check_every_write()
