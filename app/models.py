@@ -6,16 +6,21 @@ import enum
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Index, event, inspect
+from sqlalchemy import Index, Text, event, inspect
 from sqlmodel import Field, SQLModel
 
-from app.deps.schema import KEPT_BY, UNTRACKED
+from app.deps.schema import KEPT_BY, MEMBERSHIP, UNTRACKED
 from app.search import search_text
 
 TITLE_MAX = 191
 CONTENT_MAX = 1024
 NAME_MAX = 80
 EMAIL_MAX = 254
+COMMENT_MAX = 10_000
+ID_MAX = 36
+
+# A column lists filter by that is no foreign key (app/deps/schema.py).
+LISTED_BY = {"info": {MEMBERSHIP: True}}
 
 
 def utcnow() -> datetime:
@@ -34,10 +39,14 @@ class TicketStatus(enum.StrEnum):
 
 class Ticket(SQLModel, table=True):
     # Lists are newest first, paged by (created_at, id): these indexes serve
-    # them without sorting, filtered by status or not.
+    # them without sorting, filtered by status or by assignee or not, and
+    # sorted by last update or by comments.
     __table_args__ = (
         Index("ix_ticket_newest", "created_at", "id"),
         Index("ix_ticket_status_newest", "status", "created_at", "id"),
+        Index("ix_ticket_assignee_newest", "assignee_id", "created_at", "id"),
+        Index("ix_ticket_updated", "updated_at", "id"),
+        Index("ix_ticket_comments", "comment_count", "created_at", "id"),
         Index("ix_ticket_number", "number", unique=True),
     )
 
@@ -47,10 +56,16 @@ class Ticket(SQLModel, table=True):
     status: TicketStatus = Field(default=TicketStatus.OPEN)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-    # Who opened it (None: before accounts existed). The name is copied here
-    # so that a row renders from the ticket alone (migration 0007).
-    author_id: str | None = Field(default=None, max_length=36)
-    author_name: str | None = Field(default=None, max_length=NAME_MAX)
+    # Who opened it (None: before accounts existed), and who is on it (None:
+    # nobody). Names are read from their people's rows, never copied here, so
+    # that a rename shows everywhere at once (migration 0011).
+    author_id: str | None = Field(default=None, max_length=ID_MAX)
+    assignee_id: str | None = Field(default=None, max_length=ID_MAX, sa_column_kwargs=LISTED_BY)
+    # Moved by each change of a field a person edits (title, content, status,
+    # assignee): what an edit form was made from (app/tickets/history.py).
+    version: int = Field(default=1)
+    # Kept in step by the comment's own transaction: a row shows it, a sort reads it.
+    comment_count: int = Field(default=0)
     # The short number people say and type (#123), given in order at creation
     # (app/tickets/numbers.py; None: made straight in the database). The id
     # stays the ticket's name in URLs and element ids; /tickets/123 redirects.
@@ -88,10 +103,46 @@ class DeletedTicket(SQLModel, table=True):
     status: TicketStatus
     created_at: datetime
     updated_at: datetime
-    author_id: str | None = Field(default=None, max_length=36)
-    author_name: str | None = Field(default=None, max_length=NAME_MAX)
+    author_id: str | None = Field(default=None, max_length=ID_MAX)
+    assignee_id: str | None = Field(default=None, max_length=ID_MAX)
+    version: int = Field(default=1)
+    comment_count: int = Field(default=0)
     number: int | None = Field(default=None)
     deleted_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Comment(SQLModel, table=True):
+    """What a person said on a ticket: Markdown, rendered on read (app/rich_text.py).
+
+    No foreign key to the ticket: a deleted ticket's comments stay, so that
+    an undo brings them back with it.
+    """
+
+    __table_args__ = (Index("ix_comment_ticket", "ticket_id", "created_at", "id"),)
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    ticket_id: str = Field(max_length=ID_MAX, sa_column_kwargs=LISTED_BY)
+    author_id: str | None = Field(default=None, max_length=ID_MAX)
+    body: str = Field(sa_type=Text)  # at most COMMENT_MAX characters
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TicketChange(SQLModel, table=True):
+    """One change to a ticket, who made it and when: its history
+    (app/tickets/history.py says what each ``kind`` holds)."""
+
+    __tablename__ = "ticket_change"
+    __table_args__ = (Index("ix_ticket_change_ticket", "ticket_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: str = Field(max_length=ID_MAX, sa_column_kwargs=LISTED_BY)
+    version: int  # the ticket's version once the change was made
+    kind: str = Field(max_length=20)
+    actor_id: str | None = Field(default=None, max_length=ID_MAX)
+    old: str | None = Field(default=None, sa_type=Text)
+    new: str | None = Field(default=None, sa_type=Text)
+    at: datetime = Field(default_factory=utcnow)
 
 
 class TicketNumber(SQLModel, table=True):

@@ -167,7 +167,6 @@ class Freshness(RuleBasedStateMachine):
         """Tickets written straight to the database before anything was read,
         by the admin and by nobody known, in every status, oldest first."""
         statuses = list(TicketStatus)
-        admin = self.people[0]
         async with self.twins.cached.state.db.transaction() as session:
             admin_id = (await session.exec(select(User.id))).one()  # the only account yet
             # Dates of their own, a second apart, so that the lists' order is
@@ -181,7 +180,6 @@ class Freshness(RuleBasedStateMachine):
                     created_at=first + timedelta(seconds=n),
                     updated_at=first + timedelta(seconds=n),
                     author_id=admin_id if n % 2 else None,
-                    author_name=admin.name if n % 2 else None,
                 )
                 for n in range(count)
             ]

@@ -210,8 +210,8 @@ async def test_after_a_write_the_list_renders_one_row_and_the_page_around_it(
     rendered: list[str] = []
     real_renderer = views._row_renderer
 
-    def counting(ticket: object) -> Callable[[], str]:
-        render = real_renderer(ticket)  # type: ignore[arg-type]
+    def counting(ticket: object, people: object) -> Callable[[], str]:
+        render = real_renderer(ticket, people)  # type: ignore[arg-type]
 
         def render_and_count() -> str:
             rendered.append(ticket.id)  # type: ignore[attr-defined]

@@ -89,14 +89,19 @@ async def test_migrations_build_the_schema_of_the_models_on_an_empty_database(
             ("search_text", "varchar", None, "NO"),
             ("search_vector", "tsvector", None, "YES"),
             ("author_id", "varchar", 36, "YES"),
-            ("author_name", "varchar", 80, "YES"),
             ("number", "int4", None, "YES"),  # migration 0010: #123
+            ("assignee_id", "varchar", 36, "YES"),  # migration 0011: teams
+            ("version", "int4", None, "NO"),
+            ("comment_count", "int4", None, "NO"),
         ]
         assert sorted((i["name"], i["column_names"]) for i in indexes) == [
+            ("ix_ticket_assignee_newest", ["assignee_id", "created_at", "id"]),
+            ("ix_ticket_comments", ["comment_count", "created_at", "id"]),
             ("ix_ticket_newest", ["created_at", "id"]),
             ("ix_ticket_number", ["number"]),
             ("ix_ticket_search", ["search_vector"]),
             ("ix_ticket_status_newest", ["status", "created_at", "id"]),
+            ("ix_ticket_updated", ["updated_at", "id"]),
         ]
     finally:
         await db.close()

@@ -10,6 +10,10 @@ from sqlalchemy import Boolean, Column, Enum, Table, inspect
 
 UNTRACKED = "untracked"  # Table.info: no render reads it, its writes move nothing
 KEPT_BY = "kept_by"  # Table.info: (source table's name, column): triggers keep it from those
+# Column.info: lists filter by this column's value, though it is no foreign key
+# (a ticket's comments by ``comment.ticket_id``: no constraint, since a deleted
+# ticket's comments stay for its undo).
+MEMBERSHIP = "membership"
 
 
 def table_of(model: type) -> Table:
@@ -27,10 +31,13 @@ def plain(table: Table) -> Table:
 
 def is_membership(column: Column[Any]) -> bool:
     """Whether lists filter by the column's value, so that its memberships are
-    worth naming one by one: an enum, a boolean or a foreign key (few values,
-    shared by many rows). Others are read as ``changed`` columns."""
+    worth naming one by one: an enum, a boolean, a foreign key or a column
+    marked ``MEMBERSHIP`` (few values, shared by many rows). Others are read as
+    ``changed`` columns."""
     if column.primary_key:
         return False
+    if column.info.get(MEMBERSHIP, False):
+        return True
     return isinstance(column.type, Enum | Boolean) or bool(column.foreign_keys)
 
 

@@ -32,9 +32,9 @@ from app import ids, paths
 from app.accounts.permissions import require_author_or_admin, signed_in
 from app.db import database
 from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_redirect, hx_retarget
-from app.models import Ticket, utcnow
+from app.models import Ticket
 from app.notices import notify, quoted
-from app.tickets import numbers, undo, views
+from app.tickets import history, numbers, undo, views
 from app.tickets.filters import ListQuery
 from app.tickets.forms import TicketForm, validate
 
@@ -46,33 +46,31 @@ async def create_ticket(request: Request) -> Response:
         return await _invalid(request, form, ticket=None)
     async with database(request).transaction() as session:
         (number,) = await numbers.take(session)
-        ticket = Ticket(**form.values, author_id=author.id, author_name=author.name, number=number)
+        ticket = Ticket(**form.values, author_id=author.id, number=number)
         session.add(ticket)
+        history.record(session, ticket, history.CREATED, author.id)
     created = f"Ticket {quoted(ticket.title)} created."
     if HtmxDetails(request).target == ids.FIRST_PAGE:
         # Prepended to the list on screen, if it belongs there (the stream
         # refreshes that page anyway; this spares the author the wait).
         shown = _list_on_screen(request)
-        row = await views.one_row(ticket) if shown.matches(ticket) else ""
+        row = await views.one_row(request, ticket) if shown.matches(ticket) else ""
         return notify(hx_changed(HTMLResponse(row)), created)
     return _navigate(request, paths.tickets_path(), created)
 
 
 async def update_ticket(request: Request) -> Response:
-    await signed_in(request)
+    viewer = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
     form = validate(await request.form(), partial=True)
     async with _writing(request) as session:
         ticket = await _existing(session, ticket_id)
         if form.is_valid:
-            for name, value in form.values.items():
-                setattr(ticket, name, value)
-            ticket.updated_at = utcnow()
-            session.add(ticket)
+            history.edit(session, ticket, form.values, viewer.id)
     if not form.is_valid:
         return await _invalid(request, form, ticket=ticket)
     if HtmxDetails(request).target == ids.ticket(ticket_id):
-        row = hx_changed(HTMLResponse(await views.one_row(ticket)))
+        row = hx_changed(HTMLResponse(await views.one_row(request, ticket)))
         return notify(row, f"{quoted(ticket.title)} is now {ticket.status.label}.")
     return _navigate(request, paths.ticket_path(ticket_id), "Changes saved.")
 
@@ -91,6 +89,7 @@ async def delete_ticket(request: Request) -> Response:
         if deleted.first() is None:
             raise HTTPException(404, views.NOT_FOUND)
         await undo.keep(session, ticket)
+        history.record(session, ticket, history.DELETED, viewer.id)
     said = f"Ticket {quoted(ticket.title)} deleted."
     restore, row = paths.ticket_restore_path(ticket_id), ids.ticket(ticket_id)
     if HtmxDetails(request).target == row:
@@ -108,10 +107,11 @@ async def restore_ticket(request: Request) -> Response:
         if ticket is None:
             raise HTTPException(404, "This ticket can no longer be restored.")
         require_author_or_admin(viewer, ticket.author_id)  # a refusal rolls the claim back
+        history.record(session, ticket, history.RESTORED, viewer.id)
     restored = f"Ticket {quoted(ticket.title)} restored."
     if HtmxDetails(request).target == ids.ticket(ticket_id):
         # The row, which the page puts back where it was.
-        return notify(hx_changed(HTMLResponse(await views.one_row(ticket))), restored)
+        return notify(hx_changed(HTMLResponse(await views.one_row(request, ticket))), restored)
     return _navigate(request, paths.ticket_path(ticket_id), restored)
 
 

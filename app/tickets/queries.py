@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, text
@@ -11,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import search
 from app.deps.reads import Reads
-from app.models import DeletedTicket, Ticket, TicketCount, TicketStatus
+from app.models import DeletedTicket, Ticket, TicketCount, TicketStatus, User
 from app.tickets.filters import MAX_WINDOW, WINDOW_SIZE, Cursor, ListQuery
 
 
@@ -41,6 +42,21 @@ async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketWindow:
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
+
+
+async def people(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, User]:
+    """The people named, by id, in one read: what shows their names depends on
+    their rows alone (a rename moves only those)."""
+    wanted = sorted({person_id for person_id in ids if person_id})
+    if not wanted:
+        return {}
+    found = await session.exec(select(User).where(col(User.id).in_(wanted)))
+    return {person.id: person for person in found}
+
+
+def people_of(tickets: Iterable[Ticket]) -> list[str | None]:
+    """The people a ticket shows: its author and its assignee."""
+    return [person for ticket in tickets for person in (ticket.author_id, ticket.assignee_id)]
 
 
 async def get_ticket_id_by_number(session: AsyncSession, number: int) -> str | None:

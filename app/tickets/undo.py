@@ -61,7 +61,9 @@ KEPT = (
     "created_at",
     "updated_at",
     "author_id",
-    "author_name",
+    "assignee_id",
+    "version",
+    "comment_count",
     "number",
 )
 

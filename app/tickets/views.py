@@ -27,7 +27,7 @@ from app import paths
 from app.cache import fragment, fragments
 from app.db import database
 from app.htmx import wants_partial
-from app.models import Ticket, TicketStatus
+from app.models import Ticket, TicketStatus, User
 from app.templating import render, render_page
 from app.tickets import queries
 from app.tickets.filters import Cursor, ListQuery
@@ -73,7 +73,10 @@ async def list_window(request: Request, query: ListQuery) -> Markup:
     async def render_window() -> str:
         async with database(request).session() as session:
             window = await queries.list_tickets(session, query)
-        rows = await fragments("ticket-row", [(t.id, _row_renderer(t)) for t in window.tickets])
+            people = await queries.people(session, queries.people_of(window.tickets))
+        rows = await fragments(
+            "ticket-row", [(t.id, _row_renderer(t, people)) for t in window.tickets]
+        )
         # The window on screen re-fetches itself down to its last row, so a
         # new ticket joins it at the top and none drops out at the bottom.
         last = Cursor.of(window.tickets[-1]) if window.tickets and window.next else None
@@ -98,6 +101,7 @@ async def ticket_source(request: Request, ticket_id: str) -> str:
     """
     async with database(request).session() as session:
         ticket = await queries.get_ticket(session, ticket_id)
+        people = await queries.people(session, queries.people_of([ticket] if ticket else []))
     if ticket is None:
         async with database(request).session() as session:
             restorable = await queries.get_deleted_ticket(session, ticket_id) is not None
@@ -113,7 +117,7 @@ async def ticket_source(request: Request, ticket_id: str) -> str:
         # Kept only while an undo can still bring the ticket back: a notice for
         # any other id (never a ticket, or past undo) is rendered, never stored.
         return await fragment("ticket-gone", render_gone, ticket_id, dynamic=not restorable)
-    return render("tickets/detail.html", block="main", **_ticket_context(ticket, None))
+    return render("tickets/detail.html", block="main", **_ticket_context(ticket, people, None))
 
 
 async def ticket_row(request: Request, ticket_id: str) -> str:
@@ -126,19 +130,30 @@ async def ticket_row(request: Request, ticket_id: str) -> str:
             return ""  # the page's script removes the row; never stored (any id would do)
 
         return await fragment("ticket-row-gone", render_nothing, dynamic=True)
-    return await one_row(ticket)
+    return await one_row(request, ticket)
 
 
-async def one_row(ticket: Ticket) -> str:
+async def one_row(request: Request, ticket: Ticket) -> str:
     """A ticket's row: cached inside a render; in an action's answer, rendered, not stored."""
-    return (await fragments("ticket-row", [(ticket.id, _row_renderer(ticket))]))[0]
+    async with database(request).session() as session:
+        people = await queries.people(session, queries.people_of([ticket]))
+    return (await fragments("ticket-row", [(ticket.id, _row_renderer(ticket, people))]))[0]
 
 
-def _row_renderer(ticket: Ticket) -> Callable[[], str]:
+def _row_renderer(ticket: Ticket, people: dict[str, User]) -> Callable[[], str]:
     def render_row() -> str:
-        return render("tickets/_row.html", ticket=ticket)
+        return render("tickets/_row.html", ticket=ticket, **_people_of(ticket, people))
 
     return render_row
+
+
+def _people_of(ticket: Ticket, people: dict[str, User]) -> dict[str, Any]:
+    """The author and assignee a ticket shows, given to its template as
+    entities: what it renders depends on their rows (a rename moves it)."""
+    return {
+        "author": people.get(ticket.author_id or ""),
+        "assignee": people.get(ticket.assignee_id or ""),
+    }
 
 
 # -- fragments ------------------------------------------------------------
@@ -177,7 +192,9 @@ async def tickets_page(request: Request, query: ListQuery, form: TicketForm | No
 
 async def ticket_page(request: Request, ticket_id: str, form: TicketForm | None = None) -> str:
     ticket = await _ticket_or_404(request, ticket_id)
-    return page(request, "tickets/detail.html", **_ticket_context(ticket, form))
+    async with database(request).session() as session:
+        people = await queries.people(session, queries.people_of([ticket]))
+    return page(request, "tickets/detail.html", **_ticket_context(ticket, people, form))
 
 
 async def ticket_id_by_number(request: Request, number: int) -> str:
@@ -201,9 +218,11 @@ async def _ticket_or_404(request: Request, ticket_id: str) -> Ticket:
     return ticket
 
 
-def _ticket_context(ticket: Ticket, form: TicketForm | None) -> dict[str, Any]:
+def _ticket_context(
+    ticket: Ticket, people: dict[str, User], form: TicketForm | None
+) -> dict[str, Any]:
     if form is None:
         form = TicketForm(
             data={"title": ticket.title, "content": ticket.content, "status": ticket.status.value}
         )
-    return {"ticket": ticket, "form": form}
+    return {"ticket": ticket, "form": form, **_people_of(ticket, people)}
