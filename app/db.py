@@ -33,6 +33,9 @@ class Outbox(Protocol):
     def settled(self, row: int, commit: Commit) -> None:
         """After COMMIT and the bumps: forget the row if they were applied."""
 
+    def dropped(self, row: int) -> None:
+        """The transaction failed after ``record``: the row is not this writer's to apply."""
+
 
 # The PostgreSQL advisory lock that lets one process at a time migrate
 # ("tickets" in ASCII); any other process waits for it, then finds the work done.
@@ -107,16 +110,21 @@ class Database:
         applied after COMMIT and kept in the outbox with the write.
         """
         row = None
-        async with (
-            self._after_commit() as commit,
-            self._session() as session,
-            session.begin(),
-        ):
-            session.info[COMMIT] = commit
-            yield session
-            await session.flush()  # every move queued before the outbox keeps them
-            if self.outbox is not None:
-                row = await self.outbox.record(session, commit)
+        try:
+            async with (
+                self._after_commit() as commit,
+                self._session() as session,
+                session.begin(),
+            ):
+                session.info[COMMIT] = commit
+                yield session
+                await session.flush()  # every move queued before the outbox keeps them
+                if self.outbox is not None:
+                    row = await self.outbox.record(session, commit)
+        except BaseException:
+            if row is not None and self.outbox is not None:
+                self.outbox.dropped(row)
+            raise
         if row is not None and self.outbox is not None:
             self.outbox.settled(row, commit)
 

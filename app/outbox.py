@@ -57,6 +57,11 @@ class Outbox:
         self._forgetting: set[asyncio.Task[None]] = set()
         self._settled: list[int] = []  # applied rows the next delete takes
         self._next_delete: asyncio.Task[None] | None = None  # scheduled, has not taken them yet
+        # Rows this process wrote and is applying or about to delete: its own
+        # sweeper leaves them. Under load the delete can come later than
+        # GRACE; applying such a row again moved its tags a second time (a
+        # spare render, and a render in flight refused by the store as moved).
+        self._mine: set[int] = set()
 
     async def record(self, session: AsyncSession, commit: Commit) -> int | None:
         """Write what ``commit`` queued, in its transaction (before COMMIT)."""
@@ -65,12 +70,21 @@ class Outbox:
         row = InvalidationOutbox(queued=commit.to_text())
         session.add(row)
         await session.flush()
+        assert row.id is not None
+        self._mine.add(row.id)
         return row.id
+
+    def dropped(self, row: int) -> None:
+        """The write failed after ``record`` (rolled back, or its COMMIT or its
+        bumps raised): if the row exists, it is the sweepers' now."""
+        self._mine.discard(row)
 
     def settled(self, row: int, commit: Commit) -> None:
         """After COMMIT and the bumps: a row this process applied is deleted
-        soon, in the background (the answer need not wait); one it owes stays."""
+        soon, in the background (the answer need not wait); one it owes stays,
+        for the sweepers."""
         if not commit.applied:
+            self._mine.discard(row)
             return
         self._settled.append(row)
         if self._next_delete is None or self._next_delete.done():  # none will take it: one will
@@ -96,12 +110,15 @@ class Outbox:
         On PostgreSQL each row is claimed (``FOR UPDATE SKIP LOCKED``), so two
         sweepers do not both apply it; SQLite has one writer at a time anyway.
         """
+        unowned = select(col(InvalidationOutbox.id), col(InvalidationOutbox.queued)).where(
+            col(InvalidationOutbox.created_at) < utcnow() - GRACE
+        )
+        if self._mine:
+            unowned = unowned.where(col(InvalidationOutbox.id).not_in(self._mine))
         async with self.db.engine.begin() as connection:
             rows = (
                 await connection.execute(
-                    select(col(InvalidationOutbox.id), col(InvalidationOutbox.queued))
-                    .where(col(InvalidationOutbox.created_at) < utcnow() - GRACE)
-                    .order_by(col(InvalidationOutbox.id))
+                    unowned.order_by(col(InvalidationOutbox.id))
                     .limit(SWEEP_BATCH)
                     .with_for_update(skip_locked=True)
                 )
@@ -141,3 +158,5 @@ class Outbox:
         except Exception:
             # Left for a sweeper, which applies it once more: a spare bump, no harm.
             logger.warning("could not delete applied outbox rows %s", rows, exc_info=True)
+        finally:
+            self._mine.difference_update(rows)

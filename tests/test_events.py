@@ -208,7 +208,12 @@ async def test_a_committed_write_sends_one_event_naming_its_tags(
                 "ticket",
                 f"ticket:{ticket.id}",
                 "ticket?",
+                "ticket?assignee_id=None",
                 "ticket?status=OPEN",
+                "ticket_change",  # its history: the delete is recorded
+                "ticket_change:1",
+                "ticket_change?",
+                f"ticket_change?ticket_id={ticket.id}",
                 "ticket_count",  # kept by triggers from ticket.status
                 "ticket_count:OPEN",
                 "ticket_count?",

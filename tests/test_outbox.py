@@ -164,3 +164,56 @@ async def test_a_rolled_back_write_leaves_no_row(
             raise LookupError("rollback")
 
     assert await rows(db) == 0
+
+
+async def test_a_process_does_not_sweep_again_the_rows_it_is_settling(
+    two_processes: tuple[FlakyStore, Database, Outbox, Outbox],
+) -> None:
+    """Its delete can come later than GRACE on a loaded machine: applying the
+    row again would move its tags twice (a spare render, a put refused)."""
+    _, db, mine, theirs = two_processes
+    async with db.transaction() as session:
+        row = await mine.record(session, Commit(queued=[("t", False)]))
+    assert row is not None
+    mine.settled(row, Commit(queued=[("t", False)], applied=True))
+    for waiting in list(mine._forgetting):  # its delete held back past GRACE
+        waiting.cancel()
+    await mine.idle()
+    await age_rows(db)
+
+    assert await mine.sweep() == 0  # its own, already applied
+    assert await theirs.sweep() == 1  # another process cannot know: a spare bump
+
+
+async def test_a_process_sweeps_the_rows_it_could_not_apply(
+    two_processes: tuple[FlakyStore, Database, Outbox, Outbox],
+) -> None:
+    store, db, mine, _ = two_processes
+    store.down = True
+    async with db.transaction():
+        await mine.cache.revalidate_tag("t")
+    store.down = False
+    await age_rows(db)
+
+    assert await mine.sweep() == 1
+    assert await rows(db) == 0
+
+
+async def test_a_write_whose_commit_fails_leaves_nothing_owed(
+    two_processes: tuple[FlakyStore, Database, Outbox, Outbox],
+) -> None:
+    """Its row was written (and given an id) before COMMIT failed: the id is
+    not this process's to keep out of its sweeps (another write may get it)."""
+    _, db, mine, _ = two_processes
+
+    def refuse(_connection: object) -> None:
+        raise RuntimeError("COMMIT fails")
+
+    event.listen(db.engine.sync_engine, "commit", refuse)
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await mine.cache.revalidate_tag("t")
+    event.remove(db.engine.sync_engine, "commit", refuse)
+
+    assert mine._mine == set()
+    assert await rows(db) == 0

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from app.accounts import sessions
 from app.accounts import viewer as viewer_module
 from app.accounts.viewer import REMEMBER_SECONDS, Remembered, Viewer
-from app.models import Ticket
+from app.models import Ticket, User
 from tests.helpers import HTMX, PASSWORD, add_ticket, app_client, sign_in, sign_up, ticket_count
 
 DELETE_BUTTON = re.compile(r"<button[^>]*>Delete</button>")
@@ -187,14 +187,24 @@ async def test_nobody_but_the_author_or_an_admin_deletes_or_restores(
     assert await ticket_count(app) == 2
 
 
-async def test_any_person_may_edit(
+async def test_the_author_the_assignee_and_admins_may_edit_and_nobody_else(
     app: Starlette, client: httpx.AsyncClient, bob: httpx.AsyncClient
 ) -> None:
     adas = await ticket_by(app, client, "Ada's ticket")
+    heard = Heard(app)
 
+    refused = await bob.post(
+        f"/tickets/{adas}/update", data={"title": "Edited by Bob"}, headers=HTMX
+    )
+    assert refused.status_code == 403 and "author, its assignee or an admin" in refused.text
+    assert heard.tags == [] and "Edited by Bob" not in (await bob.get(f"/tickets/{adas}")).text
+
+    async with app.state.db.session() as session:
+        bob_id = (await session.exec(select(User.id).where(User.name == "Bob"))).one()
+    assigned = await client.post(f"/tickets/{adas}/update", data={"assignee": bob_id})
     edited = await bob.post(f"/tickets/{adas}/update", data={"title": "Edited by Bob"})
 
-    assert edited.status_code == 303
+    assert assigned.status_code == edited.status_code == 303
     assert "Edited by Bob" in (await bob.get(f"/tickets/{adas}")).text
 
 

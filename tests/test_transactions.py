@@ -69,11 +69,12 @@ async def test_metrics_count_what_the_cache_did(
         key = f'cache_invalidations_total{{family="{family}"}}'
         return after[key] - before[key]
 
-    # The status change moves the ticket's row, its two changed columns (status,
-    # updated_at), both statuses' memberships and the table (family "ticket"),
+    # The status change moves the ticket's row, its three changed columns
+    # (status, updated_at, version), both statuses' memberships and the table
+    # (family "ticket"),
     # and the two counts the triggers keep, their membership and table
     # ("ticket_count"): a label per table, never one per id or value.
-    assert (moved("ticket"), moved("ticket_count")) == (6, 4)
+    assert (moved("ticket"), moved("ticket_count")) == (7, 4)
     assert "cache_hits_total 1.0" in text
     # The page, its counts, list page and legend, the list's one row, and
     # whose session the update came with (app/accounts/viewer.py).

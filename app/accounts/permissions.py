@@ -1,5 +1,6 @@
-"""Who may do what: reading is public; creating and editing need a session; a
-ticket can be deleted by its author or by an admin (the first account).
+"""Who may do what: reading is public; creating needs a session; a ticket can
+be changed by its author, its assignee or an admin (the first account), and
+deleted by its author or an admin.
 
 A refusal changes nothing: it is raised before any write, or inside the
 write's transaction, which it rolls back with its queued invalidations.
@@ -21,6 +22,7 @@ from app.htmx import HtmxDetails
 
 SIGN_IN_FIRST = "Sign in to make changes: your session may have ended."
 AUTHOR_OR_ADMIN = "Only the ticket's author or an admin can do this."
+EDITORS = "Only the ticket's author, its assignee or an admin can change it."
 
 
 class SignInFirst(Exception):
@@ -38,6 +40,11 @@ async def signed_in(request: Request) -> Viewer:
 def require_author_or_admin(viewer: Viewer, author_id: str | None) -> None:
     if not viewer.may_delete(author_id):
         raise HTTPException(403, AUTHOR_OR_ADMIN)
+
+
+def require_editor(viewer: Viewer, author_id: str | None, assignee_id: str | None) -> None:
+    if not viewer.may_edit(author_id, assignee_id):
+        raise HTTPException(403, EDITORS)
 
 
 async def sign_in_first(request: Request, exc: Exception) -> Response:

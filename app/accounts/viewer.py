@@ -55,6 +55,10 @@ class Viewer:
         cookie = edge_contract.viewer_cookie(self.id, is_admin=self.is_admin)
         return edge_contract.may_delete(cookie, author_id)
 
+    def may_edit(self, author_id: str | None, assignee_id: str | None) -> bool:
+        """A ticket's fields can be changed by its author, its assignee or an admin."""
+        return (assignee_id is not None and self.id == assignee_id) or self.may_delete(author_id)
+
 
 def _decode(body: bytes) -> Viewer:
     return Viewer(*json.loads(body))

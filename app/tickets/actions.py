@@ -29,12 +29,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app import ids, paths
-from app.accounts.permissions import require_author_or_admin, signed_in
+from app.accounts.permissions import require_author_or_admin, require_editor, signed_in
 from app.db import database
 from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_redirect, hx_retarget
 from app.models import Ticket
 from app.notices import notify, quoted
-from app.tickets import history, numbers, undo, views
+from app.tickets import assignees, history, numbers, undo, views
 from app.tickets.filters import ListQuery
 from app.tickets.forms import TicketForm, validate
 
@@ -65,8 +65,12 @@ async def update_ticket(request: Request) -> Response:
     form = validate(await request.form(), partial=True)
     async with _writing(request) as session:
         ticket = await _existing(session, ticket_id)
+        require_editor(viewer, ticket.author_id, ticket.assignee_id)
         if form.is_valid:
-            history.edit(session, ticket, form.values, viewer.id)
+            values = dict(form.values)
+            if "assignee" in values:
+                values["assignee"] = await assignees.resolve(session, values["assignee"], viewer.id)
+            history.edit(session, ticket, values, viewer.id)
     if not form.is_valid:
         return await _invalid(request, form, ticket=ticket)
     if HtmxDetails(request).target == ids.ticket(ticket_id):

@@ -8,9 +8,9 @@ from typing import Any
 from app.forms import CONTROL, CONTROL_BUT_LINES, Form
 from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
 
-FIELDS = ("title", "content", "status")
+FIELDS = ("title", "content", "status", "assignee")
 # What the form's labels call each field, so that a message uses the same word.
-LABELS = {"title": "title", "content": "description", "status": "status"}
+LABELS = {"title": "title", "content": "description", "status": "status", "assignee": "assignee"}
 
 
 class TicketForm(Form):
@@ -20,7 +20,9 @@ class TicketForm(Form):
 def validate(posted: Mapping[str, Any], *, partial: bool) -> TicketForm:
     """Check the posted fields; with ``partial``, absent fields are left alone.
 
-    A create needs a title and content; an update takes any of the three.
+    A create needs a title and content; an update takes any of the four.
+    The assignee is passed on as posted (stripped): who it names is
+    app/tickets/assignees.py's to say, in the write's transaction.
     """
     data = {name: str(posted[name]) for name in FIELDS if isinstance(posted.get(name), str)}
     form = TicketForm(data=data)
@@ -44,6 +46,8 @@ def validate(posted: Mapping[str, Any], *, partial: bool) -> TicketForm:
         except ValueError:
             allowed = ", ".join(status.value for status in TicketStatus)
             form.errors["status"] = f"The status must be one of {allowed}."
+    if "assignee" in data and partial:
+        form.values["assignee"] = data["assignee"].strip()
     if partial and not form.values and not form.errors:
-        form.errors["form"] = "Nothing to update: send a title, description or status."
+        form.errors["form"] = "Nothing to update: send a title, description, status or assignee."
     return form
