@@ -93,6 +93,36 @@ def parse_delete_hole(src: str) -> DeleteHole | None:
     return DeleteHole(ticket_id, place, None if author == NO_AUTHOR else author)
 
 
+_REVERT_HOLE = re.compile(
+    rf"{DELETE_HOLES}(?P<ticket>[0-9a-f-]{{36}})/changes/(?P<change>[0-9]{{1,9}})/revert"
+    rf"/(?P<actor>[0-9a-f-]{{36}}|{NO_AUTHOR})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RevertHole:
+    """What a Revert hole's src says: the edge reads the change's actor as its
+    last segment and decides as for a Delete (the actor, or an admin)."""
+
+    ticket_id: str
+    change_id: int
+    actor_id: str | None
+
+
+def revert_hole_path(ticket_id: str, change_id: int, actor_id: str | None) -> str:
+    """The hole of a timeline entry's Revert (app/holes.py, app/tickets/timeline.py)."""
+    return f"{DELETE_HOLES}{ticket_id}/changes/{change_id}/revert/{actor_id or NO_AUTHOR}"
+
+
+def parse_revert_hole(src: str) -> RevertHole | None:
+    """The Revert hole ``src`` names; None: it names none."""
+    found = _REVERT_HOLE.fullmatch(src)
+    if found is None:
+        return None
+    ticket_id, change, actor = found.group("ticket", "change", "actor")
+    return RevertHole(ticket_id, int(change), None if actor == NO_AUTHOR else actor)
+
+
 # -- the may= protocol -----------------------------------------------------------------
 
 MAY = "may"  # the query parameter the edge adds to a Delete hole's src
