@@ -123,6 +123,23 @@ def parse_revert_hole(src: str) -> RevertHole | None:
     return RevertHole(ticket_id, int(change), None if actor == NO_AUTHOR else actor)
 
 
+_EDITOR_HOLE = re.compile(rf"{DELETE_HOLES}editor/(?P<person>[0-9a-f-]{{36}}|{NO_AUTHOR})")
+
+
+def editor_hole_path(person_id: str | None) -> str:
+    """A mark that shows a ticket's edit controls to ``person_id`` (its author or
+    its assignee) and to admins (app/holes.py). A ticket holds one per person
+    who may edit it, so the edge decides each as a Delete (the last segment,
+    or an admin): together they say what ``may_edit`` says."""
+    return f"{DELETE_HOLES}editor/{person_id or NO_AUTHOR}"
+
+
+def parse_editor_hole(src: str) -> str | None:
+    """The person an editor hole ``src`` names (``NO_AUTHOR`` for nobody); None: none."""
+    found = _EDITOR_HOLE.fullmatch(src)
+    return None if found is None else found.group("person")
+
+
 # -- the may= protocol -----------------------------------------------------------------
 
 MAY = "may"  # the query parameter the edge adds to a Delete hole's src

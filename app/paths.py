@@ -9,6 +9,7 @@ from __future__ import annotations
 # The holes' URLs are part of the edge contract, named there; templates find them here.
 from app.edge_contract import account_hole_path as account_hole_path
 from app.edge_contract import delete_hole_path as delete_hole_path
+from app.edge_contract import editor_hole_path as editor_hole_path
 from app.edge_contract import revert_hole_path as revert_hole_path
 
 
