@@ -65,7 +65,10 @@ def test_the_edge_marks_the_edit_controls_for_author_assignee_and_admins(
         pages = {name: person.get(f"/tickets/{ticket_id}") for name, person in people.items()}
         asked = edge.backend_requests() - before
 
-    assert asked == 2 * len(people)  # each page's account hole; the marks are the edge's
+    # Each page's account hole, and the marks are the edge's: were they asked of
+    # the app, each page would cost three more (two marks and a Delete). A page
+    # object the edge fetches again on a loaded machine may add one or two.
+    assert 2 * len(people) <= asked <= 2 * len(people) + 2
     row = rf'<li id="ticket-{ticket_id}".*?</li>'
     marks = {name: part(page, row).count(MARK) for name, page in lists.items()}
     assert marks == {"Ada": 2, "Bob": 1, "Carol": 1, "Dan": 0}
