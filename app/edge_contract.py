@@ -93,6 +93,53 @@ def parse_delete_hole(src: str) -> DeleteHole | None:
     return DeleteHole(ticket_id, place, None if author == NO_AUTHOR else author)
 
 
+_REVERT_HOLE = re.compile(
+    rf"{DELETE_HOLES}(?P<ticket>[0-9a-f-]{{36}})/changes/(?P<change>[0-9]{{1,9}})/revert"
+    rf"/(?P<actor>[0-9a-f-]{{36}}|{NO_AUTHOR})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RevertHole:
+    """What a Revert hole's src says: the edge reads the change's actor as its
+    last segment and decides as for a Delete (the actor, or an admin)."""
+
+    ticket_id: str
+    change_id: int
+    actor_id: str | None
+
+
+def revert_hole_path(ticket_id: str, change_id: int, actor_id: str | None) -> str:
+    """The hole of a timeline entry's Revert (app/holes.py, app/tickets/timeline.py)."""
+    return f"{DELETE_HOLES}{ticket_id}/changes/{change_id}/revert/{actor_id or NO_AUTHOR}"
+
+
+def parse_revert_hole(src: str) -> RevertHole | None:
+    """The Revert hole ``src`` names; None: it names none."""
+    found = _REVERT_HOLE.fullmatch(src)
+    if found is None:
+        return None
+    ticket_id, change, actor = found.group("ticket", "change", "actor")
+    return RevertHole(ticket_id, int(change), None if actor == NO_AUTHOR else actor)
+
+
+_EDITOR_HOLE = re.compile(rf"{DELETE_HOLES}editor/(?P<person>[0-9a-f-]{{36}}|{NO_AUTHOR})")
+
+
+def editor_hole_path(person_id: str | None) -> str:
+    """A mark that shows a ticket's edit controls to ``person_id`` (its author or
+    its assignee) and to admins (app/holes.py). A ticket holds one per person
+    who may edit it, so the edge decides each as a Delete (the last segment,
+    or an admin): together they say what ``may_edit`` says."""
+    return f"{DELETE_HOLES}editor/{person_id or NO_AUTHOR}"
+
+
+def parse_editor_hole(src: str) -> str | None:
+    """The person an editor hole ``src`` names (``NO_AUTHOR`` for nobody); None: none."""
+    found = _EDITOR_HOLE.fullmatch(src)
+    return None if found is None else found.group("person")
+
+
 # -- the may= protocol -----------------------------------------------------------------
 
 MAY = "may"  # the query parameter the edge adds to a Delete hole's src

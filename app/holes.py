@@ -8,6 +8,12 @@ that answers the hole for whoever asks, so an edge cache can fill it itself.
   out; Sign in and Sign up for a visitor. It also tells the page's style sheet
   which it is (``data-account``), so the controls only people can use (a
   status select, the forms to create and edit) are shown to people only.
+- ``revert_hole_path(ticket id, change id, actor id)``: a timeline entry's
+  Revert, for whoever made the change and for admins: decided as a Delete is.
+- ``editor_hole_path(person id)``: a mark, for that person and admins, that
+  shows a ticket's edit controls (the row's status select, the page's Edit)
+  through the style sheet; a ticket holds one for its author and one for
+  its assignee, so together they say who may edit it.
 - ``delete_hole_path(ticket id, place, author id)``: the ticket's Delete
   (``place``: in a list ``row``, or on its ``page``), for its author and for
   admins; nothing for anyone else. The src carries what the decision needs
@@ -62,9 +68,31 @@ def _parse(src: str) -> _DeleteHole | _AccountHole | None:
         return _AccountHole()
     found = edge_contract.parse_delete_hole(src)
     if found is None:
-        return None
+        return _revert(src)
     form = render(f"holes/delete_{found.place}.html", ticket_id=found.ticket_id).encode()
     return _DeleteHole(found.author_id, form)
+
+
+def _revert(src: str) -> _DeleteHole | None:
+    """A timeline entry's Revert: for whoever made the change, and admins, the
+    very rule of a Delete (the edge decides it the same way)."""
+    found = edge_contract.parse_revert_hole(src)
+    if found is None:
+        return _editor(src)
+    form = render("holes/revert.html", ticket_id=found.ticket_id, change_id=found.change_id)
+    return _DeleteHole(found.actor_id, form.encode())
+
+
+def _editor(src: str) -> _DeleteHole | None:
+    """The mark that shows a ticket's edit controls: one per person who may
+    edit it (author, assignee), each for that person and admins."""
+    person = edge_contract.parse_editor_hole(src)
+    if person is None:
+        return None
+    return _DeleteHole(None if person == edge_contract.NO_AUTHOR else person, _EDITOR_MARK)
+
+
+_EDITOR_MARK = render("holes/editor.html").encode()
 
 
 @functools.lru_cache(maxsize=1024)

@@ -22,6 +22,8 @@ VIEW = "ticket-view"  # a ticket page's main part
 LEGEND = "status-legend"
 LIST_HEADING = "list-heading"  # where focus goes when the list on screen empties
 SEARCH_FIELD = "search-q"
+TIMELINE = "ticket-history"  # a ticket page's timeline of changes (app/tickets/timeline.py)
+CONFLICT = "edit-conflict"  # what a 409 puts in place of the edit form (app/tickets/conflicts.py)
 # The page's own parts (static/ui.js)
 NOTICES = "notices"
 ALERTS = "alerts"

@@ -9,6 +9,8 @@ from __future__ import annotations
 # The holes' URLs are part of the edge contract, named there; templates find them here.
 from app.edge_contract import account_hole_path as account_hole_path
 from app.edge_contract import delete_hole_path as delete_hole_path
+from app.edge_contract import editor_hole_path as editor_hole_path
+from app.edge_contract import revert_hole_path as revert_hole_path
 
 
 def home_path() -> str:
@@ -40,6 +42,19 @@ def ticket_delete_path(ticket_id: str) -> str:
 def ticket_restore_path(ticket_id: str) -> str:
     """Undo of a delete."""
     return f"/tickets/{ticket_id}/restore"
+
+
+# -- a ticket's history (app/tickets/timeline.py, app/tickets/revert.py) --
+
+
+def change_revert_path(ticket_id: str, change_id: int) -> str:
+    """Revert one title or description edit (a new change, recorded too)."""
+    return f"/tickets/{ticket_id}/changes/{change_id}/revert"
+
+
+def timeline_source_path(ticket_id: str) -> str:
+    """A ticket's timeline alone: its live fragment's source."""
+    return f"/fragments/tickets/{ticket_id}/history"
 
 
 def counts_source_path(status: str | None = None) -> str:

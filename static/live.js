@@ -130,6 +130,7 @@
     let refocus = null;
     const fields = "input[name]:not([type=hidden], [type=checkbox], [type=radio]), textarea[name], select[name]";
     const orphans = new Set();
+    const carried = new Set(); // forms with an edit carried over
     for (const field of el.querySelectorAll(fields)) {
       const form = field.form?.id;
       const twin = form && next.querySelector(`#${CSS.escape(form)} [name="${CSS.escape(field.name)}"]`);
@@ -137,7 +138,10 @@
         if (field.form && edited(field)) orphans.add(field.form);
         continue;
       }
-      if (edited(field)) twin.value = field.value;
+      if (edited(field)) {
+        twin.value = field.value;
+        carried.add(field.form);
+      }
       if (field === document.activeElement) {
         const { selectionStart: start, selectionEnd: end } = field;
         refocus = () => {
@@ -145,6 +149,12 @@
           if (typeof start === "number") twin.setSelectionRange(start, end);
         };
       }
+    }
+    // An edit carried over is still one made from the version its form had:
+    // a save then clashes with what changed since, rather than overwriting it.
+    for (const form of carried) {
+      const twin = next.querySelector(`#${CSS.escape(form.id)} input[name=version]`);
+      if (twin && form.elements.version) twin.value = form.elements.version.value;
     }
     const slot = next.querySelector("[data-draft-slot]");
     for (const form of slot ? orphans : []) {

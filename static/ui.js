@@ -294,6 +294,21 @@
     }
   });
 
+  // A save that clashed with someone else's (409) comes back as a panel that
+  // takes the edit form's place (HX-Retarget); focus goes to its heading. Any
+  // other 409 (a revert over a later change) stays a failure that says why.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const { xhr } = event.detail;
+    if (xhr.status === 409 && xhr.getResponseHeader("HX-Retarget")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (event.detail.xhr?.status !== 409) return;
+    document.querySelector("#edit-conflict h2")?.focus();
+  });
+
   // -- navigation ------------------------------------------------------------
 
   let focusAfterNavigation = null; // an element id, else the page's heading

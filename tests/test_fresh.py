@@ -3,11 +3,13 @@
 Hypothesis drives random sequences of real actions over HTTP, by two
 people, through the cached app: sign up, sign in and out, create, edit the
 title and content, change the status (inline, as a list row does, or not),
-delete (inline or not) and undo. After every step, for each person and for
-somebody anonymous, every URL in play is asked of the cached app and of its
-oracle (``harness.oracle.Twins``: the same app, nothing stored, the same
-database), and their answers must be equal (``harness.oracle.compare`` says
-what it ignores: headers that say how an answer was made, never its body).
+delete (inline or not) and undo, save an edit form made a few versions ago
+(kept, or a 409 clash), and revert a title or description edit. After
+every step, for each person and for somebody anonymous, every URL in
+play is asked of the cached app and of its oracle
+(``harness.oracle.Twins``: the same app, nothing stored, the same database),
+and their answers must be equal (``harness.oracle.compare`` says what it
+ignores: headers that say how an answer was made, never its body).
 
 The URLs: the home page and the list (all, each status, a search, with
 their next pages through ``rel="next"``), the page of every ticket in play
@@ -55,7 +57,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, select
 
 from app import ids, paths
-from app.models import Ticket, TicketStatus, User, utcnow
+from app.models import Ticket, TicketChange, TicketStatus, User, utcnow
 from harness.oracle import Answer, Twins, compare, links_of
 from tests.helpers import (
     HTMX,
@@ -277,6 +279,65 @@ class Freshness(RuleBasedStateMachine):
         self.in_play.add(ticket)
         self.post(self.who(who), paths.ticket_restore_path(ticket), {})
 
+    # -- a ticket's history (versions, revert) ----------------------------------------
+
+    @rule(
+        who=st.integers(0, 1),
+        ticket=tickets,
+        back=st.integers(0, 3),
+        title=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+        status=st.sampled_from(TicketStatus),
+        inline=st.booleans(),
+    )
+    def edit_from_version(
+        self,
+        who: int,
+        ticket: str,
+        back: int,
+        title: list[str],
+        status: TicketStatus,
+        inline: bool,
+    ) -> None:
+        """The edit form saved ``back`` versions after it was made: what
+        changed since is kept, or the save clashes (409, nothing changed)."""
+        self.in_play.add(ticket)
+        version = self.run(self._version(ticket))
+        if version is None:
+            return  # deleted: the plain update rules cover its 404
+        form = {
+            "title": " ".join(title),
+            "content": "seeded",
+            "status": status.value,
+            "version": str(max(1, version - back)),
+        }
+        headers = HTMX if inline else {}
+        self.post(self.who(who), paths.ticket_update_path(ticket), form, **headers)
+
+    @rule(who=st.integers(0, 1), ticket=tickets, latest=st.booleans())
+    def revert(self, who: int, ticket: str, latest: bool) -> None:
+        """Revert a title or description edit: the latest of the ticket's (may
+        land) or its first (refused once another followed)."""
+        self.in_play.add(ticket)
+        edits = self.run(self._edits(ticket))
+        if edits:
+            change = edits[-1] if latest else edits[0]
+            self.post(self.who(who), paths.change_revert_path(ticket, change), {})
+
+    async def _version(self, ticket_id: str) -> int | None:
+        async with self.twins.cached.state.db.session() as session:
+            found = await session.get(Ticket, ticket_id)
+        return None if found is None else found.version
+
+    async def _edits(self, ticket_id: str) -> list[int]:
+        async with self.twins.cached.state.db.session() as session:
+            found = await session.exec(
+                select(TicketChange.id)
+                .where(col(TicketChange.ticket_id) == ticket_id)
+                .where(col(TicketChange.kind).in_(["title", "content"]))
+                .order_by(col(TicketChange.id))
+            )
+            return [change_id for change_id in found.all() if change_id is not None]
+
     # -- the check -----------------------------------------------------------------
 
     @invariant()
@@ -290,6 +351,7 @@ class Freshness(RuleBasedStateMachine):
         urls = [paths.home_path(), paths.tickets_path(), *lists, *searched]
         for ticket in sorted(self.in_play):
             urls += [paths.ticket_path(ticket), paths.row_source_path(ticket)]
+            urls.append(paths.timeline_source_path(ticket))
         return urls
 
     async def _check(self) -> None:

@@ -32,6 +32,15 @@ from app import paths
             paths.ticket_source_path("a1"), "ticket_source", {"ticket_id": "a1"}, id="view"
         ),
         pytest.param(paths.legend_source_path(), "legend_source", {}, id="legend"),
+        pytest.param(
+            paths.change_revert_path("a1", 7),
+            "change_revert",
+            {"ticket_id": "a1", "change_id": 7},
+            id="revert",
+        ),
+        pytest.param(
+            paths.timeline_source_path("a1"), "timeline_source", {"ticket_id": "a1"}, id="timeline"
+        ),
         pytest.param(paths.signup_path(), "signup", {}, id="signup"),
         pytest.param(paths.login_path(), "login", {}, id="login"),
         pytest.param(paths.logout_path(), "logout", {}, id="logout"),
@@ -43,6 +52,12 @@ from app import paths
             "hole",
             {"rest": "tickets/a1/delete/row/none"},
             id="delete hole",
+        ),
+        pytest.param(
+            paths.revert_hole_path("a1", 7, None),
+            "hole",
+            {"rest": "tickets/a1/changes/7/revert/none"},
+            id="revert hole",
         ),
     ],
 )

@@ -34,7 +34,7 @@ from app.db import database
 from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_redirect, hx_retarget
 from app.models import Ticket
 from app.notices import notify, quoted
-from app.tickets import assignees, history, numbers, undo, views
+from app.tickets import assignees, conflicts, history, numbers, undo, versions, views
 from app.tickets.filters import ListQuery
 from app.tickets.forms import TicketForm, validate
 
@@ -62,7 +62,10 @@ async def create_ticket(request: Request) -> Response:
 async def update_ticket(request: Request) -> Response:
     viewer = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
-    form = validate(await request.form(), partial=True)
+    posted = await request.form()
+    form = validate(posted, partial=True)
+    form.data.update(versions.carried(posted))  # shown again with its messages, if any
+    merged = None
     async with _writing(request) as session:
         ticket = await _existing(session, ticket_id)
         require_editor(viewer, ticket.author_id, ticket.assignee_id)
@@ -70,13 +73,37 @@ async def update_ticket(request: Request) -> Response:
             values = dict(form.values)
             if "assignee" in values:
                 values["assignee"] = await assignees.resolve(session, values["assignee"], viewer.id)
-            history.edit(session, ticket, values, viewer.id)
+            # From the edit form: only what this person changed since its version.
+            if versions.FIELD in posted:
+                merged = await _merged(session, ticket, values, posted[versions.FIELD], form)
+                values = merged.values if merged else {}
+            if not merged or not merged.clashes:
+                history.edit(session, ticket, values, viewer.id)
     if not form.is_valid:
         return await _invalid(request, form, ticket=ticket)
+    if merged and merged.clashes:
+        return await conflicts.answer(request, ticket, merged)
     if HtmxDetails(request).target == ids.ticket(ticket_id):
         row = hx_changed(HTMLResponse(await views.one_row(request, ticket)))
         return notify(row, f"{quoted(ticket.title)} is now {ticket.status.label}.")
     return _navigate(request, paths.ticket_path(ticket_id), "Changes saved.")
+
+
+async def _merged(
+    session: AsyncSession,
+    ticket: Ticket,
+    values: dict[str, object],
+    posted: object,
+    form: TicketForm,
+) -> versions.Merge | None:
+    """The save of an edit form made at the version ``posted``; None (and
+    the form's message) when that is no version of this ticket."""
+    try:
+        version = versions.parse(posted, ticket.version)
+    except versions.VersionError as error:
+        form.errors["form"] = str(error)
+        return None
+    return await versions.merge(session, ticket, values, version)
 
 
 async def delete_ticket(request: Request) -> Response:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from app import paths
 from app.cache import cached
-from app.tickets import actions, views
+from app.tickets import actions, revert, timeline, views
 from app.tickets.filters import ListQuery, parse_status
 
 
@@ -41,7 +41,12 @@ class TicketNumberConvertor(Convertor[int]):
         return str(value)
 
 
+class ChangeIdConvertor(TicketNumberConvertor):
+    """A change's id in a ticket's history: up to 9 digits, as a number is."""
+
+
 register_url_convertor("ticket_id", TicketIdConvertor())
+register_url_convertor("change_id", ChangeIdConvertor())
 register_url_convertor("ticket_number", TicketNumberConvertor())
 
 
@@ -122,6 +127,11 @@ async def ticket_source(request: Request) -> str:
 
 
 @cached(query=no_query)
+async def timeline_source(request: Request) -> str:
+    return str(await timeline.ticket_timeline(request, request.path_params["ticket_id"]))
+
+
+@cached(query=no_query)
 async def legend_source(request: Request) -> str:
     return str(await views.legend())
 
@@ -167,6 +177,19 @@ routes = [
         actions.restore_ticket,
         methods=["POST"],
         name="ticket_restore",
+    ),
+    # A ticket's history: its timeline's source, and reverting one edit from it.
+    Route(
+        "/tickets/{ticket_id:ticket_id}/changes/{change_id:change_id}/revert",
+        revert.revert_change,
+        methods=["POST"],
+        name="change_revert",
+    ),
+    Route(
+        "/fragments/tickets/{ticket_id:ticket_id}/history",
+        timeline_source,
+        methods=["GET"],
+        name="timeline_source",
     ),
     Route("/fragments/counts", counts_source, methods=["GET"], name="counts_source"),
     Route("/fragments/tickets", list_source, methods=["GET"], name="list_source"),

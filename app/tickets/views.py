@@ -29,7 +29,7 @@ from app.db import database
 from app.htmx import wants_partial
 from app.models import Ticket, TicketStatus, User
 from app.templating import render, render_page
-from app.tickets import queries
+from app.tickets import queries, timeline
 from app.tickets.filters import Cursor, ListQuery
 from app.tickets.forms import TicketForm
 
@@ -117,7 +117,7 @@ async def ticket_source(request: Request, ticket_id: str) -> str:
         # Kept only while an undo can still bring the ticket back: a notice for
         # any other id (never a ticket, or past undo) is rendered, never stored.
         return await fragment("ticket-gone", render_gone, ticket_id, dynamic=not restorable)
-    return render("tickets/detail.html", block="main", **_ticket_context(ticket, people, None))
+    return render("tickets/detail.html", block="view", **_ticket_context(ticket, people, None))
 
 
 async def ticket_row(request: Request, ticket_id: str) -> str:
@@ -190,11 +190,16 @@ async def tickets_page(request: Request, query: ListQuery, form: TicketForm | No
     )
 
 
-async def ticket_page(request: Request, ticket_id: str, form: TicketForm | None = None) -> str:
+async def ticket_page(
+    request: Request, ticket_id: str, form: TicketForm | None = None, **extra: Any
+) -> str:
+    """``extra``: what an action's answer adds (a conflict: app/tickets/conflicts.py)."""
     ticket = await _ticket_or_404(request, ticket_id)
     async with database(request).session() as session:
         people = await queries.people(session, queries.people_of([ticket]))
-    return page(request, "tickets/detail.html", **_ticket_context(ticket, people, form))
+    context = _ticket_context(ticket, people, form)
+    history = await timeline.ticket_timeline(request, ticket_id)
+    return page(request, "tickets/detail.html", timeline=history, **context, **extra)
 
 
 async def ticket_id_by_number(request: Request, number: int) -> str:

@@ -16,7 +16,7 @@ import pytest
 from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import ARTIFACTS, Server, new_ticket_form, row
+from tests.browser.helpers import ARTIFACTS, Server, edit_form, new_ticket_form, row
 
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -162,6 +162,30 @@ def visitor_ticket_page(page: Page, server: Server, tag: str) -> None:
     expect(page.get_by_text("to edit this ticket")).to_be_visible()
 
 
+def timeline(page: Page, server: Server, tag: str) -> None:
+    """A ticket's history: edits of each kind, an old description disclosed, Revert offered."""
+    ticket_id = server.create_ticket(f"{tag} history", "Smoke from tray two. " * 10)
+    with server.http() as http:
+        for data in ({"title": f"{tag} renamed"}, {"status": "DONE"}, {"content": "Fixed."}):
+            assert http.post(f"/tickets/{ticket_id}/update", data=data).status_code == 303
+    page.goto(f"/tickets/{ticket_id}")
+    page.locator("#ticket-history details summary").click()
+    expect(page.locator("#ticket-history .timeline__revert")).to_have_count(2)
+
+
+def edit_conflict(page: Page, server: Server, tag: str) -> None:
+    """A save that clashed with someone else's: the panel in the edit form's place."""
+    ticket_id = server.create_ticket(f"{tag} clash")
+    page.goto(f"/tickets/{ticket_id}")
+    form = edit_form(page)
+    form.get_by_label("Title").fill(f"{tag} mine")
+    with server.http() as http:
+        http.post(f"/tickets/{ticket_id}/update", data={"title": f"{tag} theirs"})
+    expect(page.locator("#ticket-view h1")).to_have_text(f"{tag} theirs")  # live
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#edit-conflict h2")).to_be_focused()
+
+
 def cache_charts(page: Page, server: Server, tag: str) -> None:
     server.create_ticket(f"{tag} charted")
     page.goto("/admin/cache")
@@ -188,6 +212,8 @@ STATES: list[Setup] = [
     sign_in_refused,
     visitor_list,
     visitor_ticket_page,
+    timeline,
+    edit_conflict,
     cache_charts,
 ]
 

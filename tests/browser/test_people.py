@@ -55,7 +55,10 @@ def test_a_person_signs_up_creates_deletes_their_own_and_signs_out(
     # Hers has a Delete; the admin's, which she may not delete, has none.
     expect(mine.get_by_role("button", name="Delete")).to_have_count(1)
     expect(row(page, admins).get_by_role("button", name="Delete")).to_have_count(0)
-    expect(row(page, admins).get_by_role("combobox")).to_be_visible()  # she may edit
+    # Nor edit: only its author, its assignee or an admin may; she sees its status.
+    expect(row(page, admins).get_by_role("combobox")).to_be_hidden()
+    expect(row(page, admins).locator(".badge")).to_be_visible()
+    expect(mine.get_by_role("combobox")).to_be_visible()  # hers she may
 
     mine.get_by_role("button", name="Delete").click()
     expect(mine).to_have_count(0)
@@ -80,6 +83,10 @@ def test_a_visitor_sent_to_sign_in_comes_back_where_they_were(
     with httpx.Client(base_url=server.base_url) as http:
         account = {"name": "Lin", "email": email, "password": TEST_PASSWORD}
         assert http.post("/signup", data=account).status_code == 303
+        lin = http.cookies["viewer"]  # her id
+    with server.http() as http:  # assigned to her: hers to edit
+        answer = http.post(f"/tickets/{ticket_id}/update", data={"assignee": lin})
+        assert answer.status_code == 303
     page = new_page(session=None)
     page.goto(f"/tickets/{ticket_id}")
     expect(page.locator("#ticket-form")).to_be_hidden()
