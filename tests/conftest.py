@@ -81,6 +81,7 @@ async def client(app: Starlette, visitor: httpx.AsyncClient) -> AsyncIterator[ht
 # one late would leave the others idle at the end. Measured with
 # `scripts/test --durations=30`; a test not listed keeps its place.
 LONG_FIRST = (
+    "tests/cache/test_model.py",
     "tests/test_fresh.py::test_no_cached_answer_differs_from_the_oracles",
     "tests/cluster/test_read_your_writes.py",
     "tests/cluster/test_cluster.py",
