@@ -3,7 +3,9 @@
 - ``EdgeServer``: scripts/edge's Varnish in front of an app;
 - ``RedisServer``: a ``redis-server`` that a test may kill and restart;
 - ``TcpProxy``: a proxy to it that a test may cut (a partition) and heal;
-- ``fresh_postgres_database``: a new database on a PostgreSQL server, dropped after.
+- ``fresh_postgres_database``: a new database on a PostgreSQL server (empty, or
+  a copy of a template), dropped after; ``create_postgres_database`` and
+  ``drop_postgres_database`` for one that outlives an event loop.
 """
 
 from __future__ import annotations
@@ -214,23 +216,47 @@ class TcpProxy:
         self._open.difference_update((writer, up_writer))
 
 
-@asynccontextmanager
-async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty database on the server of ``server_url``; dropped on exit."""
+async def _admin(server_url: str) -> Any:
+    """A connection to the server's ``postgres`` database, as ``server_url``'s role."""
     server = make_url(server_url)
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(
+    return await asyncpg.connect(
         host=server.host,
         port=server.port,
         user=server.username,
         password=server.password,
         database="postgres",
     )
+
+
+async def create_postgres_database(server_url: str, template: str | None = None) -> str:
+    """A new database on the server of ``server_url`` (its URL): empty, or a copy
+    of the database named ``template`` (which nobody may be connected to)."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    copy = "" if template is None else f' TEMPLATE "{template}"'
+    admin = await _admin(server_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"{copy} STRATEGY FILE_COPY')
     finally:
         await admin.close()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(url: str) -> None:
+    admin = await _admin(url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def fresh_postgres_database(
+    server_url: str, template: str | None = None
+) -> AsyncIterator[str]:
+    """A new database on the server of ``server_url``, dropped on exit: empty,
+    or a copy of the database named ``template``."""
+    url = await create_postgres_database(server_url, template)
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)

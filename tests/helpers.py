@@ -1,7 +1,8 @@
 """Helpers shared by the test modules of tests/ (fixtures stay in conftest.py).
 
 - the environment: which database and cache the suite runs over (``own_database``,
-  ``own_cache_url``: a test's own), ``sqlite_only``;
+  ``own_cache_url``: a test's own; ``migrated_template``, the database a test's
+  is copied from), ``sqlite_only``;
 - the app in process: ``app_client``, ``sign_in``, ``add_ticket``, ``ticket_count``,
   ``HTMX`` (the header an htmx request sends), ``set_clock`` (the app's clock);
 - accounts over the app's own form: ``sign_up`` with ``PASSWORD``;
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -32,7 +34,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func
+from sqlalchemy import func, make_url
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel, select
 from starlette.applications import Starlette
@@ -44,7 +46,11 @@ from app.db import Database
 from app.migrations import alembic_config, include_object
 from app.models import Ticket, TicketStatus, User
 from app.settings import ROOT
-from harness.servers import fresh_postgres_database
+from harness.servers import (
+    create_postgres_database,
+    drop_postgres_database,
+    fresh_postgres_database,
+)
 
 # -- the environment -----------------------------------------------------------------
 
@@ -60,14 +66,42 @@ def own_cache_url() -> str:
 
 
 @asynccontextmanager
-async def own_database(directory: Path) -> AsyncIterator[str]:
-    """A new, empty database: an SQLite file in ``directory``, or a database of
-    its own on TEST_DATABASE_URL's server (dropped on exit)."""
+async def own_database(directory: Path, template: str | None = None) -> AsyncIterator[str]:
+    """A new database: an SQLite file in ``directory``, or a database of its own
+    on TEST_DATABASE_URL's server (dropped on exit). Empty, or a copy of
+    ``template`` (the URL of a database ``migrated_template`` made)."""
     if not TEST_DATABASE_URL:
-        yield f"sqlite+aiosqlite:///{directory / 'tickets.db'}"
+        path = directory / "tickets.db"
+        if template is not None:
+            shutil.copyfile(make_url(template).database or "", path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
-    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
+    name = None if template is None else make_url(template).database
+    async with fresh_postgres_database(TEST_DATABASE_URL, name) as url:
         yield url
+
+
+async def migrated_template(directory: Path) -> str:
+    """A database migrated to head, for ``own_database`` to copy for each test:
+    the migrations run once per test process instead of before every test (an
+    app still runs ``create_schema`` on start, which finds the schema at head;
+    tests/test_migrations.py and tests/test_postgres.py migrate empty ones).
+    Nobody stays connected to it, as a PostgreSQL template requires."""
+    if TEST_DATABASE_URL:
+        url = await create_postgres_database(TEST_DATABASE_URL)
+    else:
+        url = f"sqlite+aiosqlite:///{directory / 'template.db'}"
+    db = Database(url)
+    try:
+        await db.create_schema()
+    finally:
+        await db.close()
+    return url
+
+
+async def drop_template(url: str) -> None:
+    if TEST_DATABASE_URL:
+        await drop_postgres_database(url)
 
 
 sqlite_only = pytest.mark.skipif(

@@ -3,7 +3,7 @@
 - ``Clock`` (time a test moves) and ``Renderer`` (a render that counts its calls,
   tags itself and can be held at a gate);
 - the Redis store's: ``make_entry``, ``two_processes``, ``listening_store``, ``Counted``,
-  ``hold_channel``;
+  ``hold_channel`` (``Held``);
 - ``Site``: a tiny Starlette app behind ``CacheMiddleware``, whose endpoints count
   renders (no tickets, no database);
 - ``StoreThatFailsOneBump``: a store with a blip;
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -119,18 +119,33 @@ async def listening_store(url: str) -> AsyncIterator[RedisStore]:
         await store.close()
 
 
-def hold_channel(store: RedisStore) -> asyncio.Event:
-    """Hold what the store's invalidation channel hears, unhandled, until the
-    returned event is set: a process the news has not reached yet."""
-    release = asyncio.Event()
+@dataclass
+class Held:
+    """What a store's invalidation channel hears, held unhandled until ``release``
+    is set (a process the news has not reached yet). ``arrived`` is set once a
+    message is held: a test that releases news must wait for it first, since
+    news still on its way from Redis may take longer than a read waits for it
+    (it did on a loaded machine)."""
+
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def until_arrived(self) -> None:
+        await asyncio.wait_for(self.arrived.wait(), 10)
+
+
+def hold_channel(store: RedisStore) -> Held:
+    """Hold what the store's invalidation channel hears (``Held``)."""
+    held = Held()
     handle = store.channel._on
 
-    async def held(message: dict[str, Any]) -> None:
-        await release.wait()
+    async def hold(message: dict[str, Any]) -> None:
+        held.arrived.set()
+        await held.release.wait()
         await handle(message)
 
-    store.channel._on = held  # type: ignore[method-assign]
-    return release
+    store.channel._on = hold  # type: ignore[method-assign]
+    return held
 
 
 class Counted:

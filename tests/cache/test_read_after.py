@@ -151,13 +151,13 @@ async def test_a_process_that_has_not_heard_of_a_write_reads_through_for_its_wri
         assert (await other.get("/static-page")).headers["x-cache"] == "HIT"  # kept near
         store = reader_side.cache.store
         assert isinstance(store, RedisStore)
-        release = hold_channel(store)  # the write's news has not reached the reader
+        held = hold_channel(store)  # the write's news has not reached the reader
         await person.post("/write-hard")
         person_there.cookies.update(person.cookies)
         mine = await person_there.get("/static-page")
         mine_at_edge = await person_there.get("/static-page", headers=EDGE)
         others = await other.get("/static-page")  # no token: what the copy says, for now
-        release.set()
+        held.release.set()
 
     assert READ_AFTER_COOKIE in person.cookies
     assert mine.headers["x-cache"] == "BYPASS" and mine.text != before.text
@@ -175,13 +175,14 @@ async def test_a_read_waits_until_its_process_hears_of_the_write(
         assert isinstance(store, RedisStore)
         async with client_of(writer_side.app) as person, client_of(reader_side.app) as there:
             before = await there.get("/static-page")
-            release = hold_channel(store)
+            held = hold_channel(store)
             wrote = await person.post("/write-hard")
+            await held.until_arrived()  # here, not yet heard
             there.cookies.update(person.cookies)
             mine = asyncio.create_task(there.get("/static-page", headers=EDGE))
             while not store.channel.heard._waiting:  # until the read waits for the news
                 await asyncio.sleep(0)
-            release.set()
+            held.release.set()
             read = await mine
 
     wrote_at = int(wrote.cookies[READ_AFTER_COOKIE])

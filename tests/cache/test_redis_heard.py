@@ -69,13 +69,14 @@ async def test_a_near_copy_older_than_a_read_after_clock_is_not_used(
     url = redis_server.url + "?prefix=heard"
     async with listening_store(url + "&near=1") as reader, listening_store(url) as writer:
         assert await reader.put(make_entry("k", await reader.clock()))
-        release = hold_channel(reader)  # the news of the write is on its way
+        held = hold_channel(reader)  # the news of the write is on its way
         await writer.bump(frozenset({"t"}))
         wrote_at = await writer.clock()
 
         assert await reader.catch_up(wrote_at) is False  # not heard in time: read through
         assert reader.near.get("k") is not None  # the copy that would have been served
-        release.set()
+        await held.until_arrived()
+        held.release.set()
         assert await reader.catch_up(wrote_at) is True
         assert reader.near.get("k") is None
 
