@@ -22,6 +22,10 @@ VIEW = "ticket-view"  # a ticket page's main part
 LEGEND = "status-legend"
 LIST_HEADING = "list-heading"  # where focus goes when the list on screen empties
 SEARCH_FIELD = "search-q"
+# A selection of the list's rows and what can be done to it (static/bulk.js)
+BULK = "bulk"  # the form every row's checkbox belongs to (form=)
+BULK_COUNT = "bulk-count"
+SELECT_ALL = "select-all"  # "Select all shown"
 # The page's own parts (static/ui.js)
 NOTICES = "notices"
 ALERTS = "alerts"
@@ -42,6 +46,11 @@ def page(cursor: str) -> str:
 def row_title(ticket_id: str) -> str:
     """A row's title link, which describes the row's Delete button."""
     return f"title-{ticket_id}"
+
+
+def row_pick(ticket_id: str) -> str:
+    """A row's checkbox, which puts it in the selection (``x``, shift-click: static/bulk.js)."""
+    return f"pick-{ticket_id}"
 
 
 def status_control(ticket_id: str) -> str:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from app import paths
 from app.cache import cached
-from app.tickets import actions, views
+from app.tickets import actions, bulk, views
 from app.tickets.filters import ListQuery, parse_status
 
 
@@ -168,6 +168,9 @@ routes = [
         methods=["POST"],
         name="ticket_restore",
     ),
+    # Bulk actions on a selection of the list (app/tickets/bulk.py).
+    Route("/tickets/bulk", bulk.bulk_change, methods=["POST"], name="tickets_bulk"),
+    Route("/tickets/restore", bulk.bulk_restore, methods=["POST"], name="tickets_restore"),
     Route("/fragments/counts", counts_source, methods=["GET"], name="counts_source"),
     Route("/fragments/tickets", list_source, methods=["GET"], name="list_source"),
     Route(
