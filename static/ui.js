@@ -185,7 +185,11 @@
       const where = removed.get(row.id);
       removed.delete(row.id);
       const parent = where && document.getElementById(where.parent);
-      if (!parent || document.getElementById(row.id)) continue; // the stream brings it back
+      const back = document.getElementById(row.id); // the stream brought it back first
+      if (!parent || back) {
+        first ??= back;
+        continue;
+      }
       const next = where.next && document.getElementById(where.next);
       parent.insertBefore(row, next?.parentElement === parent ? next : null);
       htmx.process(row);
