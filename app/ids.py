@@ -24,6 +24,10 @@ LIST_HEADING = "list-heading"  # where focus goes when the list on screen emptie
 SEARCH_FIELD = "search-q"
 TIMELINE = "ticket-history"  # a ticket page's timeline of changes (app/tickets/timeline.py)
 CONFLICT = "edit-conflict"  # what a 409 puts in place of the edit form (app/tickets/conflicts.py)
+# A selection of the list's rows and what can be done to it (static/bulk.js)
+BULK = "bulk"  # the form every row's checkbox belongs to (form=)
+BULK_COUNT = "bulk-count"
+SELECT_ALL = "select-all"  # "Select all shown"
 # The page's own parts (static/ui.js)
 NOTICES = "notices"
 ALERTS = "alerts"
@@ -44,6 +48,11 @@ def page(cursor: str) -> str:
 def row_title(ticket_id: str) -> str:
     """A row's title link, which describes the row's Delete button."""
     return f"title-{ticket_id}"
+
+
+def row_pick(ticket_id: str) -> str:
+    """A row's checkbox, which puts it in the selection (``x``, shift-click: static/bulk.js)."""
+    return f"pick-{ticket_id}"
 
 
 def status_control(ticket_id: str) -> str:

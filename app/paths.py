@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
 # The holes' URLs are part of the edge contract, named there; templates find them here.
 from app.edge_contract import account_hole_path as account_hole_path
 from app.edge_contract import delete_hole_path as delete_hole_path
@@ -55,6 +58,20 @@ def change_revert_path(ticket_id: str, change_id: int) -> str:
 def timeline_source_path(ticket_id: str) -> str:
     """A ticket's timeline alone: its live fragment's source."""
     return f"/fragments/tickets/{ticket_id}/history"
+
+
+# -- bulk actions on a selection of the list (app/tickets/bulk.py) --
+
+
+def tickets_bulk_path() -> str:
+    """One action on many tickets: fields ``ids`` (repeated) and ``action``."""
+    return "/tickets/bulk"
+
+
+def tickets_restore_path(ticket_ids: Sequence[str] = ()) -> str:
+    """Undo of a bulk delete: every ticket of ``ticket_ids`` back at once."""
+    query = urlencode([("ids", ticket_id) for ticket_id in ticket_ids])
+    return f"/tickets/restore?{query}" if query else "/tickets/restore"
 
 
 def counts_source_path(status: str | None = None) -> str:

@@ -175,19 +175,27 @@
     if (notice) toast(notice.message);
   }
 
+  // Each row of `html` (one, or a bulk undo's several) where it was; the first one
+  // put back is returned.
   function putBack(id, html) {
-    const where = removed.get(id);
-    removed.delete(id);
-    const parent = where && document.getElementById(where.parent);
-    if (!parent || document.getElementById(id)) return null; // the stream brings it back
     const template = document.createElement("template");
     template.innerHTML = html.trim();
-    const row = template.content.firstElementChild;
-    if (!row) return null;
-    const next = where.next && document.getElementById(where.next);
-    parent.insertBefore(row, next?.parentElement === parent ? next : null);
-    htmx.process(row);
-    return row;
+    let first = null;
+    for (const row of [...template.content.children]) {
+      const where = removed.get(row.id);
+      removed.delete(row.id);
+      const parent = where && document.getElementById(where.parent);
+      const back = document.getElementById(row.id); // the stream brought it back first
+      if (!parent || back) {
+        first ??= back;
+        continue;
+      }
+      const next = where.next && document.getElementById(where.next);
+      parent.insertBefore(row, next?.parentElement === parent ? next : null);
+      htmx.process(row);
+      first ??= row;
+    }
+    return first;
   }
 
   // -- failures and the offline banner -----------------------------------------
@@ -238,6 +246,7 @@
     if (elt.matches(".ticket-row__status")) return `Could not change the status of “${title}”`;
     if (elt.matches(".ticket-row__delete")) return `Could not delete “${title}”`;
     if (elt.closest(".ticket-row__delete, .ticket-delete")) return "Could not delete the ticket";
+    if (elt.matches(".bulk")) return "Could not change the selected tickets";
     if (elt.matches("form")) return "Could not save";
     return "Could not open the page";
   }
@@ -413,6 +422,16 @@
     if (elt.matches(".ticket-row__delete")) {
       const row = elt.closest(".ticket-row");
       removed.set(row.id, { parent: row.parentElement.id, next: row.nextElementSibling?.id });
+    }
+    if (elt.matches(".bulk")) {
+      // A bulk delete may take the selected rows out (static/bulk.js): where each
+      // stood, before the first row after it that stays, for Undo.
+      const leaving = rows().filter((row) => row.querySelector(".ticket-row__pick input:checked"));
+      for (const row of leaving) {
+        let next = row.nextElementSibling;
+        while (next && leaving.includes(next)) next = next.nextElementSibling;
+        removed.set(row.id, { parent: row.parentElement.id, next: next?.id });
+      }
     }
   });
 

@@ -25,6 +25,7 @@ async def test_pages_link_static_files_by_fingerprint(client: httpx.AsyncClient)
             "live.js",
             "ui.js",
             "time.js",
+            "bulk.js",
         )
     )
     assert all(re.search(r"\.[0-9a-f]{12}\.(css|js|svg)$", url) for url in linked)

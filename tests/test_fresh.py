@@ -3,10 +3,11 @@
 Hypothesis drives random sequences of real actions over HTTP, by two
 people, through the cached app: sign up, sign in and out, create, edit the
 title and content, change the status (inline, as a list row does, or not),
-delete (inline or not) and undo, save an edit form made a few versions ago
-(kept, or a 409 clash), and revert a title or description edit. After
-every step, for each person and for somebody anonymous, every URL in
-play is asked of the cached app and of its oracle
+delete (inline or not) and undo, the same in bulk (a status, an assignee, a
+delete and its undo, for a few tickets at once), save an edit form made a
+few versions ago (kept, or a 409 clash), and revert a title or description
+edit. After every step, for each person and for somebody anonymous, every
+URL in play is asked of the cached app and of its oracle
 (``harness.oracle.Twins``: the same app, nothing stored, the same database),
 and their answers must be equal (``harness.oracle.compare`` says what it
 ignores: headers that say how an answer was made, never its body).
@@ -114,6 +115,7 @@ class Freshness(RuleBasedStateMachine):
         self.people: list[Person] = []
         self.in_play: set[str] = set()  # tickets an action may name or named
         self.filler: set[str] = set()  # tickets no action names
+        self.bulk_undos: list[str] = []  # what each bulk delete's Undo posts to
 
     # -- the machinery -------------------------------------------------------------
 
@@ -337,6 +339,59 @@ class Freshness(RuleBasedStateMachine):
                 .order_by(col(TicketChange.id))
             )
             return [change_id for change_id in found.all() if change_id is not None]
+
+    # -- bulk actions on a selection of the list (app/tickets/bulk.py) ----------------
+
+    @rule(
+        who=st.integers(0, 1),
+        chosen=st.lists(tickets, min_size=1, max_size=3),
+        status=st.sampled_from(TicketStatus),
+        inline=st.booleans(),
+    )
+    def bulk_status(self, who: int, chosen: list[str], status: TicketStatus, inline: bool) -> None:
+        """``inline``: from the list's bar with htmx (the changed rows come back)."""
+        self._bulk(who, chosen, inline, action="status", status=status.value)
+
+    @rule(
+        who=st.integers(0, 1),
+        chosen=st.lists(tickets, min_size=1, max_size=3),
+        whom=st.sampled_from(("me", "nobody", "someone")),
+        inline=st.booleans(),
+    )
+    def bulk_assign(self, who: int, chosen: list[str], whom: str, inline: bool) -> None:
+        """To the one who posts, to nobody, or to a person (the other one, if any)."""
+        assignee = {"me": "me", "nobody": ""}.get(whom) or self.run(self._id_of(who + 1))
+        self._bulk(who, chosen, inline, action="assign", assignee=assignee)
+
+    @rule(who=st.integers(0, 1), chosen=st.lists(tickets, min_size=1, max_size=3))
+    def bulk_delete(self, who: int, chosen: list[str]) -> None:
+        """With htmx: at once, offering one Undo for all (a plain post asks first)."""
+        answer = self._bulk(who, chosen, True, action="delete")
+        if answer.status_code == 200:
+            self.bulk_undos.append(paths.tickets_restore_path(chosen))
+
+    @precondition(lambda self: bool(self.bulk_undos))
+    @rule(who=st.integers(0, 1), which=st.integers(0, 3), inline=st.booleans())
+    def bulk_undo(self, who: int, which: int, inline: bool) -> None:
+        undo = self.bulk_undos[which % len(self.bulk_undos)]
+        headers = {**HTMX, "HX-Target": ids.BULK} if inline else {}
+        self.post(self.who(who), undo, {}, **headers)
+
+    def _bulk(self, who: int, chosen: list[str], inline: bool, **fields: str) -> httpx.Response:
+        self.in_play |= set(chosen)
+        headers = {**HTMX, "HX-Target": ids.BULK} if inline else {}
+        data = {"ids": chosen, **fields}
+        answer = self.run(
+            self.who(who).cached.post(paths.tickets_bulk_path(), data=data, headers=headers)
+        )
+        assert answer.status_code < 500, f"bulk {fields} answered {answer.status_code}"
+        return answer
+
+    async def _id_of(self, index: int) -> str:
+        person = self.who(index)
+        async with self.twins.cached.state.db.session() as session:
+            found = await session.exec(select(User.id).where(User.email == person.email))
+            return found.one()
 
     # -- the check -----------------------------------------------------------------
 

@@ -26,6 +26,8 @@ from app import paths
         pytest.param(
             paths.ticket_restore_path("a1"), "ticket_restore", {"ticket_id": "a1"}, id="restore"
         ),
+        pytest.param(paths.tickets_bulk_path(), "tickets_bulk", {}, id="bulk"),
+        pytest.param(paths.tickets_restore_path(), "tickets_restore", {}, id="bulk undo"),
         pytest.param(paths.counts_source_path(), "counts_source", {}, id="counts"),
         pytest.param(paths.list_source_path(), "list_source", {}, id="list"),
         pytest.param(

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from app import paths
 from app.cache import cached
-from app.tickets import actions, revert, timeline, views
+from app.tickets import actions, bulk, revert, timeline, views
 from app.tickets.filters import ListQuery, parse_status
 
 
@@ -191,6 +191,9 @@ routes = [
         methods=["GET"],
         name="timeline_source",
     ),
+    # Bulk actions on a selection of the list (app/tickets/bulk.py).
+    Route("/tickets/bulk", bulk.bulk_change, methods=["POST"], name="tickets_bulk"),
+    Route("/tickets/restore", bulk.bulk_restore, methods=["POST"], name="tickets_restore"),
     Route("/fragments/counts", counts_source, methods=["GET"], name="counts_source"),
     Route("/fragments/tickets", list_source, methods=["GET"], name="list_source"),
     Route(

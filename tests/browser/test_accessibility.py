@@ -194,6 +194,35 @@ def cache_charts(page: Page, server: Server, tag: str) -> None:
     )  # polled
 
 
+# -- bulk actions (static/bulk.js) --
+
+
+def selection_bar(page: Page, server: Server, tag: str) -> None:
+    """Rows selected: the bar with the count and the actions, the rows marked."""
+    made = [server.create_ticket(f"{tag} {n}") for n in range(3)]
+    page.goto(f"/tickets?q={tag.split()[-1]}")
+    for ticket_id in made[:2]:
+        row(page, ticket_id).locator(".ticket-row__pick input").click()
+    expect(page.locator("#bulk-count")).to_have_text("2 selected")
+
+
+def bulk_delete_asked(page: Page, server: Server, tag: str) -> None:
+    """A bulk delete posted without JavaScript asks first, listing the tickets."""
+    made = [server.create_ticket(f"{tag} {n}") for n in range(2)]
+    page.goto(f"/tickets?q={tag.split()[-1]}")
+    for ticket_id in made:
+        row(page, ticket_id).locator(".ticket-row__pick input").check()
+    page.evaluate(  # a plain form post: what a browser without JavaScript sends
+        """() => {
+        const form = document.getElementById("bulk");
+        form.append(Object.assign(document.createElement("input"),
+                                  {type: "hidden", name: "action", value: "delete"}));
+        form.submit();
+    }"""
+    )
+    expect(page.get_by_role("heading", name="Delete 2 tickets?")).to_be_visible()
+
+
 STATES: list[Setup] = [
     home,
     many_tickets,
@@ -215,6 +244,8 @@ STATES: list[Setup] = [
     timeline,
     edit_conflict,
     cache_charts,
+    selection_bar,
+    bulk_delete_asked,
 ]
 
 
