@@ -17,6 +17,7 @@ from app import edge_contract, ids, paths
 from app.models import Ticket, TicketChange, User
 from app.tickets import history
 from app.tickets.revert import NO_SUCH_CHANGE, NOT_REVERTIBLE, NOT_YOURS
+from app.tickets.timeline import SHOWN
 from tests.helpers import HTMX, app_client, sign_in
 
 REVERT_BUTTON = re.compile(r"<button[^>]*>Revert</button>")
@@ -327,3 +328,22 @@ async def test_only_the_latest_edit_of_a_field_offers_revert(
     latest = await change_of(app, ticket_id, "title")
     assert latest.id is not None
     assert paths.change_revert_path(ticket_id, latest.id) in timeline
+
+
+async def test_a_long_history_shows_its_latest_changes_and_says_how_many_there_are(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """Each entry names its row and its person's: a page names a bounded number
+    of rows (an entry of more tags was a 500)."""
+    ticket_id = await made(app, client)
+    update = paths.ticket_update_path(ticket_id)
+    for n in range(SHOWN + 5):
+        assert (await client.post(update, data={"title": f"Printer {n}"})).status_code == 303
+
+    page = await client.get(f"/tickets/{ticket_id}")
+
+    assert page.status_code == 200
+    assert len(entries_of(page.text)) == SHOWN
+    assert f"Showing the latest {SHOWN} of {SHOWN + 6} changes." in page.text
+    assert f"Printer {SHOWN + 4}" in timeline_of(page.text)  # the latest
+    assert "opened the ticket" not in timeline_of(page.text)  # the first is past the window

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.applications import Starlette
 
-from app.models import Ticket, TicketStatus
+from app.models import Ticket, TicketStatus, User
 from app.seed import seed_many
 from app.settings import Settings
 from app.tickets import views
@@ -297,3 +297,33 @@ async def test_the_counts_the_database_keeps_match_a_count_of_every_ticket(
     assert sum(counted.values()) == 300 + 2 - 3
     for status, n in counted.items():
         assert f'href="/tickets?status={status}"><span class="count__n">{n}<' in shown
+
+
+async def test_a_page_of_rows_by_many_people_names_each_and_renders(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """Each row names its ticket, its author and its assignee (their names are
+    read from their rows): 50 rows by 100 people named more tags than an entry
+    held (128), and the list answered 500."""
+    async with app.state.db.transaction() as session:
+        people = [
+            User(name=f"Person {n}", email=f"p{n}@example.com", password_hash="-")
+            for n in range(100)
+        ]
+        session.add_all(people)
+        await session.flush()
+        session.add_all(
+            Ticket(
+                title=f"Ticket {n}",
+                content="c",
+                author_id=people[2 * n].id,
+                assignee_id=people[2 * n + 1].id,
+            )
+            for n in range(50)
+        )
+
+    page = await client.get("/tickets")
+    again = await client.get("/tickets")
+
+    assert page.status_code == 200 and len(rows(page.text)) == 50
+    assert "Person 98" in page.text and again.headers["x-cache"] == "HIT"

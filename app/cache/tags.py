@@ -19,7 +19,10 @@ from typing import Literal
 from app.cache.errors import TagError
 
 MAX_TAG_LENGTH = 256
-MAX_TAGS_PER_ENTRY = 128
+# Derived dependencies name rows: a list window of up to 100 tickets names each
+# ticket and each person it shows (author, assignee), a few hundred at most.
+# The bound is for what no page should name (an unbounded loop of tags).
+MAX_TAGS_PER_ENTRY = 512
 
 PathType = Literal["page", "layout"]
 

@@ -1,5 +1,5 @@
-"""A ticket's timeline: its changes, oldest first, each with who, when and
-the values it replaced.
+"""A ticket's timeline: its latest changes, oldest first, each with who, when
+and the values it replaced.
 
 A live fragment of its own (``#ticket-history``, served alone at
 ``/fragments/tickets/<id>/history``): its render reads the ticket's changes
@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from markupsafe import Markup
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
@@ -31,6 +32,9 @@ from app.tickets import history, queries
 
 REVERTIBLE = ("title", "content")  # the fields whose edits can be reverted from the timeline
 SHORT = 120  # characters of an old description shown before its disclosure
+# The latest changes shown: each names its row and its person's, and a page
+# names a few hundred rows at most (app/cache/tags.py).
+SHOWN = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +56,12 @@ async def ticket_timeline(request: Request, ticket_id: str) -> Markup:
     async def render_timeline() -> str:
         async with database(request).session() as session:
             changes = await changes_of(session, ticket_id)
+            total = await count_changes(session, ticket_id) if len(changes) == SHOWN else SHOWN
             people = await queries.people(session, people_in(changes))
         return render(
             "tickets/_timeline.html",
             entries=entries(changes, people),
+            total=total,
             ticket_id=ticket_id,
             source=paths.timeline_source_path(ticket_id),
         )
@@ -64,12 +70,19 @@ async def ticket_timeline(request: Request, ticket_id: str) -> Markup:
 
 
 async def changes_of(session: AsyncSession, ticket_id: str) -> list[TicketChange]:
+    """The latest ``SHOWN`` changes, oldest first."""
     statement = (
         select(TicketChange)
         .where(col(TicketChange.ticket_id) == ticket_id)
-        .order_by(col(TicketChange.id))
+        .order_by(col(TicketChange.id).desc())
+        .limit(SHOWN)
     )
-    return list(await session.exec(statement))
+    return list(reversed((await session.exec(statement)).all()))
+
+
+async def count_changes(session: AsyncSession, ticket_id: str) -> int:
+    statement = select(func.count()).where(col(TicketChange.ticket_id) == ticket_id)
+    return (await session.exec(statement)).one()
 
 
 def people_in(changes: list[TicketChange]) -> list[str | None]:
