@@ -22,6 +22,13 @@ VIEW = "ticket-view"  # a ticket page's main part
 LEGEND = "status-legend"
 LIST_HEADING = "list-heading"  # where focus goes when the list on screen empties
 SEARCH_FIELD = "search-q"
+# Who is on a ticket, and the list's filter and order (people24)
+ASSIGNEE_PICKER = "assignee-picker"  # the ticket page's picker, loaded from its own source
+ASSIGNEE_FILTER = "filter-assignee"
+SORT = "list-sort"
+ACCOUNT_BAR = "account-bar"  # the top bar's account part: a rename swaps it in place
+ACCOUNT_FORM = "account-form"
+ACCOUNT_NAME = "account-name"
 # The page's own parts (static/ui.js)
 NOTICES = "notices"
 ALERTS = "alerts"

@@ -9,8 +9,9 @@ from starlette.routing import Route
 
 from app import paths
 from app.cache import cached
-from app.tickets import actions, views
+from app.tickets import actions, picker, views
 from app.tickets.filters import ListQuery, parse_status
+from app.tickets.mine import resolving_me
 
 
 class TicketIdConvertor(Convertor[str]):
@@ -76,6 +77,7 @@ async def home(request: Request) -> str:
     return await views.home_page(request)
 
 
+@resolving_me  # ?assignee=me: sent on to the person's own id, never a key
 @cached(query=list_query)
 async def tickets(request: Request) -> str:
     return await views.tickets_page(request, listed(request))
@@ -119,6 +121,11 @@ async def row_source(request: Request) -> str:
 @cached(query=no_query)
 async def ticket_source(request: Request) -> str:
     return await views.ticket_source(request, request.path_params["ticket_id"])
+
+
+@cached(query=no_query)
+async def assignee_picker_source(request: Request) -> str:
+    return await picker.assignee_picker(request, request.path_params["ticket_id"])
 
 
 @cached(query=no_query)
@@ -181,6 +188,12 @@ routes = [
         row_source,
         methods=["GET"],
         name="row_source",
+    ),
+    Route(
+        "/fragments/tickets/{ticket_id:ticket_id}/assignee",
+        assignee_picker_source,
+        methods=["GET"],
+        name="assignee_picker_source",
     ),
     Route("/fragments/status-legend", legend_source, methods=["GET"], name="legend_source"),
 ]

@@ -30,8 +30,9 @@ from app.htmx import wants_partial
 from app.models import Ticket, TicketStatus, User
 from app.templating import render, render_page
 from app.tickets import queries
-from app.tickets.filters import Cursor, ListQuery
+from app.tickets.filters import NOBODY, UNKNOWN_ASSIGNEE, Cursor, ListQuery
 from app.tickets.forms import TicketForm
+from app.tickets.sorts import Sort
 
 NOT_FOUND = "No ticket has this id; it may have been deleted."
 
@@ -69,6 +70,7 @@ async def ticket_list(request: Request, query: ListQuery) -> Markup:
 async def list_window(request: Request, query: ListQuery) -> Markup:
     """One window of a list alone: what "Load more" appends, and what a
     window on screen re-fetches when the list's membership moves."""
+    await filtered_person(request, query)  # a person's id that names nobody: 400
 
     async def render_window() -> str:
         async with database(request).session() as session:
@@ -79,7 +81,7 @@ async def list_window(request: Request, query: ListQuery) -> Markup:
         )
         # The window on screen re-fetches itself down to its last row, so a
         # new ticket joins it at the top and none drops out at the bottom.
-        last = Cursor.of(window.tickets[-1]) if window.tickets and window.next else None
+        last = Cursor.of(window.tickets[-1], query.sort) if window.tickets and window.next else None
         source = replace(query, until=last) if last else query
         return render(
             "tickets/_window.html",
@@ -156,6 +158,18 @@ def _people_of(ticket: Ticket, people: dict[str, User]) -> dict[str, Any]:
     }
 
 
+async def filtered_person(request: Request, query: ListQuery) -> User | None:
+    """The person a list is filtered by (``?assignee=<id>``), whose name it
+    shows; an id that names nobody is a 400 (not stored: a 4xx declines)."""
+    if query.assignee is None or query.assignee == NOBODY:
+        return None
+    async with database(request).session() as session:
+        person = await queries.person(session, query.assignee)
+    if person is None:
+        raise HTTPException(400, UNKNOWN_ASSIGNEE)
+    return person
+
+
 # -- fragments ------------------------------------------------------------
 
 
@@ -182,6 +196,8 @@ async def tickets_page(request: Request, query: ListQuery, form: TicketForm | No
         request,
         "tickets/index.html",
         query=query,
+        assignee=await filtered_person(request, query),
+        sorts=list(Sort),
         counts=await counts(request, query.status),
         ticket_list=await ticket_list(request, query),
         legend=await legend(),
