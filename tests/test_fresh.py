@@ -3,14 +3,16 @@
 Hypothesis drives random sequences of real actions over HTTP, by two
 people, through the cached app: sign up, sign in and out, create, edit the
 title and content, change the status (inline, as a list row does, or not),
-delete (inline or not) and undo. After every step, for each person and for
+assign (to oneself, to the other, to nobody), rename oneself, delete
+(inline or not) and undo. After every step, for each person and for
 somebody anonymous, every URL in play is asked of the cached app and of its
 oracle (``harness.oracle.Twins``: the same app, nothing stored, the same
 database), and their answers must be equal (``harness.oracle.compare`` says
 what it ignores: headers that say how an answer was made, never its body).
 
-The URLs: the home page and the list (all, each status, a search, with
-their next pages through ``rel="next"``), the page of every ticket in play
+The URLs: the home page and the list (all, each status, a search, each
+sort, each assignee filter, one of everything combined, with their next
+pages through ``rel="next"``), the account page, each ticket's assignee picker, the page of every ticket in play
 (one an action may name, deleted ones included), and each live fragment's
 source the pages name (``data-live-src``), as static/live.js asks for it;
 each page also as htmx asks for it (``HX-Request: true``). A filler
@@ -81,6 +83,7 @@ WORDS = ("printer", "fire", "Café", "down")
 SEARCHES = ("print", "cafe")  # looked for after every step: one a prefix, one unaccented
 # Two people: the admin, who may delete anything, and one who may delete her own.
 NAMES = ("Ada", "Grace")
+RENAMES = ("Ada Lovelace", "Grace Hopper", "Ada")  # what the rename rule picks from
 # Tickets there from the start: NAMED ones for the actions to name, and as
 # many more that no action names (FILLER, checked through the lists only).
 # A list shows 50 rows a page: 48 in all put its second page in play after a
@@ -277,6 +280,30 @@ class Freshness(RuleBasedStateMachine):
         self.in_play.add(ticket)
         self.post(self.who(who), paths.ticket_restore_path(ticket), {})
 
+    # people24: assignees and names that change.
+    @precondition(lambda self: bool(self.people))
+    @rule(who=st.integers(0, 1), ticket=tickets, whom=st.sampled_from(["me", "other", ""]))
+    def assign(self, who: int, ticket: str, whom: str) -> None:
+        """Assign a ticket to oneself, to the other person, or to nobody ("")."""
+        if whom == "other":
+            whom = self.run(self._person_id(self.who(who + 1).email)) or ""
+        self.in_play.add(ticket)
+        self.post(self.who(who), paths.ticket_update_path(ticket), {"assignee": whom})
+
+    @precondition(lambda self: bool(self.people))
+    @rule(who=st.integers(0, 1), name=st.sampled_from(RENAMES))
+    def rename(self, who: int, name: str) -> None:
+        self.post(self.who(who), paths.account_path(), {"name": name})
+
+    async def _person_id(self, email: str) -> str | None:
+        async with self.twins.cached.state.db.session() as session:
+            found = await session.exec(select(User.id).where(col(User.email) == email))
+            return found.first()
+
+    async def _people_ids(self) -> list[str]:
+        async with self.twins.cached.state.db.session() as session:
+            return sorted((await session.exec(select(User.id))).all())
+
     # -- the check -----------------------------------------------------------------
 
     @invariant()
@@ -288,8 +315,16 @@ class Freshness(RuleBasedStateMachine):
         lists = [paths.tickets_path(f"status={status.value}") for status in TicketStatus]
         searched = [paths.tickets_path(urlencode({"q": words})) for words in SEARCHES]
         urls = [paths.home_path(), paths.tickets_path(), *lists, *searched]
+        # people24: each sort, each assignee filter, combined with a status and a search.
+        sorted_lists = [paths.tickets_path(f"sort={sort}") for sort in ("updated", "comments")]
+        people = [*self.run(self._people_ids()), "none"]
+        assigned = [paths.tickets_path(urlencode({"assignee": person})) for person in people]
+        combined = paths.tickets_path("assignee=none&q=print&sort=updated&status=OPEN")
+        urls += [*sorted_lists, *assigned, combined, paths.tickets_path("assignee=me")]
+        urls.append(paths.account_path())
         for ticket in sorted(self.in_play):
             urls += [paths.ticket_path(ticket), paths.row_source_path(ticket)]
+            urls.append(paths.assignee_picker_path(ticket))
         return urls
 
     async def _check(self) -> None:

@@ -82,7 +82,7 @@ async def rename(request: Request) -> Response:
 
 def _page(request: Request, form: NameForm, status: int = 200) -> HTMLResponse:
     body = render_page("accounts/account.html", partial=wants_partial(request), form=form)
-    return HTMLResponse(body, status, headers={"Cache-Control": "private, no-store"})
+    return HTMLResponse(body, status)
 
 
 def _form(form: NameForm) -> str:
