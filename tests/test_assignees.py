@@ -56,7 +56,9 @@ async def test_assign_to_me_shows_the_name_on_the_row_and_the_page_and_unassign_
     row = await client.get(f"/fragments/tickets/{ticket.id}/row", headers=HTMX)
     assert "assigned to Ada" in row.text
     await client.post(f"/tickets/{ticket.id}/update", data={"assignee": ""})
-    assert "Assignee: <strong>Unassigned</strong>" in (await client.get(f"/tickets/{ticket.id}")).text
+    assert (
+        "Assignee: <strong>Unassigned</strong>" in (await client.get(f"/tickets/{ticket.id}")).text
+    )
 
 
 async def test_lists_filtered_by_assignee_combine_with_status_and_search_and_stay_fresh(
