@@ -12,8 +12,9 @@ what it ignores: headers that say how an answer was made, never its body).
 
 The URLs: the home page and the list (all, each status, a search, each
 sort, each assignee filter, one of everything combined, with their next
-pages through ``rel="next"``), the account page, each ticket's assignee picker, the page of every ticket in play
-(one an action may name, deleted ones included), and each live fragment's
+pages through ``rel="next"``), the account page, the page and assignee
+picker of every ticket in play (one an action may name, deleted ones
+included), and each live fragment's
 source the pages name (``data-live-src``), as static/live.js asks for it;
 each page also as htmx asks for it (``HX-Request: true``). A filler
 ticket's own page and row source are not asked for: no action names it, and
