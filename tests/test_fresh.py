@@ -312,13 +312,13 @@ class Freshness(RuleBasedStateMachine):
         if self.people:  # before start(): nothing to look at yet
             self.run(self._check())
 
-    def start_urls(self) -> list[str]:
+    def start_urls(self, people_ids: list[str]) -> list[str]:
         lists = [paths.tickets_path(f"status={status.value}") for status in TicketStatus]
         searched = [paths.tickets_path(urlencode({"q": words})) for words in SEARCHES]
         urls = [paths.home_path(), paths.tickets_path(), *lists, *searched]
         # people24: each sort, each assignee filter, combined with a status and a search.
         sorted_lists = [paths.tickets_path(f"sort={sort}") for sort in ("updated", "comments")]
-        people = [*self.run(self._people_ids()), "none"]
+        people = [*people_ids, "none"]
         assigned = [paths.tickets_path(urlencode({"assignee": person})) for person in people]
         combined = paths.tickets_path("assignee=none&q=print&sort=updated&status=OPEN")
         urls += [*sorted_lists, *assigned, combined, paths.tickets_path("assignee=me")]
@@ -330,9 +330,10 @@ class Freshness(RuleBasedStateMachine):
 
     async def _check(self) -> None:
         skipped = {paths.row_source_path(ticket) for ticket in self.filler}
+        urls = self.start_urls(await self._people_ids())
         for person in [self.anonymous, *self.people]:
             person.oracle.cookies = person.cached.cookies
-            await self._look(person, self.start_urls(), skipped)
+            await self._look(person, urls, skipped)
 
     async def _look(self, person: Person, urls: list[str], skipped: set[str]) -> None:
         """Ask both apps for each URL, as a page and for htmx, and follow the links."""
