@@ -183,13 +183,13 @@ def _as_newcomer(page: Page, server: Server, tag: str) -> None:
 def account_page(page: Page, server: Server, tag: str) -> None:
     _as_newcomer(page, server, tag)
     page.goto("/account")
-    expect(page.get_by_label("Name")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Name")).to_be_visible()
 
 
 def account_renamed(page: Page, server: Server, tag: str) -> None:
     _as_newcomer(page, server, tag)
     page.goto("/account")
-    page.get_by_label("Name").fill(f"Renamed {tag.split()[-1]}")
+    page.get_by_role("textbox", name="Name").fill(f"Renamed {tag.split()[-1]}")
     page.get_by_role("button", name="Save name").click()
     expect(page.locator("#notices .toast")).to_contain_text("Your name is now")
     expect(page.locator(".account-bar__name")).to_contain_text("Renamed")
@@ -198,7 +198,7 @@ def account_renamed(page: Page, server: Server, tag: str) -> None:
 def account_refused(page: Page, server: Server, tag: str) -> None:
     _as_newcomer(page, server, tag)
     page.goto("/account")
-    page.get_by_label("Name").fill("")
+    page.get_by_role("textbox", name="Name").fill("")
     page.get_by_role("button", name="Save name").click()
     expect(page.locator("#account-form .field-error")).to_be_visible()
 
