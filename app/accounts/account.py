@@ -76,7 +76,7 @@ async def rename(request: Request) -> Response:
     if not HtmxDetails(request):
         return RedirectResponse(paths.account_path(), status_code=303)
     renamed = replace(viewer, name=name)
-    body = _form(NameForm(data={"name": name})) + _account_bar(renamed)
+    body = _form(NameForm(data={"name": name}), saved=True) + _account_bar(renamed)
     return notify(HTMLResponse(body), said)
 
 
@@ -85,8 +85,9 @@ def _page(request: Request, form: NameForm, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status)
 
 
-def _form(form: NameForm) -> str:
-    return render("accounts/_name_form.html", form=form)
+def _form(form: NameForm, *, saved: bool = False) -> str:
+    """The form alone; once saved, focus goes back to its field (it was replaced)."""
+    return render("accounts/_name_form.html", form=form, focus="name" if saved else None)
 
 
 def _account_bar(viewer: Viewer) -> str:

@@ -62,3 +62,29 @@ def test_the_picker_assigns_by_keyboard_and_the_filter_finds_it(
     expect(row(page, ticket_id)).to_have_count(0)
     page.get_by_label("Sort").select_option("updated")
     expect(page).to_have_url(re.compile(r"sort=updated"))
+
+
+def test_a_rename_keeps_focus_on_its_field_and_shows_the_new_name_in_the_header(
+    new_page: Callable[..., Page],
+    server: Server,
+    unique: Callable[[str], str],
+    expected_errors: list[str],
+) -> None:
+    expected_errors.append(r"status of 422")  # the refused name below, on purpose
+    token = server.sign_up(unique("Renamer"))
+    page = new_page(session=token)
+    page.goto("/account")
+    field = page.get_by_role("textbox", name="Name")
+    new_name = unique("Renamed")
+
+    field.fill(new_name)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#notices .toast")).to_contain_text(f"Your name is now “{new_name}")
+    expect(page.locator(".account-bar__name strong")).to_have_text(new_name)
+    expect(field).to_be_focused()  # the form was replaced: focus goes back to its field
+    field.fill("")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.locator("#account-form .field-error")).to_contain_text("1 to 80 characters")
+    expect(page.get_by_role("textbox", name="Name")).to_be_focused()
