@@ -187,3 +187,34 @@ def test_a_new_ticket_is_put_on_top_only_of_a_list_it_belongs_at_the_top_of() ->
     assert not ListQuery.parse({"assignee": NOBODY_KNOWN}).matches(fresh)
     assert ListQuery.parse({"sort": "updated"}).matches(fresh)
     assert not ListQuery.parse({"sort": "comments"}).matches(fresh)
+
+
+async def test_a_page_of_rows_by_many_different_people_is_served_and_stays_fresh(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """50 rows, each with an author and an assignee of its own: the list reads
+    their names as one dependency, not 100 rows' worth (past the cache's 128
+    tags an entry, that was a 500)."""
+    async with app.state.db.transaction() as session:
+        for n in range(50):
+            author = User(name=f"Author {n}", email=f"author{n}@example.com", password_hash="x")
+            assignee = User(name=f"Helper {n}", email=f"helper{n}@example.com", password_hash="x")
+            session.add_all([author, assignee])
+            session.add(
+                Ticket(
+                    title=f"Ticket {n}", content="c", author_id=author.id, assignee_id=assignee.id
+                )
+            )
+            if n == 7:
+                seventh = assignee.id
+    listed = await client.get("/tickets")
+    assert listed.status_code == 200 and len(rows(listed.text)) == 50
+    async with app.state.db.transaction() as session:
+        helper = await session.get(User, seventh)
+        assert helper is not None
+        helper.name = "Helper Seven"
+        session.add(helper)
+
+    again = await client.get("/tickets")
+
+    assert again.headers["x-cache"] == "MISS" and "assigned to Helper Seven" in again.text

@@ -60,6 +60,38 @@ async def people(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, 
     return {person.id: person for person in found}
 
 
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A person's name as a list shows it: plain values, so that a row's render
+    depends on its ticket alone (its fragment's key holds the names instead)."""
+
+    id: str
+    name: str
+
+
+# A list read of more people than this depends on every name at once (a few
+# tags), not on each person's row: a window of 100 rows, each with its own
+# author and assignee, would otherwise hold 300 tags, past the cache's 128.
+PINNED_PEOPLE_MAX = 12
+
+
+async def names(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, Name]:
+    """The names of the people named, by id, in one read: it depends on their
+    rows when they are few (a rename moves only lists that show that person),
+    else on the names column and the table's membership (any rename moves it)."""
+    wanted = sorted({person_id for person_id in ids if person_id})
+    if not wanted:
+        return {}
+    statement = select(col(User.id), col(User.name))
+    if len(wanted) <= PINNED_PEOPLE_MAX:
+        statement = statement.where(col(User.id).in_(wanted))
+    else:  # a range, which no key pins: read as the columns it selects
+        statement = statement.where(col(User.id) >= wanted[0], col(User.id) <= wanted[-1])
+    found = await session.exec(statement)
+    chosen = set(wanted)
+    return {person_id: Name(person_id, name) for person_id, name in found if person_id in chosen}
+
+
 def people_of(tickets: Iterable[Ticket]) -> list[str | None]:
     """The people a ticket shows: its author and its assignee."""
     return [person for ticket in tickets for person in (ticket.author_id, ticket.assignee_id)]
