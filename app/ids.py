@@ -28,6 +28,13 @@ CONFLICT = "edit-conflict"  # what a 409 puts in place of the edit form (app/tic
 BULK = "bulk"  # the form every row's checkbox belongs to (form=)
 BULK_COUNT = "bulk-count"
 SELECT_ALL = "select-all"  # "Select all shown"
+# Who is on a ticket, and the list's filter and order (people24)
+ASSIGNEE_PICKER = "assignee-picker"  # the ticket page's picker, loaded from its own source
+ASSIGNEE_FILTER = "filter-assignee"
+SORT = "list-sort"
+ACCOUNT_BAR = "account-bar"  # the top bar's account part: a rename swaps it in place
+ACCOUNT_FORM = "account-form"
+ACCOUNT_NAME = "account-name"
 # The page's own parts (static/ui.js)
 NOTICES = "notices"
 ALERTS = "alerts"

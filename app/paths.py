@@ -92,6 +92,12 @@ def ticket_source_path(ticket_id: str) -> str:
     return f"/fragments/tickets/{ticket_id}"
 
 
+def assignee_picker_path(ticket_id: str) -> str:
+    """A ticket's assignee picker (everyone, by name): a source of its own, so
+    that a sign-up moves it and no ticket's page."""
+    return f"/fragments/tickets/{ticket_id}/assignee"
+
+
 def legend_source_path() -> str:
     return "/fragments/status-legend"
 
@@ -106,6 +112,11 @@ def login_path() -> str:
 
 def logout_path() -> str:
     return "/logout"
+
+
+def account_path() -> str:
+    """The signed-in person's own page: their name, which they can change."""
+    return "/account"
 
 
 def safe_next(value: str | None) -> str:

@@ -95,9 +95,12 @@ sub vcl_recv {
         }
         unset req.http.HX-History-Restore-Request;
     }
-    if (req.method != "GET" && req.method != "HEAD" || req.url ~ "^/admin/") {
-        # Writes, and the admin's pages (theirs alone, and they need the
-        # session): passed to the app as they came, cookies and all.
+    if (req.method != "GET" && req.method != "HEAD" || req.url ~ "^/admin/" ||
+        req.url ~ "^/account(\?|$)" || req.url ~ "^/tickets\?(.*&)?assignee=me(&|$)") {
+        # Writes, the admin's pages, a person's account page, and "assigned
+        # to me" (which the app sends on to the person's own list): each
+        # theirs alone, and each needs the session: passed to the app as
+        # they came, cookies and all.
         set req.http.x-edge-bypass = "1";
         return (pass);
     }

@@ -4,6 +4,7 @@
   ``own_cache_url``: a test's own; ``migrated_template``, the database a test's
   is copied from), ``sqlite_only``;
 - the app in process: ``app_client``, ``sign_in``, ``add_ticket``, ``ticket_count``,
+  ``Heard`` (the invalidations an app applies),
   ``HTMX`` (the header an htmx request sends), ``set_clock`` (the app's clock);
 - accounts over the app's own form: ``sign_up`` with ``PASSWORD``;
 - migrations: ``HEAD``, ``schema_diff``, ``revision``, ``downgrade_to_base``,
@@ -150,6 +151,14 @@ async def add_ticket(
         ticket = Ticket(title=title, content=content, status=status)
         session.add(ticket)
     return ticket
+
+
+class Heard:
+    """Every invalidation ``app`` applies from now on: the tags each moved."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.tags: list[frozenset[str]] = []
+        app.state.cache.on_invalidate(self.tags.append)
 
 
 async def ticket_count(app: Starlette) -> int:

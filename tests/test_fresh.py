@@ -4,17 +4,20 @@ Hypothesis drives random sequences of real actions over HTTP, by two
 people, through the cached app: sign up, sign in and out, create, edit the
 title and content, change the status (inline, as a list row does, or not),
 delete (inline or not) and undo, the same in bulk (a status, an assignee, a
-delete and its undo, for a few tickets at once), save an edit form made a
-few versions ago (kept, or a 409 clash), and revert a title or description
-edit. After every step, for each person and for somebody anonymous, every
-URL in play is asked of the cached app and of its oracle
-(``harness.oracle.Twins``: the same app, nothing stored, the same database),
-and their answers must be equal (``harness.oracle.compare`` says what it
-ignores: headers that say how an answer was made, never its body).
+delete and its undo, for a few tickets at once), assign (to oneself, to the
+other, to nobody), rename oneself, save an edit form made a few versions ago
+(kept, or a 409 clash), and revert a title or description edit. After every
+step, for each person and for somebody anonymous, every URL in play is asked
+of the cached app and of its oracle (``harness.oracle.Twins``: the same app,
+nothing stored, the same database), and their answers must be equal
+(``harness.oracle.compare`` says what it ignores: headers that say how an
+answer was made, never its body).
 
-The URLs: the home page and the list (all, each status, a search, with
-their next pages through ``rel="next"``), the page of every ticket in play
-(one an action may name, deleted ones included), and each live fragment's
+The URLs: the home page and the list (all, each status, a search, each
+sort, each assignee filter, one of everything combined, with their next
+pages through ``rel="next"``), the account page, the page and assignee
+picker of every ticket in play (one an action may name, deleted ones
+included), and each live fragment's
 source the pages name (``data-live-src``), as static/live.js asks for it;
 each page also as htmx asks for it (``HX-Request: true``). A filler
 ticket's own page and row source are not asked for: no action names it, and
@@ -84,6 +87,7 @@ WORDS = ("printer", "fire", "Café", "down")
 SEARCHES = ("print", "cafe")  # looked for after every step: one a prefix, one unaccented
 # Two people: the admin, who may delete anything, and one who may delete her own.
 NAMES = ("Ada", "Grace")
+RENAMES = ("Ada Lovelace", "Grace Hopper", "Ada")  # what the rename rule picks from
 # Tickets there from the start: NAMED ones for the actions to name, and as
 # many more that no action names (FILLER, checked through the lists only).
 # A list shows 50 rows a page: 48 in all put its second page in play after a
@@ -393,6 +397,30 @@ class Freshness(RuleBasedStateMachine):
             found = await session.exec(select(User.id).where(User.email == person.email))
             return found.one()
 
+    # people24: assignees and names that change.
+    @precondition(lambda self: bool(self.people))
+    @rule(who=st.integers(0, 1), ticket=tickets, whom=st.sampled_from(["me", "other", ""]))
+    def assign(self, who: int, ticket: str, whom: str) -> None:
+        """Assign a ticket to oneself, to the other person, or to nobody ("")."""
+        if whom == "other":
+            whom = self.run(self._person_id(self.who(who + 1).email)) or ""
+        self.in_play.add(ticket)
+        self.post(self.who(who), paths.ticket_update_path(ticket), {"assignee": whom})
+
+    @precondition(lambda self: bool(self.people))
+    @rule(who=st.integers(0, 1), name=st.sampled_from(RENAMES))
+    def rename(self, who: int, name: str) -> None:
+        self.post(self.who(who), paths.account_path(), {"name": name})
+
+    async def _person_id(self, email: str) -> str | None:
+        async with self.twins.cached.state.db.session() as session:
+            found = await session.exec(select(User.id).where(col(User.email) == email))
+            return found.first()
+
+    async def _people_ids(self) -> list[str]:
+        async with self.twins.cached.state.db.session() as session:
+            return sorted((await session.exec(select(User.id))).all())
+
     # -- the check -----------------------------------------------------------------
 
     @invariant()
@@ -400,20 +428,29 @@ class Freshness(RuleBasedStateMachine):
         if self.people:  # before start(): nothing to look at yet
             self.run(self._check())
 
-    def start_urls(self) -> list[str]:
+    def start_urls(self, people_ids: list[str]) -> list[str]:
         lists = [paths.tickets_path(f"status={status.value}") for status in TicketStatus]
         searched = [paths.tickets_path(urlencode({"q": words})) for words in SEARCHES]
         urls = [paths.home_path(), paths.tickets_path(), *lists, *searched]
+        # people24: each sort, each assignee filter, combined with a status and a search.
+        sorted_lists = [paths.tickets_path(f"sort={sort}") for sort in ("updated", "comments")]
+        people = [*people_ids, "none"]
+        assigned = [paths.tickets_path(urlencode({"assignee": person})) for person in people]
+        combined = paths.tickets_path("assignee=none&q=print&sort=updated&status=OPEN")
+        urls += [*sorted_lists, *assigned, combined, paths.tickets_path("assignee=me")]
+        urls.append(paths.account_path())
         for ticket in sorted(self.in_play):
             urls += [paths.ticket_path(ticket), paths.row_source_path(ticket)]
             urls.append(paths.timeline_source_path(ticket))
+            urls.append(paths.assignee_picker_path(ticket))
         return urls
 
     async def _check(self) -> None:
         skipped = {paths.row_source_path(ticket) for ticket in self.filler}
+        urls = self.start_urls(await self._people_ids())
         for person in [self.anonymous, *self.people]:
             person.oracle.cookies = person.cached.cookies
-            await self._look(person, self.start_urls(), skipped)
+            await self._look(person, urls, skipped)
 
     async def _look(self, person: Person, urls: list[str], skipped: set[str]) -> None:
         """Ask both apps for each URL, as a page and for htmx, and follow the links."""

@@ -62,7 +62,7 @@ def test_a_cursor_round_trips_and_a_foreign_one_is_refused() -> None:
     cursor = Cursor(datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), "abc")
 
     assert Cursor.decode(cursor.encode()) == cursor
-    for bad in ("", "!!", Cursor(cursor.created_at, "x" * 37).encode()):
+    for bad in ("", "!!", Cursor(cursor.at, "x" * 37).encode()):
         with pytest.raises(HTTPException) as refused:
             Cursor.decode(bad)
         assert refused.value.status_code == 400

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from app import paths
 from app.accounts import sessions, throttle
+from app.accounts.account import routes as account_routes
 from app.accounts.forms import PASSWORD_MIN, AccountForm, validate
 from app.accounts.passwords import RETRY_AFTER, Busy, HashSlots, hash_password, verify_password
 from app.accounts.people import EmailTaken, add_person
@@ -144,4 +145,5 @@ routes = [
     Route("/login", login_page, methods=["GET"], name="login_page"),
     Route("/login", login, methods=["POST"], name="login"),
     Route("/logout", logout, methods=["POST"], name="logout"),
+    *account_routes,
 ]

@@ -44,6 +44,12 @@ def dependency(session_digest: str) -> str:
     return names.row(table_of(UserSession), [session_digest])
 
 
+def person_dependency(user_id: str) -> str:
+    """What a read of a session's person depends on besides the session: the
+    person's row, which a rename moves (app/accounts/viewer.py forgets them then)."""
+    return names.row(table_of(User), [user_id])
+
+
 async def start(session: AsyncSession, user: User) -> str:
     """A new session for ``user``; its token, for the cookie."""
     token = secrets.token_urlsafe(32)

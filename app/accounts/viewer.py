@@ -72,7 +72,9 @@ class Remembered:
 
     def __init__(self) -> None:
         self._by_token: dict[bytes, tuple[Viewer, float]] = {}  # -> (viewer, read at)
-        self._token_of: dict[str, bytes] = {}  # session row dependency -> token
+        # A dependency -> the tokens it names: the session's row (signed out),
+        # and the person's (renamed: the header shows the new name at once).
+        self._tokens_of: dict[str, set[bytes]] = {}
 
     def get(self, token: bytes) -> Viewer | None:
         found = self._by_token.get(token)
@@ -84,17 +86,18 @@ class Remembered:
         if len(self._by_token) >= REMEMBER_MAX:
             self.forget(EVERYTHING)
         self._by_token[token] = (viewer, time.monotonic())
-        self._token_of[sessions.dependency(sessions.digest(token.decode("latin-1")))] = token
+        session_row = sessions.dependency(sessions.digest(token.decode("latin-1")))
+        for dependency in (session_row, sessions.person_dependency(viewer.id)):
+            self._tokens_of.setdefault(dependency, set()).add(token)
 
     def forget(self, tags: frozenset[str]) -> None:
         """A ``Cache.on_invalidate`` listener: sessions whose tag moved are read again."""
         if tags >= EVERYTHING:
             self._by_token.clear()
-            self._token_of.clear()
+            self._tokens_of.clear()
             return
         for tag in tags:
-            token = self._token_of.pop(tag, None)
-            if token is not None:
+            for token in self._tokens_of.pop(tag, ()):
                 self._by_token.pop(token, None)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, or_, text
 from sqlalchemy.sql.elements import ColumnElement
@@ -13,7 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import search
 from app.deps.reads import Reads
 from app.models import DeletedTicket, Ticket, TicketCount, TicketStatus, User
-from app.tickets.filters import MAX_WINDOW, WINDOW_SIZE, Cursor, ListQuery
+from app.tickets.filters import MAX_WINDOW, NOBODY, WINDOW_SIZE, Cursor, ListQuery
+from app.tickets.sorts import Sort
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,21 +25,25 @@ class TicketWindow:
 
 
 async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketWindow:
-    """One window of a list, newest first, by keyset: no OFFSET, no count."""
-    created_at, ticket_id = col(Ticket.created_at), col(Ticket.id)
-    statement = select(Ticket).order_by(created_at.desc(), ticket_id.desc())
+    """One window of a list in its sort, by keyset: no OFFSET, no count."""
+    keys = _sort_keys(query.sort)
+    statement = select(Ticket).order_by(*(key.desc() for key in keys))
     if query.status is not None:
         statement = statement.where(col(Ticket.status) == query.status)
+    if query.assignee == NOBODY:
+        statement = statement.where(col(Ticket.assignee_id).is_(None))
+    elif query.assignee is not None:
+        statement = statement.where(col(Ticket.assignee_id) == query.assignee)
     limit = WINDOW_SIZE if query.until is None else MAX_WINDOW
     if query.words:
         statement = statement.where(_matching(session, query, limit + 1))
     if query.cursor is not None:
-        statement = statement.where(_older_than(query.cursor))
+        statement = statement.where(_after(keys, query.cursor))
     if query.until is not None:
-        statement = statement.where(~_older_than(query.until))
+        statement = statement.where(~_after(keys, query.until))
     rows = list(await session.exec(statement.limit(limit + 1)))
     more = len(rows) > limit
-    return TicketWindow(rows[:limit], Cursor.of(rows[limit - 1]) if more else None)
+    return TicketWindow(rows[:limit], Cursor.of(rows[limit - 1], query.sort) if more else None)
 
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
@@ -54,9 +60,52 @@ async def people(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, 
     return {person.id: person for person in found}
 
 
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A person's name as a list shows it: plain values, so that a row's render
+    depends on its ticket alone (its fragment's key holds the names instead)."""
+
+    id: str
+    name: str
+
+
+# A list read of more people than this depends on every name at once (a few
+# tags), not on each person's row: a window of 100 rows, each with its own
+# author and assignee, would otherwise hold 300 tags, past the cache's 128.
+PINNED_PEOPLE_MAX = 12
+
+
+async def names(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, Name]:
+    """The names of the people named, by id, in one read: it depends on their
+    rows when they are few (a rename moves only lists that show that person),
+    else on the names column and the table's membership (any rename moves it)."""
+    wanted = sorted({person_id for person_id in ids if person_id})
+    if not wanted:
+        return {}
+    statement = select(col(User.id), col(User.name))
+    if len(wanted) <= PINNED_PEOPLE_MAX:
+        statement = statement.where(col(User.id).in_(wanted))
+    else:  # a range, which no key pins: read as the columns it selects
+        statement = statement.where(col(User.id) >= wanted[0], col(User.id) <= wanted[-1])
+    found = await session.exec(statement)
+    chosen = set(wanted)
+    return {person_id: Name(person_id, name) for person_id, name in found if person_id in chosen}
+
+
 def people_of(tickets: Iterable[Ticket]) -> list[str | None]:
     """The people a ticket shows: its author and its assignee."""
     return [person for ticket in tickets for person in (ticket.author_id, ticket.assignee_id)]
+
+
+async def person(session: AsyncSession, person_id: str) -> User | None:
+    """One person, by id (a list filtered by them shows their name)."""
+    return await session.get(User, person_id)
+
+
+async def members(session: AsyncSession) -> list[User]:
+    """Everyone a ticket can be assigned to, by name: the assignee picker's
+    (its own fragment, so that a sign-up moves it and no ticket's page)."""
+    return list(await session.exec(select(User).order_by(col(User.name), col(User.id))))
 
 
 async def get_ticket_id_by_number(session: AsyncSession, number: int) -> str | None:
@@ -77,13 +126,31 @@ async def count_by_status(session: AsyncSession) -> dict[TicketStatus, int]:
     return counts
 
 
-def _older_than(cursor: Cursor) -> ColumnElement[bool]:
-    """Rows after ``cursor`` in newest-first order; written so an index range serves it."""
-    created_at = col(Ticket.created_at)
-    return and_(
-        created_at <= cursor.created_at,
-        or_(created_at < cursor.created_at, col(Ticket.id) < cursor.id),
-    )
+def _sort_keys(sort: Sort) -> list[Any]:  # columns, as col() types them
+    """The columns a sort orders by, most significant first (an index each:
+    ix_ticket_newest, ix_ticket_updated, ix_ticket_comments)."""
+    if sort is Sort.UPDATED:
+        return [col(Ticket.updated_at), col(Ticket.id)]
+    if sort is Sort.COMMENTS:
+        return [col(Ticket.comment_count), col(Ticket.created_at), col(Ticket.id)]
+    return [col(Ticket.created_at), col(Ticket.id)]
+
+
+def _after(keys: list[Any], cursor: Cursor) -> ColumnElement[bool]:
+    """Rows after ``cursor`` in the descending order of ``keys``; written so an
+    index range serves it: ``k1 <= v1 AND (k1 < v1 OR (rest after))``."""
+    values: list[object] = [cursor.at, cursor.id]
+    if len(keys) == 3:
+        values.insert(0, cursor.comments)
+    return _descending_after(keys, values)
+
+
+def _descending_after(keys: list[Any], values: list[object]) -> ColumnElement[bool]:
+    first, value = keys[0], values[0]
+    if len(keys) == 1:
+        last: ColumnElement[bool] = first < value
+        return last
+    return and_(first <= value, or_(first < value, _descending_after(keys[1:], values[1:])))
 
 
 def _matching(session: AsyncSession, query: ListQuery, limit: int) -> Reads:
@@ -100,17 +167,26 @@ def _matching(session: AsyncSession, query: ListQuery, limit: int) -> Reads:
     if session.get_bind().dialect.name != "sqlite":
         vector = "ticket.search_vector @@ to_tsquery('simple', :m)"
         return Reads(text(vector).bindparams(m=search.tsquery(query.words)), Ticket.search_text)
-    params: dict[str, object] = {"m": search.fts5_match(query.words), "n": limit}
+    params: dict[str, object] = {"m": search.fts5_match(query.words)}
     where = ["ticket_search MATCH :m"]
     if query.status is not None:
         where.append("status = :s")
         params["s"] = query.status.value
+    if query.sort is not Sort.CREATED or query.assignee is not None:
+        # The index's order is created order, not this sort's, and it holds
+        # no assignee: it yields every match, and the outer query filters,
+        # orders and pages them through the ticket table's own indexes (a
+        # search that matches most tickets reads them all; typed words
+        # rarely do).
+        page = f"SELECT ticket_id FROM ticket_search WHERE {' AND '.join(where)}"
+        return Reads(text(f"ticket.id IN ({page})").bindparams(**params), Ticket.search_text)
     if query.cursor is not None:
         where.append("rowid < :after")
-        params["after"] = search.order_key(query.cursor.created_at, query.cursor.id)
+        params["after"] = search.order_key(query.cursor.at, query.cursor.id)
     if query.until is not None:
         where.append("rowid >= :until")
-        params["until"] = search.order_key(query.until.created_at, query.until.id)
+        params["until"] = search.order_key(query.until.at, query.until.id)
+    params["n"] = limit
     page = f"SELECT ticket_id FROM ticket_search WHERE {' AND '.join(where)}"
     matching = text(f"ticket.id IN ({page} ORDER BY rowid DESC LIMIT :n)").bindparams(**params)
     return Reads(matching, Ticket.search_text)

@@ -9,8 +9,9 @@ from starlette.routing import Route
 
 from app import paths
 from app.cache import cached
-from app.tickets import actions, bulk, revert, timeline, views
+from app.tickets import actions, bulk, picker, revert, timeline, views
 from app.tickets.filters import ListQuery, parse_status
+from app.tickets.mine import resolving_me
 
 
 class TicketIdConvertor(Convertor[str]):
@@ -81,6 +82,7 @@ async def home(request: Request) -> str:
     return await views.home_page(request)
 
 
+@resolving_me  # ?assignee=me: sent on to the person's own id, never a key
 @cached(query=list_query)
 async def tickets(request: Request) -> str:
     return await views.tickets_page(request, listed(request))
@@ -129,6 +131,10 @@ async def ticket_source(request: Request) -> str:
 @cached(query=no_query)
 async def timeline_source(request: Request) -> str:
     return str(await timeline.ticket_timeline(request, request.path_params["ticket_id"]))
+
+
+async def assignee_picker_source(request: Request) -> str:
+    return await picker.assignee_picker(request, request.path_params["ticket_id"])
 
 
 @cached(query=no_query)
@@ -207,6 +213,12 @@ routes = [
         row_source,
         methods=["GET"],
         name="row_source",
+    ),
+    Route(
+        "/fragments/tickets/{ticket_id:ticket_id}/assignee",
+        assignee_picker_source,
+        methods=["GET"],
+        name="assignee_picker_source",
     ),
     Route("/fragments/status-legend", legend_source, methods=["GET"], name="legend_source"),
 ]

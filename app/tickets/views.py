@@ -15,7 +15,7 @@ around it, never the whole list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -30,8 +30,9 @@ from app.htmx import wants_partial
 from app.models import Ticket, TicketStatus, User
 from app.templating import render, render_page
 from app.tickets import queries, timeline
-from app.tickets.filters import Cursor, ListQuery
+from app.tickets.filters import NOBODY, UNKNOWN_ASSIGNEE, Cursor, ListQuery
 from app.tickets.forms import TicketForm
+from app.tickets.sorts import Sort
 
 NOT_FOUND = "No ticket has this id; it may have been deleted."
 
@@ -69,17 +70,18 @@ async def ticket_list(request: Request, query: ListQuery) -> Markup:
 async def list_window(request: Request, query: ListQuery) -> Markup:
     """One window of a list alone: what "Load more" appends, and what a
     window on screen re-fetches when the list's membership moves."""
+    await filtered_person(request, query)  # a person's id that names nobody: 400
 
     async def render_window() -> str:
         async with database(request).session() as session:
             window = await queries.list_tickets(session, query)
-            people = await queries.people(session, queries.people_of(window.tickets))
+            people = await queries.names(session, queries.people_of(window.tickets))
         rows = await fragments(
-            "ticket-row", [(t.id, _row_renderer(t, people)) for t in window.tickets]
+            "ticket-row", [(_row_key(t, people), _row_renderer(t, people)) for t in window.tickets]
         )
         # The window on screen re-fetches itself down to its last row, so a
         # new ticket joins it at the top and none drops out at the bottom.
-        last = Cursor.of(window.tickets[-1]) if window.tickets and window.next else None
+        last = Cursor.of(window.tickets[-1], query.sort) if window.tickets and window.next else None
         source = replace(query, until=last) if last else query
         return render(
             "tickets/_window.html",
@@ -136,24 +138,47 @@ async def ticket_row(request: Request, ticket_id: str) -> str:
 async def one_row(request: Request, ticket: Ticket) -> str:
     """A ticket's row: cached inside a render; in an action's answer, rendered, not stored."""
     async with database(request).session() as session:
-        people = await queries.people(session, queries.people_of([ticket]))
-    return (await fragments("ticket-row", [(ticket.id, _row_renderer(ticket, people))]))[0]
+        people = await queries.names(session, queries.people_of([ticket]))
+    row = (_row_key(ticket, people), _row_renderer(ticket, people))
+    return (await fragments("ticket-row", [row]))[0]
 
 
-def _row_renderer(ticket: Ticket, people: dict[str, User]) -> Callable[[], str]:
+def _row_key(ticket: Ticket, people: dict[str, queries.Name]) -> tuple[str, ...]:
+    """A row's fragment is keyed by its ticket and the names it shows: a rename
+    makes new keys for that person's rows only (the list that read the names
+    moved), and a row's entry holds its ticket's tag alone, so that a window of
+    rows by many people stays within the cache's tags per entry."""
+    shown = _people_of(ticket, people)
+    return (ticket.id, *(person.name if person else "" for person in shown.values()))
+
+
+def _row_renderer(ticket: Ticket, people: dict[str, queries.Name]) -> Callable[[], str]:
     def render_row() -> str:
         return render("tickets/_row.html", ticket=ticket, **_people_of(ticket, people))
 
     return render_row
 
 
-def _people_of(ticket: Ticket, people: dict[str, User]) -> dict[str, Any]:
-    """The author and assignee a ticket shows, given to its template as
-    entities: what it renders depends on their rows (a rename moves it)."""
+def _people_of(ticket: Ticket, people: Mapping[str, User | queries.Name]) -> dict[str, Any]:
+    """The author and assignee a ticket shows: on its page as entities, so that
+    what it renders depends on their rows (a rename moves it); in a list as
+    names (``_row_key``)."""
     return {
         "author": people.get(ticket.author_id or ""),
         "assignee": people.get(ticket.assignee_id or ""),
     }
+
+
+async def filtered_person(request: Request, query: ListQuery) -> User | None:
+    """The person a list is filtered by (``?assignee=<id>``), whose name it
+    shows; an id that names nobody is a 400 (not stored: a 4xx declines)."""
+    if query.assignee is None or query.assignee == NOBODY:
+        return None
+    async with database(request).session() as session:
+        person = await queries.person(session, query.assignee)
+    if person is None:
+        raise HTTPException(400, UNKNOWN_ASSIGNEE)
+    return person
 
 
 # -- fragments ------------------------------------------------------------
@@ -182,6 +207,8 @@ async def tickets_page(request: Request, query: ListQuery, form: TicketForm | No
         request,
         "tickets/index.html",
         query=query,
+        assignee=await filtered_person(request, query),
+        sorts=list(Sort),
         counts=await counts(request, query.status),
         ticket_list=await ticket_list(request, query),
         legend=await legend(),

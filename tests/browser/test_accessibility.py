@@ -223,6 +223,52 @@ def bulk_delete_asked(page: Page, server: Server, tag: str) -> None:
     expect(page.get_by_role("heading", name="Delete 2 tickets?")).to_be_visible()
 
 
+# -- people24: the account page, the assignee picker, the list's filter and sort --
+
+
+def _as_newcomer(page: Page, server: Server, tag: str) -> None:
+    """Signed in as a person of their own: renaming the admin would change other tests."""
+    token = server.sign_up(f"Newcomer {tag.split()[-1]}")
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": "session", "value": token, "url": server.base_url}])
+
+
+def account_page(page: Page, server: Server, tag: str) -> None:
+    _as_newcomer(page, server, tag)
+    page.goto("/account")
+    expect(page.get_by_role("textbox", name="Name")).to_be_visible()
+
+
+def account_renamed(page: Page, server: Server, tag: str) -> None:
+    _as_newcomer(page, server, tag)
+    page.goto("/account")
+    page.get_by_role("textbox", name="Name").fill(f"Renamed {tag.split()[-1]}")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.locator("#notices .toast")).to_contain_text("Your name is now")
+    expect(page.locator(".account-bar__name")).to_contain_text("Renamed")
+
+
+def account_refused(page: Page, server: Server, tag: str) -> None:
+    _as_newcomer(page, server, tag)
+    page.goto("/account")
+    page.get_by_role("textbox", name="Name").fill("")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.locator("#account-form .field-error")).to_be_visible()
+
+
+def assignee_picker(page: Page, server: Server, tag: str) -> None:
+    page.goto(f"/tickets/{server.create_ticket(f'{tag} to assign')}")
+    expect(page.get_by_label("Assign to")).to_be_visible()
+    expect(page.get_by_role("button", name="Assign to me")).to_be_visible()
+
+
+def list_filtered_and_sorted(page: Page, server: Server, tag: str) -> None:
+    server.create_ticket(f"{tag} unassigned")
+    page.goto("/tickets?assignee=none&sort=updated")
+    expect(page.get_by_label("Assignee")).to_have_value("none")
+    expect(page.get_by_label("Sort")).to_have_value("updated")
+
+
 STATES: list[Setup] = [
     home,
     many_tickets,
@@ -246,6 +292,11 @@ STATES: list[Setup] = [
     cache_charts,
     selection_bar,
     bulk_delete_asked,
+    account_page,
+    account_renamed,
+    account_refused,
+    assignee_picker,
+    list_filtered_and_sorted,
 ]
 
 
