@@ -133,6 +133,7 @@ async def timeline_source(request: Request) -> str:
     return str(await timeline.ticket_timeline(request, request.path_params["ticket_id"]))
 
 
+@cached(query=no_query)
 async def assignee_picker_source(request: Request) -> str:
     return await picker.assignee_picker(request, request.path_params["ticket_id"])
 
