@@ -12,6 +12,8 @@ that answers the hole for whoever asks, so an edge cache can fill it itself.
   (``place``: in a list ``row``, or on its ``page``), for its author and for
   admins; nothing for anyone else. The src carries what the decision needs
   from the shared data (the author), so filling it reads no database.
+- ``comment_hole_path(ticket id, comment id, author id)``: a comment's Edit
+  and Delete, for its author and for admins, decided as a Delete hole is.
 
 An edge cache fills a person's Delete holes without asking us for each: it
 decides who may delete from the ``viewer`` cookie and asks for ``?may=1`` or
@@ -43,6 +45,8 @@ _SHARED = xkey_header(frozenset({edge_contract.SHARED_HOLES_KEY}))
 
 @dataclass(frozen=True, slots=True)
 class _DeleteHole:
+    """A hole for the author and admins only: a ticket's Delete, a comment's actions."""
+
     author_id: str | None
     form: bytes  # the same for everyone who may use it
 
@@ -60,6 +64,12 @@ class _AccountHole:
 def _parse(src: str) -> _DeleteHole | _AccountHole | None:
     if src == edge_contract.ACCOUNT_HOLE:
         return _AccountHole()
+    comment = edge_contract.parse_comment_hole(src)
+    if comment is not None:
+        form = render(
+            "holes/comment_actions.html", ticket_id=comment.ticket_id, comment_id=comment.comment_id
+        ).encode()
+        return _DeleteHole(comment.author_id, form)
     found = edge_contract.parse_delete_hole(src)
     if found is None:
         return None

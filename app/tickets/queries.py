@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import search
 from app.deps.reads import Reads
-from app.models import DeletedTicket, Ticket, TicketCount, TicketStatus, User
+from app.models import Comment, DeletedTicket, Ticket, TicketCount, TicketStatus, User
 from app.tickets.filters import MAX_WINDOW, WINDOW_SIZE, Cursor, ListQuery
 
 
@@ -114,3 +114,21 @@ def _matching(session: AsyncSession, query: ListQuery, limit: int) -> Reads:
     page = f"SELECT ticket_id FROM ticket_search WHERE {' AND '.join(where)}"
     matching = text(f"ticket.id IN ({page} ORDER BY rowid DESC LIMIT :n)").bindparams(**params)
     return Reads(matching, Ticket.search_text)
+
+
+# -- comments (issue 24) ----------------------------------------------------------
+
+
+async def list_comments(session: AsyncSession, ticket_id: str) -> list[Comment]:
+    """A ticket's comments, oldest first: what it shows depends on that ticket's
+    comments alone (their membership under ``ticket_id``, and their rows)."""
+    found = await session.exec(
+        select(Comment)
+        .where(col(Comment.ticket_id) == ticket_id)
+        .order_by(col(Comment.created_at), col(Comment.id))
+    )
+    return list(found)
+
+
+async def get_comment(session: AsyncSession, comment_id: str) -> Comment | None:
+    return await session.get(Comment, comment_id)

@@ -29,7 +29,8 @@ from app.db import database
 from app.htmx import wants_partial
 from app.models import Ticket, TicketStatus, User
 from app.templating import render, render_page
-from app.tickets import queries
+from app.tickets import comment_views, queries
+from app.tickets.comment_forms import CommentForm
 from app.tickets.filters import Cursor, ListQuery
 from app.tickets.forms import TicketForm
 
@@ -190,11 +191,21 @@ async def tickets_page(request: Request, query: ListQuery, form: TicketForm | No
     )
 
 
-async def ticket_page(request: Request, ticket_id: str, form: TicketForm | None = None) -> str:
+async def ticket_page(
+    request: Request,
+    ticket_id: str,
+    form: TicketForm | None = None,
+    *,
+    comment_form: CommentForm | None = None,
+) -> str:
     ticket = await _ticket_or_404(request, ticket_id)
     async with database(request).session() as session:
         people = await queries.people(session, queries.people_of([ticket]))
-    return page(request, "tickets/detail.html", **_ticket_context(ticket, people, form))
+    # The comments follow the ticket's live part, beside it (never inside: their
+    # list is a live fragment of its own, and the ticket's source leaves them out).
+    comments = await comment_views.comments_section(request, ticket, comment_form)
+    context = _ticket_context(ticket, people, form)
+    return page(request, "tickets/detail.html", comments=comments, **context)
 
 
 async def ticket_id_by_number(request: Request, number: int) -> str:
