@@ -3,7 +3,8 @@
 Hypothesis drives random sequences of real actions over HTTP, by two
 people, through the cached app: sign up, sign in and out, create, edit the
 title and content, change the status (inline, as a list row does, or not),
-delete (inline or not) and undo. After every step, for each person and for
+delete (inline or not) and undo; comment (inline or not), edit and delete a
+comment. After every step, for each person and for
 somebody anonymous, every URL in play is asked of the cached app and of its
 oracle (``harness.oracle.Twins``: the same app, nothing stored, the same
 database), and their answers must be equal (``harness.oracle.compare`` says
@@ -13,7 +14,8 @@ The URLs: the home page and the list (all, each status, a search, with
 their next pages through ``rel="next"``), the page of every ticket in play
 (one an action may name, deleted ones included), and each live fragment's
 source the pages name (``data-live-src``), as static/live.js asks for it;
-each page also as htmx asks for it (``HX-Request: true``). A filler
+each page also as htmx asks for it (``HX-Request: true``); and the edit
+page of every comment made (one person's: a form, a 403 or a sign-in). A filler
 ticket's own page and row source are not asked for: no action names it, and
 the lists show it.
 
@@ -55,7 +57,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, select
 
 from app import ids, paths
-from app.models import Ticket, TicketStatus, User, utcnow
+from app.models import Comment, Ticket, TicketStatus, User, utcnow
 from harness.oracle import Answer, Twins, compare, links_of
 from tests.helpers import (
     HTMX,
@@ -101,6 +103,7 @@ class Person:
 
 class Freshness(RuleBasedStateMachine):
     tickets = Bundle("tickets")
+    comments = Bundle("comments")  # (ticket id, comment id)
 
     def __init__(self) -> None:
         super().__init__()
@@ -112,6 +115,7 @@ class Freshness(RuleBasedStateMachine):
         self.people: list[Person] = []
         self.in_play: set[str] = set()  # tickets an action may name or named
         self.filler: set[str] = set()  # tickets no action names
+        self.commented: set[tuple[str, str]] = set()  # (ticket, comment) any action made
 
     # -- the machinery -------------------------------------------------------------
 
@@ -277,6 +281,48 @@ class Freshness(RuleBasedStateMachine):
         self.in_play.add(ticket)
         self.post(self.who(who), paths.ticket_restore_path(ticket), {})
 
+    # -- comments (issue 24) ---------------------------------------------------------
+
+    async def _comments(self) -> set[tuple[str, str]]:
+        db = self.twins.cached.state.db
+        async with db.session() as session:
+            return {(c.ticket_id, c.id) for c in await session.exec(select(Comment))}
+
+    @rule(
+        target=comments,
+        who=st.integers(0, 1),
+        ticket=tickets,
+        body=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+        inline=st.booleans(),
+    )
+    def comment(self, who: int, ticket: str, body: list[str], inline: bool) -> Any:
+        """``inline``: with htmx, as the ticket page's form sends it (its section comes back)."""
+        before = self.run(self._comments())
+        self.in_play.add(ticket)
+        form = {"body": " ".join(body)}
+        self.post(
+            self.who(who), paths.ticket_comments_path(ticket), form, **(HTMX if inline else {})
+        )
+        made = self.run(self._comments()) - before
+        self.commented |= made
+        return multiple(*made)
+
+    @rule(
+        who=st.integers(0, 1),
+        made=comments,
+        body=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+    )
+    def edit_comment(self, who: int, made: tuple[str, str], body: list[str]) -> None:
+        ticket, comment = made
+        url = paths.comment_update_path(ticket, comment)
+        self.post(self.who(who), url, {"body": "edited " + " ".join(body)})
+
+    @rule(who=st.integers(0, 1), made=comments, inline=st.booleans())
+    def delete_comment(self, who: int, made: tuple[str, str], inline: bool) -> None:
+        ticket, comment = made
+        url = paths.comment_delete_path(ticket, comment)
+        self.post(self.who(who), url, {}, **(HTMX if inline else {}))
+
     # -- the check -----------------------------------------------------------------
 
     @invariant()
@@ -290,6 +336,8 @@ class Freshness(RuleBasedStateMachine):
         urls = [paths.home_path(), paths.tickets_path(), *lists, *searched]
         for ticket in sorted(self.in_play):
             urls += [paths.ticket_path(ticket), paths.row_source_path(ticket)]
+        for ticket, comment in sorted(self.commented):  # its edit page, per person
+            urls.append(paths.comment_edit_path(ticket, comment))
         return urls
 
     async def _check(self) -> None:
