@@ -118,7 +118,9 @@ async def ticket_source(request: Request, ticket_id: str) -> str:
         # Kept only while an undo can still bring the ticket back: a notice for
         # any other id (never a ticket, or past undo) is rendered, never stored.
         return await fragment("ticket-gone", render_gone, ticket_id, dynamic=not restorable)
-    return render("tickets/detail.html", block="main", **_ticket_context(ticket, people, None))
+    comments = await comment_views.comments_section(request, ticket)
+    context = _ticket_context(ticket, people, None)
+    return render("tickets/detail.html", block="main", comments=comments, **context)
 
 
 async def ticket_row(request: Request, ticket_id: str) -> str:
@@ -201,8 +203,8 @@ async def ticket_page(
     ticket = await _ticket_or_404(request, ticket_id)
     async with database(request).session() as session:
         people = await queries.people(session, queries.people_of([ticket]))
-    # The comments follow the ticket's live part, beside it (never inside: their
-    # list is a live fragment of its own, and the ticket's source leaves them out).
+    # The comments follow the ticket's live part, beside it, never inside: their
+    # list is a live fragment of its own, whose tags the part does not declare.
     comments = await comment_views.comments_section(request, ticket, comment_form)
     context = _ticket_context(ticket, people, form)
     return page(request, "tickets/detail.html", comments=comments, **context)
