@@ -19,6 +19,7 @@ from app.models import COMMENT_MAX, Comment, Ticket, TicketChange, User
 from app.notices import EVENT
 from app.tickets import history
 from app.tickets.comment_forms import CONTROL, EMPTY
+from app.tickets.comment_views import SHOWN
 from tests.helpers import HTMX, add_ticket, app_client, sign_in
 
 # A page's comment list: up to the form after it.
@@ -568,3 +569,25 @@ def test_the_check_for_markup_can_fail() -> None:
         "img onerror=y",
     ]
     assert executable("<p>&lt;script&gt; <code>onclick=</code></p>") == []
+
+
+async def test_a_long_discussion_shows_its_latest_comments_and_says_how_many_there_are(
+    app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    """Each comment shown is a tag of the list's entry (at most 128): a page
+    never holds them all, whatever their number."""
+    ticket = await add_ticket(app)
+    async with app.state.db.transaction() as session:
+        for n in range(SHOWN + 100):
+            session.add(Comment(ticket_id=ticket.id, body=f"Reply {n}."))
+    await comment(client, ticket.id, "The last word.")
+
+    page = await visitor.get(paths.ticket_path(ticket.id))
+    source = await visitor.get(paths.comments_source_path(ticket.id), headers=HTMX)
+
+    assert (page.status_code, source.status_code) == (200, 200)
+    shown = listed(page.text)
+    assert shown.count('<li id="comment-') == SHOWN
+    assert f"Showing the latest {SHOWN} of {SHOWN + 101} comments." in shown
+    assert "The last word." in shown and f"Reply {SHOWN + 99}." in shown
+    assert "<p>Reply 0.</p>" not in shown

@@ -32,6 +32,10 @@ from app.tickets.comment_forms import CommentForm
 
 NOT_FOUND = "No ticket has this id; it may have been deleted."
 NO_COMMENT = "This comment is not there any more; it may have been deleted."
+# The latest comments a ticket's page shows: each comment read, and each of their
+# authors, is a tag of the list and of the page that holds it (at most 128 an
+# entry), and the page's other parts need theirs.
+SHOWN = 40
 
 
 async def comment_list(request: Request, ticket_id: str) -> Markup:
@@ -39,12 +43,16 @@ async def comment_list(request: Request, ticket_id: str) -> Markup:
 
     async def render_comments() -> str:
         async with database(request).session() as session:
-            comments = await queries.list_comments(session, ticket_id)
+            comments = await queries.list_comments(session, ticket_id, SHOWN)
             people = await queries.people(session, [c.author_id for c in comments])
+            total = len(comments)
+            if total == SHOWN:
+                total = await queries.count_comments(session, ticket_id)
         return render(
             "tickets/_comment_list.html",
             ticket_id=ticket_id,
             comments=[(c, people.get(c.author_id or "")) for c in comments],
+            total=total,
             source=paths.comments_source_path(ticket_id),
         )
 

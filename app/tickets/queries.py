@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, text
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import search
@@ -119,15 +119,25 @@ def _matching(session: AsyncSession, query: ListQuery, limit: int) -> Reads:
 # -- comments (issue 24) ----------------------------------------------------------
 
 
-async def list_comments(session: AsyncSession, ticket_id: str) -> list[Comment]:
-    """A ticket's comments, oldest first: what it shows depends on that ticket's
-    comments alone (their membership under ``ticket_id``, and their rows)."""
+async def list_comments(session: AsyncSession, ticket_id: str, limit: int) -> list[Comment]:
+    """A ticket's latest ``limit`` comments, oldest first: what it shows depends on
+    that ticket's comments alone (their membership under ``ticket_id``, and the
+    rows read, each a tag: hence the limit, under an entry's 128)."""
     found = await session.exec(
         select(Comment)
         .where(col(Comment.ticket_id) == ticket_id)
-        .order_by(col(Comment.created_at), col(Comment.id))
+        .order_by(col(Comment.created_at).desc(), col(Comment.id).desc())
+        .limit(limit)
     )
-    return list(found)
+    return list(reversed(found.all()))
+
+
+async def count_comments(session: AsyncSession, ticket_id: str) -> int:
+    """How many comments a ticket has, read from their membership alone."""
+    found = await session.exec(
+        select(func.count()).select_from(Comment).where(col(Comment.ticket_id) == ticket_id)
+    )
+    return found.one()
 
 
 async def get_comment(session: AsyncSession, comment_id: str) -> Comment | None:
