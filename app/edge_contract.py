@@ -12,7 +12,9 @@ agree on, named once: the VCL hard-codes each of these, and
   ``may_delete`` to the two. It then asks for the hole with ``may=1`` or
   ``may=0``: two answers, each the same for everyone, which it keeps. The
   cookie is no secret and proves nothing: it only picks which shared answer
-  to show, and the app checks every write against the session.
+  to show, and the app checks every write against the session. A comment's
+  Edit and Delete (``comment_hole_path``) are decided the same way, by the
+  comment's author: its src is under ``DELETE_HOLES`` and ends with them.
 - **The keys a hole is kept by.** A hole answer that is the same for everyone
   is kept at the edge under ``SHARED_HOLES_KEY``; a process of a new build
   purges everything when it starts, which is when a hole's form may change.
@@ -97,6 +99,10 @@ _REVERT_HOLE = re.compile(
     rf"{DELETE_HOLES}(?P<ticket>[0-9a-f-]{{36}})/changes/(?P<change>[0-9]{{1,9}})/revert"
     rf"/(?P<actor>[0-9a-f-]{{36}}|{NO_AUTHOR})"
 )
+_COMMENT_HOLE = re.compile(
+    rf"{DELETE_HOLES}(?P<ticket>[0-9a-f-]{{36}})/comments/(?P<comment>[0-9a-f-]{{36}})"
+    rf"/(?P<author>[0-9a-f-]{{36}}|{NO_AUTHOR})"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,30 @@ def parse_editor_hole(src: str) -> str | None:
     """The person an editor hole ``src`` names (``NO_AUTHOR`` for nobody); None: none."""
     found = _EDITOR_HOLE.fullmatch(src)
     return None if found is None else found.group("person")
+
+
+@dataclass(frozen=True, slots=True)
+class CommentHole:
+    """What a comment's hole says (its Edit and Delete): decided by its author, as a
+    ticket's Delete is, so the edge reads the author as its last segment too."""
+
+    ticket_id: str
+    comment_id: str
+    author_id: str | None
+
+
+def comment_hole_path(ticket_id: str, comment_id: str, author_id: str | None) -> str:
+    """The hole of a comment's Edit and Delete, for its author and admins (app/holes.py)."""
+    return f"{DELETE_HOLES}{ticket_id}/comments/{comment_id}/{author_id or NO_AUTHOR}"
+
+
+def parse_comment_hole(src: str) -> CommentHole | None:
+    """The comment hole ``src`` names; None: it names none."""
+    found = _COMMENT_HOLE.fullmatch(src)
+    if found is None:
+        return None
+    ticket_id, comment_id, author = found.group("ticket", "comment", "author")
+    return CommentHole(ticket_id, comment_id, None if author == NO_AUTHOR else author)
 
 
 # -- the may= protocol -----------------------------------------------------------------

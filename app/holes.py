@@ -18,6 +18,8 @@ that answers the hole for whoever asks, so an edge cache can fill it itself.
   (``place``: in a list ``row``, or on its ``page``), for its author and for
   admins; nothing for anyone else. The src carries what the decision needs
   from the shared data (the author), so filling it reads no database.
+- ``comment_hole_path(ticket id, comment id, author id)``: a comment's Edit
+  and Delete, for its author and for admins, decided as a Delete hole is.
 
 An edge cache fills a person's Delete holes without asking us for each: it
 decides who may delete from the ``viewer`` cookie and asks for ``?may=1`` or
@@ -49,6 +51,8 @@ _SHARED = xkey_header(frozenset({edge_contract.SHARED_HOLES_KEY}))
 
 @dataclass(frozen=True, slots=True)
 class _DeleteHole:
+    """A hole for the author and admins only: a ticket's Delete, a comment's actions."""
+
     author_id: str | None
     form: bytes  # the same for everyone who may use it
 
@@ -66,26 +70,48 @@ class _AccountHole:
 def _parse(src: str) -> _DeleteHole | _AccountHole | None:
     if src == edge_contract.ACCOUNT_HOLE:
         return _AccountHole()
+    for parse in (_delete, _comment, _revert, _editor):
+        found = parse(src)
+        if found is not None:
+            return found
+    return None
+
+
+# Each of the holes below is for one person (the last segment of its src) and
+# admins: the very rule of a Delete, which the edge decides the same way.
+
+
+def _delete(src: str) -> _DeleteHole | None:
     found = edge_contract.parse_delete_hole(src)
     if found is None:
-        return _revert(src)
+        return None
     form = render(f"holes/delete_{found.place}.html", ticket_id=found.ticket_id).encode()
     return _DeleteHole(found.author_id, form)
 
 
+def _comment(src: str) -> _DeleteHole | None:
+    """A comment's Edit and Delete: for its author."""
+    found = edge_contract.parse_comment_hole(src)
+    if found is None:
+        return None
+    form = render(
+        "holes/comment_actions.html", ticket_id=found.ticket_id, comment_id=found.comment_id
+    )
+    return _DeleteHole(found.author_id, form.encode())
+
+
 def _revert(src: str) -> _DeleteHole | None:
-    """A timeline entry's Revert: for whoever made the change, and admins, the
-    very rule of a Delete (the edge decides it the same way)."""
+    """A timeline entry's Revert: for whoever made the change."""
     found = edge_contract.parse_revert_hole(src)
     if found is None:
-        return _editor(src)
+        return None
     form = render("holes/revert.html", ticket_id=found.ticket_id, change_id=found.change_id)
     return _DeleteHole(found.actor_id, form.encode())
 
 
 def _editor(src: str) -> _DeleteHole | None:
     """The mark that shows a ticket's edit controls: one per person who may
-    edit it (author, assignee), each for that person and admins."""
+    edit it (author, assignee)."""
     person = edge_contract.parse_editor_hole(src)
     if person is None:
         return None

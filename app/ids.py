@@ -75,3 +75,17 @@ def field(name: str, ticket: object | None = None) -> str:
 def field_error(name: str) -> str:
     """The message under an invalid field, which the field names in aria-describedby."""
     return f"{name}-error"
+
+
+# -- comments (issue 24) ----------------------------------------------------------
+
+COMMENTS = "comments"  # a ticket page's comments: their heading, list and form
+COMMENTS_HEADING = "comments-heading"  # where focus goes when a comment leaves
+COMMENT_LIST = "comment-list"  # the live fragment: the comments, oldest first
+COMMENT_FORM = "comment-form"  # the new comment's form; a 422 comes back in it
+COMMENT_BODY = "comment-body"  # the new comment's field
+
+
+def comment(comment_id: str) -> str:
+    """A comment in its ticket's list (``#comment-<id>``: a link to it)."""
+    return f"comment-{comment_id}"

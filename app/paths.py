@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 # The holes' URLs are part of the edge contract, named there; templates find them here.
 from app.edge_contract import account_hole_path as account_hole_path
+from app.edge_contract import comment_hole_path as comment_hole_path
 from app.edge_contract import delete_hole_path as delete_hole_path
 from app.edge_contract import editor_hole_path as editor_hole_path
 from app.edge_contract import revert_hole_path as revert_hole_path
@@ -142,3 +143,29 @@ def cache_inspector_path() -> str:
 def cache_figures_path() -> str:
     """The last hour of the cache's figures, as JSON for the admin page's charts."""
     return "/admin/cache/figures"
+
+
+# -- comments (issue 24) ----------------------------------------------------------
+
+
+def ticket_comments_path(ticket_id: str) -> str:
+    """Where a ticket's new comment is posted."""
+    return f"/tickets/{ticket_id}/comments"
+
+
+def comment_edit_path(ticket_id: str, comment_id: str) -> str:
+    """A comment's edit form, on a page of its own (its author's and admins')."""
+    return f"/tickets/{ticket_id}/comments/{comment_id}/edit"
+
+
+def comment_update_path(ticket_id: str, comment_id: str) -> str:
+    return f"/tickets/{ticket_id}/comments/{comment_id}/update"
+
+
+def comment_delete_path(ticket_id: str, comment_id: str) -> str:
+    return f"/tickets/{ticket_id}/comments/{comment_id}/delete"
+
+
+def comments_source_path(ticket_id: str) -> str:
+    """A ticket's comments, oldest first: the live fragment its page re-fetches."""
+    return f"/fragments/tickets/{ticket_id}/comments"

@@ -19,7 +19,7 @@ from app import ids, paths
 from app.assets import static_files
 from app.cache import cache_tag, collected_tags, is_rendering
 from app.deps.reads import rows_rendered
-from app.models import CONTENT_MAX, TITLE_MAX, TicketStatus
+from app.models import COMMENT_MAX, CONTENT_MAX, TITLE_MAX, TicketStatus
 from app.notices import quoted
 from app.rich_text import render_markdown
 from app.search import MAX_QUERY_CHARS
@@ -73,7 +73,9 @@ environment.globals.update(
 environment.globals.update(
     statuses=list(TicketStatus),  # every status select and badge
     ids=ids,
-    limits=SimpleNamespace(title=TITLE_MAX, content=CONTENT_MAX, search=MAX_QUERY_CHARS),
+    limits=SimpleNamespace(
+        title=TITLE_MAX, content=CONTENT_MAX, search=MAX_QUERY_CHARS, comment=COMMENT_MAX
+    ),
     live=live,
     hole=hole,
     moment=moment,

@@ -247,6 +247,8 @@
     if (elt.matches(".ticket-row__delete")) return `Could not delete “${title}”`;
     if (elt.closest(".ticket-row__delete, .ticket-delete")) return "Could not delete the ticket";
     if (elt.matches(".bulk")) return "Could not change the selected tickets";
+    if (elt.closest(".comment-delete")) return "Could not delete the comment";
+    if (elt.id === "comment-form") return "Could not add the comment";
     if (elt.matches("form")) return "Could not save";
     return "Could not open the page";
   }
@@ -676,4 +678,12 @@
     const to = at < 0 ? (by > 0 ? 0 : all.length - 1) : Math.min(Math.max(at + by, 0), all.length - 1);
     focusRow(all[to]);
   }
+
+  // -- comments (issue 24) -----------------------------------------------------------
+
+  // A deleted comment's Delete leaves with it: focus goes to the comments' heading.
+  // (Adding one focuses the form's field again: its answer marks it autofocus.)
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (maker(event.detail)?.matches?.(".comment-delete")) focusHeading("#comments-heading");
+  });
 })();

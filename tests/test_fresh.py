@@ -6,12 +6,12 @@ title and content, change the status (inline, as a list row does, or not),
 delete (inline or not) and undo, the same in bulk (a status, an assignee, a
 delete and its undo, for a few tickets at once), assign (to oneself, to the
 other, to nobody), rename oneself, save an edit form made a few versions ago
-(kept, or a 409 clash), and revert a title or description edit. After every
-step, for each person and for somebody anonymous, every URL in play is asked
-of the cached app and of its oracle (``harness.oracle.Twins``: the same app,
-nothing stored, the same database), and their answers must be equal
-(``harness.oracle.compare`` says what it ignores: headers that say how an
-answer was made, never its body).
+(kept, or a 409 clash), revert a title or description edit, comment (inline
+or not), edit and delete a comment. After every step, for each person and
+for somebody anonymous, every URL in play is asked of the cached app and of
+its oracle (``harness.oracle.Twins``: the same app, nothing stored, the same
+database), and their answers must be equal (``harness.oracle.compare`` says
+what it ignores: headers that say how an answer was made, never its body).
 
 The URLs: the home page and the list (all, each status, a search, each
 sort, each assignee filter, one of everything combined, with their next
@@ -19,7 +19,8 @@ pages through ``rel="next"``), the account page, the page and assignee
 picker of every ticket in play (one an action may name, deleted ones
 included), and each live fragment's
 source the pages name (``data-live-src``), as static/live.js asks for it;
-each page also as htmx asks for it (``HX-Request: true``). A filler
+each page also as htmx asks for it (``HX-Request: true``); and the edit
+page of every comment made (one person's: a form, a 403 or a sign-in). A filler
 ticket's own page and row source are not asked for: no action names it, and
 the lists show it.
 
@@ -61,7 +62,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, select
 
 from app import ids, paths
-from app.models import Ticket, TicketChange, TicketStatus, User, utcnow
+from app.models import Comment, Ticket, TicketChange, TicketStatus, User, utcnow
 from harness.oracle import Answer, Twins, compare, links_of
 from tests.helpers import (
     HTMX,
@@ -108,6 +109,7 @@ class Person:
 
 class Freshness(RuleBasedStateMachine):
     tickets = Bundle("tickets")
+    comments = Bundle("comments")  # (ticket id, comment id)
 
     def __init__(self) -> None:
         super().__init__()
@@ -120,6 +122,7 @@ class Freshness(RuleBasedStateMachine):
         self.in_play: set[str] = set()  # tickets an action may name or named
         self.filler: set[str] = set()  # tickets no action names
         self.bulk_undos: list[str] = []  # what each bulk delete's Undo posts to
+        self.commented: set[tuple[str, str]] = set()  # (ticket, comment) any action made
 
     # -- the machinery -------------------------------------------------------------
 
@@ -421,6 +424,48 @@ class Freshness(RuleBasedStateMachine):
         async with self.twins.cached.state.db.session() as session:
             return sorted((await session.exec(select(User.id))).all())
 
+    # -- comments (issue 24) ---------------------------------------------------------
+
+    async def _comments(self) -> set[tuple[str, str]]:
+        db = self.twins.cached.state.db
+        async with db.session() as session:
+            return {(c.ticket_id, c.id) for c in await session.exec(select(Comment))}
+
+    @rule(
+        target=comments,
+        who=st.integers(0, 1),
+        ticket=tickets,
+        body=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+        inline=st.booleans(),
+    )
+    def comment(self, who: int, ticket: str, body: list[str], inline: bool) -> Any:
+        """``inline``: with htmx, as the ticket page's form sends it (its section comes back)."""
+        before = self.run(self._comments())
+        self.in_play.add(ticket)
+        form = {"body": " ".join(body)}
+        self.post(
+            self.who(who), paths.ticket_comments_path(ticket), form, **(HTMX if inline else {})
+        )
+        made = self.run(self._comments()) - before
+        self.commented |= made
+        return multiple(*made)
+
+    @rule(
+        who=st.integers(0, 1),
+        made=comments,
+        body=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+    )
+    def edit_comment(self, who: int, made: tuple[str, str], body: list[str]) -> None:
+        ticket, comment = made
+        url = paths.comment_update_path(ticket, comment)
+        self.post(self.who(who), url, {"body": "edited " + " ".join(body)})
+
+    @rule(who=st.integers(0, 1), made=comments, inline=st.booleans())
+    def delete_comment(self, who: int, made: tuple[str, str], inline: bool) -> None:
+        ticket, comment = made
+        url = paths.comment_delete_path(ticket, comment)
+        self.post(self.who(who), url, {}, **(HTMX if inline else {}))
+
     # -- the check -----------------------------------------------------------------
 
     @invariant()
@@ -443,6 +488,8 @@ class Freshness(RuleBasedStateMachine):
             urls += [paths.ticket_path(ticket), paths.row_source_path(ticket)]
             urls.append(paths.timeline_source_path(ticket))
             urls.append(paths.assignee_picker_path(ticket))
+        for ticket, comment in sorted(self.commented):  # its edit page, per person
+            urls.append(paths.comment_edit_path(ticket, comment))
         return urls
 
     async def _check(self) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import and_, or_, text
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import search
 from app.deps.reads import Reads
-from app.models import DeletedTicket, Ticket, TicketCount, TicketStatus, User
+from app.models import Comment, DeletedTicket, Ticket, TicketCount, TicketStatus, User
 from app.tickets.filters import MAX_WINDOW, NOBODY, WINDOW_SIZE, Cursor, ListQuery
 from app.tickets.sorts import Sort
 
@@ -190,3 +190,31 @@ def _matching(session: AsyncSession, query: ListQuery, limit: int) -> Reads:
     page = f"SELECT ticket_id FROM ticket_search WHERE {' AND '.join(where)}"
     matching = text(f"ticket.id IN ({page} ORDER BY rowid DESC LIMIT :n)").bindparams(**params)
     return Reads(matching, Ticket.search_text)
+
+
+# -- comments (issue 24) ----------------------------------------------------------
+
+
+async def list_comments(session: AsyncSession, ticket_id: str, limit: int) -> list[Comment]:
+    """A ticket's latest ``limit`` comments, oldest first: what it shows depends on
+    that ticket's comments alone (their membership under ``ticket_id``, and the
+    rows read, each a tag: hence the limit, under an entry's 128)."""
+    found = await session.exec(
+        select(Comment)
+        .where(col(Comment.ticket_id) == ticket_id)
+        .order_by(col(Comment.created_at).desc(), col(Comment.id).desc())
+        .limit(limit)
+    )
+    return list(reversed(found.all()))
+
+
+async def count_comments(session: AsyncSession, ticket_id: str) -> int:
+    """How many comments a ticket has, read from their membership alone."""
+    found = await session.exec(
+        select(func.count()).select_from(Comment).where(col(Comment.ticket_id) == ticket_id)
+    )
+    return found.one()
+
+
+async def get_comment(session: AsyncSession, comment_id: str) -> Comment | None:
+    return await session.get(Comment, comment_id)

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from app import paths
 from app.cache import cached
-from app.tickets import actions, bulk, picker, revert, timeline, views
+from app.tickets import actions, bulk, comment_views, comments, picker, revert, timeline, views
 from app.tickets.filters import ListQuery, parse_status
 from app.tickets.mine import resolving_me
 
@@ -143,6 +143,11 @@ async def legend_source(request: Request) -> str:
     return str(await views.legend())
 
 
+@cached(query=no_query)
+async def comments_source(request: Request) -> str:
+    return await comment_views.comments_source(request, request.path_params["ticket_id"])
+
+
 routes = [
     Route("/", home, methods=["GET"], name="home"),
     Route("/tickets", tickets, methods=["GET"], name="tickets"),
@@ -222,4 +227,35 @@ routes = [
         name="assignee_picker_source",
     ),
     Route("/fragments/status-legend", legend_source, methods=["GET"], name="legend_source"),
+    # Comments (issue 24): add, edit (a page of its own), delete; the live list.
+    Route(
+        "/tickets/{ticket_id:ticket_id}/comments",
+        comments.create_comment,
+        methods=["POST"],
+        name="ticket_comments",
+    ),
+    Route(
+        "/tickets/{ticket_id:ticket_id}/comments/{comment_id:ticket_id}/edit",
+        comments.edit_comment,
+        methods=["GET"],
+        name="comment_edit",
+    ),
+    Route(
+        "/tickets/{ticket_id:ticket_id}/comments/{comment_id:ticket_id}/update",
+        comments.update_comment,
+        methods=["POST"],
+        name="comment_update",
+    ),
+    Route(
+        "/tickets/{ticket_id:ticket_id}/comments/{comment_id:ticket_id}/delete",
+        comments.delete_comment,
+        methods=["POST"],
+        name="comment_delete",
+    ),
+    Route(
+        "/fragments/tickets/{ticket_id:ticket_id}/comments",
+        comments_source,
+        methods=["GET"],
+        name="comments_source",
+    ),
 ]

@@ -29,7 +29,8 @@ from app.db import database
 from app.htmx import wants_partial
 from app.models import Ticket, TicketStatus, User
 from app.templating import render, render_page
-from app.tickets import queries, timeline
+from app.tickets import comment_views, queries, timeline
+from app.tickets.comment_forms import CommentForm
 from app.tickets.filters import NOBODY, UNKNOWN_ASSIGNEE, Cursor, ListQuery
 from app.tickets.forms import TicketForm
 from app.tickets.sorts import Sort
@@ -218,15 +219,26 @@ async def tickets_page(request: Request, query: ListQuery, form: TicketForm | No
 
 
 async def ticket_page(
-    request: Request, ticket_id: str, form: TicketForm | None = None, **extra: Any
+    request: Request,
+    ticket_id: str,
+    form: TicketForm | None = None,
+    *,
+    comment_form: CommentForm | None = None,
+    **extra: Any,
 ) -> str:
     """``extra``: what an action's answer adds (a conflict: app/tickets/conflicts.py)."""
     ticket = await _ticket_or_404(request, ticket_id)
     async with database(request).session() as session:
         people = await queries.people(session, queries.people_of([ticket]))
     context = _ticket_context(ticket, people, form)
+    # The comments and the history follow the ticket's live part, beside it,
+    # never inside: each is a live fragment of its own, whose tags the part
+    # does not declare.
+    comments = await comment_views.comments_section(request, ticket, comment_form)
     history = await timeline.ticket_timeline(request, ticket_id)
-    return page(request, "tickets/detail.html", timeline=history, **context, **extra)
+    return page(
+        request, "tickets/detail.html", comments=comments, timeline=history, **context, **extra
+    )
 
 
 async def ticket_id_by_number(request: Request, number: int) -> str:

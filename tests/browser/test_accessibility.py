@@ -269,6 +269,54 @@ def list_filtered_and_sorted(page: Page, server: Server, tag: str) -> None:
     expect(page.get_by_label("Sort")).to_have_value("updated")
 
 
+# -- comments (issue 24) ------------------------------------------------------------
+
+COMMENTS = (
+    "Seen it *too*: `lpr -P tray2` fails.",
+    "- check [the log](https://example.com/log)\n- **then** retry",
+)
+
+
+def commented_ticket(server: Server, tag: str) -> str:
+    ticket_id = server.create_ticket(f"{tag} discussed")
+    with server.http() as http:
+        for body in COMMENTS:
+            answer = http.post(f"/tickets/{ticket_id}/comments", data={"body": body})
+            assert answer.status_code == 303, answer.text
+    return ticket_id
+
+
+def comments_listed(page: Page, server: Server, tag: str) -> None:
+    """Comments with their Edit and Delete (the admin's), and the form."""
+    page.goto(f"/tickets/{commented_ticket(server, tag)}")
+    expect(page.locator("#comment-list .comment")).to_have_count(len(COMMENTS))
+
+
+def comment_refused(page: Page, server: Server, tag: str) -> None:
+    page.goto(f"/tickets/{commented_ticket(server, tag)}")
+    page.locator("#comments").get_by_role("button", name="Comment").click()
+    expect(page.locator("#comment-body-error")).to_be_visible()
+
+
+def comment_added(page: Page, server: Server, tag: str) -> None:
+    page.goto(f"/tickets/{server.create_ticket(f'{tag} first comment')}")
+    page.locator("#comment-body").fill("First!")
+    page.locator("#comments").get_by_role("button", name="Comment").click()
+    expect(page.locator("#notices")).to_contain_text("Comment added.")
+
+
+def comment_edit_page(page: Page, server: Server, tag: str) -> None:
+    page.goto(f"/tickets/{commented_ticket(server, tag)}")
+    page.locator("#comment-list").get_by_role("link", name="Edit").first.click()
+    expect(page.get_by_role("heading", name="Edit comment")).to_be_visible()
+
+
+def visitor_comments(page: Page, server: Server, tag: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"/tickets/{commented_ticket(server, tag)}")
+    expect(page.get_by_text("to comment.")).to_be_visible()
+
+
 STATES: list[Setup] = [
     home,
     many_tickets,
@@ -297,6 +345,11 @@ STATES: list[Setup] = [
     account_refused,
     assignee_picker,
     list_filtered_and_sorted,
+    comments_listed,
+    comment_refused,
+    comment_added,
+    comment_edit_page,
+    visitor_comments,
 ]
 
 

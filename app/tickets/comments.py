@@ -1,0 +1,171 @@
+"""A ticket's comments: add one, edit or delete one's own (admins: any).
+
+Each action reads top to bottom: who, validate, write, answer. The write
+locks the ticket's row first (``FOR UPDATE``; SQLite's writes are one at a
+time anyway), so that its ``comment_count`` moves in step with its comments
+however many people comment at once, and two deletes of one comment find it
+once. Adding and removing a comment is recorded in the ticket's history.
+
+What a write moved is derived from the rows it changed (app/deps): the
+comment's row and its ticket's membership, and the ticket's row (its count).
+No action names a tag.
+
+With htmx, adding answers the comments' section (the list with the new one,
+and an empty form); deleting, the list; a refused body comes back in the
+form, with its message, as a 422. Without JavaScript each answers a 303 to
+the ticket's page, or that page with the message (422). Editing happens on
+a page of its own, and comes back to the ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from app import ids, paths
+from app.accounts.permissions import signed_in
+from app.accounts.viewer import Viewer
+from app.db import database
+from app.htmx import HtmxDetails, hx_changed, hx_redirect
+from app.models import Comment, Ticket, utcnow
+from app.notices import notify
+from app.tickets import comment_views, history, views
+from app.tickets.comment_forms import FIELD, CommentForm, validate
+
+AUTHOR_OR_ADMIN = "Only the comment's author or an admin can change it."
+ADDED = "Comment added."
+SAVED = "Comment saved."
+DELETED = "Comment deleted."
+
+
+async def create_comment(request: Request) -> Response:
+    author = await signed_in(request)
+    ticket_id = request.path_params["ticket_id"]
+    form = validate(await request.form())
+    async with _writing(request) as session:
+        ticket = await _locked(session, ticket_id)
+        if form.is_valid:
+            now = utcnow()  # made and last changed at once: not shown as edited
+            comment = Comment(
+                ticket_id=ticket_id,
+                author_id=author.id,
+                body=form.values[FIELD],
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(comment)
+            ticket.comment_count += 1
+            session.add(ticket)
+            history.record(session, ticket, history.COMMENT_ADDED, author.id, new=comment.id)
+    if not form.is_valid:
+        return await _invalid(request, ticket, form)
+    if HtmxDetails(request):
+        section = await comment_views.comments_section(request, ticket, focus=True)
+        return notify(hx_changed(HTMLResponse(section)), ADDED)
+    return RedirectResponse(_at(ticket_id, ids.comment(comment.id)), status_code=303)
+
+
+async def edit_comment(request: Request) -> Response:
+    """``GET .../edit``: the form, for the comment's author and admins."""
+    viewer = await signed_in(request)
+    ticket_id = request.path_params["ticket_id"]
+    comment = await comment_views.existing_comment(
+        request, ticket_id, request.path_params["comment_id"]
+    )
+    _require_author_or_admin(viewer, comment)
+    page = await comment_views.edit_comment_page(request, ticket_id, comment)
+    answer = HTMLResponse(page)
+    answer.headers["Cache-Control"] = "private, no-store"  # one person's form
+    return answer
+
+
+async def update_comment(request: Request) -> Response:
+    viewer = await signed_in(request)
+    ticket_id = request.path_params["ticket_id"]
+    form = validate(await request.form())
+    async with _writing(request) as session:
+        await _locked(session, ticket_id)
+        comment = await _comment(session, ticket_id, request.path_params["comment_id"])
+        _require_author_or_admin(viewer, comment)
+        if form.is_valid and comment.body != form.values[FIELD]:
+            comment.body = form.values[FIELD]
+            comment.updated_at = utcnow()
+            session.add(comment)
+    if not form.is_valid:
+        page = await comment_views.edit_comment_page(request, ticket_id, comment, form)
+        return HTMLResponse(page, 422)
+    return _navigate(request, _at(ticket_id, ids.comment(comment.id)), SAVED)
+
+
+async def delete_comment(request: Request) -> Response:
+    viewer = await signed_in(request)
+    ticket_id = request.path_params["ticket_id"]
+    async with _writing(request) as session:
+        ticket = await _locked(session, ticket_id)
+        comment = await _comment(session, ticket_id, request.path_params["comment_id"])
+        _require_author_or_admin(viewer, comment)
+        await session.delete(comment)
+        ticket.comment_count = max(ticket.comment_count - 1, 0)
+        session.add(ticket)
+        history.record(session, ticket, history.COMMENT_REMOVED, viewer.id, old=comment.id)
+    if HtmxDetails(request):
+        listed = await comment_views.comment_list(request, ticket_id)
+        return notify(hx_changed(HTMLResponse(listed)), DELETED)
+    return RedirectResponse(_at(ticket_id, ids.COMMENTS), status_code=303)
+
+
+@asynccontextmanager
+async def _writing(request: Request) -> AsyncIterator[AsyncSession]:
+    """A write under one existing ticket, which another write may delete meanwhile."""
+    try:
+        async with database(request).transaction() as session:
+            yield session
+    except StaleDataError:
+        raise HTTPException(404, views.NOT_FOUND) from None
+
+
+async def _locked(session: AsyncSession, ticket_id: str) -> Ticket:
+    """The ticket, its row locked until COMMIT: its comments change one write at a time."""
+    ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+    if ticket is None:
+        raise HTTPException(404, views.NOT_FOUND)
+    return ticket
+
+
+async def _comment(session: AsyncSession, ticket_id: str, comment_id: str) -> Comment:
+    comment = await session.get(Comment, comment_id)
+    if comment is None or comment.ticket_id != ticket_id:
+        raise HTTPException(404, comment_views.NO_COMMENT)
+    return comment
+
+
+def _require_author_or_admin(viewer: Viewer, comment: Comment) -> None:
+    # The rule a comment's hole shows its Edit and Delete by (app/holes.py).
+    if not viewer.may_delete(comment.author_id):
+        raise HTTPException(403, AUTHOR_OR_ADMIN)
+
+
+async def _invalid(request: Request, ticket: Ticket, form: CommentForm) -> Response:
+    """422 with the form and its message: the section for htmx, else the ticket's page."""
+    if HtmxDetails(request):
+        section = await comment_views.comments_section(request, ticket, form, focus=True)
+        return HTMLResponse(section, 422)
+    page = await views.ticket_page(request, ticket.id, comment_form=form)
+    return HTMLResponse(page, 422)
+
+
+def _at(ticket_id: str, element_id: str) -> str:
+    return f"{paths.ticket_path(ticket_id)}#{element_id}"
+
+
+def _navigate(request: Request, url: str, notice: str) -> Response:
+    """htmx loads ``url`` itself (200 + HX-Redirect), with a notice; a plain post gets 303."""
+    if HtmxDetails(request):
+        return notify(hx_redirect(Response(status_code=200), url), notice)
+    return RedirectResponse(url, status_code=303)
