@@ -16,6 +16,17 @@ from app.cache.context import READ_AFTER_COOKIE, READ_AFTER_HEADER, RequestKey
 from app.cache.holes import fills_esi
 
 RequestHeaders = Mapping[bytes, bytes]  # lower-case names, as ASGI gives them
+# The request headers an answer depends on besides its variant's (``request_key``
+# reads no other; ``Host`` is the Host check's): what a request is asked by
+# (``Variants.asked_by``), whatever else it carries (``app/cache/repeats.py``).
+ANSWER_HEADERS = (
+    b"host",
+    b"cookie",  # its visitor, for the holes (and their read-after clock)
+    b"if-none-match",
+    b"accept-encoding",
+    b"surrogate-capability",
+    READ_AFTER_HEADER,
+)
 # A store clock counts microseconds (16 digits today); 18 stay below 2**63,
 # which the edge's integers hold too. A longer number is no clock.
 CLOCK_DIGITS_MAX = 18
@@ -27,16 +38,22 @@ class Variants:
     """How the app splits one URL into representations.
 
     ``of`` names the variant a request's headers ask for (it becomes part of
-    the key); ``vary`` lists the headers it reads, for the ``Vary`` header.
+    the key); ``vary`` lists every header it reads, for the ``Vary`` header
+    (which HTTP caches rely on: ``of`` must read no other).
     """
 
     of: Callable[[RequestHeaders], str]
     vary: tuple[str, ...] = ()
     vary_header: bytes = field(init=False)  # the Vary header of every answer, made once
+    # Every request header an answer may depend on: two requests that agree on
+    # them (and on method, path and query) get the same answer.
+    asked_by: tuple[bytes, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         vary_header = ", ".join((*self.vary, "Accept-Encoding")).encode()
         object.__setattr__(self, "vary_header", vary_header)
+        named = (name.lower().encode("latin-1") for name in self.vary)
+        object.__setattr__(self, "asked_by", tuple(dict.fromkeys((*ANSWER_HEADERS, *named))))
 
 
 ONE_VARIANT = Variants(lambda headers: "page")
