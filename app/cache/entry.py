@@ -101,11 +101,11 @@ class Entry:
         made = self.derived.encoded
         if made is None:
             made = self.derived.encoded = {}
-        body = made.get(encoding)
-        if body is None:
+        coded = made.get(encoding)
+        if coded is None:
             source = self.body if public is None else public(self)
-            body = made[encoding] = compress_as(encoding, source)
-        return encoding, body, self.etag_of(encoding)
+            coded = made[encoding] = compress_as(encoding, source)
+        return encoding, coded, self.etag_of(encoding)
 
     def encoding_for(
         self, accept_encoding: bytes | None, public: Public | None = None
