@@ -2,15 +2,18 @@
 
     python -m bench.hits [--revision REV] [--duration S] [--rounds R] [--tickets N]
 
-The four rows ``scripts/bench`` prints for the HIT path, and nothing else, so
-that a change to it can be measured in a minute: ``GET /tickets`` (X-Cache:
-HIT) on scripts/run's server, asked with identical requests and with requests
-that differ (a unique header each, ``bench/unique.lua``), next to the bare
-ASGI app (``bench.bare_app``) sending the very same bytes, asked the same two
-ways. The rows are loaded in interleaved rounds (medians), each alone on the
-server CPU while the others are paused (``bench.rows``); wrk runs on the other
-CPU. ``--revision``: the same two cached rows of another revision too, served
-at once (checked out in a temporary worktree, as ``bench.against`` does).
+The HIT rows of ``scripts/bench``, and nothing else, so that a change to the
+HIT path can be measured in minutes: ``GET /tickets`` (X-Cache: HIT) on
+scripts/run's server, asked with identical requests; with requests that
+differ (a unique header each, ``bench/unique.lua``: answered from the
+repeats, ``app/cache/repeats.py``, since they ask the same thing); and with
+a cookie of their own each (``bench/unique_cookie.lua``: each takes the whole
+HIT path). Next to them, the bare ASGI app (``bench.bare_app``) sending the
+very same bytes, asked the same three ways. The rows are loaded in
+interleaved rounds (medians), each alone on the server CPU while the others
+are paused (``bench.rows``); wrk runs on the other CPU. ``--revision``: the
+same cached rows of another revision too, served at the same time (checked
+out in a temporary worktree, as ``bench.against`` does).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench import seed, verify
+from bench import seed, verify, wrk
 from bench.against import checkout
 from bench.rows import Load, Row, load_rounds
 from harness.app_server import AppServer
@@ -31,11 +34,16 @@ BARE_APP = "bench.bare_app:create_app"
 
 
 def rows_of(name: str, server: AppServer, check: str, *, metrics: bool = True) -> list[Row]:
-    """The same URL asked with identical requests, and with unique ones."""
+    """The same URL asked with identical requests, with unique ones (a header
+    of their own), and with a cookie of their own each."""
     return [
         Row(f"{name}, identical", server, check, wrk_cpus=WRK_CPU, has_metrics=metrics),
         Row(f"{name}, unique", server, check, unique=True, wrk_cpus=WRK_CPU, has_metrics=metrics),
-    ]
+        Row(
+            f"{name}, unique cookie", server, check, script=wrk.UNIQUE_COOKIE,
+            wrk_cpus=WRK_CPU, has_metrics=metrics,
+        ),
+    ]  # fmt: skip
 
 
 def run(tickets: int, duration: int, rounds: int, revision: str | None) -> None:
@@ -78,7 +86,7 @@ def run(tickets: int, duration: int, rounds: int, revision: str | None) -> None:
     by_name = {row.name: row for row in rows}
     print(f"{'row':<44}{'req/s':>9}{'spread':>8}{'p50 ms':>8}{'p99 ms':>8}{'/ bare':>8}")
     for row in rows:
-        kind = "unique" if row.unique else "identical"
+        kind = row.name.rsplit(", ", 1)[1]
         ratio = row.rps / by_name[f"bare ASGI, {kind}"].rps
         print(
             f"{row.name:<44}{row.rps:>9,.0f}{row.spread:>8.0%}{row.p50_ms:>8.2f}"

@@ -80,7 +80,8 @@ class Entry:
             + BYTES_OVERHEAD_BYTES
             + len(self.body)
             + sum(ENCODED_OVERHEAD_BYTES + len(body) for _, body in self.encoded)
-            + sum(TAG_OVERHEAD_BYTES + len(tag) for tag in self.tags)
+            + TAG_OVERHEAD_BYTES * len(self.tags)
+            + sum(map(len, self.tags))
             + (STR_OVERHEAD_BYTES + len(self.made_by) if self.made_by else 0)
         )
 

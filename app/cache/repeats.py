@@ -32,6 +32,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.cache.engine import Cache
 
 MAX_SHAPES = 64
+# Where ``RepeatsMiddleware`` leaves the shape it worked out, for ``keep``.
+SHAPE_KEY = "cache.shape"
 
 Shape = tuple[object, ...]  # (method, path, query string, each header of asked_by or None)
 # An answer: its cache key (what it counts under), the two ASGI messages that
@@ -74,7 +76,7 @@ class Repeats:
         before the entry was), until it expires at ``expires_at``. The
         messages are sent again as they are (an ASGI server reads a message,
         and changes nothing in it)."""
-        shape = shape_of(scope, self.asked_by)
+        shape = scope[SHAPE_KEY] if SHAPE_KEY in scope else shape_of(scope, self.asked_by)
         if shape is None:
             return
         if mark != self.mark or len(self.kept) >= self.max_shapes:
@@ -100,7 +102,7 @@ class RepeatsMiddleware:
         if scope["type"] == "http":
             repeats = self.repeats
             if repeats.kept:  # nothing kept (a store with no mark): no shape to work out
-                shape = shape_of(scope, repeats.asked_by)
+                shape = scope[SHAPE_KEY] = shape_of(scope, repeats.asked_by)
                 kept = None if shape is None else repeats.kept.get(shape)
                 if kept is not None:
                     key, start, body, expires_at = kept
