@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -16,7 +17,7 @@ from sqlalchemy.pool import PoolResetState
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
-from app import sqlite_functions
+from app import sqlite_driver, sqlite_functions
 from app.cache import Commit
 from app.deps.hooks import COMMIT, TrackedSession
 from app.migrations import upgrade
@@ -63,11 +64,15 @@ class Database:
     ) -> None:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        options: dict[str, Any] = {}
         if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.drivername == "sqlite+aiosqlite":  # one trip to its thread per statement
+            args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
+            options["async_creator"] = functools.partial(sqlite_driver.connect, *args, **kwargs)
         # SQLite: the pool's reset on return is _rollback_if_open.
         self.engine = create_async_engine(
-            url, pool_reset_on_return=None if self.is_sqlite else "rollback"
+            url, pool_reset_on_return=None if self.is_sqlite else "rollback", **options
         )
         self._after_commit: CommitHook = after_commit or _no_hook
         self.outbox = outbox

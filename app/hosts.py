@@ -10,7 +10,7 @@ at one header.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,8 +20,11 @@ SEEN_MAX = 64  # raw Host values remembered as allowed (a name with a few ports)
 
 
 class AllowedHosts:
-    def __init__(self, app: ASGIApp, hosts: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, hosts: Iterable[str], headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
         self.app = app
+        self.headers = list(headers)  # on its refusal too (the app's browser policy)
         self.hosts = frozenset(host.lower().encode() for host in hosts)
         self.any = ANY.encode() in self.hosts
         self._seen: set[bytes] = set()  # raw values found allowed: one lookup next time
@@ -31,9 +34,11 @@ class AllowedHosts:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "http":
-            await PlainTextResponse("Unknown host: this app answers to its own names only.", 400)(
-                scope, receive, send
+            refusal = PlainTextResponse(
+                "Unknown host: this app answers to its own names only.", 400
             )
+            refusal.raw_headers += self.headers
+            await refusal(scope, receive, send)
         # a websocket to a foreign host: closed unanswered
 
     def _allows(self, scope: Scope) -> bool:

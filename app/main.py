@@ -48,7 +48,7 @@ from app.hosts import AllowedHosts
 from app.htmx import VARIANTS, wants_partial
 from app.origin import CrossOriginProtection
 from app.outbox import Outbox
-from app.security_headers import SecurityHeaders
+from app.security_headers import HEADERS as SECURITY_HEADERS
 from app.settings import Settings
 from app.templating import render_page
 from app.tickets.routes import routes as ticket_routes
@@ -91,25 +91,26 @@ class CachedApp(Starlette):
     (it is a GET) and no routing, so ``CacheMiddleware`` answers it before
     Starlette's own middleware runs (only the Host check comes before it);
     every other request goes on through the stack, with the cache bound.
-    A request that exactly repeats one answered that way gets the same
+    A request that asks what one answered that way asked gets the same
     answer again (``RepeatsMiddleware``), before even the Host check: the
     kept answer was given to the very same ``Host``, which passed it.
-    Outermost of all, ``SecurityHeaders`` adds the browser's policy to every
-    answer, those too.
+    The browser's policy (``app.security_headers.HEADERS``) is added by the
+    cache to every answer it passes or makes, and by the Host check to its
+    refusal: every answer carries it, and no layer wraps them all for it.
     """
 
     def __init__(self, *, cache: Cache, allowed_hosts: Sequence[str], **options: Any) -> None:
         super().__init__(**options)
         self.cache = cache
         self.allowed_hosts = allowed_hosts
-        self.repeats = Repeats(cache)
+        self.repeats = Repeats(cache, VARIANTS.asked_by)
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        cached = CacheMiddleware(stack, self.cache, VARIANTS, self.repeats)
+        cached = CacheMiddleware(stack, self.cache, VARIANTS, self.repeats, SECURITY_HEADERS)
         # The Host check comes first: a HIT is an answer too.
-        checked = AllowedHosts(cached, self.allowed_hosts)
-        return SecurityHeaders(RepeatsMiddleware(checked, self.repeats))
+        checked = AllowedHosts(cached, self.allowed_hosts, SECURITY_HEADERS)
+        return RepeatsMiddleware(checked, self.repeats)
 
 
 def create_app(settings: Settings | None = None, *, events: EventBroker | None = None) -> Starlette:

@@ -16,7 +16,13 @@ old, and only then deleted.
 
 The bound: a write acknowledged by one process is served stale by no process
 for longer than ``GRACE + SWEEP_EVERY`` plus one sweep (0.7 s here), as long
-as some process can reach the store. Rows are timed by the inserting host's
+as some process can reach the store.
+
+A cache whose every answer dies with its process (an in-process store, no
+edge: ``Cache.outlives_process`` is false) needs none of it: a write is
+invalidated right after COMMIT, or its process is gone, and its answers with
+it. Then no row is written, and the sweeper looks once, at start, for rows an
+earlier run left (a store or an edge it had then), and stops. Rows are timed by the inserting host's
 clock, so a skew between hosts adds to the bound (or sweeps a row early,
 which only costs one more bump).
 """
@@ -64,8 +70,9 @@ class Outbox:
         self._mine: set[int] = set()
 
     async def record(self, session: AsyncSession, commit: Commit) -> int | None:
-        """Write what ``commit`` queued, in its transaction (before COMMIT)."""
-        if not commit.queued:
+        """Write what ``commit`` queued, in its transaction (before COMMIT), if
+        anything that keeps answers outlives this process."""
+        if not commit.queued or not self.cache.outlives_process:
             return None
         row = InvalidationOutbox(queued=commit.to_text())
         session.add(row)
@@ -133,8 +140,10 @@ class Outbox:
         return len(rows)
 
     async def run(self) -> None:
-        """Sweep for as long as the app runs; back off while sweeps fail."""
+        """Sweep for as long as the app runs; back off while sweeps fail. Once,
+        when nothing this cache keeps outlives the process (no row is made)."""
         pause = SWEEP_EVERY
+        once = not self.cache.outlives_process
         while True:
             try:
                 if await self.sweep():
@@ -147,6 +156,8 @@ class Outbox:
                 pause = min(pause * 2, SWEEP_BACKOFF_MAX)
             except Exception:
                 logger.exception("sweeping the invalidation outbox failed")
+            if once:
+                return
             await asyncio.sleep(pause)
 
     async def _delete(self, rows: list[int]) -> None:

@@ -1,10 +1,12 @@
 """The headers every answer carries for the browser: what it may run, load and frame.
 
-``SecurityHeaders`` is the outermost layer of the app (``CachedApp``), so
-every answer gets them, however it was made: a page or its htmx variant, a
-source under ``/fragments``, an error page, a static file, a kept repeat or
-a HIT (the cache never stores them: they are added on the way out), and
-through the edge, which keeps what the app answered.
+``CachedApp`` hands ``HEADERS`` to the two layers every answer leaves
+through: ``CacheMiddleware``, which adds them to each answer it passes or
+makes (a page or its htmx variant, a source under ``/fragments``, an error
+page, a static file, a HIT and so a kept repeat: the cache never stores them,
+they are added on the way out), and the Host check, to its refusal. Through
+the edge too, which keeps what the app answered. No middleware of its own:
+one around every answer cost each HIT a closure and a copy of its headers.
 
 The policy allows scripts from this origin only, and one inline script by
 its hash (``MARK_JS``, which ``base.html`` inlines so that the page's
@@ -19,8 +21,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Inlined in base.html's <head> (through the templates' ``mark_js`` global),
 # allowed by its hash below: change it, and the hash follows.
@@ -55,23 +55,3 @@ HEADERS: list[tuple[bytes, bytes]] = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
 ]
-
-
-class SecurityHeaders:
-    """Adds ``HEADERS`` to the start of every HTTP answer."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # A new message: the one given may be kept and sent again (a repeat).
-                message = {**message, "headers": [*message.get("headers", ()), *HEADERS]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

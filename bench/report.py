@@ -33,7 +33,9 @@ class Results:
     compressed: Row
     signed: Row  # a signed-in person's cached page (holes filled)
     signed_compressed: Row
-    unrepeated: Row  # no two requests alike: none answered as a repeat
+    unrepeated: Row  # no two requests alike (a header each), all asking the same
+    own_cookie: Row  # a cookie of its own each: the whole HIT path
+    bare_unique: Row  # the bare app, no two requests alike
     dynamic: Row
     one: live.Invalidation
     many: live.Invalidation
@@ -76,16 +78,17 @@ def table(r: Results) -> None:
         _line(row, None, "")
     for row in r.bares:
         _line(row, r.bare, "")
+    _line(r.bare_unique, r.bare_unique, "")
     print(f"the app on {r.chosen.name} (pinned as above unless the row says otherwise):")
     for row in r.app_rows:
-        _line(row, r.bare, "")
+        _line(row, r.bare_unique if row in (r.unrepeated, r.own_cookie) else r.bare, "")
     print(
         "  CPUs: CPU time of the server's processes (workers included) per second under load; "
         "renders/req: summed over every worker's /metrics; bytes: one answer's body as sent"
     )
     if r.skipped:
         print(f"  not installed, so not measured: {', '.join(r.skipped)}")
-    every = [*r.servers, *r.small, *r.bares, *r.app_rows]
+    every = [*r.servers, *r.small, *r.bares, r.bare_unique, *r.app_rows]
     noisy = [row.name for row in every if row.spread > NOISY]
     if noisy:
         print(
@@ -113,10 +116,14 @@ def ratios(r: Results) -> None:
         ratio = chosen.rps / bare.rps
         verdict = _verdict(ratio >= BARE_TARGET, f"target >= {BARE_TARGET}")
         print(f"  / {bare.name + ' req/s':<48}{ratio:8.2f}   {verdict if bare is r.bare else ''}")
-    # A client that repeats itself is answered from app/cache/repeats.py; one
-    # that never does takes the whole HIT path: both, against the same ceiling.
-    unrepeated = r.unrepeated.rps / r.bare.rps
-    print(f"  {'the same, no request repeated / ' + r.bare.name:<50}{unrepeated:8.2f}")
+    # Requests that ask the same thing are answered from app/cache/repeats.py,
+    # however else they differ; a cookie of its own each takes the whole HIT
+    # path. Each against the bare app asked the same way.
+    unrepeated = r.unrepeated.rps / r.bare_unique.rps
+    verdict = _verdict(unrepeated >= BARE_TARGET, f"target >= {BARE_TARGET}")
+    print(f"  {'no request repeated / the bare app, the same':<50}{unrepeated:8.2f}   {verdict}")
+    own_cookie = r.own_cookie.rps / r.bare_unique.rps
+    print(f"  {'a cookie of its own each / the bare app, unique':<50}{own_cookie:8.2f}")
     tail = _verdict(chosen.tail <= TAIL_TARGET, f"target <= {TAIL_TARGET:g}")
     print(f"  {'p99 / p50':<50}{chosen.tail:8.2f}   {tail}")
     vs_dynamic = chosen.rps / r.dynamic.rps

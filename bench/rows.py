@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 
@@ -42,6 +43,7 @@ class Row:
     path: str = "/tickets"
     headers: dict[str, str] = field(default_factory=dict)  # sent by wrk with every request
     unique: bool = False  # no two requests alike (wrk.UNIQUE): none answered as a repeat
+    script: Path | None = None  # another wrk script (wrk.UNIQUE_COOKIE)
     wrk_cpus: str | None = None  # taskset -c for wrk (its server is pinned to the others)
     has_metrics: bool = True
     redis_url: str | None = None  # the Redis whose CPU time to count, for the Redis rows
@@ -127,7 +129,7 @@ def load_once(row: Row, load: Load, duration: int | None = None) -> wrk.Load:
         connections=load.connections,
         headers=row.headers,
         cpus=row.wrk_cpus,
-        script=wrk.UNIQUE if row.unique else None,
+        script=row.script or (wrk.UNIQUE if row.unique else None),
     )
 
 

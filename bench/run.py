@@ -40,7 +40,7 @@ from pathlib import Path
 from types import FrameType
 
 from app.serve import APP, SERVER, SERVERS
-from bench import against, edge, live, nagle, redis_rows, revalidate, scale, seed, verify
+from bench import against, edge, live, nagle, redis_rows, revalidate, scale, seed, verify, wrk
 from bench.report import Results, report
 from bench.rows import Load, Row, load_rounds
 from harness.app_server import AppServer
@@ -237,10 +237,20 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             headers={**cookie, **COMPRESSED}, wrk_cpus=wrk_cpus, size=sent.size,
             encoding=sent.encoding,
         )  # fmt: skip
-        # Each request unlike the last: the HIT path in full, none answered as a repeat.
+        # Each request unlike the last (a header of its own): answered from the
+        # repeats all the same, since the answer does not depend on that header.
         unrepeated = Row(
             "cached, no request repeated", chosen.server, "X-Cache: HIT", unique=True,
             wrk_cpus=wrk_cpus,
+        )  # fmt: skip
+        # Each with a cookie of its own (a visitor nobody knows): the HIT path in full.
+        own_cookie = Row(
+            "cached, a cookie of its own each", chosen.server, "X-Cache: HIT",
+            script=wrk.UNIQUE_COOKIE, wrk_cpus=wrk_cpus,
+        )  # fmt: skip
+        bare_unique = Row(
+            f"{bares[0].name}, no request repeated", bares[0].server, "same body+headers",
+            unique=True, wrk_cpus=wrk_cpus, has_metrics=False,
         )  # fmt: skip
 
         def rendered_each_time(factory: str, name: str, label: str) -> Row:
@@ -252,12 +262,14 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         store_off = rendered_each_time(
             "create_app_store_off", "store-off", "store off, single-flight"
         )
-        app_rows = [compressed, signed, signed_compressed, unrepeated, dynamic, store_off]
+        app_rows = [
+            compressed, signed, signed_compressed, unrepeated, own_cookie, dynamic, store_off
+        ]  # fmt: skip
         redis = None
         if args.redis:
             redis = redis_rows.start(database, tmp, reference, servers, cpus=cpus)
             app_rows += [redis.one, redis.two, redis.near]
-        every = [*rows, *small, *bares, *app_rows]
+        every = [*rows, *small, *bares, bare_unique, *app_rows]
         for row in every:
             if not row.size:
                 row.size = verify.sent(row.url).size
@@ -316,7 +328,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     results = Results(
         servers=rows, small=small, chosen=chosen, bares=bares, app_rows=app_rows,
         compressed=compressed, signed=signed, signed_compressed=signed_compressed,
-        unrepeated=unrepeated, dynamic=dynamic, one=one, many=many,
+        unrepeated=unrepeated, own_cookie=own_cookie, bare_unique=bare_unique,
+        dynamic=dynamic, one=one, many=many,
         deleting=deleting, bumps=bumps, workers=workers, redis=redis,
         pinned=args.pin, skipped=skipped, elapsed=time.monotonic() - started,
         edge=edge_figures,

@@ -12,7 +12,10 @@ wrk on CPU 1), one row:
   answer), p50 and p90 of the whole round;
 - search: ``GET /tickets?q=...`` of distinct realistic queries, each a MISS
   (uncached), p50 and p90;
-- cached: wrk on ``GET /tickets`` (HIT), req/s, against the same at 100 tickets.
+- cached: wrk on ``GET /tickets`` (HIT), req/s, against the same at 100 tickets;
+- on PostgreSQL (when ``PG_DATABASE_URL`` names a server: ``scripts/bench``
+  starts one), write -> fresh again, over a new database of its own seeded
+  alike, p50 and p90, printed beside SQLite's.
 
 Then, at the largest N: the server's resident memory before and after
 ``--writes`` writes (half status changes, half deletes, whose tickets' tags
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import re
 import statistics
 import tempfile
@@ -39,6 +43,7 @@ from bench import wrk
 from harness.app_server import AppServer
 from harness.client import sign_up
 from harness.processes import group_rss_bytes
+from harness.servers import fresh_postgres_database
 
 SERVER_CPU, WRK_CPU = "0", "1"
 ROW = re.compile(r'<li id="ticket-([0-9a-f-]+)" class="ticket-row status-([a-z_]+)"')
@@ -58,6 +63,7 @@ class Scale:
     fresh_ms: list[float]
     search_ms: list[float]
     cached: wrk.Load
+    postgres_fresh_ms: list[float] | None = None  # write -> fresh on PostgreSQL
 
 
 def p(values: list[float], q: float) -> float:
@@ -68,24 +74,33 @@ def _first_rows(http: httpx.Client) -> list[tuple[str, str]]:
     return ROW.findall(http.get("/tickets").text)
 
 
+def postgres_fresh(server_url: str, tickets: int, rounds: int, log: Path) -> list[float]:
+    """Write -> fresh (ms) at ``tickets`` over a new PostgreSQL database, dropped after."""
+
+    async def over_a_new_database() -> list[float]:
+        async with fresh_postgres_database(server_url) as url:
+            await seed_many(url, tickets)
+            return await asyncio.to_thread(served, url)
+
+    def served(url: str) -> list[float]:
+        server = AppServer(log, env={"DATABASE_URL": url}, cpus=SERVER_CPU).start()
+        try:
+            with httpx.Client(base_url=server.base_url, timeout=30) as http:
+                http.cookies.set("session", sign_up(http))
+                return write_then_fresh(http, rounds)
+        finally:
+            server.stop()
+
+    return asyncio.run(over_a_new_database())
+
+
 def measure(server: AppServer, session: str, tickets: int, rounds: int, duration: int) -> Scale:
     """``session``: the token the writes are made with (the pages read are the shared part)."""
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
         http.cookies.set("session", session)
         plain = http.get("/tickets", headers={"Accept-Encoding": "identity"})
         br = http.get("/tickets", headers={"Accept-Encoding": "br"})
-        fresh = []
-        for n in range(rounds):
-            ticket_id, status = _first_rows(http)[n % 10]
-            target = NEXT_STATUS[status]
-            started = time.perf_counter()
-            answer = http.post(f"/tickets/{ticket_id}/update", data={"status": target})
-            assert answer.status_code == 303, answer.text
-            while f'id="ticket-{ticket_id}" class="ticket-row status-{target.lower()}"' not in (
-                http.get("/tickets").text
-            ):
-                pass  # the first GET is fresh; any other would be a stale read
-            fresh.append((time.perf_counter() - started) * 1000)
+        fresh = write_then_fresh(http, rounds)
         searches = []
         for first, second in itertools.islice(itertools.combinations(WORDS, 2), rounds):
             started = time.perf_counter()
@@ -95,6 +110,23 @@ def measure(server: AppServer, session: str, tickets: int, rounds: int, duration
     cached = wrk.run(server.base_url + "/tickets", duration=duration, connections=32, cpus=WRK_CPU)
     sent = [int(answer.headers["content-length"]) for answer in (plain, br)]  # as sent
     return Scale(tickets, sent[0], sent[1], fresh, searches, cached)
+
+
+def write_then_fresh(http: httpx.Client, rounds: int) -> list[float]:
+    """ms of each status change (a plain form POST) and the list read that shows it."""
+    fresh = []
+    for n in range(rounds):
+        ticket_id, status = _first_rows(http)[n % 10]
+        target = NEXT_STATUS[status]
+        started = time.perf_counter()
+        answer = http.post(f"/tickets/{ticket_id}/update", data={"status": target})
+        assert answer.status_code == 303, answer.text
+        while f'id="ticket-{ticket_id}" class="ticket-row status-{target.lower()}"' not in (
+            http.get("/tickets").text
+        ):
+            pass  # the first GET is fresh; any other would be a stale read
+        fresh.append((time.perf_counter() - started) * 1000)
+    return fresh
 
 
 def memory_after_writes(server: AppServer, session: str, writes: int) -> tuple[int, int, int]:
@@ -117,8 +149,10 @@ def memory_after_writes(server: AppServer, session: str, writes: int) -> tuple[i
 
 
 def run(sizes: list[int], rounds: int, duration: int, writes: int) -> None:
+    postgres = os.environ.get("PG_DATABASE_URL")
     print(
-        f"scale: N = {', '.join(f'{n:,}' for n in sizes)} tickets (SQLite, memory cache); "
+        f"scale: N = {', '.join(f'{n:,}' for n in sizes)} tickets (SQLite"
+        f"{' and PostgreSQL' if postgres else ''}, memory cache); "
         f"{rounds} writes and {rounds} searches per N; wrk -c32 -d{duration}s; "
         f"server on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU}",
         flush=True,
@@ -143,11 +177,15 @@ def run(sizes: list[int], rounds: int, duration: int, writes: int) -> None:
                     memory = memory_after_writes(server, session, writes)
             finally:
                 server.stop()
+            if postgres:
+                log = Path(tmp) / f"scale-{n}-postgres.log"
+                results[-1].postgres_fresh_ms = postgres_fresh(postgres, n, rounds, log)
     base = results[0]
     print()
     print(
         f"{'tickets':>9} {'page B':>8} {'page br B':>10} {'write->fresh p50':>17} {'p90':>7}"
         f" {'search p50':>11} {'p90':>7} {'cached req/s':>13} {'x 100':>6}"
+        f" {'PostgreSQL w->f p50':>20} {'p90':>7}"
     )
     for row in results:
         ratio = row.cached.requests_per_s / base.cached.requests_per_s
@@ -156,12 +194,16 @@ def run(sizes: list[int], rounds: int, duration: int, writes: int) -> None:
             f" {statistics.median(row.fresh_ms):>14.2f} ms {p(row.fresh_ms, 90):>7.2f}"
             f" {statistics.median(row.search_ms):>8.2f} ms {p(row.search_ms, 90):>7.2f}"
             f" {row.cached.requests_per_s:>13,.0f} {ratio:>6.2f}"
+            f" {_p50_p90(row.postgres_fresh_ms)}"
         )
     largest = results[-1]
     print()
+    on_postgres = largest.postgres_fresh_ms
     print(
         f"at {largest.tickets:,}: write->fresh p50 {statistics.median(largest.fresh_ms):.2f} ms"
-        f" (target <= 10), search p50 {statistics.median(largest.search_ms):.2f} ms (target <= 20)"
+        f" on SQLite (target <= 8)"
+        + (f", {statistics.median(on_postgres):.2f} ms on PostgreSQL" if on_postgres else "")
+        + f"; search p50 {statistics.median(largest.search_ms):.2f} ms (target <= 20)"
     )
     if memory is not None:
         before, after, stamps = memory
@@ -170,6 +212,12 @@ def run(sizes: list[int], rounds: int, duration: int, writes: int) -> None:
             f"{after / 1024:.1f} MiB after {writes:,} writes (half deletes); "
             f"tag stamps held: {stamps:,}"
         )
+
+
+def _p50_p90(values: list[float] | None) -> str:
+    if not values:
+        return f"{'-':>20} {'-':>7}"
+    return f"{statistics.median(values):>17.2f} ms {p(values, 90):>7.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:

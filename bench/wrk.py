@@ -10,6 +10,8 @@ from pathlib import Path
 
 # A wrk script that makes every request unlike the others (a header of its own).
 UNIQUE = Path(__file__).with_name("unique.lua")
+# One that gives every request a cookie of its own instead: none is a repeat.
+UNIQUE_COOKIE = Path(__file__).with_name("unique_cookie.lua")
 _UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 

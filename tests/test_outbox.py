@@ -3,6 +3,7 @@ its writer could not apply is applied by another process's sweeper."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,11 +14,12 @@ from sqlalchemy import event, func, update
 from sqlmodel import select
 from starlette.applications import Starlette
 
-from app.cache import Cache, CacheStatus, Commit, MemoryStore, cache_tag
+from app.cache import Cache, CacheStatus, Commit, Edge, MemoryStore, cache_tag
 from app.cache.errors import StoreUnavailable
 from app.db import Database
 from app.models import InvalidationOutbox, utcnow
 from app.outbox import GRACE, Outbox
+from harness.processes import free_port
 from tests.helpers import add_ticket
 
 
@@ -73,6 +75,7 @@ class FlakyStore(MemoryStore):
     """One store shared by two 'processes'; it refuses bumps while ``down``."""
 
     down = False
+    shared = True  # what it keeps outlives each of them, as Redis does
 
     async def bump(self, tags: frozenset[str], *, soft: bool = False) -> None:
         if self.down:
@@ -91,6 +94,45 @@ async def two_processes(
     await db.create_schema()
     yield store, db, db.outbox, Outbox(reader, db)
     await db.close()
+
+
+@pytest.mark.parametrize(
+    ("edges", "kept"),
+    [
+        pytest.param(0, False, id="in-process-store"),
+        pytest.param(1, True, id="in-process-store-behind-an-edge"),
+    ],
+)
+async def test_a_row_is_written_only_when_what_the_cache_keeps_outlives_its_process(
+    tmp_path: Path, edges: int, kept: bool
+) -> None:
+    """An in-process store dies with its process, and every answer it could have
+    left stale with it: no row. An edge outlives it: its purge is kept in a row
+    (left there, here, since no edge answers)."""
+    edge = Edge(f"http://127.0.0.1:{free_port()}", patience=0.0)
+    cache = Cache(MemoryStore(1 << 20), edges=[edge] * edges)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}", after_commit=cache.after_commit)
+    db.outbox = outbox = Outbox(cache, db)
+    await db.create_schema()
+    statements: list[str] = []
+    event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_: statements.append(statement),
+    )
+    try:
+        async with db.transaction():
+            await cache.revalidate_tag("t")
+        await outbox.idle()
+        inserted = [s for s in statements if s.startswith("INSERT INTO invalidation_outbox")]
+
+        assert cache.outlives_process is kept
+        assert (len(inserted), await rows(db)) == ((1, 1) if kept else (0, 0))
+        if not kept:  # the sweeper looks once for rows an earlier run left, then stops
+            await asyncio.wait_for(outbox.run(), timeout=10)
+    finally:
+        await cache.close()
+        await db.close()
 
 
 async def test_a_delete_cut_short_does_not_stop_the_next_ones(

@@ -13,9 +13,10 @@ variant
     app's ``Variants`` (the tickets app has two: ``page``, and ``partial``,
     the page's main block for htmx). Each variant is its own entry.
 encoding
-    A content coding of an entry's body (``br``, ``gzip``), made once when
-    the entry is made and chosen per request by ``Accept-Encoding``
-    (``Entry.encoded_for``). Never called a variant.
+    A content coding of an entry's body (``br``, ``gzip``), made once per
+    entry: with it when a shared store keeps it for every process, else on
+    the first request that asks for it; chosen per request by
+    ``Accept-Encoding`` (``Entry.encoded_for``). Never called a variant.
 fragment
     A cached sub-render (``fragment(name, render)``): an entry of its own
     that a page embeds; its tags bubble up to the page that holds it.

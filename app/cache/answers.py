@@ -83,7 +83,10 @@ def cached_answer(
         if answer is not None:
             return answer
     holed = holes is not None and len(holes.pieces(entry)) > 1
-    encoding, body, etag = entry.encoded_for(None if request.esi else request.accept_encoding)
+    public = None if holes is None else holes.public_of
+    encoding, body, etag = entry.encoded_for(
+        None if request.esi else request.accept_encoding, public
+    )
     if holes is not None and holed and encoding is None and not request.esi:
         # The stored encodings are of the anonymous body; the plain one is made here.
         body, etag = holes.public_of(entry), f'{etag[:-1]}-public"'
@@ -145,7 +148,9 @@ def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Ho
     with its ETag and its HIT headers, so that reading it again is a lookup."""
     visitor = request.visitor
     assert visitor is not None
-    encoding, _, shared_etag = entry.encoded_for(request.accept_encoding)
+    # The shared body's encoding is not made for it: this one is of the filled body.
+    encoding = entry.encoding_for(request.accept_encoding, holes.public_of)
+    shared_etag = entry.etag_of(encoding)
     memo_key = (entry.key, entry.etag, visitor.key, encoding, request.vary)
     assembled: tuple[bytes, str, Headers] | None = holes.assembled.get(memo_key)
     if assembled is None:

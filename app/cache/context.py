@@ -19,7 +19,10 @@ from app.cache.holes import Visitor
 
 @dataclass(slots=True)  # not frozen: made on every GET, and frozen init is slower
 class RequestKey:
-    """What the cache needs of one GET: its key, and the headers it answers by."""
+    """What the cache needs of one GET: its key, and the headers it answers by.
+
+    ``request_key`` makes it with positional arguments, in this order: keep it.
+    """
 
     key: str
     variant: str = "page"

@@ -45,3 +45,5 @@ class Derived:
     # Whole answers, by kind (app/cache/answers.py); at most ANSWERS_PER_ENTRY_MAX.
     answers: dict[AnswerKind, Answer] | None = None
     decoded: dict[Decoding[Any], Any] | None = None  # the app's values (Entry.decoded)
+    # Its encodings made on first ask (app/cache/answers.py), by name; b"": too small to gain.
+    encoded: dict[str, bytes] | None = None

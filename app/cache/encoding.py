@@ -1,10 +1,12 @@
-"""Encodings (content codings, br and gzip): a body is compressed once, when its entry is made.
+"""Encodings (content codings, br and gzip): a body is compressed once per encoding.
 
-A HIT then only picks the stored encoding the client accepts; it never
-compresses per request. Brotli is preferred where accepted, gzip everywhere
-else. Both run on every render after an invalidation, on the path from a
-write to its first fresh read, so their levels are set by time as much as
-size (the measurements behind them: bench/README.md).
+An entry's encodings are made with it when a shared store keeps them for
+every process, else each on the first request that asks for it
+(``app/cache/answers.py``); a HIT after that only picks the one the client
+accepts and never compresses. Brotli is preferred where accepted, gzip
+everywhere else. The first read after an invalidation pays for the one it
+asks, on the path from a write to its first fresh read, so their levels are
+set by time as much as size (the measurements behind them: bench/README.md).
 """
 
 from __future__ import annotations
@@ -56,6 +58,18 @@ def weights(accept_encoding: bytes) -> dict[str, float]:
         if encoding.strip():
             parsed[encoding.strip()] = _quality(params)
     return parsed
+
+
+@functools.lru_cache(maxsize=64)  # browsers send a handful of distinct headers
+def coding_for(accept_encoding: bytes | None) -> str | None:
+    """The best encoding ``compress`` makes that the client accepts (None: plain)."""
+    if not accept_encoding:
+        return None
+    accepted = weights(accept_encoding)
+    for encoding in CODERS:
+        if accepted.get(encoding, accepted.get("*", 0.0)) > 0:
+            return encoding
+    return None
 
 
 def choose(encoded: Encoded, accept_encoding: bytes | None) -> tuple[str, bytes] | None:

@@ -277,6 +277,14 @@ class Cache:
         for tags, soft in commit.groups():
             await self.invalidations.apply(tags, soft=soft)
 
+    @property
+    def outlives_process(self) -> bool:
+        """Whether what it keeps outlives this process: a shared store's entries,
+        an edge's copies. Then so must every invalidation it is given (the app
+        keeps each commit in an outbox); otherwise a process that dies takes
+        every answer a lost invalidation could have left stale with it."""
+        return self.store.shared or bool(self.edges)
+
     # -- life --------------------------------------------------------------
 
     def bound(self, binding: Binding | None = None) -> Bound:

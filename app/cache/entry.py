@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from app.cache.derived import Decoding, Derived
-from app.cache.encoding import Encoded, choose
+from app.cache.encoding import MIN_COMPRESS_BYTES, Encoded, choose, coding_for, compress_as
 
 T = TypeVar("T")
 
@@ -24,6 +25,9 @@ TAG_OVERHEAD_BYTES = STR_OVERHEAD_BYTES + 32
 ENCODED_OVERHEAD_BYTES = BYTES_OVERHEAD_BYTES + 64  # and its (encoding, body) pair
 
 
+Public = Callable[["Entry"], bytes]  # an entry's body as anyone gets it (holes filled for nobody)
+
+
 class Freshness(enum.Enum):
     FRESH = "fresh"  # serve it
     STALE = "stale"  # serve it once more, and refresh it in the background
@@ -37,8 +41,11 @@ class Entry:
     ``snapshot`` is the store's clock read before the render read any data;
     the entry is fresh while none of its tags has been bumped since.
     ``expires_at`` (monotonic seconds) is set for timed entries only.
-    ``encoded`` holds the body compressed once, when the entry was made
-    (HTTP responses only), each encoding with an ETag of its own.
+    A ``compressible`` entry (an HTTP response) is sent in the encoding its
+    reader accepts, each with an ETag of its own: ``encoded`` holds them made
+    once, with the entry, when a shared store keeps it for every process;
+    otherwise each is made on its first ask, and kept with the entry in this
+    process (``Derived.encoded``), so no render pays for what nobody asked.
     """
 
     key: str
@@ -50,6 +57,7 @@ class Entry:
     content_type: str = "text/html; charset=utf-8"
     etag: str = field(default="")
     encoded: Encoded = ()
+    compressible: bool = False
     made_by: str = ""  # which render: "host:pid #n" (the cache inspector shows it)
     # What is made of it on first use, in this process only (app/cache/derived.py).
     derived: Derived = field(default_factory=Derived, compare=False, repr=False)
@@ -72,18 +80,48 @@ class Entry:
             + BYTES_OVERHEAD_BYTES
             + len(self.body)
             + sum(ENCODED_OVERHEAD_BYTES + len(body) for _, body in self.encoded)
-            + sum(TAG_OVERHEAD_BYTES + len(tag) for tag in self.tags)
+            + TAG_OVERHEAD_BYTES * len(self.tags)
+            + sum(map(len, self.tags))
             + (STR_OVERHEAD_BYTES + len(self.made_by) if self.made_by else 0)
         )
 
-    def encoded_for(self, accept_encoding: bytes | None) -> tuple[str | None, bytes, str]:
-        """(encoding, body, etag) to send: the best stored encoding the client
-        accepts (None: the plain body), each with a strong ETag of its own."""
-        chosen = choose(self.encoded, accept_encoding)
-        if chosen is None:
+    def encoded_for(
+        self, accept_encoding: bytes | None, public: Public | None = None
+    ) -> tuple[str | None, bytes, str]:
+        """(encoding, body, etag) to send: the best encoding the client accepts
+        (None: the plain body), each with a strong ETag of its own. A stored
+        one, or one made on first ask of the body as ``public`` gives it to
+        anyone (its holes filled for nobody), and kept (``Derived.encoded``)."""
+        if self.encoded or not self.compressible:
+            chosen = choose(self.encoded, accept_encoding)
+            encoding, body = chosen if chosen is not None else (None, self.body)
+            return encoding, body, self.etag_of(encoding)
+        encoding = self.encoding_for(accept_encoding, public)
+        if encoding is None:
             return None, self.body, self.etag
-        encoding, body = chosen
-        return encoding, body, f'{self.etag[:-1]}-{encoding}"'
+        made = self.derived.encoded
+        if made is None:
+            made = self.derived.encoded = {}
+        coded = made.get(encoding)
+        if coded is None:
+            source = self.body if public is None else public(self)
+            coded = made[encoding] = compress_as(encoding, source)
+        return encoding, coded, self.etag_of(encoding)
+
+    def encoding_for(
+        self, accept_encoding: bytes | None, public: Public | None = None
+    ) -> str | None:
+        """The encoding ``encoded_for`` sends, without making it (None: plain)."""
+        if self.encoded or not self.compressible:
+            chosen = choose(self.encoded, accept_encoding)
+            return None if chosen is None else chosen[0]
+        encoding = coding_for(accept_encoding)
+        source = self.body if public is None else public(self)
+        return None if encoding is None or len(source) < MIN_COMPRESS_BYTES else encoding
+
+    def etag_of(self, encoding: str | None) -> str:
+        """The strong ETag of its body in ``encoding`` (None: plain)."""
+        return self.etag if encoding is None else f'{self.etag[:-1]}-{encoding}"'
 
     def decoded(self, decoding: Decoding[T]) -> T:
         """The body read by ``decoding``, once per entry (``Derived``)."""

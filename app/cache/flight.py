@@ -178,7 +178,9 @@ class Renders:
         entry = Entry(
             key=key,
             body=body,
-            encoded=compress(self._public(body)) if recipe.compress else (),
+            # Made now for every process of a shared store; else on first ask (answers.py).
+            encoded=compress(self._public(body)) if recipe.compress and self.store.shared else (),
+            compressible=recipe.compress,
             tags=frozenset(scope.tags),
             snapshot=scope.snapshot,
             created_at=started,

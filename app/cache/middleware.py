@@ -9,9 +9,15 @@ and keeps it in ``Repeats`` to give again to the same request. Everything
 else (a miss, a stale entry, a dynamic route, a GET sampled for
 verification) goes through the route, whose ``@cached`` endpoint renders
 through ``Cache.serve``, which reads through the same ``lookup``.
+
+Every answer that leaves through it, a HIT or a routed one, carries the app's
+own ``headers`` (its browser policy): added here, where the answers are made,
+so that a HIT (and its repeats) sends them without another layer around it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,11 +40,13 @@ class CacheMiddleware:
         cache: Cache,
         variants: Variants = ONE_VARIANT,
         repeats: Repeats | None = None,
+        headers: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
         self.app = app
         self.cache = cache
         self.variants = variants
         self.repeats = repeats  # where the HITs it gives are kept, to be given again
+        self.headers = list(headers)  # on every answer (the app's own)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,6 +73,7 @@ class CacheMiddleware:
                 )
                 if request.tagged:
                     headers = with_clock(headers, CacheStatus.HIT, entry, request)
+                headers = [*headers, *self.headers]
                 start = {"type": "http.response.start", "status": status, "headers": headers}
                 whole = {"type": "http.response.body", "body": body}
                 if self.repeats is not None and mark is not None:
@@ -80,15 +89,15 @@ class CacheMiddleware:
             recent they must be (read your own writes). An answer that did
             not come through the cache says so in Cache-Status."""
             if message["type"] == "http.response.start":
-                headers = message["headers"]
+                headers = [*message.get("headers", ()), *self.headers]
                 if not any(name == b"cache-status" for name, _ in headers):
-                    headers = [*headers, (b"cache-status", CACHE_STATUS[CacheStatus.BYPASS])]
+                    headers.append((b"cache-status", CACHE_STATUS[CacheStatus.BYPASS]))
                 if binding.wrote_at:
                     cookie = (
                         f"{READ_AFTER_COOKIE}={binding.wrote_at}; Max-Age={READ_AFTER_SECONDS}; "
                         "Path=/; HttpOnly; SameSite=Lax"
                     )
-                    headers = [*headers, (b"set-cookie", cookie.encode())]
+                    headers.append((b"set-cookie", cookie.encode()))
                 message["headers"] = headers
             await send(message)
 

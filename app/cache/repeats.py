@@ -1,9 +1,12 @@
-"""A request asked again exactly is answered again in one lookup.
+"""A request that asks what an answered one asked is answered again in one lookup.
 
 Clients repeat themselves: a reload, a health check, a feed reader, a crawler,
-a load test. ``Repeats`` keeps the fresh HIT answers ``CacheMiddleware`` gave,
-by the request's exact shape (method, path, query string and every header),
-and ``RepeatsMiddleware``, in front of everything else, gives one again while
+a load test; and many ask the same thing in requests that differ only in what
+the answer does not depend on (a user agent, a request id, a trace header).
+``Repeats`` keeps the fresh HIT answers ``CacheMiddleware`` gave, by what they
+were asked by (the request's *shape*: method, path, query string, and the
+headers an answer may depend on, ``Variants.asked_by``), and
+``RepeatsMiddleware``, in front of everything else, gives one again while
 ``Cache.answered_again`` says nothing moved since: no key worked out, no store
 read, no headers built, no other middleware run.
 
@@ -13,6 +16,8 @@ read, no headers built, no other middleware run.
 - The shape holds ``Host``: a kept answer passed the app's Host check when it
   was first given (``CacheMiddleware`` is behind it), so its repeats, in front
   of that check, may skip it.
+- A request that names a header twice has no shape (which of the two would
+  count is the reader's business): it takes the whole path, every time.
 - At most ``MAX_SHAPES`` are kept, all dropped together when full or once
   the store moved. Each holds a body the store may have evicted since, so
   this bounds what is held beyond the store's own bound.
@@ -20,33 +25,40 @@ read, no headers built, no other middleware run.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cache.engine import Cache
 
 MAX_SHAPES = 64
+# Where ``RepeatsMiddleware`` leaves the shape it worked out, for ``keep``.
+SHAPE_KEY = "cache.shape"
 
-Shape = tuple[str, str, bytes, tuple[Any, ...]]
+Shape = tuple[object, ...]  # (method, path, query string, each header of asked_by or None)
 # An answer: its cache key (what it counts under), the two ASGI messages that
 # sent it (sent again as they are), and when it must stop (None: only a bump ends it).
 Kept = tuple[str, Message, Message, float | None]
 
 
-def shape_of(scope: Scope) -> Shape:
-    # Headers as tuples, as uvicorn and granian give them. ASGI also allows
-    # lists, which cannot be a dict key: such a server's requests are never
-    # kept (``RepeatsMiddleware`` and ``keep`` let the TypeError pass).
-    return scope["method"], scope["path"], scope["query_string"], tuple(scope["headers"])
+def shape_of(scope: Scope, asked_by: Sequence[bytes]) -> Shape | None:
+    """What a request asks: its method, path and query, and the values of the
+    headers ``asked_by`` (None for each absent); None if it names a header twice."""
+    raw = scope["headers"]
+    headers = dict(raw)  # (ASGI allows each header as a list: a pair all the same)
+    if len(headers) != len(raw):
+        return None
+    return (scope["method"], scope["path"], scope["query_string"], *map(headers.get, asked_by))
 
 
 class Repeats:
     """The answers kept to be given again, by shape."""
 
-    def __init__(self, cache: Cache, max_shapes: int = MAX_SHAPES) -> None:
+    def __init__(
+        self, cache: Cache, asked_by: Sequence[bytes], max_shapes: int = MAX_SHAPES
+    ) -> None:
         self.cache = cache
+        self.asked_by = tuple(asked_by)  # the headers answers depend on (Variants.asked_by)
         self.max_shapes = max_shapes
         self.mark: int | None = None  # the store's mark when every kept answer was given
         self.kept: dict[Shape, Kept] = {}
@@ -64,15 +76,17 @@ class Repeats:
         before the entry was), until it expires at ``expires_at``. The
         messages are sent again as they are (an ASGI server reads a message,
         and changes nothing in it)."""
+        shape = scope[SHAPE_KEY] if SHAPE_KEY in scope else shape_of(scope, self.asked_by)
+        if shape is None:
+            return
         if mark != self.mark or len(self.kept) >= self.max_shapes:
             self.kept.clear()
             self.mark = mark
-        with contextlib.suppress(TypeError):  # unhashable headers (see shape_of)
-            self.kept[shape_of(scope)] = (key, *answer, expires_at)
+        self.kept[shape] = (key, *answer, expires_at)
 
 
 class RepeatsMiddleware:
-    """Gives a request the answer kept for its exact repeat, before anything else runs.
+    """Gives a request the answer kept for its shape, before anything else runs.
 
     Installed outermost, in front of even the app's Host check: that check
     sits in front of the ``CacheMiddleware`` that fills ``repeats``, so every
@@ -88,10 +102,8 @@ class RepeatsMiddleware:
         if scope["type"] == "http":
             repeats = self.repeats
             if repeats.kept:  # nothing kept (a store with no mark): no shape to work out
-                try:
-                    kept = repeats.kept.get(shape_of(scope))
-                except TypeError:  # unhashable headers (see shape_of)
-                    kept = None
+                shape = scope[SHAPE_KEY] = shape_of(scope, repeats.asked_by)
+                kept = None if shape is None else repeats.kept.get(shape)
                 if kept is not None:
                     key, start, body, expires_at = kept
                     assert repeats.mark is not None  # set with the first answer kept

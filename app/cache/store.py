@@ -44,10 +44,11 @@ class Put(enum.Enum):
 class InProcess:
     """What a store that lives in one process (or renders for it alone) says
     of the cluster: nothing to connect to, nothing heard from elsewhere, no
-    lease to take (single flight within the process is the engine's), and no
-    board to share figures on."""
+    lease to take (single flight within the process is the engine's), no
+    board to share figures on, and nothing that outlives the process."""
 
     board: Board | None = None
+    shared = False
 
     async def start(self) -> None:
         """Nothing to connect to."""
@@ -89,6 +90,12 @@ class Store(Protocol):
     @property
     def board(self) -> Board | None:
         """Where processes share their figures; None: this process is all there is."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes read what it keeps, and it outlives this one:
+        then an entry's encodings are made once, with it, for all of them, and
+        an invalidation this process owes must outlive it (the app's outbox)."""
 
     async def clock(self) -> int:
         """The current clock; read it before a render reads any data."""

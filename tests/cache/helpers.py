@@ -197,7 +197,7 @@ class Site:
     ) -> None:
         self.clock = Clock()
         self.cache = Cache(store or MemoryStore(1 << 20), now=self.clock)
-        self.repeats = Repeats(self.cache, max_shapes) if repeats else None
+        self.repeats = Repeats(self.cache, VARIANTS.asked_by, max_shapes) if repeats else None
         self.renders = 0
         self.gate: asyncio.Event | None = None
         self.started = asyncio.Event()

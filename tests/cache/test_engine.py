@@ -17,9 +17,11 @@ from app.cache import (
     Cache,
     CacheStatus,
     Commit,
+    Edge,
     Freshness,
     MemoryStore,
     NoActiveCache,
+    OffStore,
     RevalidateDuringRender,
     cache_tag,
     collected_tags,
@@ -880,3 +882,24 @@ async def test_at_most_a_few_refreshes_run_at_once(cache: Cache) -> None:
     await cache.settle()
     again = [await cache.serve(key, render) for key in keys]
     assert sum(s.status is CacheStatus.HIT for s in again) == 8  # the others refresh now
+
+
+class SharedStore(MemoryStore):
+    shared = True  # read by every process, as Redis is
+
+
+@pytest.mark.parametrize(
+    ("store", "edges", "outlives"),
+    [
+        pytest.param(MemoryStore(1 << 20), 0, False, id="in-process"),
+        pytest.param(OffStore(), 0, False, id="off"),
+        pytest.param(SharedStore(1 << 20), 0, True, id="shared"),
+        pytest.param(MemoryStore(1 << 20), 1, True, id="behind-an-edge"),
+    ],
+)
+def test_what_a_cache_keeps_outlives_its_process_with_a_shared_store_or_an_edge(
+    store: MemoryStore, edges: int, outlives: bool
+) -> None:
+    cache = Cache(store, edges=[Edge("http://127.0.0.1:9")] * edges)
+
+    assert cache.outlives_process is outlives

@@ -42,7 +42,7 @@ EDGE = {"Surrogate-Capability": 'edge="ESI/1.0"'}
 
 
 class Site:
-    def __init__(self) -> None:
+    def __init__(self, store: MemoryStore | None = None) -> None:
         self.asked: list[str] = []  # each time visitor_of ran, for which path
 
         async def visitor_of(scope: Scope) -> Visitor | None:
@@ -51,7 +51,7 @@ class Site:
             return None if who is None else Person(who.decode())
 
         self.holes = Holes(visitor_of=visitor_of, fill=fill)
-        self.cache = Cache(MemoryStore(1 << 20), holes=self.holes)
+        self.cache = Cache(store or MemoryStore(1 << 20), holes=self.holes)
         self.renders = 0
 
         async def page(request: Request) -> str:
@@ -128,14 +128,51 @@ async def test_nobody_known_gets_the_anonymous_fills_stored_with_the_entry(
     assert first.headers["etag"] == second.headers["etag"]
     assert first.headers["etag"].endswith('-public"')
     assert first.headers["cache-control"] == "no-cache"
-    # The store keeps the markers; its compressed variants are the anonymous body.
+    # The store keeps the markers; its encodings, made as asked, are the anonymous body.
     found = await site.cache.lookup("/page? page")
     assert found is not None
     entry = found[0]
     assert entry.body == (PAGE + PADDING).encode()
-    assert brotli.decompress(dict(entry.encoded)["br"]) == ANONYMOUS.encode()
-    assert gzip.decompress(dict(entry.encoded)["gzip"]) == ANONYMOUS.encode()
+    assert entry.derived.encoded is not None
+    assert brotli.decompress(entry.derived.encoded["br"]) == ANONYMOUS.encode()
+    assert gzip.decompress(entry.derived.encoded["gzip"]) == ANONYMOUS.encode()
     assert site.renders == 1
+
+
+async def test_a_known_visitor_s_encoding_is_made_of_their_body_and_the_shared_one_is_not(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    await client.get("/page", headers={"Accept-Encoding": "identity"})
+    ada = await client.get("/page", headers={"Cookie": "who=ada", "Accept-Encoding": "br"})
+    found = await site.cache.lookup("/page? page")
+    assert found is not None
+    made = found[0].derived.encoded
+    nobody = await client.get("/page", headers={"Accept-Encoding": "br"})
+
+    assert ada.headers["content-encoding"] == "br" and ada.text == filled("<b>ada</b>", "secret")
+    assert made is None  # nobody known had asked for br yet
+    assert nobody.text == ANONYMOUS
+    assert nobody.headers["etag"] != ada.headers["etag"]
+    assert ada.headers["etag"].startswith(nobody.headers["etag"][:-1])  # the shared part's, and who
+
+
+class SharedStore(MemoryStore):
+    shared = True  # as Redis is: the encodings are made with the entry, for every process
+
+
+async def test_a_shared_store_s_encodings_are_made_of_the_anonymous_body() -> None:
+    site = Site(SharedStore(1 << 20))
+    async with app_client(site.app) as client:
+        await client.get("/page", headers={"Accept-Encoding": "identity"})
+        ada = await client.get("/page", headers={"Cookie": "who=ada", "Accept-Encoding": "br"})
+    found = await site.cache.lookup("/page? page")
+
+    assert ada.headers["content-encoding"] == "br" and ada.text == filled("<b>ada</b>", "secret")
+    assert found is not None
+    encoded = dict(found[0].encoded)
+    assert (
+        brotli.decompress(encoded["br"]) == gzip.decompress(encoded["gzip"]) == ANONYMOUS.encode()
+    )
 
 
 async def test_each_visitor_gets_their_own_holes_from_one_shared_entry(

@@ -5,8 +5,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.cache.keys import CLOCK_DIGITS_MAX, cookie_of, read_after_of, response_key
-from tests.cache.helpers import Site
+from app.cache.context import RequestKey
+from app.cache.keys import (
+    CLOCK_DIGITS_MAX,
+    ONE_VARIANT,
+    cookie_of,
+    read_after_of,
+    request_key,
+    response_key,
+)
+from tests.cache.helpers import VARIANTS, Site
 
 
 def test_response_key_sorts_the_query_and_names_the_variant() -> None:
@@ -64,3 +72,37 @@ def test_cookie_of_reads_one_cookie() -> None:
     assert cookie_of(scope, "session") == b"abc"
     assert cookie_of(scope, "missing") is None
     assert cookie_of({"headers": [(b"cookie", b"xsession=1")]}, "session") is None
+
+
+def test_a_request_key_holds_each_header_it_answers_by_in_its_own_field() -> None:
+    """``request_key`` fills the fields by position: each lands where it belongs."""
+    scope = {
+        "path": "/p",
+        "query_string": b"b=2&a=1",
+        "headers": [
+            (b"x-part", b"yes"),
+            (b"if-none-match", b'"e"'),
+            (b"accept-encoding", b"br"),
+            (b"cookie", b"cache-read-after=12; who=ada"),
+            (b"x-cache-read-after", b"34"),
+            (b"surrogate-capability", b'edge="ESI/1.0"'),
+        ],
+    }
+    plain = {"path": "/p", "query_string": b"", "headers": [(b"surrogate-capability", b"x")]}
+
+    assert request_key(scope, VARIANTS) == RequestKey(
+        key="/p?a=1&b=2 part",
+        variant="part",
+        if_none_match=b'"e"',
+        accept_encoding=b"br",
+        vary=VARIANTS.vary_header,
+        read_after=34,
+        heard=0,
+        visitor=None,
+        esi=True,
+        tagged=True,
+        has_cookie=True,
+    )
+    assert request_key(plain, ONE_VARIANT) == RequestKey(
+        key="/p? page", vary=ONE_VARIANT.vary_header, tagged=True
+    )

@@ -14,6 +14,7 @@ def test_an_entry_decodes_as_it_was_encoded() -> None:
     made = Entry(
         key="k", body=BODY, tags=frozenset({"a", "b"}), snapshot=7, created_at=3.5,
         revalidate=5.0, content_type="text/plain", made_by="host:1 #7", encoded=compress(BODY),
+        compressible=True,
     )  # fmt: skip
 
     assert codec.decode("k", *codec.encode(made)) == made

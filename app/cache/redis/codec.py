@@ -24,6 +24,7 @@ def encode(entry: Entry) -> tuple[str, bytes]:
         "etag": entry.etag,
         "made_by": entry.made_by,
         "encoded": [[encoding, len(body)] for encoding, body in entry.encoded],
+        "compressible": entry.compressible,
     }
     return json.dumps(meta), b"".join([entry.body, *(body for _, body in entry.encoded)])
 
@@ -48,4 +49,5 @@ def decode(key: str, meta_json: str | bytes, blob: bytes) -> Entry:
         content_type=meta["content_type"],
         etag=meta["etag"],
         made_by=meta.get("made_by", ""),
+        compressible=meta.get("compressible", False),
     )

@@ -50,6 +50,8 @@ def _now_us() -> str:
 
 
 class RedisStore:
+    shared = True  # every process reads it, and it outlives each of them
+
     def __init__(
         self,
         url: str,

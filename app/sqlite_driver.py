@@ -1,0 +1,115 @@
+"""aiosqlite in one trip per statement, for SQLAlchemy's async SQLite dialect.
+
+aiosqlite runs every call on a thread of its own, and each call is a trip
+there and back: a hand-off through a queue, then a wake-up of the event loop.
+SQLAlchemy's adapter makes four for a query (open a cursor, execute, fetch,
+close), three for a write, and one for a rollback with no transaction open:
+eighteen for a status change and the list read after it, most of the time
+that write -> fresh waited (bench/README.md). The connection given to
+SQLAlchemy here (``create_async_engine(async_creator=...)``, app/db.py)
+runs a statement in one trip: its cursor opened, run, read and closed on
+the thread. A rollback with nothing open makes none. Everything else is
+aiosqlite's own, and so are the errors raised.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+# What a statement leaves: description, rowcount, lastrowid, rows.
+Outcome = tuple[Any, int, int | None, list[Any]]
+
+
+async def connect(database: str, **options: Any) -> OneTripConnection:
+    """An aiosqlite connection to ``database``, its thread a daemon (as
+    SQLAlchemy makes it: a connection left open never holds the interpreter)."""
+    connection = aiosqlite.connect(database, **options)
+    connection._thread.daemon = True  # before it starts, on the await
+    return OneTripConnection(await connection)
+
+
+class OneTripConnection:
+    """An aiosqlite connection whose cursors make one trip per statement."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._inner = connection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def cursor(self) -> OneTripCursor:
+        return OneTripCursor(self._inner)
+
+    async def rollback(self) -> None:
+        """None to make when no transaction is open (a read: most sessions)."""
+        if self._inner.in_transaction:
+            await self._inner.rollback()
+
+
+class OneTripCursor:
+    """Runs each statement whole in one trip, and holds its rows until fetched."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self.arraysize = 1
+        self._rows: list[Any] = []
+
+    async def __aenter__(self) -> OneTripCursor:
+        return self  # opened with its first statement, on the thread
+
+    async def __aexit__(self, *raised: object) -> None:
+        await self.close()
+
+    async def execute(self, sql: str, parameters: Any = None) -> OneTripCursor:
+        outcome = await self._trip(sql, parameters, many=False)
+        self.description, self.rowcount, self.lastrowid, self._rows = outcome
+        return self
+
+    async def executemany(self, sql: str, parameters: Sequence[Any]) -> OneTripCursor:
+        outcome = await self._trip(sql, parameters, many=True)
+        self.description, self.rowcount, self.lastrowid, self._rows = outcome
+        return self
+
+    async def _trip(self, sql: str, parameters: Any, *, many: bool) -> Outcome:
+        """``_run`` on the connection's thread: aiosqlite's own way there (untyped)."""
+        run: Any = self._connection._execute
+        outcome: Outcome = await run(_run, self._connection, sql, parameters, many)
+        return outcome
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        taken = size or self.arraysize
+        rows, self._rows = self._rows[:taken], self._rows[taken:]
+        return rows
+
+    async def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def close(self) -> None:
+        self._rows = []
+
+
+def _run(connection: aiosqlite.Connection, sql: str, parameters: Any, many: bool) -> Outcome:
+    """On the connection's thread: one statement, from opening its cursor to closing it."""
+    cursor: sqlite3.Cursor = connection._conn.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        elif parameters is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+    finally:
+        cursor.close()

@@ -1,0 +1,109 @@
+"""The cached page against the bare app, with identical and with unique requests, in one run.
+
+    python -m bench.hits [--revision REV] [--duration S] [--rounds R] [--tickets N]
+
+The HIT rows of ``scripts/bench``, and nothing else, so that a change to the
+HIT path can be measured in minutes: ``GET /tickets`` (X-Cache: HIT) on
+scripts/run's server, asked with identical requests; with requests that
+differ (a unique header each, ``bench/unique.lua``: answered from the
+repeats, ``app/cache/repeats.py``, since they ask the same thing); and with
+a cookie of their own each (``bench/unique_cookie.lua``: each takes the whole
+HIT path). Next to them, the bare ASGI app (``bench.bare_app``) sending the
+very same bytes, asked the same three ways. The rows are loaded in
+interleaved rounds (medians), each alone on the server CPU while the others
+are paused (``bench.rows``); wrk runs on the other CPU. ``--revision``: the
+same cached rows of another revision too, served at the same time (checked
+out in a temporary worktree, as ``bench.against`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench import seed, verify, wrk
+from bench.against import checkout
+from bench.rows import Load, Row, load_rounds
+from harness.app_server import AppServer
+
+SERVER_CPU, WRK_CPU = "0", "1"
+BARE_APP = "bench.bare_app:create_app"
+
+
+def rows_of(name: str, server: AppServer, check: str, *, metrics: bool = True) -> list[Row]:
+    """The same URL asked with identical requests, with unique ones (a header
+    of their own), and with a cookie of their own each."""
+    return [
+        Row(f"{name}, identical", server, check, wrk_cpus=WRK_CPU, has_metrics=metrics),
+        Row(f"{name}, unique", server, check, unique=True, wrk_cpus=WRK_CPU, has_metrics=metrics),
+        Row(
+            f"{name}, unique cookie", server, check, script=wrk.UNIQUE_COOKIE,
+            wrk_cpus=WRK_CPU, has_metrics=metrics,
+        ),
+    ]  # fmt: skip
+
+
+def run(tickets: int, duration: int, rounds: int, revision: str | None) -> None:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        tmp = Path(folder)
+        database = tmp / "bench.db"
+        env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}", "CACHE_URL": "memory://"}
+        asyncio.run(seed.fill(env["DATABASE_URL"], tickets))
+        servers: list[AppServer] = []
+
+        def start(name: str, env: dict[str, str], **options: object) -> AppServer:
+            server = AppServer(tmp / f"{name}.log", env=env, cpus=SERVER_CPU, **options)  # type: ignore[arg-type]
+            servers.append(server)
+            stack.callback(server.stop)
+            return server.start()
+
+        ours = start("ours", env)
+        reference = verify.cached(ours)
+        bare_file = tmp / "cached-response.json"
+        verify.save_response(reference, bare_file)
+        bare = start(
+            "bare", {**env, "BENCH_BARE_RESPONSE": str(bare_file)}, app=BARE_APP, ready="/"
+        )
+        verify.same_bytes(verify.fetch(bare.base_url + verify.LIST), reference, "bare")
+        rows = [
+            *rows_of("cached, this checkout", ours, "X-Cache: HIT"),
+            *rows_of("bare ASGI", bare, "same body+headers", metrics=False),
+        ]
+        if revision is not None:
+            other = stack.enter_context(checkout(revision, tmp / "other"))
+            theirs = start("theirs", env, root=other)
+            verify.same_bytes(verify.cached(theirs), reference, revision)
+            rows += rows_of(f"cached, {revision}", theirs, "X-Cache: HIT")
+        print(
+            f"hits: {tickets} tickets; {rounds} interleaved rounds of wrk -t1 -c32 -d{duration}s "
+            f"per row (medians); servers on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU}",
+            flush=True,
+        )
+        load_rounds(rows, Load(duration, 32), rounds)
+    by_name = {row.name: row for row in rows}
+    print(f"{'row':<44}{'req/s':>9}{'spread':>8}{'p50 ms':>8}{'p99 ms':>8}{'/ bare':>8}")
+    for row in rows:
+        kind = row.name.rsplit(", ", 1)[1]
+        ratio = row.rps / by_name[f"bare ASGI, {kind}"].rps
+        print(
+            f"{row.name:<44}{row.rps:>9,.0f}{row.spread:>8.0%}{row.p50_ms:>8.2f}"
+            f"{row.p99_ms:>8.2f}{ratio:>8.2f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=100)
+    parser.add_argument("--duration", type=int, default=5, help="seconds of one wrk load")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--revision", help="another revision's cached rows too, e.g. main")
+    args = parser.parse_args(argv)
+    run(args.tickets, args.duration, args.rounds, args.revision)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+-- Every request carries a cookie no other request has (as each visitor has
+-- cookies of their own: an id, a preference), and names no session: each is
+-- a visitor nobody knows, and none is answered as a repeat
+-- (app/cache/repeats.py keys by Cookie): each goes the whole HIT path, its
+-- holes filled for nobody. The headers given with -H are kept.
+local threads = 0
+local n = 0
+
+setup = function(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+
+request = function()
+  n = n + 1
+  local headers = {}
+  for name, value in pairs(wrk.headers) do
+    headers[name] = value
+  end
+  headers["Cookie"] = "visitor=" .. thread_id .. "-" .. n
+  return wrk.format(nil, nil, headers)
+end
