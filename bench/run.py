@@ -40,7 +40,19 @@ from pathlib import Path
 from types import FrameType
 
 from app.serve import APP, SERVER, SERVERS
-from bench import against, edge, live, nagle, redis_rows, revalidate, scale, seed, verify, wrk
+from bench import (
+    against,
+    edge,
+    live,
+    nagle,
+    redis_rows,
+    revalidate,
+    scale,
+    seed,
+    teams,
+    verify,
+    wrk,
+)
 from bench.report import Results, report
 from bench.rows import Load, Row, load_rounds
 from harness.app_server import AppServer
@@ -110,6 +122,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="REVISION",
         help="with --scale N: write -> fresh at N tickets next to REVISION's (bench.against)",
     )
+    parser.add_argument(
+        "--teams",
+        metavar="N",
+        help="instead: write -> fresh of a comment, an assignment and a rename at N tickets"
+        " with 3N comments, next to a status change (bench.teams)",
+    )
     args = parser.parse_args(argv)
     if args.redis and args.readers < redis_rows.WORKERS:
         parser.error(f"--readers must be at least {redis_rows.WORKERS} for the Redis rows")
@@ -124,6 +142,8 @@ def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.teams:
+        return teams.main([str(_positive(args.teams)), "--duration", str(args.duration)])
     if args.scale and args.against:
         return against.main([args.against, str(max(map(_positive, args.scale.split(","))))])
     if args.scale:
