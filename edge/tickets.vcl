@@ -102,6 +102,10 @@ sub vcl_recv {
         # theirs alone, and each needs the session: passed to the app as
         # they came, cookies and all.
         set req.http.x-edge-bypass = "1";
+        # None of these answers is served in parts; passed on, a Range that
+        # reads well but is not satisfiable ("bytes=0-0,5-1") made the app's
+        # answer a 503 from Varnish.
+        unset req.http.Range;
         return (pass);
     }
     if (req.esi_level > 0 && req.url ~ "^/holes/tickets/" &&

@@ -76,6 +76,22 @@ async def client(app: Starlette, visitor: httpx.AsyncClient) -> AsyncIterator[ht
         yield client
 
 
+@pytest.fixture
+async def bob(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """Bob, signed in after Ada (``client``): a person, not an admin."""
+    async with app_client(app) as bob:
+        await sign_in(app, bob, "Bob")
+        yield bob
+
+
+@pytest.fixture
+async def carol(app: Starlette, bob: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """Carol, signed in after Bob: another person, not an admin."""
+    async with app_client(app) as carol:
+        await sign_in(app, carol, "Carol")
+        yield carol
+
+
 # The longest tests (15-75 s each, most of them starting servers), begun
 # first: pytest-xdist hands tests out in this order, so a worker that draws
 # one late would leave the others idle at the end. Measured with

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -20,18 +20,10 @@ from app.deps.schema import table_of
 from app.models import DeletedTicket, Ticket, TicketChange, TicketStatus, User
 from app.tickets import history, views
 from app.tickets.selection import MAX_TICKETS
-from tests.helpers import HTMX, add_ticket, app_client, sign_in
+from tests.helpers import HTMX, add_ticket
 
 INLINE = {**HTMX, "HX-Target": ids.BULK}
 BULK = paths.tickets_bulk_path()
-
-
-@pytest.fixture
-async def bob(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """Bob, signed in after Ada (``client``): a person, not an admin."""
-    async with app_client(app) as bob:
-        await sign_in(app, bob, "Bob")
-        yield bob
 
 
 async def made_by(client: httpx.AsyncClient, *titles: str) -> list[Ticket]:

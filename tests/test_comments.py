@@ -27,14 +27,6 @@ LIST = re.compile(r'<div id="comment-list".*?(?=<form id="comment-form")', re.S)
 
 
 @pytest.fixture
-async def bob(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """Bob, signed in after Ada (``client``, the admin): a person, not an admin."""
-    async with app_client(app) as bob:
-        await sign_in(app, bob, "Bob")
-        yield bob
-
-
-@pytest.fixture
 async def cy(app: Starlette, bob: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
     """Cy, signed in after Bob: another person."""
     async with app_client(app) as cy:

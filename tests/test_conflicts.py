@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,15 +18,6 @@ from app.tickets.versions import UNKNOWN_VERSION
 from tests.helpers import HTMX, app_client, sign_in
 
 VERSION = re.compile(r'<input type="hidden" name="version" value="(\d+)">')
-
-
-@pytest.fixture
-async def bob(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """Bob, signed in after Ada (``client``, the admin): he may edit the
-    tickets assigned to him."""
-    async with app_client(app) as bob:
-        await sign_in(app, bob, "Bob")
-        yield bob
 
 
 async def person(app: Starlette, name: str) -> User:

@@ -6,7 +6,6 @@ and a refused edit is a 403 that says why."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -17,24 +16,10 @@ from app import edge_contract, paths
 from app.accounts.permissions import EDITORS
 from app.accounts.viewer import Viewer
 from app.models import Ticket, User
-from tests.helpers import HTMX, app_client, sign_in
+from tests.helpers import HTMX
 
 MARK = '<span class="may-edit" hidden></span>'
 ADA, BOB, CAROL = (f"{n:08x}-0000-4000-8000-000000000000" for n in (1, 2, 3))
-
-
-@pytest.fixture
-async def bob(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(app) as bob:
-        await sign_in(app, bob, "Bob")
-        yield bob
-
-
-@pytest.fixture
-async def carol(app: Starlette, bob: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(app) as carol:
-        await sign_in(app, carol, "Carol")
-        yield carol
 
 
 @pytest.fixture

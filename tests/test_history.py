@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -18,25 +17,9 @@ from app.models import Ticket, TicketChange, User
 from app.tickets import history
 from app.tickets.revert import NO_SUCH_CHANGE, NOT_REVERTIBLE, NOT_YOURS
 from app.tickets.timeline import SHOWN
-from tests.helpers import HTMX, app_client, sign_in
+from tests.helpers import HTMX
 
 REVERT_BUTTON = re.compile(r"<button[^>]*>Revert</button>")
-
-
-@pytest.fixture
-async def bob(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """Bob, signed in after Ada (``client``, the admin)."""
-    async with app_client(app) as bob:
-        await sign_in(app, bob, "Bob")
-        yield bob
-
-
-@pytest.fixture
-async def carol(app: Starlette, bob: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """Carol: neither the author, the assignee nor an admin."""
-    async with app_client(app) as carol:
-        await sign_in(app, carol, "Carol")
-        yield carol
 
 
 async def person_id(app: Starlette, name: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
 from time import time as real_time
 
 import httpx
@@ -17,18 +16,10 @@ from app.accounts import sessions
 from app.accounts import viewer as viewer_module
 from app.accounts.viewer import REMEMBER_SECONDS, Remembered, Viewer
 from app.models import Ticket, User
-from tests.helpers import HTMX, PASSWORD, add_ticket, app_client, sign_in, sign_up, ticket_count
+from tests.helpers import HTMX, PASSWORD, add_ticket, app_client, sign_up, ticket_count
 
 DELETE_BUTTON = re.compile(r"<button[^>]*>Delete</button>")
 MARKER = "<esi:include"
-
-
-@pytest.fixture
-async def bob(app: Starlette, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """Bob, signed in after Ada (``client``): a person, not an admin."""
-    async with app_client(app) as bob:
-        await sign_in(app, bob, "Bob")
-        yield bob
 
 
 async def ticket_by(app: Starlette, client: httpx.AsyncClient, title: str) -> str:

@@ -4,32 +4,19 @@ moves is purged there before its answer, one purge for all of its rows."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from app import paths
-from harness.app_server import AppServer
 from harness.client import create_ticket, sign_up
 from harness.servers import EdgeServer
 
 
 @pytest.fixture
-def edge_url(tmp_path: Path) -> Iterator[str]:
+def edge_url(edge: EdgeServer) -> str:
     """The edge's URL, the app behind it (over SQLite)."""
-    app = AppServer(
-        tmp_path / "app.log", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"}
-    )
-    edge = EdgeServer(tmp_path / "edge", app.port).start()
-    try:
-        app.env.update(edge.app_env())
-        app.start()
-        yield edge.base_url
-    finally:
-        app.stop()
-        edge.stop()
+    return edge.base_url
 
 
 def status_of(listing: str, ticket_id: str) -> str:

@@ -6,32 +6,12 @@ for its author and admins, as a ticket's Delete is."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
 from app import paths
-from harness.app_server import AppServer
 from harness.client import create_ticket, sign_up
 from harness.servers import EdgeServer
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeServer]:
-    """The edge, and the app behind it, which purges it before a write answers."""
-    app = AppServer(
-        tmp_path / "app.log", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"}
-    )
-    edge = EdgeServer(tmp_path / "edge", app.port).start()
-    try:
-        app.env.update(edge.app_env(None))
-        app.start()
-        yield edge
-    finally:
-        app.stop()
-        edge.stop()
 
 
 def comment_id_of(answer: httpx.Response) -> str:

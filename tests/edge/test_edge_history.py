@@ -6,32 +6,13 @@ read at once, and a refused save purges nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from harness.app_server import AppServer
 from harness.client import create_ticket, sign_up
 from harness.servers import EdgeServer
 
 MARK = '<span class="may-edit" hidden></span>'
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeServer]:
-    app = AppServer(
-        tmp_path / "app.log", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"}
-    )
-    edge = EdgeServer(tmp_path / "edge", app.port).start()
-    try:
-        app.env.update(edge.app_env(None))
-        app.start()
-        yield edge
-    finally:
-        app.stop()
-        edge.stop()
 
 
 def client(edge: EdgeServer) -> httpx.Client:

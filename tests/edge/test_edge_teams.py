@@ -6,32 +6,13 @@ person's session (the edge passes them)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from harness.app_server import AppServer
 from harness.client import create_ticket, sign_up
 from harness.servers import EdgeServer
 
 ROW = re.compile(r'<li id="ticket-([0-9a-f-]+)" class="ticket-row')
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeServer]:
-    app = AppServer(
-        tmp_path / "app.log", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 't.db'}"}
-    )
-    server = EdgeServer(tmp_path / "edge", app.port).start()
-    try:
-        app.env.update(server.app_env(None))
-        app.start()
-        yield server
-    finally:
-        app.stop()
-        server.stop()
 
 
 def test_an_assignment_and_a_rename_are_fresh_through_the_edge(edge: EdgeServer) -> None:

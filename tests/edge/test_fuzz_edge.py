@@ -10,34 +10,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
 from harness import fuzz
-from harness.app_server import AppServer
 from harness.client import create_ticket, sign_up
 from harness.servers import EdgeServer
 
 SEED = 22
 COUNT = int(os.environ.get("FUZZ_EDGE_REQUESTS", "3000"))
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeServer]:
-    app = AppServer(
-        tmp_path / "app.log", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"}
-    )
-    server = EdgeServer(tmp_path / "edge", app.port).start()
-    try:
-        app.env["EDGE_PORT"] = str(server.port)
-        app.start()
-        yield server
-    finally:
-        app.stop()
-        server.stop()
 
 
 def test_no_hostile_request_through_the_edge_gets_a_5xx_or_its_input_back(
