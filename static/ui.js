@@ -504,6 +504,15 @@
     for (const words of document.querySelectorAll("[data-search-words]")) words.textContent = typed;
     if (folded && folded !== typed) document.title = document.title.replace(`“${folded}”`, `“${typed}”`);
   }
+  // The search form sends its filters too; "Anyone" and "Newest" are what the
+  // list is without them, so the address it pushes leaves them out.
+  document.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt.id !== "list-search") return;
+    const params = event.detail.parameters;
+    if (!params.get("assignee")) params.delete("assignee");
+    if (params.get("sort") === "created") params.delete("sort");
+  });
+
   showTyped();
   document.addEventListener("htmx:afterSettle", showTyped);
   document.addEventListener("htmx:pushedIntoHistory", showTyped);

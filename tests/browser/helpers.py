@@ -3,6 +3,7 @@ small helpers for pages."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from playwright.sync_api import Dialog, Locator, Page, expect
 from app.settings import ROOT
 from harness.app_server import AppServer
 from harness.client import create_ticket, sign_up
+
+_ADDRESSES = itertools.count()  # where each sign-up comes from (Server.sign_up)
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 DESKTOP = {"width": 1280, "height": 800}
@@ -39,8 +42,17 @@ class Server:
         return client
 
     def sign_up(self, name: str) -> str:
-        """A new account (not an admin); its session token, for a browser or ``http()``."""
-        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+        """A new account (not an admin); its session token, for a browser or ``http()``.
+
+        Each from an address of its own, as people sign up from theirs: the
+        server believes loopback's ``X-Forwarded-For`` (``TRUSTED_PROXIES``),
+        and its sign-up throttle counts by address.
+        """
+        n = next(_ADDRESSES)
+        address = f"10.0.{n // 250}.{n % 250 + 1}"
+        with httpx.Client(
+            base_url=self.base_url, timeout=10, headers={"X-Forwarded-For": address}
+        ) as http:
             return sign_up(http, name=name)
 
     def create_ticket(
@@ -64,7 +76,8 @@ class Server:
 def running_server(directory: Path) -> Iterator[Server]:
     """Start the server over a new database in ``directory``; stop it on exit."""
     log = directory / "server.log"
-    app = AppServer(log, env={"DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'browser.db'}"})
+    database = f"sqlite+aiosqlite:///{directory / 'browser.db'}"
+    app = AppServer(log, env={"DATABASE_URL": database, "TRUSTED_PROXIES": "127.0.0.1"})
     try:
         app.start()
     except RuntimeError as exc:

@@ -120,7 +120,7 @@ def offline_banner(page: Page, server: Server, tag: str) -> None:
     """The browser goes offline and a link is followed (test_answers.py stops the server)."""
     page.goto("/tickets")
     page.context.set_offline(True)
-    page.locator(".topbar .nav-link").click()
+    page.locator(".topbar").get_by_role("link", name="All tickets").click()
     expect(page.locator("#offline")).to_be_visible()
     expect(page.locator("#alerts")).to_contain_text("Could not open the page")
 
@@ -265,7 +265,7 @@ def assignee_picker(page: Page, server: Server, tag: str) -> None:
 def list_filtered_and_sorted(page: Page, server: Server, tag: str) -> None:
     server.create_ticket(f"{tag} unassigned")
     page.goto("/tickets?assignee=none&sort=updated")
-    expect(page.get_by_label("Assignee")).to_have_value("none")
+    expect(page.get_by_label("Assignee", exact=True)).to_have_value("none")
     expect(page.get_by_label("Sort")).to_have_value("updated")
 
 

@@ -259,7 +259,7 @@ def test_the_offline_banner_shows_while_the_server_is_down_and_the_page_resyncs(
     expect(banner).to_be_hidden(timeout=15_000)  # the stream retries every 2 s
     expect(page.locator("#notices")).to_contain_text("Back online.")
     # Everything on the page was fetched again: the new ticket shows.
-    made = page.locator("#ticket-list").get_by_text("Made while the page was away")
+    made = page.locator("#ticket-list").get_by_role("link", name="Made while the page was away")
     expect(made).to_have_count(1)
     expect_counts(page, {None: 1})
 

@@ -136,7 +136,7 @@ def test_after_a_navigation_focus_is_on_the_heading_and_the_title_follows(
     expect(page.locator("#main h1")).to_be_focused()
     expect(page).to_have_title(re.compile(rf"^{re.escape(title)} · #\d+ · Tickets, on-demand$"))
 
-    page.locator(".topbar .nav-link").click()
+    page.locator(".topbar").get_by_role("link", name="All tickets").click()
     expect(page.locator("#main h1")).to_have_text("Tickets")
     expect(page.locator("#main h1")).to_be_focused()
     expect(page).to_have_title("All tickets · Tickets, on-demand")
