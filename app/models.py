@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -21,6 +22,16 @@ ID_MAX = 36
 
 # A column lists filter by that is no foreign key (app/deps/schema.py).
 LISTED_BY = {"info": {MEMBERSHIP: True}}
+
+
+# What the app makes every id of (uuid4, lowercase): any other string names
+# nothing, and is refused before a query sees it (PostgreSQL rejects a NUL).
+ID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_ID = re.compile(ID_PATTERN)
+
+
+def is_id(value: str) -> bool:
+    return _ID.fullmatch(value) is not None
 
 
 def utcnow() -> datetime:

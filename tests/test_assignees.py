@@ -218,3 +218,23 @@ async def test_a_page_of_rows_by_many_different_people_is_served_and_stays_fresh
     again = await client.get("/tickets")
 
     assert again.headers["x-cache"] == "MISS" and "assigned to Helper Seven" in again.text
+
+
+@pytest.mark.parametrize(
+    "posted",
+    ["nobody-at-all", "0" * 36, "a\x00b", "x" * 5000, "00000000-0000-4000-8000-000000000000"],
+)
+async def test_an_assignee_who_is_nobody_is_refused_with_422_and_changes_nothing(
+    app: Starlette, client: httpx.AsyncClient, posted: str
+) -> None:
+    """Not an id the app makes, or nobody's: refused before (or by) the one
+    read that checks it (PostgreSQL refused a NUL with an error: a 500)."""
+    ticket = await add_ticket(app)
+    heard = Heard(app)
+
+    answer = await client.post(f"/tickets/{ticket.id}/update", data={"assignee": posted})
+
+    assert answer.status_code == 422 and "No member has this id" in answer.text
+    assert heard.tags == []
+    async with app.state.db.session() as session:
+        assert (await session.get(Ticket, ticket.id)).assignee_id is None  # type: ignore[union-attr]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 
-from app.models import ID_MAX, User
+from app.models import User, is_id
 
 ME = "me"
 UNKNOWN = "No member has this id: choose someone from the list, or nobody."
@@ -19,6 +19,6 @@ async def resolve(session: AsyncSession, posted: str, viewer_id: str) -> str | N
         return None
     if posted == ME:
         return viewer_id
-    if len(posted) > ID_MAX or await session.get(User, posted) is None:
+    if not is_id(posted) or await session.get(User, posted) is None:
         raise HTTPException(422, UNKNOWN)
     return posted

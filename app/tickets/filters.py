@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,7 +29,7 @@ from urllib.parse import urlencode
 from starlette.exceptions import HTTPException
 
 from app import search
-from app.models import Ticket, TicketStatus
+from app.models import Ticket, TicketStatus, is_id
 from app.tickets.sorts import Sort, moment_of, parse_sort, utc
 
 WINDOW_SIZE = 50
@@ -45,7 +44,6 @@ NOBODY = "none"  # ?assignee=none: tickets nobody is assigned to
 ME = "me"
 ASKS_FOR_ME = "?assignee=me names whoever is signed in: sign in, or use a person's id."
 UNKNOWN_ASSIGNEE = "Unknown assignee; use me, none or a person's id."
-_PERSON_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +183,6 @@ def parse_assignee(params: Mapping[str, str]) -> str | None:
         return None
     if value == ME:
         raise HTTPException(400, ASKS_FOR_ME)
-    if value == NOBODY or _PERSON_ID.fullmatch(value):
+    if value == NOBODY or is_id(value):
         return value
     raise HTTPException(400, UNKNOWN_ASSIGNEE)

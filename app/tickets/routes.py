@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from app import paths
 from app.cache import cached
+from app.models import ID_PATTERN
 from app.tickets import actions, bulk, comment_views, comments, picker, revert, timeline, views
 from app.tickets.filters import ListQuery, parse_status
 from app.tickets.mine import resolving_me
@@ -19,7 +20,7 @@ class TicketIdConvertor(Convertor[str]):
     404 before any handler, cache key or tag sees it (no 5,000-character id,
     no NUL, no second spelling of one ticket's page)."""
 
-    regex = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    regex = ID_PATTERN
 
     def convert(self, value: str) -> str:
         return value

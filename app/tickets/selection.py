@@ -10,7 +10,6 @@ app/tickets/bulk.py's to say, in the write's transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from app.forms import CONTROL
-from app.models import ID_MAX, TicketStatus
+from app.models import ID_MAX, TicketStatus, is_id
 
 MAX_TICKETS = 100  # per request: one transaction holds their row locks
 STATUS = "status"
@@ -27,7 +26,6 @@ DELETE = "delete"
 ACTIONS = (STATUS, ASSIGN, DELETE)
 # A ticket id as the app makes them (routes.TicketIdConvertor): any other
 # value names no ticket, and is refused as one that is not found.
-TICKET_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 NOTHING_SELECTED = "Select at least one ticket."
 UNKNOWN_ACTION = "Choose what to do to the selected tickets: status, assign or delete."
@@ -57,7 +55,7 @@ def ticket_ids(posted: Sequence[Any]) -> tuple[str, ...]:
 
 def well_formed(ticket_id: str) -> bool:
     """Whether ``ticket_id`` can be a ticket's at all (others need no read to be unknown)."""
-    return TICKET_ID.fullmatch(ticket_id) is not None
+    return is_id(ticket_id)
 
 
 def parse(posted: Any) -> Selection:
