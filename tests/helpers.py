@@ -23,7 +23,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ from app.db import Database
 from app.migrations import alembic_config, include_object
 from app.models import Ticket, TicketStatus, User
 from app.settings import ROOT
+from app.tickets import views
 from harness.servers import (
     create_postgres_database,
     drop_postgres_database,
@@ -255,3 +256,22 @@ async def revision(db: Database) -> str | None:
 async def downgrade_to_base(db: Database) -> None:
     async with db.engine.begin() as connection:
         await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "base"))
+
+
+def count_row_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the list rows rendered from now on, in order (each render of
+    ``views._row_renderer``'s row): what a write made the next read render."""
+    rendered: list[str] = []
+    real_renderer = views._row_renderer
+
+    def counting(ticket: Ticket, people: dict[str, User]) -> Callable[[], str]:
+        render = real_renderer(ticket, people)
+
+        def render_and_count() -> str:
+            rendered.append(ticket.id)
+            return render()
+
+        return render_and_count
+
+    monkeypatch.setattr(views, "_row_renderer", counting)
+    return rendered

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -18,9 +17,9 @@ from app import ids, paths
 from app.deps import names
 from app.deps.schema import table_of
 from app.models import DeletedTicket, Ticket, TicketChange, TicketStatus, User
-from app.tickets import history, views
+from app.tickets import history
 from app.tickets.selection import MAX_TICKETS
-from tests.helpers import HTMX, add_ticket
+from tests.helpers import HTMX, add_ticket, count_row_renders
 
 INLINE = {**HTMX, "HX-Target": ids.BULK}
 BULK = paths.tickets_bulk_path()
@@ -336,19 +335,7 @@ async def test_one_bump_moves_every_changed_row_and_the_list_renders_only_them(
     assert (await client.get("/tickets")).headers["x-cache"] == "HIT"
     heard: list[frozenset[str]] = []
     app.state.cache.on_invalidate(heard.append)
-    rendered: list[str] = []
-    real_renderer = views._row_renderer
-
-    def counting(ticket: Ticket, people: dict[str, User]) -> Callable[[], str]:
-        render = real_renderer(ticket, people)
-
-        def render_and_count() -> str:
-            rendered.append(ticket.id)
-            return render()
-
-        return render_and_count
-
-    monkeypatch.setattr(views, "_row_renderer", counting)
+    rendered = count_row_renders(monkeypatch)
 
     await client.post(BULK, data=form(chosen, "status", status="DONE"))
     after = await client.get("/tickets")

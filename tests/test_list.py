@@ -6,7 +6,6 @@ Runs on memory + SQLite and on Redis + PostgreSQL (scripts/test runs both).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -17,8 +16,7 @@ from starlette.applications import Starlette
 from app.models import Ticket, TicketStatus, User
 from app.seed import seed_many
 from app.settings import Settings
-from app.tickets import views
-from tests.helpers import HTMX, add_ticket
+from tests.helpers import HTMX, add_ticket, count_row_renders
 
 ROW = re.compile(r'<li id="ticket-([0-9a-f-]+)" class="ticket-row')
 NEXT = re.compile(r'<a rel="next" class="button" href="([^"]+)"')
@@ -207,19 +205,7 @@ async def test_after_a_write_the_list_renders_one_row_and_the_page_around_it(
 ) -> None:
     tickets = [await add_ticket(app, title=f"Ticket {n}") for n in range(30)]
     await client.get("/tickets")
-    rendered: list[str] = []
-    real_renderer = views._row_renderer
-
-    def counting(ticket: object, people: object) -> Callable[[], str]:
-        render = real_renderer(ticket, people)  # type: ignore[arg-type]
-
-        def render_and_count() -> str:
-            rendered.append(ticket.id)  # type: ignore[attr-defined]
-            return render()
-
-        return render_and_count
-
-    monkeypatch.setattr(views, "_row_renderer", counting)
+    rendered = count_row_renders(monkeypatch)
     changed = tickets[12]
     await client.post(f"/tickets/{changed.id}/update", data={"status": "DONE"})
 

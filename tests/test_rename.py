@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -19,8 +18,7 @@ from starlette.applications import Starlette
 from app.accounts.account import BAD_NAME
 from app.models import Ticket, User, utcnow
 from app.search import search_text
-from app.tickets import views
-from tests.helpers import HTMX, Heard, add_ticket, app_client, sign_in
+from tests.helpers import HTMX, Heard, add_ticket, app_client, count_row_renders, sign_in
 
 ROW = re.compile(r'<li id="ticket-([0-9a-f-]+)" class="ticket-row')
 NEXT = re.compile(r'<a rel="next" class="button" href="([^"]+)"')
@@ -123,7 +121,7 @@ async def test_one_rename_among_10000_tickets_re_renders_only_that_persons_cache
         assert 0 < len(bobs) < 100
         adas_ticket = next(ticket for ticket in cached_rows if ticket not in bobs)
         await client.get(f"/tickets/{adas_ticket}")
-        rendered = _count_row_renders(monkeypatch)
+        rendered = count_row_renders(monkeypatch)
 
         renamed = await bob_client.post("/account", data={"name": "Robert"})
         again = await client.get("/tickets")
@@ -171,20 +169,3 @@ async def _shown_by(app: Starlette, tickets: list[str], person_id: str) -> set[s
     async with app.state.db.session() as session:
         found = await session.exec(select(Ticket).where(col(Ticket.id).in_(tickets)))
         return {t.id for t in found if person_id in (t.author_id, t.assignee_id)}
-
-
-def _count_row_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    rendered: list[str] = []
-    real_renderer = views._row_renderer
-
-    def counting(ticket: Ticket, people: dict[str, User]) -> Callable[[], str]:
-        render = real_renderer(ticket, people)
-
-        def render_and_count() -> str:
-            rendered.append(ticket.id)
-            return render()
-
-        return render_and_count
-
-    monkeypatch.setattr(views, "_row_renderer", counting)
-    return rendered
