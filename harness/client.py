@@ -86,3 +86,15 @@ async def create_ticket_async(
     listing = await client.get(_listed(created))
     listing.raise_for_status()
     return ticket_id_in(listing.text, title)
+
+
+def held_by_edge(http: httpx.Client, url: str, reads: int = 6) -> bool:
+    """Whether the edge in front of ``http`` holds ``url`` within ``reads`` reads.
+
+    A write's spare purge (app/cache/edge.py, ``REPURGE_AFTER_SECONDS`` after
+    it) can take a page out once more after it was read; the next read puts
+    it back. Each recent write can cost one more miss, never more.
+    """
+    return any(
+        http.get(url).headers.get("cache-status", "").endswith("edge; hit") for _ in range(reads)
+    )
