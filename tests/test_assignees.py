@@ -94,22 +94,31 @@ async def test_lists_filtered_by_assignee_combine_with_status_and_search_and_sta
     await bob.aclose()
 
 
-async def test_me_is_sent_on_to_the_persons_own_list_and_a_visitor_to_sign_in(
+async def test_me_is_the_persons_own_list_kept_by_nobody_and_a_visitor_is_sent_to_sign_in(
     app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
 ) -> None:
     ada_id = await id_of(app, "Ada")
+    bob = await person_named(app, "Bob")
+    bob_id = await id_of(app, "Bob")
+    for_ada, for_bob = await add_ticket(app), await add_ticket(app)
+    await client.post(f"/tickets/{for_ada.id}/update", data={"assignee": ada_id})
+    await client.post(f"/tickets/{for_bob.id}/update", data={"assignee": bob_id})
 
     mine = await client.get("/tickets", params={"assignee": "me", "status": "OPEN", "x": "y"})
-    theirs = await visitor.get("/tickets", params={"assignee": "me"})
+    by_id = await client.get("/tickets", params={"assignee": ada_id, "status": "OPEN"})
+    bobs = await bob.get("/tickets", params={"assignee": "me"})
     htmx = await client.get("/tickets", params={"assignee": "me"}, headers=HTMX)
+    theirs = await visitor.get("/tickets", params={"assignee": "me"})
 
-    assert mine.status_code == 303
-    assert mine.headers["location"] == f"/tickets?assignee={ada_id}&status=OPEN"
-    assert mine.headers["cache-control"] == "private, no-store"
-    assert htmx.status_code == 303 and htmx.headers["location"] == f"/tickets?assignee={ada_id}"
+    assert mine.status_code == 200 and mine.headers["cache-control"] == "private, no-store"
+    assert rows(mine.text) == rows(by_id.text) == [for_ada.id]
+    assert by_id.headers["x-cache"] == "HIT"  # one entry, the id's: "me" is no key
+    assert rows(bobs.text) == [for_bob.id]
+    assert bobs.headers["cache-control"] == "private, no-store"
+    assert htmx.status_code == 200 and rows(htmx.text) == [for_ada.id]
     assert theirs.status_code == 303
     assert theirs.headers["location"] == "/login?next=%2Ftickets%3Fassignee%3Dme"
-    assert (await client.get(mine.headers["location"])).status_code == 200
+    assert theirs.headers["cache-control"] == "private, no-store"
 
 
 @pytest.mark.parametrize(

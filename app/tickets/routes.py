@@ -83,7 +83,7 @@ async def home(request: Request) -> str:
     return await views.home_page(request)
 
 
-@resolving_me  # ?assignee=me: sent on to the person's own id, never a key
+@resolving_me  # ?assignee=me: the person's own id's list, never a key
 @cached(query=list_query)
 async def tickets(request: Request) -> str:
     return await views.tickets_page(request, listed(request))
