@@ -43,6 +43,7 @@ from app.serve import APP, SERVER, SERVERS
 from bench import (
     against,
     edge,
+    list_against,
     live,
     nagle,
     redis_rows,
@@ -120,7 +121,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--against",
         metavar="REVISION",
-        help="with --scale N: write -> fresh at N tickets next to REVISION's (bench.against)",
+        help="with --scale N: write -> fresh at N tickets next to REVISION's (bench.against);"
+        " with --teams N: the cached list's req/s next to REVISION's (bench.list_against)",
     )
     parser.add_argument(
         "--teams",
@@ -142,6 +144,9 @@ def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.teams and args.against:
+        tickets = str(_positive(args.teams))
+        return list_against.main([args.against, tickets, "--duration", str(args.duration)])
     if args.teams:
         return teams.main([str(_positive(args.teams)), "--duration", str(args.duration)])
     if args.scale and args.against:
