@@ -33,6 +33,7 @@ Whatever a hole shows, the server still checks every write (app/accounts/permiss
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
@@ -50,14 +51,15 @@ _SHARED = xkey_header(frozenset({edge_contract.SHARED_HOLES_KEY}))
 
 
 @dataclass(frozen=True, slots=True)
-class _DeleteHole:
-    """A hole for the author and admins only: a ticket's Delete, a comment's actions."""
+class _OwnedHole:
+    """A hole for one person and admins only (``edge_contract.OwnedHole``): the
+    very rule of a Delete, which the edge decides the same way."""
 
-    author_id: str | None
+    owner_id: str | None
     form: bytes  # the same for everyone who may use it
 
     def content(self, viewer: Viewer | None) -> bytes:
-        return self.form if viewer is not None and viewer.may_delete(self.author_id) else b""
+        return self.form if viewer is not None and viewer.may_delete(self.owner_id) else b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,59 +68,29 @@ class _AccountHole:
         return _account(viewer)
 
 
+# What each kind of owned hole holds, from the ids its src names.
+_FORMS: dict[str, Callable[[dict[str, str]], str]] = {
+    "delete": lambda names: render(
+        f"holes/delete_{names['place']}.html", ticket_id=names["ticket"]
+    ),
+    "comment": lambda names: render(
+        "holes/comment_actions.html", ticket_id=names["ticket"], comment_id=names["comment"]
+    ),
+    "revert": lambda names: render(
+        "holes/revert.html", ticket_id=names["ticket"], change_id=names["change"]
+    ),
+    "editor": lambda names: render("holes/editor.html"),
+}
+
+
 @functools.lru_cache(maxsize=16384)  # a hole's src is parsed once, whatever page holds it
-def _parse(src: str) -> _DeleteHole | _AccountHole | None:
+def _parse(src: str) -> _OwnedHole | _AccountHole | None:
     if src == edge_contract.ACCOUNT_HOLE:
         return _AccountHole()
-    for parse in (_delete, _comment, _revert, _editor):
-        found = parse(src)
-        if found is not None:
-            return found
-    return None
-
-
-# Each of the holes below is for one person (the last segment of its src) and
-# admins: the very rule of a Delete, which the edge decides the same way.
-
-
-def _delete(src: str) -> _DeleteHole | None:
-    found = edge_contract.parse_delete_hole(src)
-    if found is None:
+    owned = edge_contract.parse_owned_hole(src)
+    if owned is None:
         return None
-    form = render(f"holes/delete_{found.place}.html", ticket_id=found.ticket_id).encode()
-    return _DeleteHole(found.author_id, form)
-
-
-def _comment(src: str) -> _DeleteHole | None:
-    """A comment's Edit and Delete: for its author."""
-    found = edge_contract.parse_comment_hole(src)
-    if found is None:
-        return None
-    form = render(
-        "holes/comment_actions.html", ticket_id=found.ticket_id, comment_id=found.comment_id
-    )
-    return _DeleteHole(found.author_id, form.encode())
-
-
-def _revert(src: str) -> _DeleteHole | None:
-    """A timeline entry's Revert: for whoever made the change."""
-    found = edge_contract.parse_revert_hole(src)
-    if found is None:
-        return None
-    form = render("holes/revert.html", ticket_id=found.ticket_id, change_id=found.change_id)
-    return _DeleteHole(found.actor_id, form.encode())
-
-
-def _editor(src: str) -> _DeleteHole | None:
-    """The mark that shows a ticket's edit controls: one per person who may
-    edit it (author, assignee)."""
-    person = edge_contract.parse_editor_hole(src)
-    if person is None:
-        return None
-    return _DeleteHole(None if person == edge_contract.NO_AUTHOR else person, _EDITOR_MARK)
-
-
-_EDITOR_MARK = render("holes/editor.html").encode()
+    return _OwnedHole(owned.owner_id, _FORMS[owned.kind](owned.names).encode())
 
 
 @functools.lru_cache(maxsize=1024)
@@ -145,7 +117,7 @@ async def hole_route(request: Request) -> Response:
     if found is None:
         raise HTTPException(404, "No such hole.")
     asked = request.query_params.get(edge_contract.MAY)
-    if isinstance(found, _DeleteHole) and asked is not None:
+    if isinstance(found, _OwnedHole) and asked is not None:
         may = edge_contract.read_may(asked)
         if may is None:
             raise HTTPException(400, "may is 1 or 0.")
