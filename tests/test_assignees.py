@@ -173,6 +173,28 @@ async def test_the_picker_lists_everyone_and_a_sign_up_moves_it_but_no_ticket_pa
     assert gone.status_code == 404
 
 
+async def test_the_bulk_bars_options_list_everyone_and_a_sign_up_moves_them_but_no_list(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await add_ticket(app)
+    page = await client.get("/tickets")
+    options = await client.get("/fragments/people/assignee-options", headers=HTMX)
+    assert 'hx-get="/fragments/people/assignee-options"' in page.text
+    assert options.text.startswith(
+        '<option value="me">Me</option>\n<option value="">Nobody</option>'
+    )
+    assert f'<option value="{await id_of(app, "Ada")}">Ada</option>' in options.text
+
+    async with app_client(app) as newcomer:
+        await sign_in(app, newcomer, "Zoe")
+
+    page_again = await client.get("/tickets")
+    options_again = await client.get("/fragments/people/assignee-options", headers=HTMX)
+    assert page_again.headers["x-cache"] == "HIT"
+    assert options_again.headers["x-cache"] == "MISS"
+    assert f'<option value="{await id_of(app, "Zoe")}">Zoe</option>' in options_again.text
+
+
 async def test_assigning_moves_only_the_lists_and_pages_it_changes(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:

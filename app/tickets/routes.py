@@ -140,6 +140,11 @@ async def assignee_picker_source(request: Request) -> str:
 
 
 @cached(query=no_query)
+async def assignee_options_source(request: Request) -> str:
+    return await picker.assignee_options(request)
+
+
+@cached(query=no_query)
 async def legend_source(request: Request) -> str:
     return str(await views.legend())
 
@@ -226,6 +231,12 @@ routes = [
         assignee_picker_source,
         methods=["GET"],
         name="assignee_picker_source",
+    ),
+    Route(
+        "/fragments/people/assignee-options",
+        assignee_options_source,
+        methods=["GET"],
+        name="assignee_options_source",
     ),
     Route("/fragments/status-legend", legend_source, methods=["GET"], name="legend_source"),
     # Comments (issue 24): add, edit (a page of its own), delete; the live list.
