@@ -12,7 +12,10 @@ than ``app/cache/repeats.py`` keeps shapes for), and each gets its own holes.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import httpx
 
 from app import edge_contract
 from app.accounts import sessions
@@ -20,6 +23,7 @@ from app.accounts.people import add_person
 from app.db import Database
 
 COUNT = 1000  # people, more than the repeats keep (MAX_SHAPES) and than Assembled holds bodies of
+SCRIPT = Path(__file__).with_name("people.lua")  # the wrk script that sends them in turn
 # Where bench/people.lua reads the cookies from, one Cookie header value a line.
 COOKIES_ENV = "BENCH_PEOPLE_COOKIES"
 
@@ -46,7 +50,15 @@ async def sign_in(database_url: str, count: int = COUNT) -> list[str]:
         await db.close()
 
 
-def save(cookies: list[str], path: Path) -> Path:
-    """The cookies one a line, for bench/people.lua (``COOKIES_ENV``)."""
+def save(cookies: list[str], path: Path) -> None:
+    """The cookies one a line, for bench/people.lua: every wrk started from now
+    on by this process reads them (``COOKIES_ENV``, inherited)."""
     path.write_text("".join(f"{cookie}\n" for cookie in cookies))
-    return path
+    os.environ[COOKIES_ENV] = str(path)
+
+
+def check(url: str, cookies: list[str]) -> None:
+    """The second person's page is a HIT of the shared part with their name in it."""
+    answer = httpx.get(url, headers={"Cookie": cookies[1]}, timeout=30.0)
+    if answer.headers.get("x-cache") != "HIT" or "<strong>Reader 1</strong>" not in answer.text:
+        raise RuntimeError(f"a person's GET {url}: X-Cache {answer.headers.get('x-cache')}")
