@@ -14,9 +14,10 @@ session each, more people than the repeats keep, so each request takes the
 whole HIT path and gets its own holes). Next to them, the bare ASGI app
 (``bench.bare_app``) sending the very same bytes, asked the same four ways.
 The rows are loaded in interleaved rounds (medians), each alone on the
-server CPU while the others are paused (``bench.rows``); wrk runs on the other CPU. ``--revision``: the
-same cached rows of another revision too, served at the same time (checked
-out in a temporary worktree, as ``bench.against`` does).
+server CPU while the others are paused (``bench.rows``); wrk runs on the
+other CPU. ``--revision``: the same cached rows of another revision too,
+served at the same time (checked out in a temporary worktree, as
+``bench.against`` does).
 """
 
 from __future__ import annotations

@@ -169,7 +169,9 @@ class Holes:
             found = (audience(pieces[at].decode()) for at in range(1, len(pieces), 2))
             return frozenset(name for name in found if name is not None)
 
-        named: frozenset[str] = self._shared(entry, NAMED, named_of, NOBODY)
+        named = entry.derived.named
+        if named is None:
+            named = entry.derived.named = self._shared(entry, NAMED, named_of, NOBODY)
         key = (TEMPLATE, entry.etag, visitor.audiences(named))
         template: list[bytes] | None = self.assembled.get(key)
         if template is None:
