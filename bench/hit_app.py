@@ -1,12 +1,14 @@
-"""The app's own HIT in process, three ways, next to a bare ASGI callable, in one run.
+"""The app's own HIT in process, four ways, next to a bare ASGI callable, in one run.
 
-    python -m bench.hit_app [--calls N] [--rounds R] [--tickets N]
+    python -m bench.hit_app [--calls N] [--rounds R] [--tickets N] [--people N]
 
 ``create_app`` over a seeded SQLite database, its whole middleware stack,
 called directly with ASGI scopes (no server, no socket) for a cached
 ``GET /tickets``: asked with a header of its own each (answered from the
-repeats, ``app/cache/repeats.py``: the answer does not depend on it), with a
-cookie of its own each that names no session (a visitor nobody knows), by
+repeats, ``app/cache/repeats.py``: the answer does not depend on it); the
+same by a second app that keeps nothing for repeats (the whole HIT path: what
+the repeats save); with a cookie of its own each that names no session (a
+visitor nobody knows: a repeat too), by
 ``--people`` signed-in people in turn (``bench/people.py``: a real session
 each, more people than the repeats keep; the whole HIT path, holes filled
 for each), and a bare ASGI callable sending the same start message and a
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.main import create_app
+from app.main import CachedApp, create_app
 from app.settings import Settings
 from bench import people, seed
 
@@ -53,13 +55,18 @@ async def main(tickets: int, calls: int, rounds: int, count: int) -> None:
         await seed.fill(url, tickets)
         readers = [cookie.encode() for cookie in await people.sign_in(url, count)]
         app = create_app(Settings(database_url=url))
+        # The same app with nothing kept for repeats: each request its whole HIT
+        # path, to tell what the repeats memo (app/cache/repeats.py) saves.
+        whole = create_app(Settings(database_url=url))
+        assert isinstance(whole, CachedApp)
+        setattr(whole.repeats, "keep", lambda *args: None)  # noqa: B010
         statuses: list[Message] = []
 
         async def send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(message)
 
-        async with app.router.lifespan_context(app):
+        async with app.router.lifespan_context(app), whole.router.lifespan_context(whole):
             for n in range(2):
                 await app(scope_of(n), receive, send)  # type: ignore[arg-type]
             start = statuses[-1]
@@ -85,6 +92,7 @@ async def main(tickets: int, calls: int, rounds: int, count: int) -> None:
 
             ways: dict[str, tuple[Any, Any]] = {
                 "a header of its own (repeats)": (app, None),
+                "the same, no repeats kept": (whole, None),
                 "a cookie of its own, no session": (app, unknown),
                 f"{count} people signed in, in turn": (app, reader),
                 "bare ASGI callable": (bare, None),

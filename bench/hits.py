@@ -87,6 +87,7 @@ def run(tickets: int, duration: int, rounds: int, revision: str | None, count: i
             other = stack.enter_context(checkout(revision, tmp / "other"))
             theirs = start("theirs", env, root=other)
             verify.same_bytes(verify.cached(theirs), reference, revision)
+            people.check(theirs.base_url + verify.LIST, cookies)
             rows += rows_of(f"cached, {revision}", theirs, "X-Cache: HIT")
         print(
             f"hits: {tickets} tickets, {count} people; {rounds} interleaved rounds of wrk -t1 -c32"

@@ -45,6 +45,7 @@ from bench import (
     edge,
     live,
     nagle,
+    people,
     redis_rows,
     revalidate,
     scale,
@@ -246,6 +247,9 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         )  # fmt: skip
         # A signed-in person: the same shared entry, its holes filled for them.
         session, reader = verify.accounts(chosen.server)  # the admin writes below
+        # After the admin (the first account): many people, straight into the database.
+        readers = asyncio.run(people.sign_in(env["DATABASE_URL"]))
+        people.save(readers, tmp / "people-cookies")
         cookie = {"Cookie": f"session={reader}"}
         signed = Row(
             "signed in, cached GET /tickets", chosen.server, "HIT, holes filled",
@@ -268,6 +272,13 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             "cached, a cookie of its own each", chosen.server, "X-Cache: HIT",
             script=wrk.UNIQUE_COOKIE, wrk_cpus=wrk_cpus,
         )  # fmt: skip
+        # Many people in turn, each with a session of their own: the whole HIT
+        # path, holes filled for each (bench/people.py).
+        people.check(chosen.url, readers)
+        in_turn = Row(
+            f"signed in, {len(readers):,} people in turn", chosen.server, "HIT, holes filled",
+            script=people.SCRIPT, wrk_cpus=wrk_cpus,
+        )  # fmt: skip
         bare_unique = Row(
             f"{bares[0].name}, no request repeated", bares[0].server, "same body+headers",
             unique=True, wrk_cpus=wrk_cpus, has_metrics=False,
@@ -283,7 +294,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             "create_app_store_off", "store-off", "store off, single-flight"
         )
         app_rows = [
-            compressed, signed, signed_compressed, unrepeated, own_cookie, dynamic, store_off
+            compressed, signed, signed_compressed, unrepeated, own_cookie, in_turn, dynamic,
+            store_off,
         ]  # fmt: skip
         redis = None
         if args.redis:
@@ -348,7 +360,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     results = Results(
         servers=rows, small=small, chosen=chosen, bares=bares, app_rows=app_rows,
         compressed=compressed, signed=signed, signed_compressed=signed_compressed,
-        unrepeated=unrepeated, own_cookie=own_cookie, bare_unique=bare_unique,
+        unrepeated=unrepeated, own_cookie=own_cookie, in_turn=in_turn, bare_unique=bare_unique,
         dynamic=dynamic, one=one, many=many,
         deleting=deleting, bumps=bumps, workers=workers, redis=redis,
         pinned=args.pin, skipped=skipped, elapsed=time.monotonic() - started,
