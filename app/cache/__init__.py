@@ -155,8 +155,9 @@ from app.cache.errors import (
     TagError,
 )
 from app.cache.factory import create_store
+from app.cache.fill import FillHoles
 from app.cache.helpers import fragment, fragments, revalidate_path, revalidate_tag
-from app.cache.holes import FillHoles, Holes, Visitor
+from app.cache.holes import Holes, Visitor
 from app.cache.inspect import Inspection
 from app.cache.invalidation import EVERYTHING, Commit
 from app.cache.keys import Variants, cookie_of

@@ -21,10 +21,11 @@ A body with holes is answered three ways:
   per entry, and it is what the entry's stored encodings are made
   of (``Holes.public``);
 - to a known visitor: the stored body's pieces joined with their fills
-  (``Holes.for_visitor``). The answer is kept per (entry, visitor, encoding) in a
-  byte-bounded memo of this process (``Assembled``), never in the store: a
-  person reading an unchanged page again costs a dictionary lookup, and the
-  next invalidation makes a new entry, whose ETag no memo key holds.
+  (``Holes.for_visitor``). A compressed answer is kept per (entry, visitor,
+  encoding) in a byte-bounded memo of this process (``Assembled``), never in
+  the store: a person reading an unchanged page again costs a dictionary
+  lookup, and the next invalidation makes a new entry, whose ETag no memo key
+  holds. A plain one is put together again (one join: see below).
 
 Most holes are not per person but per *audience* (``Holes.audience``): a
 ticket's Delete is the same form for everyone who may use it, and nothing for
@@ -49,7 +50,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.cache.entry import Entry
 
@@ -239,74 +240,3 @@ def visitor_etag(etag: str, visitor: Visitor) -> str:
 @functools.lru_cache(maxsize=4096)  # worked out once per visitor, not per answer
 def _digest(key: str) -> str:
     return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
-
-
-class FillHoles:
-    """Fills the holes of answers that did not come from the cache: an action's
-    row, a page re-rendered with a form's messages, an error page.
-
-    Installed inside ``CacheMiddleware``, so a HIT never passes here; any
-    other answer of the cache (``Cache-Status``) filled its own and is left alone.
-    """
-
-    def __init__(self, app: ASGIApp, holes: Holes) -> None:
-        self.app = app
-        self.holes = holes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        esi = fills_esi(dict(scope["headers"]).get(b"surrogate-capability"))
-        start: Message | None = None
-        chunks: list[bytes] = []
-
-        async def send_filled(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                if _fillable(message["headers"]):
-                    start = message  # held until the body is whole
-                    return
-                await send(message)
-                return
-            if start is None or message["type"] != "http.response.body":
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(chunks)
-            headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
-            pieces = split(body)
-            if len(pieces) > 1:
-                if esi:
-                    headers.append(SURROGATE_CONTROL)
-                else:
-                    visitor = await self.holes.visitor_of(scope)
-                    body = join(pieces, visitor, self.holes.fill)
-                    if visitor is not None:
-                        headers = _private(headers)
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, send_filled)
-
-
-def _fillable(headers: list[tuple[bytes, bytes]]) -> bool:
-    """HTML that the cache did not answer (a cached answer, ``Cache-Status``,
-    fills its own holes) and that is not compressed."""
-    html = False
-    for name, value in headers:
-        if name == b"content-type":
-            html = value.startswith(b"text/html")
-        elif name in (b"content-encoding", b"cache-status"):
-            return False
-    return html
-
-
-def _private(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """A known visitor's answer is theirs alone: no shared cache may keep it."""
-    kept = [(k, v) for k, v in headers if k != b"cache-control"]
-    kept.append((b"cache-control", b"private, no-cache"))
-    return kept
