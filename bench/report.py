@@ -119,8 +119,9 @@ def ratios(r: Results) -> None:
         verdict = _verdict(ratio >= BARE_TARGET, f"target >= {BARE_TARGET}")
         print(f"  / {bare.name + ' req/s':<48}{ratio:8.2f}   {verdict if bare is r.bare else ''}")
     # Requests that ask the same thing are answered from app/cache/repeats.py,
-    # however else they differ; a cookie of its own each takes the whole HIT
-    # path. Each against the bare app asked the same way.
+    # however else they differ (a cookie naming no one included); many people
+    # in turn take the whole HIT path. Each against the bare app asked with
+    # unique requests.
     unrepeated = r.unrepeated.rps / r.bare_unique.rps
     verdict = _verdict(unrepeated >= BARE_TARGET, f"target >= {BARE_TARGET}")
     print(f"  {'no request repeated / the bare app, the same':<50}{unrepeated:8.2f}   {verdict}")

@@ -267,7 +267,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             "cached, no request repeated", chosen.server, "X-Cache: HIT", unique=True,
             wrk_cpus=wrk_cpus,
         )  # fmt: skip
-        # Each with a cookie of its own (a visitor nobody knows): the HIT path in full.
+        # Each with a cookie of its own that names no one: a repeat too, since
+        # only the session cookie and the read-after clock's count (Holes.cookies).
         own_cookie = Row(
             "cached, a cookie of its own each", chosen.server, "X-Cache: HIT",
             script=wrk.UNIQUE_COOKIE, wrk_cpus=wrk_cpus,
