@@ -42,6 +42,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import edge_contract
+from app.accounts import sessions
 from app.accounts.viewer import Viewer, viewer_of
 from app.cache import Holes, Visitor
 from app.cache.edge import xkey_header
@@ -58,12 +59,19 @@ class _OwnedHole:
     owner_id: str | None
     form: bytes  # the same for everyone who may use it
 
+    @property
+    def audience(self) -> str:
+        """Its author and admins get the form, everyone else nothing (``Viewer.audiences``)."""
+        return edge_contract.NO_AUTHOR if self.author_id is None else self.author_id
+
     def content(self, viewer: Viewer | None) -> bytes:
         return self.form if viewer is not None and viewer.may_delete(self.owner_id) else b""
 
 
 @dataclass(frozen=True, slots=True)
 class _AccountHole:
+    audience = None  # personal: it names whoever is signed in
+
     def content(self, viewer: Viewer | None) -> bytes:
         return _account(viewer)
 
@@ -93,9 +101,22 @@ def _parse(src: str) -> _OwnedHole | _AccountHole | None:
     return _OwnedHole(owned.owner_id, _FORMS[owned.kind](owned.names).encode())
 
 
-@functools.lru_cache(maxsize=1024)
 def _account(viewer: Viewer | None) -> bytes:
+    return _account_of(None) if viewer is None else _account_of(viewer.name, viewer.is_admin)
+
+
+@functools.lru_cache(maxsize=4096)  # by what it shows: a str and a bool hash fast
+def _account_of(name: str | None, is_admin: bool = False) -> bytes:
+    viewer = None if name is None else _Shown(name, is_admin)
     return render("holes/account.html", viewer=viewer).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """What the account hole shows of a person (templates/holes/account.html)."""
+
+    name: str
+    is_admin: bool
 
 
 def fill(src: str, visitor: Visitor | None) -> bytes:
@@ -105,9 +126,17 @@ def fill(src: str, visitor: Visitor | None) -> bytes:
     return b"" if found is None else found.content(visitor)
 
 
+def audience(src: str) -> str | None:
+    """Whom the hole ``src`` is for (``Holes.audience``): a Delete-like hole's
+    author (admins are in every audience); None for the account hole, which
+    is personal. A src that is no hole is empty for all: nobody's audience."""
+    found = _parse(src)
+    return edge_contract.NO_AUTHOR if found is None else found.audience
+
+
 def app_holes() -> Holes:
     """The holes of this app, for ``Cache(holes=...)``."""
-    return Holes(visitor_of=viewer_of, fill=fill)
+    return Holes(visitor_of=viewer_of, fill=fill, audience=audience, cookies=(sessions.COOKIE,))
 
 
 async def hole_route(request: Request) -> Response:
