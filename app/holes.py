@@ -62,7 +62,7 @@ class _OwnedHole:
     @property
     def audience(self) -> str:
         """Its author and admins get the form, everyone else nothing (``Viewer.audiences``)."""
-        return edge_contract.NO_AUTHOR if self.author_id is None else self.author_id
+        return edge_contract.NO_AUTHOR if self.owner_id is None else self.owner_id
 
     def content(self, viewer: Viewer | None) -> bytes:
         return self.form if viewer is not None and viewer.may_delete(self.owner_id) else b""
