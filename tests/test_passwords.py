@@ -120,3 +120,18 @@ async def test_while_one_hash_runs_the_burst_gets_503_at_once(
 def test_a_size_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="HASH_CONCURRENCY must be at least 1"):
         passwords.HashSlots(0)
+
+
+def test_the_decoy_costs_what_a_password_of_an_account_costs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wrong email is verified against a decoy made with the hasher's own
+    parameters; one made with others is made again on first use."""
+    assert not passwords._hasher.check_needs_rehash(passwords._decoy())
+
+    monkeypatch.setattr(passwords, "_decoys", [])
+    remade = passwords._decoy()
+
+    assert remade != passwords._MADE_DECOY
+    assert passwords._decoy() is remade  # made once
+    assert passwords._hasher.verify(remade, "no account has this password")

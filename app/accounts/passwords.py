@@ -26,8 +26,23 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 
 # Verified when the email has no account, so that a wrong email costs what a
-# wrong password does (no timing tells which emails have accounts).
-_DECOY = _hasher.hash("no account has this password")
+# wrong password does (no timing tells which emails have accounts). What it
+# costs is in its parameters, not its password or salt: so it is made once,
+# here, rather than at every start of every process (0.5 s of CPU each). Made
+# again, on first use, only if the hasher's parameters are no longer these.
+_MADE_DECOY = (
+    "$argon2id$v=19$m=65536,t=3,p=4$X4ASCSRy/u/TUc484VJ9sg$"
+    "aqWYKvdyNhfB9FaXWIFrTkt/icGsD20m22lhhTTcdsM"
+)  # PasswordHasher().hash("no account has this password"), argon2-cffi 25.1
+_decoys = [_MADE_DECOY] if not _hasher.check_needs_rehash(_MADE_DECOY) else []
+
+
+def _decoy() -> str:
+    """The decoy hash, made by the first call that needs it if the one above is out of date."""
+    if not _decoys:
+        _decoys.append(_hasher.hash("no account has this password"))
+    return _decoys[0]
+
 
 RETRY_AFTER = 1  # seconds: a hash takes a fraction of one
 
@@ -66,7 +81,7 @@ async def verify_password(stored: str | None, password: str) -> bool:
 
     def verify() -> bool:
         try:
-            return _hasher.verify(stored or _DECOY, password) and stored is not None
+            return _hasher.verify(stored or _decoy(), password) and stored is not None
         except (VerificationError, InvalidHashError):
             return False
 
