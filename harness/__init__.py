@@ -6,6 +6,7 @@
 - servers: the other servers a run needs: ``EdgeServer`` (Varnish),
   ``RedisServer``, ``TcpProxy`` (a partition to cut and heal),
   ``fresh_postgres_database``;
+- dropper: ``Dropper``, PostgreSQL databases dropped on a thread of their own;
 - metrics: Prometheus text, parsed by prometheus_client (``metrics``, ``worker_of``);
 - client: what a person does over HTTP: sign up, create a ticket.
 

@@ -25,6 +25,7 @@ from app.main import create_app
 from app.settings import Settings
 from harness.servers import RedisServer
 from tests.helpers import (
+    DROPS,
     app_client,
     drop_template,
     migrated_template,
@@ -51,6 +52,14 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dropped_at_the_end() -> Iterator[None]:
+    """Every test's PostgreSQL database is dropped before the session ends
+    (``own_database`` hands each to ``DROPS`` rather than waiting for it)."""
+    yield
+    DROPS.finish()
 
 
 @pytest.fixture(scope="session")

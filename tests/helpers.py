@@ -48,16 +48,14 @@ from app.migrations import alembic_config, include_object
 from app.models import Ticket, TicketStatus, User
 from app.settings import ROOT
 from app.tickets import views
-from harness.servers import (
-    create_postgres_database,
-    drop_postgres_database,
-    fresh_postgres_database,
-)
+from harness.dropper import Dropper
+from harness.servers import create_postgres_database, drop_postgres_database
 
 # -- the environment -----------------------------------------------------------------
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_CACHE_URL = os.environ.get("TEST_CACHE_URL", "")
+DROPS = Dropper()  # the PostgreSQL databases of finished tests, dropped meanwhile
 
 
 def own_cache_url() -> str:
@@ -70,7 +68,7 @@ def own_cache_url() -> str:
 @asynccontextmanager
 async def own_database(directory: Path, template: str | None = None) -> AsyncIterator[str]:
     """A new database: an SQLite file in ``directory``, or a database of its own
-    on TEST_DATABASE_URL's server (dropped on exit). Empty, or a copy of
+    on TEST_DATABASE_URL's server (dropped after, by ``DROPS``). Empty, or a copy of
     ``template`` (the URL of a database ``migrated_template`` made)."""
     if not TEST_DATABASE_URL:
         path = directory / "tickets.db"
@@ -79,8 +77,11 @@ async def own_database(directory: Path, template: str | None = None) -> AsyncIte
         yield f"sqlite+aiosqlite:///{path}"
         return
     name = None if template is None else make_url(template).database
-    async with fresh_postgres_database(TEST_DATABASE_URL, name) as url:
+    url = await create_postgres_database(TEST_DATABASE_URL, name)
+    try:
         yield url
+    finally:
+        DROPS.drop(url)  # while the next test runs: tests/conftest.py waits for them at the end
 
 
 async def migrated_template(directory: Path) -> str:
