@@ -7,6 +7,7 @@ invalidations still reach old and new processes alike.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,3 +23,10 @@ def build_id(root: Path = ROOT, patterns: Iterable[str] = RENDERING) -> str:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+@functools.cache
+def this_build() -> str:
+    """The build id of the code this process runs, digested once: its files do not
+    change under a running process (a deploy, or a reload, starts new ones)."""
+    return build_id()

@@ -25,7 +25,7 @@ from app.accounts.routes import routes as account_routes
 from app.accounts.viewer import Remembered
 from app.admin import routes as admin_routes
 from app.assets import static_files
-from app.build import build_id
+from app.build import this_build
 from app.cache import (
     Cache,
     CacheMiddleware,
@@ -116,7 +116,7 @@ class CachedApp(Starlette):
 def create_app(settings: Settings | None = None, *, events: EventBroker | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     store = create_store(
-        settings.cache_url, max_bytes=settings.cache_max_bytes, generation=build_id()
+        settings.cache_url, max_bytes=settings.cache_max_bytes, generation=this_build()
     )
     # An unknown id's 404 is no failure; pages' per-person parts are holes (app/holes.py).
     holes = app_holes()

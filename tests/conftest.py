@@ -10,7 +10,6 @@ database is a copy of one migrated once per test process (``schema_template``).
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,8 +18,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from app import main as app_main
-from app.build import build_id
 from app.main import create_app
 from app.settings import Settings
 from harness.servers import RedisServer
@@ -36,11 +33,6 @@ from tests.helpers import (
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # create_app digests every module and template for its build id (its
-    # cache's generation): 160 files read and hashed before each test, for
-    # the one answer a checkout has. A test process asks once.
-    # (tests/test_build.py tests ``app.build.build_id`` itself.)
-    app_main.build_id = functools.cache(build_id)
     # Every edge a test starts (harness.servers.EdgeServer, scripts/run)
     # compiles its VCL unoptimised: the same VCL, a second less per start.
     os.environ.setdefault("EDGE_QUICK_BUILD", "1")
