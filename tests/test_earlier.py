@@ -50,7 +50,9 @@ def attribute(markup: str, element_id: str, name: str) -> str:
 
 def show_earlier(markup: str) -> tuple[str, str] | None:
     """The "Show earlier" link of ``markup``'s first part: (href, hx-get)."""
-    found = re.search(r'<p class="show-earlier"><a href="([^"]*)" hx-get="([^"]*)"', markup)
+    found = re.search(
+        r'<p class="show-earlier"><a rel="prev" href="([^"]*)" hx-get="([^"]*)"', markup
+    )
     return (html.unescape(found.group(1)), html.unescape(found.group(2))) if found else None
 
 
