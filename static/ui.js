@@ -710,7 +710,10 @@
 
   // A deleted comment's Delete leaves with it: focus goes to the comments' heading.
   // (Adding one focuses the form's field again: its answer marks it autofocus.)
-  document.addEventListener("htmx:afterSettle", (event) => {
+  // After the request, not the settle: its swap took out the element it targets,
+  // whose settle no listener here hears.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (!event.detail.successful) return;
     if (maker(event.detail)?.matches?.(".comment-delete")) focusHeading("#comments-heading");
   });
 })();

@@ -122,6 +122,13 @@ def listed(page: str) -> str:
             {"ticket_id": "a1", "comment_id": "c1"},
         ),
         pytest.param(paths.comments_source_path("a1"), "comments_source", {"ticket_id": "a1"}),
+        pytest.param(
+            paths.comment_restore_path("a1", "c1"),
+            "comment_restore",
+            {"ticket_id": "a1", "comment_id": "c1"},
+        ),
+        pytest.param(paths.comments_page_path("a1"), "comments_page", {"ticket_id": "a1"}),
+        pytest.param(paths.history_page_path("a1"), "history_page", {"ticket_id": "a1"}),
     ],
 )
 def test_path_helpers_match_the_routes(
