@@ -1,17 +1,20 @@
-"""A ticket's comments: add one, edit or delete one's own (admins: any).
+"""A ticket's comments: add one, edit or delete one's own (admins: any), undo a delete.
 
 Each action reads top to bottom: who, validate, write, answer. The write
 locks the ticket's row first (``FOR UPDATE``; SQLite's writes are one at a
 time anyway), so that its ``comment_count`` moves in step with its comments
 however many people comment at once, and two deletes of one comment find it
-once. Adding and removing a comment is recorded in the ticket's history.
+once. Adding, removing and restoring a comment is recorded in the ticket's
+history (``history.discussed``), which moves its ``updated_at``: activity.
 
 What a write moved is derived from the rows it changed (app/deps): the
 comment's row and its ticket's membership, and the ticket's row (its count).
 No action names a tag.
 
 With htmx, adding answers the comments' section (the list with the new one,
-and an empty form); deleting, the list; a refused body comes back in the
+from where the tab's latest part starts, and an empty form); deleting, nothing
+(the comment leaves where it is listed) and a notice with Undo, whose answer
+is the comment alone, put back in place; a refused body comes back in the
 form, with its message, as a 422. Without JavaScript each answers a 303 to
 the ticket's page, or that page with the message (422). Editing happens on
 a page of its own, and comes back to the ticket.
