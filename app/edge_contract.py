@@ -58,22 +58,36 @@ EDGE_SECRET_HEADER = "x-edge-secret"  # on every request the edge sends the app
 
 HOLES = "/holes/"  # every hole's src starts so
 ACCOUNT_HOLE = "/holes/account"  # who is signed in: asked of the app per person
-DELETE_HOLES = "/holes/tickets/"  # a ticket's Delete: decided by the edge
+DELETE_HOLES = "/holes/tickets/"  # every hole the edge decides (a ticket's Delete first)
 PLACES = ("row", "page")  # where a Delete hole is: in a list row, on the ticket's page
-NO_AUTHOR = "none"  # the author segment of a ticket nobody wrote
-_DELETE_HOLE = re.compile(
-    rf"{DELETE_HOLES}(?P<ticket>[0-9a-f-]{{36}})/delete/(?P<place>{'|'.join(PLACES)})"
-    rf"/(?P<author>[0-9a-f-]{{36}}|{NO_AUTHOR})"
-)
+NO_AUTHOR = "none"  # the owner segment of a hole nobody owns (a ticket nobody wrote)
+
+# The holes the edge decides: each is for one person and admins, and its src
+# ends with that person (a ticket's or a comment's author, a change's maker,
+# someone who may edit), which is all the edge reads (``may_delete``). What
+# comes before says what the hole holds, by kind:
+_ID = "[0-9a-f-]{36}"
+_OWNED_HOLES = {
+    "delete": rf"(?P<ticket>{_ID})/delete/(?P<place>{'|'.join(PLACES)})",  # a ticket's Delete
+    "comment": rf"(?P<ticket>{_ID})/comments/(?P<comment>{_ID})",  # a comment's Edit, Delete
+    "revert": rf"(?P<ticket>{_ID})/changes/(?P<change>[0-9]{{1,9}})/revert",  # an edit's Revert
+    "editor": "editor",  # a mark that shows a ticket's edit controls
+}
+_OWNED = {
+    kind: re.compile(rf"{DELETE_HOLES}{what}/(?P<owner>{_ID}|{NO_AUTHOR})")
+    for kind, what in _OWNED_HOLES.items()
+}
 
 
 @dataclass(frozen=True, slots=True)
-class DeleteHole:
-    """What a Delete hole's src says: the edge reads the author as its last segment."""
+class OwnedHole:
+    """What the src of a hole the edge decides says: its kind, the ids it names
+    (``ticket``, ``place``, ``comment``, ``change``: as its kind has them), and
+    the one person it is for besides admins (None: nobody)."""
 
-    ticket_id: str
-    place: str
-    author_id: str | None
+    kind: str
+    owner_id: str | None
+    names: dict[str, str]
 
 
 def account_hole_path() -> str:
@@ -81,55 +95,23 @@ def account_hole_path() -> str:
     return ACCOUNT_HOLE
 
 
+def _owned(what: str, owner_id: str | None) -> str:
+    return f"{DELETE_HOLES}{what}/{owner_id or NO_AUTHOR}"
+
+
 def delete_hole_path(ticket_id: str, place: str, author_id: str | None) -> str:
     """The hole of a ticket's Delete, in a list ``row`` or on its ``page`` (app/holes.py)."""
-    return f"{DELETE_HOLES}{ticket_id}/delete/{place}/{author_id or NO_AUTHOR}"
+    return _owned(f"{ticket_id}/delete/{place}", author_id)
 
 
-def parse_delete_hole(src: str) -> DeleteHole | None:
-    """The Delete hole ``src`` names; None: it names none."""
-    found = _DELETE_HOLE.fullmatch(src)
-    if found is None:
-        return None
-    ticket_id, place, author = found.group("ticket", "place", "author")
-    return DeleteHole(ticket_id, place, None if author == NO_AUTHOR else author)
-
-
-_REVERT_HOLE = re.compile(
-    rf"{DELETE_HOLES}(?P<ticket>[0-9a-f-]{{36}})/changes/(?P<change>[0-9]{{1,9}})/revert"
-    rf"/(?P<actor>[0-9a-f-]{{36}}|{NO_AUTHOR})"
-)
-_COMMENT_HOLE = re.compile(
-    rf"{DELETE_HOLES}(?P<ticket>[0-9a-f-]{{36}})/comments/(?P<comment>[0-9a-f-]{{36}})"
-    rf"/(?P<author>[0-9a-f-]{{36}}|{NO_AUTHOR})"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class RevertHole:
-    """What a Revert hole's src says: the edge reads the change's actor as its
-    last segment and decides as for a Delete (the actor, or an admin)."""
-
-    ticket_id: str
-    change_id: int
-    actor_id: str | None
+def comment_hole_path(ticket_id: str, comment_id: str, author_id: str | None) -> str:
+    """The hole of a comment's Edit and Delete, for its author and admins (app/holes.py)."""
+    return _owned(f"{ticket_id}/comments/{comment_id}", author_id)
 
 
 def revert_hole_path(ticket_id: str, change_id: int, actor_id: str | None) -> str:
     """The hole of a timeline entry's Revert (app/holes.py, app/tickets/timeline.py)."""
-    return f"{DELETE_HOLES}{ticket_id}/changes/{change_id}/revert/{actor_id or NO_AUTHOR}"
-
-
-def parse_revert_hole(src: str) -> RevertHole | None:
-    """The Revert hole ``src`` names; None: it names none."""
-    found = _REVERT_HOLE.fullmatch(src)
-    if found is None:
-        return None
-    ticket_id, change, actor = found.group("ticket", "change", "actor")
-    return RevertHole(ticket_id, int(change), None if actor == NO_AUTHOR else actor)
-
-
-_EDITOR_HOLE = re.compile(rf"{DELETE_HOLES}editor/(?P<person>[0-9a-f-]{{36}}|{NO_AUTHOR})")
+    return _owned(f"{ticket_id}/changes/{change_id}/revert", actor_id)
 
 
 def editor_hole_path(person_id: str | None) -> str:
@@ -137,37 +119,18 @@ def editor_hole_path(person_id: str | None) -> str:
     its assignee) and to admins (app/holes.py). A ticket holds one per person
     who may edit it, so the edge decides each as a Delete (the last segment,
     or an admin): together they say what ``may_edit`` says."""
-    return f"{DELETE_HOLES}editor/{person_id or NO_AUTHOR}"
+    return _owned("editor", person_id)
 
 
-def parse_editor_hole(src: str) -> str | None:
-    """The person an editor hole ``src`` names (``NO_AUTHOR`` for nobody); None: none."""
-    found = _EDITOR_HOLE.fullmatch(src)
-    return None if found is None else found.group("person")
-
-
-@dataclass(frozen=True, slots=True)
-class CommentHole:
-    """What a comment's hole says (its Edit and Delete): decided by its author, as a
-    ticket's Delete is, so the edge reads the author as its last segment too."""
-
-    ticket_id: str
-    comment_id: str
-    author_id: str | None
-
-
-def comment_hole_path(ticket_id: str, comment_id: str, author_id: str | None) -> str:
-    """The hole of a comment's Edit and Delete, for its author and admins (app/holes.py)."""
-    return f"{DELETE_HOLES}{ticket_id}/comments/{comment_id}/{author_id or NO_AUTHOR}"
-
-
-def parse_comment_hole(src: str) -> CommentHole | None:
-    """The comment hole ``src`` names; None: it names none."""
-    found = _COMMENT_HOLE.fullmatch(src)
-    if found is None:
-        return None
-    ticket_id, comment_id, author = found.group("ticket", "comment", "author")
-    return CommentHole(ticket_id, comment_id, None if author == NO_AUTHOR else author)
+def parse_owned_hole(src: str) -> OwnedHole | None:
+    """The hole the edge decides that ``src`` names; None: it names none."""
+    for kind, pattern in _OWNED.items():
+        found = pattern.fullmatch(src)
+        if found is not None:
+            names = found.groupdict()
+            owner = names.pop("owner")
+            return OwnedHole(kind, None if owner == NO_AUTHOR else owner, names)
+    return None
 
 
 # -- the may= protocol -----------------------------------------------------------------

@@ -33,6 +33,7 @@ Whatever a hole shows, the server still checks every write (app/accounts/permiss
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
@@ -41,6 +42,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import edge_contract
+from app.accounts import sessions
 from app.accounts.viewer import Viewer, viewer_of
 from app.cache import Holes, Visitor
 from app.cache.edge import xkey_header
@@ -50,80 +52,71 @@ _SHARED = xkey_header(frozenset({edge_contract.SHARED_HOLES_KEY}))
 
 
 @dataclass(frozen=True, slots=True)
-class _DeleteHole:
-    """A hole for the author and admins only: a ticket's Delete, a comment's actions."""
+class _OwnedHole:
+    """A hole for one person and admins only (``edge_contract.OwnedHole``): the
+    very rule of a Delete, which the edge decides the same way."""
 
-    author_id: str | None
+    owner_id: str | None
     form: bytes  # the same for everyone who may use it
 
+    @property
+    def audience(self) -> str:
+        """Its author and admins get the form, everyone else nothing (``Viewer.audiences``)."""
+        return edge_contract.NO_AUTHOR if self.owner_id is None else self.owner_id
+
     def content(self, viewer: Viewer | None) -> bytes:
-        return self.form if viewer is not None and viewer.may_delete(self.author_id) else b""
+        return self.form if viewer is not None and viewer.may_delete(self.owner_id) else b""
 
 
 @dataclass(frozen=True, slots=True)
 class _AccountHole:
+    audience = None  # personal: it names whoever is signed in
+
     def content(self, viewer: Viewer | None) -> bytes:
         return _account(viewer)
 
 
+# What each kind of owned hole holds, from the ids its src names.
+_FORMS: dict[str, Callable[[dict[str, str]], str]] = {
+    "delete": lambda names: render(
+        f"holes/delete_{names['place']}.html", ticket_id=names["ticket"]
+    ),
+    "comment": lambda names: render(
+        "holes/comment_actions.html", ticket_id=names["ticket"], comment_id=names["comment"]
+    ),
+    "revert": lambda names: render(
+        "holes/revert.html", ticket_id=names["ticket"], change_id=names["change"]
+    ),
+    "editor": lambda names: render("holes/editor.html"),
+}
+
+
 @functools.lru_cache(maxsize=16384)  # a hole's src is parsed once, whatever page holds it
-def _parse(src: str) -> _DeleteHole | _AccountHole | None:
+def _parse(src: str) -> _OwnedHole | _AccountHole | None:
     if src == edge_contract.ACCOUNT_HOLE:
         return _AccountHole()
-    for parse in (_delete, _comment, _revert, _editor):
-        found = parse(src)
-        if found is not None:
-            return found
-    return None
-
-
-# Each of the holes below is for one person (the last segment of its src) and
-# admins: the very rule of a Delete, which the edge decides the same way.
-
-
-def _delete(src: str) -> _DeleteHole | None:
-    found = edge_contract.parse_delete_hole(src)
-    if found is None:
+    owned = edge_contract.parse_owned_hole(src)
+    if owned is None:
         return None
-    form = render(f"holes/delete_{found.place}.html", ticket_id=found.ticket_id).encode()
-    return _DeleteHole(found.author_id, form)
+    return _OwnedHole(owned.owner_id, _FORMS[owned.kind](owned.names).encode())
 
 
-def _comment(src: str) -> _DeleteHole | None:
-    """A comment's Edit and Delete: for its author."""
-    found = edge_contract.parse_comment_hole(src)
-    if found is None:
-        return None
-    form = render(
-        "holes/comment_actions.html", ticket_id=found.ticket_id, comment_id=found.comment_id
-    )
-    return _DeleteHole(found.author_id, form.encode())
-
-
-def _revert(src: str) -> _DeleteHole | None:
-    """A timeline entry's Revert: for whoever made the change."""
-    found = edge_contract.parse_revert_hole(src)
-    if found is None:
-        return None
-    form = render("holes/revert.html", ticket_id=found.ticket_id, change_id=found.change_id)
-    return _DeleteHole(found.actor_id, form.encode())
-
-
-def _editor(src: str) -> _DeleteHole | None:
-    """The mark that shows a ticket's edit controls: one per person who may
-    edit it (author, assignee)."""
-    person = edge_contract.parse_editor_hole(src)
-    if person is None:
-        return None
-    return _DeleteHole(None if person == edge_contract.NO_AUTHOR else person, _EDITOR_MARK)
-
-
-_EDITOR_MARK = render("holes/editor.html").encode()
-
-
-@functools.lru_cache(maxsize=1024)
 def _account(viewer: Viewer | None) -> bytes:
+    return _account_of(None) if viewer is None else _account_of(viewer.name, viewer.is_admin)
+
+
+@functools.lru_cache(maxsize=4096)  # by what it shows: a str and a bool hash fast
+def _account_of(name: str | None, is_admin: bool = False) -> bytes:
+    viewer = None if name is None else _Shown(name, is_admin)
     return render("holes/account.html", viewer=viewer).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """What the account hole shows of a person (templates/holes/account.html)."""
+
+    name: str
+    is_admin: bool
 
 
 def fill(src: str, visitor: Visitor | None) -> bytes:
@@ -133,9 +126,17 @@ def fill(src: str, visitor: Visitor | None) -> bytes:
     return b"" if found is None else found.content(visitor)
 
 
+def audience(src: str) -> str | None:
+    """Whom the hole ``src`` is for (``Holes.audience``): a Delete-like hole's
+    author (admins are in every audience); None for the account hole, which
+    is personal. A src that is no hole is empty for all: nobody's audience."""
+    found = _parse(src)
+    return edge_contract.NO_AUTHOR if found is None else found.audience
+
+
 def app_holes() -> Holes:
     """The holes of this app, for ``Cache(holes=...)``."""
-    return Holes(visitor_of=viewer_of, fill=fill)
+    return Holes(visitor_of=viewer_of, fill=fill, audience=audience, cookies=(sessions.COOKIE,))
 
 
 async def hole_route(request: Request) -> Response:
@@ -145,7 +146,7 @@ async def hole_route(request: Request) -> Response:
     if found is None:
         raise HTTPException(404, "No such hole.")
     asked = request.query_params.get(edge_contract.MAY)
-    if isinstance(found, _DeleteHole) and asked is not None:
+    if isinstance(found, _OwnedHole) and asked is not None:
         may = edge_contract.read_may(asked)
         if may is None:
             raise HTTPException(400, "may is 1 or 0.")

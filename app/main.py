@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     events = events or EventBroker()
     events.instrument(cache.metrics.registry)
     cache.on_invalidate(events.publish)  # after COMMIT, ours and other processes'
-    viewers = Remembered()  # whom session cookies name, for a second at most
+    viewers = Remembered()  # whom session cookies name, until their session or person moves
     cache.on_invalidate(viewers.forget)
 
     @asynccontextmanager

@@ -104,6 +104,12 @@ def ticket_source_path(ticket_id: str) -> str:
     return f"/fragments/tickets/{ticket_id}"
 
 
+def assignee_options_path() -> str:
+    """Everyone a ticket can be assigned to, as the bulk bar's options: a source
+    of its own, so that a sign-up or a rename moves it and no list page."""
+    return "/fragments/people/assignee-options"
+
+
 def assignee_picker_path(ticket_id: str) -> str:
     """A ticket's assignee picker (everyone, by name): a source of its own, so
     that a sign-up moves it and no ticket's page."""

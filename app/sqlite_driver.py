@@ -1,15 +1,28 @@
-"""aiosqlite in one trip per statement, for SQLAlchemy's async SQLite dialect.
+"""aiosqlite with reads on the event loop's thread and each write in one trip,
+for SQLAlchemy's async SQLite dialect.
 
 aiosqlite runs every call on a thread of its own, and each call is a trip
 there and back: a hand-off through a queue, then a wake-up of the event loop.
 SQLAlchemy's adapter makes four for a query (open a cursor, execute, fetch,
-close), three for a write, and one for a rollback with no transaction open:
-eighteen for a status change and the list read after it, most of the time
-that write -> fresh waited (bench/README.md). The connection given to
-SQLAlchemy here (``create_async_engine(async_creator=...)``, app/db.py)
-runs a statement in one trip: its cursor opened, run, read and closed on
-the thread. A rollback with nothing open makes none. Everything else is
-aiosqlite's own, and so are the errors raised.
+close), three for a write, and one for a rollback with no transaction open.
+The connection given to SQLAlchemy here (``create_async_engine(async_creator=...)``,
+app/db.py) makes none for a read and one for a write:
+
+- a ``SELECT`` outside a write transaction runs on the loop's own thread.
+  Under WAL a reader never waits for a lock, and the list's reads are a
+  fraction of a millisecond of SQLite's time, while each trip wakes a thread
+  and gives the CPU away twice: on a busy machine that hand-off, not the
+  query, was most of what a write's next read waited (bench/README.md).
+  A full-text search (``MATCH``) still makes its trip: it can take
+  milliseconds, which the loop should not stand still for;
+- anything else (a write, which may wait up to ``busy_timeout`` for the
+  write lock; a read inside a write transaction; a COMMIT, which may
+  checkpoint) runs whole in one trip: its cursor opened, run, read and
+  closed on the thread. A rollback with nothing open makes none.
+
+SQLAlchemy never runs two statements of one connection at once (each is
+awaited), so the loop and the thread never use the connection together.
+Everything else is aiosqlite's own, and so are the errors raised.
 """
 
 from __future__ import annotations
@@ -51,7 +64,7 @@ class OneTripConnection:
 
 
 class OneTripCursor:
-    """Runs each statement whole in one trip, and holds its rows until fetched."""
+    """Runs each statement whole, here or in one trip, and holds its rows until fetched."""
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
@@ -68,7 +81,10 @@ class OneTripCursor:
         await self.close()
 
     async def execute(self, sql: str, parameters: Any = None) -> OneTripCursor:
-        outcome = await self._trip(sql, parameters, many=False)
+        if reads_here(sql) and not self._connection.in_transaction:
+            outcome = _run(self._connection, sql, parameters, False)
+        else:
+            outcome = await self._trip(sql, parameters, many=False)
         self.description, self.rowcount, self.lastrowid, self._rows = outcome
         return self
 
@@ -97,6 +113,12 @@ class OneTripCursor:
 
     async def close(self) -> None:
         self._rows = []
+
+
+def reads_here(sql: str) -> bool:
+    """Whether ``sql`` is a read to run on the loop's thread (outside a write
+    transaction): a plain ``SELECT`` that is no full-text search."""
+    return sql.lstrip()[:6].upper() == "SELECT" and " MATCH " not in sql.upper()
 
 
 def _run(connection: aiosqlite.Connection, sql: str, parameters: Any, many: bool) -> Outcome:

@@ -1,19 +1,23 @@
 """The cached page against the bare app, with identical and with unique requests, in one run.
 
-    python -m bench.hits [--revision REV] [--duration S] [--rounds R] [--tickets N]
+    python -m bench.hits [--revision REV] [--duration S] [--rounds R] [--tickets N] [--people N]
 
 The HIT rows of ``scripts/bench``, and nothing else, so that a change to the
 HIT path can be measured in minutes: ``GET /tickets`` (X-Cache: HIT) on
 scripts/run's server, asked with identical requests; with requests that
 differ (a unique header each, ``bench/unique.lua``: answered from the
 repeats, ``app/cache/repeats.py``, since they ask the same thing); and with
-a cookie of their own each (``bench/unique_cookie.lua``: each takes the whole
-HIT path). Next to them, the bare ASGI app (``bench.bare_app``) sending the
-very same bytes, asked the same three ways. The rows are loaded in
-interleaved rounds (medians), each alone on the server CPU while the others
-are paused (``bench.rows``); wrk runs on the other CPU. ``--revision``: the
-same cached rows of another revision too, served at the same time (checked
-out in a temporary worktree, as ``bench.against`` does).
+a cookie of their own each that names no session (``bench/unique_cookie.lua``:
+a repeat too, since no answer depends on such a cookie); and by ``--people``
+signed-in people in turn (``bench/people.lua``, ``bench/people.py``: a real
+session each, more people than the repeats keep, so each request takes the
+whole HIT path and gets its own holes). Next to them, the bare ASGI app
+(``bench.bare_app``) sending the very same bytes, asked the same four ways.
+The rows are loaded in interleaved rounds (medians), each alone on the
+server CPU while the others are paused (``bench.rows``); wrk runs on the
+other CPU. ``--revision``: the same cached rows of another revision too,
+served at the same time (checked out in a temporary worktree, as
+``bench.against`` does).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench import seed, verify, wrk
+from bench import people, seed, verify, wrk
 from bench.against import checkout
 from bench.rows import Load, Row, load_rounds
 from harness.app_server import AppServer
@@ -35,7 +39,7 @@ BARE_APP = "bench.bare_app:create_app"
 
 def rows_of(name: str, server: AppServer, check: str, *, metrics: bool = True) -> list[Row]:
     """The same URL asked with identical requests, with unique ones (a header
-    of their own), and with a cookie of their own each."""
+    of their own), with a cookie of their own each, and by many people in turn."""
     return [
         Row(f"{name}, identical", server, check, wrk_cpus=WRK_CPU, has_metrics=metrics),
         Row(f"{name}, unique", server, check, unique=True, wrk_cpus=WRK_CPU, has_metrics=metrics),
@@ -43,15 +47,21 @@ def rows_of(name: str, server: AppServer, check: str, *, metrics: bool = True) -
             f"{name}, unique cookie", server, check, script=wrk.UNIQUE_COOKIE,
             wrk_cpus=WRK_CPU, has_metrics=metrics,
         ),
+        Row(
+            f"{name}, people in turn", server, check, script=people.SCRIPT,
+            wrk_cpus=WRK_CPU, has_metrics=metrics,
+        ),
     ]  # fmt: skip
 
 
-def run(tickets: int, duration: int, rounds: int, revision: str | None) -> None:
+def run(tickets: int, duration: int, rounds: int, revision: str | None, count: int) -> None:
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         tmp = Path(folder)
         database = tmp / "bench.db"
         env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}", "CACHE_URL": "memory://"}
         asyncio.run(seed.fill(env["DATABASE_URL"], tickets))
+        cookies = asyncio.run(people.sign_in(env["DATABASE_URL"], count))
+        people.save(cookies, tmp / "cookies")
         servers: list[AppServer] = []
 
         def start(name: str, env: dict[str, str], **options: object) -> AppServer:
@@ -62,6 +72,7 @@ def run(tickets: int, duration: int, rounds: int, revision: str | None) -> None:
 
         ours = start("ours", env)
         reference = verify.cached(ours)
+        people.check(ours.base_url + verify.LIST, cookies)
         bare_file = tmp / "cached-response.json"
         verify.save_response(reference, bare_file)
         bare = start(
@@ -76,10 +87,11 @@ def run(tickets: int, duration: int, rounds: int, revision: str | None) -> None:
             other = stack.enter_context(checkout(revision, tmp / "other"))
             theirs = start("theirs", env, root=other)
             verify.same_bytes(verify.cached(theirs), reference, revision)
+            people.check(theirs.base_url + verify.LIST, cookies)
             rows += rows_of(f"cached, {revision}", theirs, "X-Cache: HIT")
         print(
-            f"hits: {tickets} tickets; {rounds} interleaved rounds of wrk -t1 -c32 -d{duration}s "
-            f"per row (medians); servers on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU}",
+            f"hits: {tickets} tickets, {count} people; {rounds} interleaved rounds of wrk -t1 -c32"
+            f" -d{duration}s per row (medians); servers on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU}",
             flush=True,
         )
         load_rounds(rows, Load(duration, 32), rounds)
@@ -100,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds of one wrk load")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--revision", help="another revision's cached rows too, e.g. main")
+    parser.add_argument("--people", type=int, default=people.COUNT, help="signed in, in turn")
     args = parser.parse_args(argv)
-    run(args.tickets, args.duration, args.rounds, args.revision)
+    run(args.tickets, args.duration, args.rounds, args.revision, args.people)
     return 0
 
 

@@ -43,8 +43,10 @@ from app.serve import APP, SERVER, SERVERS
 from bench import (
     against,
     edge,
+    list_against,
     live,
     nagle,
+    people,
     redis_rows,
     revalidate,
     scale,
@@ -120,7 +122,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--against",
         metavar="REVISION",
-        help="with --scale N: write -> fresh at N tickets next to REVISION's (bench.against)",
+        help="with --scale N: write -> fresh at N tickets next to REVISION's (bench.against);"
+        " with --teams N: the cached list's req/s next to REVISION's (bench.list_against)",
     )
     parser.add_argument(
         "--teams",
@@ -142,6 +145,9 @@ def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.teams and args.against:
+        tickets = str(_positive(args.teams))
+        return list_against.main([args.against, tickets, "--duration", str(args.duration)])
     if args.teams:
         return teams.main([str(_positive(args.teams)), "--duration", str(args.duration)])
     if args.scale and args.against:
@@ -246,6 +252,9 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         )  # fmt: skip
         # A signed-in person: the same shared entry, its holes filled for them.
         session, reader = verify.accounts(chosen.server)  # the admin writes below
+        # After the admin (the first account): many people, straight into the database.
+        readers = asyncio.run(people.sign_in(env["DATABASE_URL"]))
+        people.save(readers, tmp / "people-cookies")
         cookie = {"Cookie": f"session={reader}"}
         signed = Row(
             "signed in, cached GET /tickets", chosen.server, "HIT, holes filled",
@@ -263,10 +272,18 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             "cached, no request repeated", chosen.server, "X-Cache: HIT", unique=True,
             wrk_cpus=wrk_cpus,
         )  # fmt: skip
-        # Each with a cookie of its own (a visitor nobody knows): the HIT path in full.
+        # Each with a cookie of its own that names no one: a repeat too, since
+        # only the session cookie and the read-after clock's count (Holes.cookies).
         own_cookie = Row(
             "cached, a cookie of its own each", chosen.server, "X-Cache: HIT",
             script=wrk.UNIQUE_COOKIE, wrk_cpus=wrk_cpus,
+        )  # fmt: skip
+        # Many people in turn, each with a session of their own: the whole HIT
+        # path, holes filled for each (bench/people.py).
+        people.check(chosen.url, readers)
+        in_turn = Row(
+            f"signed in, {len(readers):,} people in turn", chosen.server, "HIT, holes filled",
+            script=people.SCRIPT, wrk_cpus=wrk_cpus,
         )  # fmt: skip
         bare_unique = Row(
             f"{bares[0].name}, no request repeated", bares[0].server, "same body+headers",
@@ -283,7 +300,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             "create_app_store_off", "store-off", "store off, single-flight"
         )
         app_rows = [
-            compressed, signed, signed_compressed, unrepeated, own_cookie, dynamic, store_off
+            compressed, signed, signed_compressed, unrepeated, own_cookie, in_turn, dynamic,
+            store_off,
         ]  # fmt: skip
         redis = None
         if args.redis:
@@ -348,7 +366,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     results = Results(
         servers=rows, small=small, chosen=chosen, bares=bares, app_rows=app_rows,
         compressed=compressed, signed=signed, signed_compressed=signed_compressed,
-        unrepeated=unrepeated, own_cookie=own_cookie, bare_unique=bare_unique,
+        unrepeated=unrepeated, own_cookie=own_cookie, in_turn=in_turn, bare_unique=bare_unique,
         dynamic=dynamic, one=one, many=many,
         deleting=deleting, bumps=bumps, workers=workers, redis=redis,
         pinned=args.pin, skipped=skipped, elapsed=time.monotonic() - started,

@@ -1,8 +1,9 @@
 -- Every request carries a cookie no other request has (as each visitor has
 -- cookies of their own: an id, a preference), and names no session: each is
--- a visitor nobody knows, and none is answered as a repeat
--- (app/cache/repeats.py keys by Cookie): each goes the whole HIT path, its
--- holes filled for nobody. The headers given with -H are kept.
+-- a visitor nobody knows. No answer depends on such a cookie, so each is a
+-- repeat of the others (app/cache/repeats.py keys the Cookie header by the
+-- cookies a visitor is known by, Holes.cookies). Signed-in people, each with
+-- a session, are bench/people.lua's. The headers given with -H are kept.
 local threads = 0
 local n = 0
 

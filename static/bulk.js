@@ -4,7 +4,7 @@
 //   the row clicked last; `x` toggles the row that has focus; "Select all shown"
 //   takes every row on screen.
 // - The bar shows while something is selected, and says how many (its status
-//   region is read out). Clear selection empties it, focus going to the list.
+//   region is read out). Its assignee options (everyone) are loaded as it shows. Clear selection empties it, focus going to the list.
 // - Rows are the same for everyone (cached), so they always come unchecked: the
 //   selection is kept here, by id, and put back on each row a live refresh or
 //   an answer swaps in. A row that leaves the list leaves the selection.
@@ -37,7 +37,12 @@
     for (const jsOnly of form.querySelectorAll(".bulk__all, .bulk__clear")) jsOnly.hidden = false;
     const count = selected.size;
     const hadFocus = form.contains(document.activeElement);
+    const shown = !form.classList.contains("has-selection") && count > 0;
     form.classList.toggle("has-selection", count > 0);
+    // Everyone who can be assigned, fresh each time the bar shows (a sign-up or a
+    // rename since), unless a choice was made in it already.
+    const assignee = document.getElementById("bulk-assignee");
+    if (shown && assignee && assignee.selectedIndex === 0) htmx.trigger(assignee, "bulk:shown");
     const status = document.getElementById("bulk-count");
     const text = count ? `${count} selected` : "No tickets selected";
     if (status.textContent !== text) status.textContent = text;

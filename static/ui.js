@@ -21,7 +21,8 @@
 // - Notices stay few: at most three at once (older ones fold into "N more"),
 //   never over the control that has focus, and `n` reaches the latest one.
 // - The create form: after a create, what was sent is cleared (what was typed
-//   while it was saving stays) and so are the messages of an earlier try.
+//   while it was saving stays) and so are the messages of an earlier try; a
+//   click on the emptied form just after (a double click's second) sends nothing.
 // - Search words are shown as typed (the server shows them folded: the page is
 //   one cache entry for every spelling).
 // - Keyboard shortcuts: c, e, /, j, k, u, n, ? (never while typing in a field).
@@ -32,6 +33,7 @@
   const MAX_NOTICES = 3; // shown at once; older ones fold into "N more"
   const UNDO_MS = 10000; // how long Undo is offered
   const OFFLINE_GRACE_MS = 1000; // a stream that reconnects at once is no outage
+  const DOUBLE_CLICK_MS = 800; // a click this soon after a create's answer repeats it
   const notices = document.getElementById("notices");
   const alerts = document.getElementById("alerts");
   const offline = document.getElementById("offline");
@@ -461,9 +463,19 @@
   // What each create sent, to clear once it is saved: a field edited meanwhile
   // keeps what was typed since (a slow network must not erase it).
   const sentValues = new WeakMap(); // form -> {name: value}
+  // When a create last cleared the form: the second click of a double click
+  // can land after the first one's answer (a loaded machine, a fast server),
+  // on the emptied form, and must not send it to be refused as empty.
+  const clearedAt = new WeakMap(); // form -> performance.now()
+  document.addEventListener("input", (event) => clearedAt.delete(event.target.form ?? {}));
   document.addEventListener("htmx:beforeRequest", (event) => {
     const form = maker(event.detail);
     if (!form.matches(".ticket-form--new")) return;
+    const empty = [...form.elements].every((f) => !f.name || f.type === "hidden" || !f.value);
+    if (empty && performance.now() - (clearedAt.get(form) ?? -Infinity) < DOUBLE_CLICK_MS) {
+      event.preventDefault(); // the click that repeats the one just answered
+      return;
+    }
     sentValues.set(form, Object.fromEntries([...form.elements].filter((f) => f.name).map((f) => [f.name, f.value])));
   });
   document.addEventListener("htmx:afterRequest", (event) => {
@@ -478,6 +490,7 @@
       field.defaultValue = ""; // what live.js compares with to find edits
     }
     clearMessages(form);
+    clearedAt.set(form, performance.now());
     form.querySelector("input[name=title]")?.focus(); // ready for the next ticket
   });
 

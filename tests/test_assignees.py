@@ -94,22 +94,31 @@ async def test_lists_filtered_by_assignee_combine_with_status_and_search_and_sta
     await bob.aclose()
 
 
-async def test_me_is_sent_on_to_the_persons_own_list_and_a_visitor_to_sign_in(
+async def test_me_is_the_persons_own_list_kept_by_nobody_and_a_visitor_is_sent_to_sign_in(
     app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
 ) -> None:
     ada_id = await id_of(app, "Ada")
+    bob = await person_named(app, "Bob")
+    bob_id = await id_of(app, "Bob")
+    for_ada, for_bob = await add_ticket(app), await add_ticket(app)
+    await client.post(f"/tickets/{for_ada.id}/update", data={"assignee": ada_id})
+    await client.post(f"/tickets/{for_bob.id}/update", data={"assignee": bob_id})
 
     mine = await client.get("/tickets", params={"assignee": "me", "status": "OPEN", "x": "y"})
-    theirs = await visitor.get("/tickets", params={"assignee": "me"})
+    by_id = await client.get("/tickets", params={"assignee": ada_id, "status": "OPEN"})
+    bobs = await bob.get("/tickets", params={"assignee": "me"})
     htmx = await client.get("/tickets", params={"assignee": "me"}, headers=HTMX)
+    theirs = await visitor.get("/tickets", params={"assignee": "me"})
 
-    assert mine.status_code == 303
-    assert mine.headers["location"] == f"/tickets?assignee={ada_id}&status=OPEN"
-    assert mine.headers["cache-control"] == "private, no-store"
-    assert htmx.status_code == 303 and htmx.headers["location"] == f"/tickets?assignee={ada_id}"
+    assert mine.status_code == 200 and mine.headers["cache-control"] == "private, no-store"
+    assert rows(mine.text) == rows(by_id.text) == [for_ada.id]
+    assert by_id.headers["x-cache"] == "HIT"  # one entry, the id's: "me" is no key
+    assert rows(bobs.text) == [for_bob.id]
+    assert bobs.headers["cache-control"] == "private, no-store"
+    assert htmx.status_code == 200 and rows(htmx.text) == [for_ada.id]
     assert theirs.status_code == 303
     assert theirs.headers["location"] == "/login?next=%2Ftickets%3Fassignee%3Dme"
-    assert (await client.get(mine.headers["location"])).status_code == 200
+    assert theirs.headers["cache-control"] == "private, no-store"
 
 
 @pytest.mark.parametrize(
@@ -162,6 +171,28 @@ async def test_the_picker_lists_everyone_and_a_sign_up_moves_it_but_no_ticket_pa
     assert f'<option value="{zoe_id}" selected>Zoe</option>' in chosen.text
     gone = await client.get(f"/fragments/tickets/{NOBODY_KNOWN}/assignee", headers=HTMX)
     assert gone.status_code == 404
+
+
+async def test_the_bulk_bars_options_list_everyone_and_a_sign_up_moves_them_but_no_list(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await add_ticket(app)
+    page = await client.get("/tickets")
+    options = await client.get("/fragments/people/assignee-options", headers=HTMX)
+    assert 'hx-get="/fragments/people/assignee-options"' in page.text
+    assert options.text.startswith(
+        '<option value="me">Me</option>\n<option value="">Nobody</option>'
+    )
+    assert f'<option value="{await id_of(app, "Ada")}">Ada</option>' in options.text
+
+    async with app_client(app) as newcomer:
+        await sign_in(app, newcomer, "Zoe")
+
+    page_again = await client.get("/tickets")
+    options_again = await client.get("/fragments/people/assignee-options", headers=HTMX)
+    assert page_again.headers["x-cache"] == "HIT"
+    assert options_again.headers["x-cache"] == "MISS"
+    assert f'<option value="{await id_of(app, "Zoe")}">Zoe</option>' in options_again.text
 
 
 async def test_assigning_moves_only_the_lists_and_pages_it_changes(

@@ -115,6 +115,29 @@ async def test_a_search_moves_with_words_and_membership_not_with_statuses(
     assert deps & await create(app)
 
 
+async def test_the_unassigned_list_moves_only_when_a_ticket_joins_or_leaves_nobody(
+    app: Starlette,
+) -> None:
+    ada, bob = await person(app, "Ada"), await person(app, "Bob")
+    assigned = await add_ticket(app, title="On Ada's desk")
+    await set_field(app, assigned, assignee_id=ada)
+    unassigned = await add_ticket(app, title="Nobody's")
+    deps = await depends_on(app, window(ListQuery.parse({"assignee": "none"})))
+
+    assert not deps & await set_field(app, assigned, assignee_id=bob)  # between people
+    assert deps & await set_field(app, unassigned, title="Nobody's, edited")  # its row
+    assert deps & await set_field(app, unassigned, assignee_id=ada)  # it leaves
+    assert deps & await set_field(app, assigned, assignee_id=None)  # it joins
+    assert deps & await create(app)  # a new ticket is nobody's
+
+
+async def person(app: Starlette, name: str) -> str:
+    async with app.state.db.transaction() as session:
+        user = User(name=name, email=f"{name.lower()}@example.com", password_hash="x")
+        session.add(user)
+    return user.id
+
+
 async def test_a_later_window_moves_with_the_order_it_is_cut_by(app: Starlette) -> None:
     older = await add_ticket(app, title="Older")
     newer = await add_ticket(app, title="Newer")

@@ -97,7 +97,8 @@ def test_the_edge_offers_delete_exactly_where_the_app_does(
 def test_a_delete_hole_src_reads_back_as_it_was_made(place: str, author: str | None) -> None:
     src = contract.delete_hole_path(TICKET, place, author)
 
-    assert contract.parse_delete_hole(src) == contract.DeleteHole(TICKET, place, author)
+    expected = contract.OwnedHole("delete", author, {"ticket": TICKET, "place": place})
+    assert contract.parse_owned_hole(src) == expected
     assert src.startswith(contract.DELETE_HOLES) and src.startswith(contract.HOLES)
 
 
@@ -108,10 +109,13 @@ def test_a_delete_hole_src_reads_back_as_it_was_made(place: str, author: str | N
         pytest.param(f"/holes/tickets/{TICKET}/delete/aside/none", id="an unknown place"),
         pytest.param(f"/holes/tickets/{TICKET}/delete/row/someone", id="not an author id"),
         pytest.param(f"/holes/tickets/{TICKET}/delete/row/none/more", id="more after it"),
+        pytest.param(f"/holes/tickets/{TICKET}/comments/12/none", id="not a comment id"),
+        pytest.param(f"/holes/tickets/{TICKET}/changes/1234567890/revert/none", id="10 digits"),
+        pytest.param("/holes/tickets/editor/someone", id="an editor who is no id"),
     ],
 )
-def test_other_srcs_are_no_delete_hole(src: str) -> None:
-    assert contract.parse_delete_hole(src) is None
+def test_other_srcs_are_no_hole_the_edge_decides(src: str) -> None:
+    assert contract.parse_owned_hole(src) is None
 
 
 @pytest.mark.parametrize(

@@ -112,7 +112,7 @@ def test_the_edge_marks_exactly_whom_the_app_lets_edit(
     assert any(edge_decides(cookie, src) for src in srcs) == viewer.may_edit(author, assignee)
     for person, src in zip([author, assignee], srcs, strict=False):
         assert "?" not in src  # the edge appends its may= as the query
-        assert edge_contract.parse_editor_hole(src) == (person or edge_contract.NO_AUTHOR)
+        assert edge_contract.parse_owned_hole(src) == edge_contract.OwnedHole("editor", person, {})
 
 
 @pytest.mark.parametrize(
@@ -123,7 +123,7 @@ def test_the_edge_marks_exactly_whom_the_app_lets_edit(
     ],
 )
 def test_other_srcs_are_no_editor_hole(src: str) -> None:
-    assert edge_contract.parse_editor_hole(src) is None
+    assert edge_contract.parse_owned_hole(src) is None
 
 
 async def test_the_edge_asks_for_an_editor_hole_decided(visitor: httpx.AsyncClient) -> None:

@@ -518,7 +518,7 @@ class Freshness(RuleBasedStateMachine):
         assigned = [paths.tickets_path(urlencode({"assignee": person})) for person in people]
         combined = paths.tickets_path("assignee=none&q=print&sort=updated&status=OPEN")
         urls += [*sorted_lists, *assigned, combined, paths.tickets_path("assignee=me")]
-        urls.append(paths.account_path())
+        urls += [paths.account_path(), paths.assignee_options_path()]
         for ticket in sorted(self.in_play):
             urls += [paths.ticket_path(ticket), paths.row_source_path(ticket)]
             urls.append(paths.timeline_source_path(ticket))

@@ -299,8 +299,9 @@ async def test_revert_is_offered_to_the_maker_and_admins_only(
     edit = await change_of(app, ticket_id, "title")
     assert edit.id is not None
     src = edge_contract.revert_hole_path(ticket_id, edit.id, edit.actor_id)
-    assert edge_contract.parse_revert_hole(src) == edge_contract.RevertHole(
-        ticket_id, edit.id, edit.actor_id
+    names = {"ticket": ticket_id, "change": str(edit.id)}
+    assert edge_contract.parse_owned_hole(src) == edge_contract.OwnedHole(
+        "revert", edit.actor_id, names
     )
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
+from starlette.types import Scope
 
 from app.accounts import sessions
 from app.accounts import viewer as viewer_module
@@ -340,6 +341,47 @@ def test_a_process_remembers_a_token_for_a_second_at_most_and_forgets_it_when_to
     remembered.put(b"bob-token", ada)
     remembered.forget(frozenset({"*"}))  # a lost channel: everyone is read again
     assert remembered.get(b"bob-token") is None
+
+
+def test_a_process_that_hears_every_bump_remembers_a_token_until_it_moves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(viewer_module, "time", clock)
+    remembered = Remembered()
+    ada = Viewer("a" * 36, "Ada", False, expires_at=real_time() + 60)
+    remembered.put(b"ada-token", ada)
+    clock.now += 3600
+
+    assert remembered.get(b"ada-token", hears_all=True) is ada
+    assert remembered.get(b"ada-token") is None  # one that cannot tell: a second at most
+    remembered.forget(frozenset({sessions.person_dependency(ada.id)}))  # renamed
+    assert remembered.get(b"ada-token", hears_all=True) is None
+
+
+@pytest.mark.parametrize("hears_all", [True, False])
+async def test_a_session_is_read_again_after_a_second_only_by_a_process_that_may_have_missed_news(
+    app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, hears_all: bool
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(viewer_module, "time", clock)
+    # As a memory store, or Redis with a near copy and its channel heard; or
+    # as Redis without a near copy, or its channel lost: it cannot tell what moved.
+    monkeypatch.setattr(app.state.cache, "mark", lambda: 1 if hears_all else None)
+    reads: list[str] = []
+    of_token = viewer_module._of_token
+
+    async def counted(scope: Scope, token: str) -> Viewer | None:
+        reads.append(token)
+        return await of_token(scope, token)
+
+    monkeypatch.setattr(viewer_module, "_of_token", counted)
+    pages = [(await client.get("/tickets")).text]
+    clock.now += REMEMBER_SECONDS + 0.001
+    pages.append((await client.get("/tickets")).text)
+
+    assert all("Signed in as <strong>Ada</strong>" in page for page in pages)
+    assert len(reads) == (1 if hears_all else 2)
 
 
 def test_remembering_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

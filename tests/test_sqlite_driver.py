@@ -1,4 +1,5 @@
-"""aiosqlite in one trip per statement (app/sqlite_driver.py): the same answers, fewer trips."""
+"""aiosqlite with reads on the loop's thread and a write in one trip (app/sqlite_driver.py):
+the same answers, fewer trips."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import exc, text
 
 from app.db import Database
-from app.sqlite_driver import OneTripConnection
+from app.sqlite_driver import OneTripConnection, reads_here
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ async def test_the_engine_s_connections_are_one_trip_connections(db: Database) -
     assert isinstance(raw, OneTripConnection)
 
 
-async def test_a_read_is_one_trip_and_its_end_none(db: Database, trips: list[str]) -> None:
+async def test_a_read_makes_no_trip_and_its_end_none(db: Database, trips: list[str]) -> None:
     async with db.engine.connect() as connection:
         await connection.execute(text("INSERT INTO t (name) VALUES ('a'), ('b')"))
         await connection.commit()
@@ -53,7 +54,48 @@ async def test_a_read_is_one_trip_and_its_end_none(db: Database, trips: list[str
         rows = (await session.exec(text("SELECT id, name FROM t ORDER BY id"))).all()  # type: ignore[call-overload]
 
     assert [tuple(row) for row in rows] == [(1, "a"), (2, "b")]
-    assert trips == ["_run"]  # no cursor to open or close apart, nothing to roll back
+    assert trips == []  # run on the loop's thread; nothing to roll back
+
+
+async def test_a_read_inside_a_write_is_a_trip_and_sees_the_write(
+    db: Database, trips: list[str]
+) -> None:
+    async with db.engine.begin() as connection:
+        before = (await connection.execute(text("SELECT count(*) FROM t"))).scalar()
+        await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        after = (await connection.execute(text("SELECT count(*) FROM t"))).scalar()
+
+    assert (before, after) == (0, 1)
+    # The first read, before any write, ran here; the one after it on the thread.
+    assert trips == ["_run", "_run", "commit"]
+
+
+async def test_a_full_text_search_is_a_trip(db: Database, trips: list[str]) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("CREATE VIRTUAL TABLE words USING fts5(body)"))
+        await connection.execute(text("INSERT INTO words (body) VALUES ('cafe creme')"))
+    trips.clear()
+    async with db.engine.connect() as connection:
+        search = text("SELECT body FROM words WHERE words MATCH :m")
+        found = (await connection.execute(search, {"m": "caf*"})).all()
+
+    assert [row[0] for row in found] == ["cafe creme"]
+    assert trips == ["_run"]  # it may take milliseconds: never on the loop's thread
+
+
+@pytest.mark.parametrize(
+    ("sql", "here"),
+    [
+        pytest.param("SELECT 1", True, id="select"),
+        pytest.param("  select id FROM t", True, id="lowercase-indented"),
+        pytest.param("SELECT rowid FROM words WHERE words MATCH ?", False, id="search"),
+        pytest.param("INSERT INTO t (name) VALUES ('a')", False, id="insert"),
+        pytest.param("WITH x AS (SELECT 1) DELETE FROM t", False, id="with"),
+        pytest.param("PRAGMA journal_mode", False, id="pragma"),
+    ],
+)
+def test_which_statements_read_on_the_loop_s_thread(sql: str, here: bool) -> None:
+    assert reads_here(sql) is here
 
 
 async def test_a_write_says_what_it_wrote_and_commits_in_one_trip_more(

@@ -12,12 +12,15 @@ cache): it asks the database each time, and is nobody.
 
 Reading that entry on every request is still a store read on a page's hot
 path (bench/README.md has what it cost), so each process also remembers whom
-a token names (``Remembered``) for at most ``REMEMBER_SECONDS`` between reads
-of the entry, and forgets it the moment the session's row moves here or is
-heard moving elsewhere (``Cache.on_invalidate``; a lost channel forgets
-everyone). A
-process cut off from those news trusts a signed-out cookie for at most that
-long: the staleness bound every read has (DESIGN.md, Faults).
+a token names (``Remembered``), and forgets it the moment the session's row
+moves here or is heard moving elsewhere (``Cache.on_invalidate``; a lost
+channel forgets everyone). While the cache hears every bump (``Cache.mark``
+is not None: a memory store, or Redis with its channel live, the condition
+its near copy is trusted on), that is exact, and a token is remembered until
+it is forgotten so. Otherwise (no channel heard, a bump owed) it is trusted
+for at most ``REMEMBER_SECONDS`` between reads of the entry: a process cut
+off from the news trusts a signed-out cookie no longer than that, the
+staleness bound every read has (DESIGN.md, Faults).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from app import edge_contract
 from app.accounts import sessions
 from app.cache import EVERYTHING, Cache, Decoding, cookie_of
 
+NOBODY: frozenset[str] = frozenset()
 SCOPE_KEY = "tickets.viewer"  # the answer, kept in the request's scope
 REMEMBER_SECONDS = 1.0
 REMEMBER_MAX = 10_000  # tokens remembered at most; past that, all are forgotten
@@ -45,15 +49,27 @@ class Viewer:
     is_admin: bool
     expires_at: float  # wall-clock seconds: the session's end
     key: str = field(init=False)  # app/cache/holes.py: same key, same holes
+    cookie: str = field(init=False)  # their viewer cookie (app/edge_contract.py)
+    own: frozenset[str] = field(init=False)  # the one audience a person is in: their own
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", f"{self.id} {int(self.is_admin)} {self.name}")
+        object.__setattr__(
+            self, "cookie", edge_contract.viewer_cookie(self.id, is_admin=self.is_admin)
+        )
+        object.__setattr__(self, "own", frozenset({self.id}))
 
     def may_delete(self, author_id: str | None) -> bool:
         """A ticket can be deleted by its author or by an admin: the rule the
         edge applies to the viewer cookie (app/edge_contract.py), so both agree."""
-        cookie = edge_contract.viewer_cookie(self.id, is_admin=self.is_admin)
-        return edge_contract.may_delete(cookie, author_id)
+        return edge_contract.may_delete(self.cookie, author_id)
+
+    def audiences(self, named: frozenset[str]) -> frozenset[str]:
+        """Which holes' audiences (app/holes.py: authors) of ``named`` they are
+        in, as ``may_delete`` decides: an admin is in all; a person, in their own."""
+        if self.is_admin:
+            return named
+        return self.own if self.id in named else NOBODY
 
     def may_edit(self, author_id: str | None, assignee_id: str | None) -> bool:
         """A ticket's fields can be changed by its author, its assignee or an admin."""
@@ -76,9 +92,13 @@ class Remembered:
         # and the person's (renamed: the header shows the new name at once).
         self._tokens_of: dict[str, set[bytes]] = {}
 
-    def get(self, token: bytes) -> Viewer | None:
+    def get(self, token: bytes, *, hears_all: bool = False) -> Viewer | None:
+        """Whom ``token`` named; past ``REMEMBER_SECONDS`` only if this process
+        ``hears_all`` bumps (so that it would have been forgotten if it moved)."""
         found = self._by_token.get(token)
-        if found is None or time.monotonic() - found[1] > REMEMBER_SECONDS:
+        if found is None:
+            return None
+        if not hears_all and time.monotonic() - found[1] > REMEMBER_SECONDS:
             return None
         return found[0]
 
@@ -107,8 +127,9 @@ async def viewer_of(scope: Scope) -> Viewer | None:
         token = cookie_of(scope, sessions.COOKIE)
         viewer = None
         if token is not None:
-            remembered: Remembered = scope["app"].state.viewers
-            viewer = remembered.get(token)
+            state = scope["app"].state
+            remembered: Remembered = state.viewers
+            viewer = remembered.get(token, hears_all=state.cache.mark() is not None)
             if viewer is None:
                 viewer = await _of_token(scope, token.decode("latin-1"))
                 if viewer is not None:

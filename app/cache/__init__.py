@@ -74,6 +74,14 @@ hole, esi
     (``app/cache/holes.py``); the app says who the visitor is and what each
     hole holds for them (``Holes``). A request marked *esi* comes from a
     cache that fills holes itself (``Surrogate-Capability: ESI/1.0``).
+audience, template
+    Whom a hole is for (``Holes.audience``: a ticket's author, say): it
+    fills the same for everyone in its audience, and for everyone outside
+    it. A hole with none is *personal* (who is signed in). A body's
+    *template* is its pieces with every hole that has an audience filled,
+    made once per set of audiences its readers are in
+    (``Visitor.audiences``); a known visitor's answer is a template with its
+    personal holes filled.
 edge
     The cache in front of the app (Varnish with xkey): answers it asks for
     name their tags (``xkey``), and each bump purges those tags there before
@@ -86,9 +94,11 @@ derived
     app's own values (``Entry.decoded`` with a ``Decoding``).
 repeat, shape, mark
     A repeat is a request with the very *shape* (method, URL and every
-    header) of one answered from a fresh entry: given the same answer again,
-    without a read, while the store's *mark* (it moves with every bump this
-    process applies or hears) stays where it was (``RepeatsMiddleware``).
+    header an answer depends on; of ``Cookie``, the cookies a visitor is
+    known by, ``Holes.cookies``) of one answered from a fresh entry: given
+    the same answer again, without a read, while the store's *mark* (it
+    moves with every bump this process applies or hears) stays where it
+    was (``RepeatsMiddleware``).
 owed bump
     An invalidation the store could not take (it was down): applied before
     this process reads from the store again (``Cache.lookup``).
@@ -145,8 +155,9 @@ from app.cache.errors import (
     TagError,
 )
 from app.cache.factory import create_store
+from app.cache.fill import FillHoles
 from app.cache.helpers import fragment, fragments, revalidate_path, revalidate_tag
-from app.cache.holes import FillHoles, Holes, Visitor
+from app.cache.holes import Holes, Visitor
 from app.cache.inspect import Inspection
 from app.cache.invalidation import EVERYTHING, Commit
 from app.cache.keys import Variants, cookie_of

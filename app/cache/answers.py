@@ -143,26 +143,33 @@ def _bypassed(
 
 
 def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Holes) -> Answer:
-    """A known visitor's answer: the entry's pieces and their holes, put together
-    once per (entry, visitor, encoding) in this process (``Holes.assembled``),
-    with its ETag and its HIT headers, so that reading it again is a lookup."""
+    """A known visitor's answer: the entry's template for their audiences with
+    their personal holes filled (``Holes.for_visitor``), and its own ETag. A
+    compressed one is put together once per (entry, visitor, encoding) in this
+    process (``Holes.assembled``), so that reading it again is a lookup; a
+    plain one costs little more than that lookup, and is not kept: at a body
+    per person, many people would push out what the memo is for."""
     visitor = request.visitor
     assert visitor is not None
     # The shared body's encoding is not made for it: this one is of the filled body.
     encoding = entry.encoding_for(request.accept_encoding, holes.public_of)
     shared_etag = entry.etag_of(encoding)
-    memo_key = (entry.key, entry.etag, visitor.key, encoding, request.vary)
-    assembled: tuple[bytes, str, Headers] | None = holes.assembled.get(memo_key)
-    if assembled is None:
-        filled = holes.for_visitor(entry, visitor)
-        body, etag = compress_as(encoding, filled), visitor_etag(shared_etag, visitor)
-        hit = _headers(CacheStatus.HIT, entry, encoding, request.vary, body, etag, private=True)
-        assembled = (body, etag, hit)
-        holes.assembled.put(memo_key, assembled, len(body) + ASSEMBLED_OVERHEAD_BYTES)
-    body, etag, hit = assembled
+    if encoding is None:
+        body, etag = holes.for_visitor(entry, visitor), visitor_etag(shared_etag, visitor)
+        hit = None
+    else:
+        memo_key = (entry.key, entry.etag, visitor.key, encoding, request.vary)
+        assembled: tuple[bytes, str, Headers] | None = holes.assembled.get(memo_key)
+        if assembled is None:
+            filled = holes.for_visitor(entry, visitor)
+            body, etag = compress_as(encoding, filled), visitor_etag(shared_etag, visitor)
+            hit = _headers(CacheStatus.HIT, entry, encoding, request.vary, body, etag, private=True)
+            assembled = (body, etag, hit)
+            holes.assembled.put(memo_key, assembled, len(body) + ASSEMBLED_OVERHEAD_BYTES)
+        body, etag, hit = assembled
     if request.if_none_match is not None and etag_matches(request.if_none_match, etag):
         return 304, _headers(status, entry, encoding, request.vary, None, etag, private=True), b""
-    if status is CacheStatus.HIT:
+    if status is CacheStatus.HIT and hit is not None:
         return 200, hit, body
     return 200, _headers(status, entry, encoding, request.vary, body, etag, private=True), body
 

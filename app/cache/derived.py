@@ -42,6 +42,7 @@ class Derived:
 
     pieces: list[bytes] | None = None  # the body cut at its holes (app/cache/holes.py)
     public: bytes | None = None  # the body with its anonymous fills
+    named: frozenset[str] | None = None  # the audiences of its holes (Holes.audience)
     # Whole answers, by kind (app/cache/answers.py); at most ANSWERS_PER_ENTRY_MAX.
     answers: dict[AnswerKind, Answer] | None = None
     decoded: dict[Decoding[Any], Any] | None = None  # the app's values (Entry.decoded)

@@ -116,8 +116,10 @@ class Entry:
             chosen = choose(self.encoded, accept_encoding)
             return None if chosen is None else chosen[0]
         encoding = coding_for(accept_encoding)
+        if encoding is None:  # (the plain body: no need to make the public one)
+            return None
         source = self.body if public is None else public(self)
-        return None if encoding is None or len(source) < MIN_COMPRESS_BYTES else encoding
+        return None if len(source) < MIN_COMPRESS_BYTES else encoding
 
     def etag_of(self, encoding: str | None) -> str:
         """The strong ETag of its body in ``encoding`` (None: plain)."""

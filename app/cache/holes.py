@@ -21,10 +21,19 @@ A body with holes is answered three ways:
   per entry, and it is what the entry's stored encodings are made
   of (``Holes.public``);
 - to a known visitor: the stored body's pieces joined with their fills
-  (``Holes.for_visitor``). The answer is kept per (entry, visitor, encoding) in a
-  byte-bounded memo of this process (``Assembled``), never in the store: a
-  person reading an unchanged page again costs a dictionary lookup, and the
-  next invalidation makes a new entry, whose ETag no memo key holds.
+  (``Holes.for_visitor``). A compressed answer is kept per (entry, visitor,
+  encoding) in a byte-bounded memo of this process (``Assembled``), never in
+  the store: a person reading an unchanged page again costs a dictionary
+  lookup, and the next invalidation makes a new entry, whose ETag no memo key
+  holds. A plain one is put together again (one join: see below).
+
+Most holes are not per person but per *audience* (``Holes.audience``): a
+ticket's Delete is the same form for everyone who may use it, and nothing for
+everyone else. A body is filled once per audience set of its readers
+(``Visitor.audiences``: most people are in none of a page's), into a
+*template* where only the personal holes (who is signed in) are left open;
+a person's answer is then that template with one or two holes filled, not a
+walk over every hole of the page.
 
 The cached ``X-Cache`` and ``ETag`` describe the shared part; a known visitor's
 ETag adds a digest of who they are, so a browser never revalidates one person's
@@ -33,6 +42,7 @@ page into another's.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import OrderedDict
@@ -40,7 +50,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.cache.entry import Entry
 
@@ -49,6 +59,9 @@ MARKER_START = b"<esi:include "
 SURROGATE_CONTROL = (b"surrogate-control", b'content="ESI/1.0"')
 PIECES = "holes.pieces"  # in Assembled, by ETag: the body split at its holes
 PUBLIC = "holes.public"  # in Assembled, by ETag: the body with its anonymous fills
+NAMED = "holes.named"  # in Assembled, by ETag: the audiences its holes are for
+TEMPLATE = "holes.template"  # in Assembled, by (ETag, audiences): its pieces, personal holes open
+NOBODY: frozenset[str] = frozenset()
 ASSEMBLED_MAX_BYTES = 16 * 1024 * 1024
 T = TypeVar("T")
 
@@ -64,6 +77,10 @@ class Visitor(Protocol):
     def expires_at(self) -> float:
         """Wall-clock end of who they are (a session's end); any earlier end,
         such as a sign-out, is a bump of some tag."""
+
+    def audiences(self, named: frozenset[str]) -> frozenset[str]:
+        """Which of ``named`` (the audiences of a body's holes, ``Holes.audience``)
+        they are in; asked only of an app that gives its holes audiences."""
 
 
 Fill = Callable[[str, Visitor | None], bytes]  # (src, visitor; None: anonymous) -> content
@@ -125,18 +142,43 @@ class Holes:
 
     A visitor is known by a cookie: a request without one is anonymous, and
     ``visitor_of`` is not asked. It should remember its answer in the scope.
+    ``audience`` (optional) says whom a hole's ``src`` is for: every visitor
+    in that audience gets the same fill, and so does every known visitor
+    outside it; None is a personal hole, filled per visitor. ``cookies``
+    (optional) names the cookies ``visitor_of`` knows a visitor by: no other
+    cookie changes an answer (``app/cache/repeats.py``); None: any may.
     """
 
     visitor_of: Callable[[Scope], Awaitable[Visitor | None]]
     fill: Fill
     assembled: Assembled = field(default_factory=Assembled)
+    audience: Callable[[str], str | None] | None = None
+    cookies: tuple[str, ...] | None = None
 
     def public(self, body: bytes) -> bytes:
         """``body`` as a visitor nobody knows gets it."""
         return join(split(body), None, self.fill)
 
     def for_visitor(self, entry: Entry, visitor: Visitor) -> bytes:
-        return join(self.pieces(entry), visitor, self.fill)
+        """``entry``'s body with every hole filled for ``visitor``: its template
+        for their audiences (made once), with its personal holes filled."""
+        pieces, audience = self.pieces(entry), self.audience
+        if audience is None or len(pieces) == 1:
+            return join(pieces, visitor, self.fill)
+
+        def named_of() -> frozenset[str]:
+            found = (audience(pieces[at].decode()) for at in range(1, len(pieces), 2))
+            return frozenset(name for name in found if name is not None)
+
+        named = entry.derived.named
+        if named is None:
+            named = entry.derived.named = self._shared(entry, NAMED, named_of, NOBODY)
+        key = (TEMPLATE, entry.etag, visitor.audiences(named))
+        template: list[bytes] | None = self.assembled.get(key)
+        if template is None:
+            template = _template(pieces, visitor, audience, self.fill)
+            self.assembled.put(key, template, len(entry.body))
+        return join(template, visitor, self.fill)
 
     def pieces(self, entry: Entry) -> list[bytes]:
         """``entry``'s body cut at its holes (one piece: none), worked out once."""
@@ -170,78 +212,31 @@ class Holes:
         return found
 
 
+def _template(
+    pieces: list[bytes], visitor: Visitor, audience: Callable[[str], str | None], fill: Fill
+) -> list[bytes]:
+    """``pieces`` with the holes that have an audience filled for ``visitor`` (and
+    so for everyone in the same audiences), the text around them joined: text,
+    src, text ... as ``split`` gives, with only the personal holes left."""
+    out: list[bytes] = []
+    text = [pieces[0]]
+    for at in range(1, len(pieces), 2):
+        src = pieces[at].decode()
+        if audience(src) is None:
+            out += [b"".join(text), pieces[at]]
+            text = []
+        else:
+            text.append(fill(src, visitor))
+        text.append(pieces[at + 1])
+    out.append(b"".join(text))
+    return out
+
+
 def visitor_etag(etag: str, visitor: Visitor) -> str:
     """A known visitor's ETag: the shared part's, and a digest of who they are."""
-    digest = hashlib.blake2b(visitor.key.encode(), digest_size=6).hexdigest()
-    return f'{etag[:-1]}-{digest}"'
+    return f'{etag[:-1]}-{_digest(visitor.key)}"'
 
 
-class FillHoles:
-    """Fills the holes of answers that did not come from the cache: an action's
-    row, a page re-rendered with a form's messages, an error page.
-
-    Installed inside ``CacheMiddleware``, so a HIT never passes here; any
-    other answer of the cache (``Cache-Status``) filled its own and is left alone.
-    """
-
-    def __init__(self, app: ASGIApp, holes: Holes) -> None:
-        self.app = app
-        self.holes = holes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        esi = fills_esi(dict(scope["headers"]).get(b"surrogate-capability"))
-        start: Message | None = None
-        chunks: list[bytes] = []
-
-        async def send_filled(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                if _fillable(message["headers"]):
-                    start = message  # held until the body is whole
-                    return
-                await send(message)
-                return
-            if start is None or message["type"] != "http.response.body":
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(chunks)
-            headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
-            pieces = split(body)
-            if len(pieces) > 1:
-                if esi:
-                    headers.append(SURROGATE_CONTROL)
-                else:
-                    visitor = await self.holes.visitor_of(scope)
-                    body = join(pieces, visitor, self.holes.fill)
-                    if visitor is not None:
-                        headers = _private(headers)
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, send_filled)
-
-
-def _fillable(headers: list[tuple[bytes, bytes]]) -> bool:
-    """HTML that the cache did not answer (a cached answer, ``Cache-Status``,
-    fills its own holes) and that is not compressed."""
-    html = False
-    for name, value in headers:
-        if name == b"content-type":
-            html = value.startswith(b"text/html")
-        elif name in (b"content-encoding", b"cache-status"):
-            return False
-    return html
-
-
-def _private(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """A known visitor's answer is theirs alone: no shared cache may keep it."""
-    kept = [(k, v) for k, v in headers if k != b"cache-control"]
-    kept.append((b"cache-control", b"private, no-cache"))
-    return kept
+@functools.lru_cache(maxsize=4096)  # worked out once per visitor, not per answer
+def _digest(key: str) -> str:
+    return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()

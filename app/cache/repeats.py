@@ -13,6 +13,12 @@ read, no headers built, no other middleware run.
 - An answer made for a known visitor (holes filled for them) is given again
   until their ``Visitor.expires_at`` (a session's end); any earlier end, a
   sign-out, is a bump. The shape holds their cookie: nobody else gets it.
+- Of the ``Cookie`` header, the shape holds only the cookies an answer depends
+  on: those a visitor is known by (``Holes.cookies``) and their read-after
+  clock's. Cookies of other kinds (a preference, an analytics id, a cookie
+  that names no one) differ per visitor and change nothing in the answer:
+  such a request is a repeat of one without them. Without ``Holes.cookies``
+  (the app's promise that no other cookie counts), the whole header counts.
 - The shape holds ``Host``: a kept answer passed the app's Host check when it
   was first given (``CacheMiddleware`` is behind it), so its repeats, in front
   of that check, may skip it.
@@ -29,6 +35,7 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.cache.context import READ_AFTER_COOKIE
 from app.cache.engine import Cache
 
 MAX_SHAPES = 64
@@ -41,14 +48,35 @@ Shape = tuple[object, ...]  # (method, path, query string, each header of asked_
 Kept = tuple[str, Message, Message, float | None]
 
 
-def shape_of(scope: Scope, asked_by: Sequence[bytes]) -> Shape | None:
+def shape_of(
+    scope: Scope, asked_by: Sequence[bytes], cookies: Sequence[bytes] | None = None
+) -> Shape | None:
     """What a request asks: its method, path and query, and the values of the
-    headers ``asked_by`` (None for each absent); None if it names a header twice."""
+    headers ``asked_by`` (None for each absent), of ``Cookie`` only the
+    ``cookies`` named (all of it if None); None if it names a header twice."""
     raw = scope["headers"]
     headers = dict(raw)  # (ASGI allows each header as a list: a pair all the same)
     if len(headers) != len(raw):
         return None
+    if cookies is not None and b"cookie" in headers:
+        headers[b"cookie"] = named_cookies(headers[b"cookie"], cookies)
     return (scope["method"], scope["path"], scope["query_string"], *map(headers.get, asked_by))
+
+
+def named_cookies(header: bytes, names: Sequence[bytes]) -> bytes | None:
+    """The cookies of ``header`` named ``names`` (each as ``name=``), first of
+    each name as ``cookie_of`` reads it, in the order of ``names``; None if none."""
+    if not any(name in header for name in names):
+        return None  # the common case: no part to parse
+    found: dict[bytes, bytes] = {}
+    for part in header.split(b";"):
+        key, _, value = part.strip().partition(b"=")
+        key += b"="
+        if key in names and key not in found:
+            found[key] = value
+    if not found:
+        return None
+    return b"; ".join(name + found[name] for name in names if name in found)
 
 
 class Repeats:
@@ -59,6 +87,11 @@ class Repeats:
     ) -> None:
         self.cache = cache
         self.asked_by = tuple(asked_by)  # the headers answers depend on (Variants.asked_by)
+        # The cookies answers depend on, each as b"name=" (None: the whole header).
+        self.cookies: tuple[bytes, ...] | None = None
+        if cache.holes is not None and cache.holes.cookies is not None:
+            named = (*cache.holes.cookies, READ_AFTER_COOKIE)
+            self.cookies = tuple(f"{name}=".encode() for name in named)
         self.max_shapes = max_shapes
         self.mark: int | None = None  # the store's mark when every kept answer was given
         self.kept: dict[Shape, Kept] = {}
@@ -76,7 +109,9 @@ class Repeats:
         before the entry was), until it expires at ``expires_at``. The
         messages are sent again as they are (an ASGI server reads a message,
         and changes nothing in it)."""
-        shape = scope[SHAPE_KEY] if SHAPE_KEY in scope else shape_of(scope, self.asked_by)
+        shape = (
+            scope[SHAPE_KEY] if SHAPE_KEY in scope else shape_of(scope, self.asked_by, self.cookies)
+        )
         if shape is None:
             return
         if mark != self.mark or len(self.kept) >= self.max_shapes:
@@ -102,7 +137,7 @@ class RepeatsMiddleware:
         if scope["type"] == "http":
             repeats = self.repeats
             if repeats.kept:  # nothing kept (a store with no mark): no shape to work out
-                shape = scope[SHAPE_KEY] = shape_of(scope, repeats.asked_by)
+                shape = scope[SHAPE_KEY] = shape_of(scope, repeats.asked_by, repeats.cookies)
                 kept = None if shape is None else repeats.kept.get(shape)
                 if kept is not None:
                     key, start, body, expires_at = kept

@@ -5,8 +5,9 @@ For each table it reads (its FROM, its joins, its subqueries):
 - equalities on the whole primary key (``id = :x``, ``id IN (...)``) among the
   WHERE's top-level conjuncts pin it: the statement depends on those rows;
 - otherwise it is scanned: it depends on the membership its equalities name
-  (``ticket?status=OPEN``; the table's, ``ticket?``, when none is on a
-  membership column), and on every row it returned;
+  (``ticket?status=OPEN``, or ``ticket?assignee_id=None`` for ``IS NULL`` on
+  a membership column; the table's, ``ticket?``, when none is on a membership
+  column), and on every row it returned;
 - the columns its other conditions, joins and order read are ``changed``
   dependencies (a range, an ``OR``, a cursor), as are plain columns selected
   from a scanned table without their rows' keys;
@@ -30,6 +31,7 @@ from sqlalchemy.sql.elements import (
     BooleanClauseList,
     ClauseElement,
     ColumnElement,
+    Null,
     TextClause,
 )
 from sqlalchemy.sql.selectable import Join, Select
@@ -208,10 +210,14 @@ def _conjuncts(where: ColumnElement[Any] | None) -> list[ColumnElement[Any]]:
 def _equality(
     condition: ColumnElement[Any], params: Mapping[str, Any]
 ) -> tuple[Column[Any], list[object]] | None:
-    """``column = value`` or ``column IN (values)`` with values bound: the column and them."""
+    """``column = value`` or ``column IN (values)`` with values bound: the column and
+    them; ``column IS NULL`` on a membership column: the column and None (a write
+    names a row's NULL there as the value None, ``app/deps/writes.py``)."""
     if not isinstance(condition, BinaryExpression):
         return None
     left, right = condition.left, condition.right
+    if condition.operator is operators.is_ and isinstance(right, Null):
+        return (left, [None]) if isinstance(left, Column) and is_membership(left) else None
     if not isinstance(left, Column) or not isinstance(right, BindParameter):
         return None
     value = params.get(right.key, right.effective_value)

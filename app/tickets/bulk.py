@@ -196,7 +196,7 @@ async def _confirm_delete(
 
 
 async def _rows(request: Request, tickets: Sequence[Ticket]) -> str:
-    return "\n".join([await views.one_row(request, ticket) for ticket in tickets])
+    return "\n".join(await views.rows_of(request, tickets))
 
 
 def _back(posted: object) -> str:

@@ -10,8 +10,8 @@ in the list's sort (``(created_at, id)``, ``(updated_at, id)`` or
 ``(comment_count, created_at, id)``), and says which sort it is of, so pages
 stay stable while rows come and go, and no query ever skips rows with OFFSET.
 
-``?assignee=me`` is no list of its own: it names whoever asks, so the route
-sends it on to the person's id (app/tickets/routes.py) and ``parse`` refuses it.
+``?assignee=me`` is no list of its own: it names whoever asks, so the page
+reads it as the person's id (app/tickets/mine.py) and ``parse`` refuses it.
 
 ``canonical()`` is the cache key's query: only these parameters, normalised
 (search words folded and sorted), in one order.

@@ -1,13 +1,14 @@
 """``?assignee=me``: the list of whoever asks, which no shared entry can be.
 
-A cached list is the same for everyone, so ``me`` is never a key: the page
-sends a signed-in person on to the list of their own id (``303``; that list
-is cached and live like any other, and shared with whoever asks for that
-person's tickets), and a visitor to sign in first, then back here (as any
-page a visitor may not use does; DESIGN.md, "People"). The redirect itself is
-kept by nobody: it is no ``200`` (the edge keeps none), and it says
-``private, no-store``. Fragment sources never take ``me`` (the app writes
-their URLs from canonical queries, which name the id): there it is a 400.
+A cached list is the same for everyone, so ``me`` is never a key: for a
+signed-in person the page is the list of their own id (``?assignee=<id>``,
+cached and live like any other, and shared with whoever asks for that
+person's tickets), served under the address they asked for. That answer is
+theirs alone, so it says ``private, no-store``: neither the edge nor a
+browser may keep it for anyone else. A visitor is sent to sign in first, then
+back here (as any page a visitor may not use does; DESIGN.md, "People").
+Fragment sources never take ``me`` (the app writes their URLs from canonical
+queries, which name the id): there it is a 400.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from app.accounts.viewer import viewer_of
 from app.tickets.filters import ME, ListQuery
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+NOT_KEPT = "private, no-store"
 
 
 def resolving_me(endpoint: Endpoint) -> Endpoint:
-    """The list page's endpoint, with ``?assignee=me`` sent on first."""
+    """The list page's endpoint, with ``?assignee=me`` read as the asker's id."""
 
     @functools.wraps(endpoint)  # keeps its cache_query, for the cache inspector
     async def serve(request: Request) -> Response:
@@ -37,11 +39,12 @@ def resolving_me(endpoint: Endpoint) -> Endpoint:
         if viewer is None:
             asked = paths.tickets_path(request.url.query)
             where = f"{paths.login_path()}?next={quote(asked, safe='')}"
+            answer: Response = RedirectResponse(where, status_code=303)
         else:
             params = {**request.query_params, "assignee": viewer.id}
-            where = paths.tickets_path(ListQuery.parse(params).canonical())  # or a 400
-        answer = RedirectResponse(where, status_code=303)
-        answer.headers["Cache-Control"] = "private, no-store"
+            request.state.list_query = ListQuery.parse(params)  # or a 400; the key it makes
+            answer = await endpoint(request)
+        answer.headers["Cache-Control"] = NOT_KEPT
         return answer
 
     return serve

@@ -3,10 +3,12 @@
 Not part of the ticket's page: the page holds a placeholder that loads it
 from its own source (``paths.assignee_picker_path``), so what the picker
 reads (the membership of ``app_user`` and every name) stays out of the
-page's entry. A sign-up then moves the pickers, each re-rendered when next
-asked for, and no ticket's page; a rename moves the pickers and the pages
-that show that person, no others. The picker is live: an open page
-re-fetches it when its tags move.
+page's entry. The list's bulk bar loads its options the same way
+(``assignee_options``), so no list page reads them either. A sign-up then
+moves the pickers, each re-rendered when next asked for, and no page; a
+rename moves the pickers and the pages that show that person, no others.
+The picker is live: an open page re-fetches it when its tags move; the bar's
+options are fetched again each time the bar shows.
 """
 
 from __future__ import annotations
@@ -33,3 +35,10 @@ async def assignee_picker(request: Request, ticket_id: str) -> str:
         members=members,
         source=paths.assignee_picker_path(ticket_id),
     )
+
+
+async def assignee_options(request: Request) -> str:
+    """The bulk bar's assignee options: me, nobody, then everyone by name."""
+    async with database(request).session() as session:
+        members = await queries.members(session)
+    return render("tickets/_assignee_options.html", members=members)

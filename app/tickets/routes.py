@@ -83,7 +83,7 @@ async def home(request: Request) -> str:
     return await views.home_page(request)
 
 
-@resolving_me  # ?assignee=me: sent on to the person's own id, never a key
+@resolving_me  # ?assignee=me: the person's own id's list, never a key
 @cached(query=list_query)
 async def tickets(request: Request) -> str:
     return await views.tickets_page(request, listed(request))
@@ -162,6 +162,11 @@ async def comments_page(request: Request) -> str:
 @cached(query=no_query)
 async def assignee_picker_source(request: Request) -> str:
     return await picker.assignee_picker(request, request.path_params["ticket_id"])
+
+
+@cached(query=no_query)
+async def assignee_options_source(request: Request) -> str:
+    return await picker.assignee_options(request)
 
 
 @cached(query=no_query)
@@ -260,6 +265,12 @@ routes = [
         assignee_picker_source,
         methods=["GET"],
         name="assignee_picker_source",
+    ),
+    Route(
+        "/fragments/people/assignee-options",
+        assignee_options_source,
+        methods=["GET"],
+        name="assignee_options_source",
     ),
     Route("/fragments/status-legend", legend_source, methods=["GET"], name="legend_source"),
     # Comments (issue 24): add, edit (a page of its own), delete; the live list.

@@ -15,7 +15,7 @@ around it, never the whole list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -138,10 +138,15 @@ async def ticket_row(request: Request, ticket_id: str) -> str:
 
 async def one_row(request: Request, ticket: Ticket) -> str:
     """A ticket's row: cached inside a render; in an action's answer, rendered, not stored."""
+    return (await rows_of(request, [ticket]))[0]
+
+
+async def rows_of(request: Request, tickets: Sequence[Ticket]) -> list[str]:
+    """Tickets' rows, as ``one_row`` makes each, with one read of the names they show."""
     async with database(request).session() as session:
-        people = await queries.names(session, queries.people_of([ticket]))
-    row = (_row_key(ticket, people), _row_renderer(ticket, people))
-    return (await fragments("ticket-row", [row]))[0]
+        people = await queries.names(session, queries.people_of(tickets))
+    rows = [(_row_key(ticket, people), _row_renderer(ticket, people)) for ticket in tickets]
+    return await fragments("ticket-row", rows)
 
 
 def _row_key(ticket: Ticket, people: dict[str, queries.Name]) -> tuple[str, ...]:

@@ -138,6 +138,29 @@ def test_a_double_click_on_create_makes_one_ticket_and_no_error(
     assert found.text.count('class="ticket-row ') == 1
 
 
+def test_a_click_on_the_form_a_create_just_emptied_sends_nothing(
+    page: Page, unique: Callable[[str], str]
+) -> None:
+    """The second click of a double click that lands after the first one's answer
+    (forced here: it waits for that answer) repeats it: nothing is sent, no error."""
+    title = unique("Clicked again")
+    page.goto("/tickets")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    form = new_ticket_form(page)
+    form.locator("input[name=title]").fill(title)
+    form.locator("textarea[name=content]").fill("Clicked twice, slowly.")
+    create = form.get_by_role("button", name="Create ticket")
+
+    create.click()
+    expect(form.locator("input[name=title]")).to_have_value("")  # answered, and emptied
+    create.click()
+
+    expect(page.locator("#notices")).to_contain_text(f"Ticket “{title}” created.")
+    expect(form.locator(".field-error")).to_have_count(0)
+    assert len(posts) == 1
+
+
 def test_a_double_click_on_delete_deletes_once_without_asking(
     page: Page, server: Server, unique: Callable[[str], str]
 ) -> None:

@@ -116,6 +116,25 @@ def test_a_bulk_status_changes_the_rows_in_place_and_another_tab_sees_it_live(
     expect_same_document(watching)
 
 
+def test_the_bar_assigns_the_selection_to_anyone_who_signed_up_since_the_page_loaded(
+    new_page: Callable[..., Page], server: Server, unique: Callable[[str], str]
+) -> None:
+    page = new_page()
+    _, shown = listed(page, server, unique, 2)
+    name = unique("Helper")
+    server.sign_up(name)  # after the page (kept, the same for everyone) was loaded
+
+    pick(page, shown[0]).click()
+    pick(page, shown[1]).click()
+    assignee = bar(page).get_by_label("Assignee for the selected tickets")
+    expect(assignee.locator("option", has_text=name)).to_have_count(1)
+    assignee.select_option(label=name)
+    bar(page).get_by_role("button", name="Assign", exact=True).click()
+
+    for ticket_id in shown:
+        expect(row(page, ticket_id)).to_contain_text(f"assigned to {name}")
+
+
 def test_a_bulk_delete_takes_the_rows_out_and_one_undo_puts_them_all_back(
     new_page: Callable[..., Page], server: Server, unique: Callable[[str], str]
 ) -> None:

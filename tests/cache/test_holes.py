@@ -196,7 +196,7 @@ async def test_each_visitor_gets_their_own_holes_from_one_shared_entry(
 async def test_a_visitor_reading_again_gets_the_bytes_put_together_once(
     site: Site, client: httpx.AsyncClient
 ) -> None:
-    ada = {"Cookie": "who=ada", "Accept-Encoding": "identity"}
+    ada = {"Cookie": "who=ada", "Accept-Encoding": "gzip"}  # (a plain one: test_audiences.py)
     first = await client.get("/page", headers=ada)
     assembled = site.holes.assembled.bytes
     again = await client.get("/page", headers=ada)

@@ -28,6 +28,7 @@ from app.cache import (
 )
 from app.cache.entry import Entry, Freshness
 from app.cache.keys import ONE_VARIANT
+from app.cache.repeats import named_cookies
 from tests.cache.helpers import PAGE, Clock, Person, Site, client_of, fill
 from tests.cache.helpers import StoreThatFailsOneBump as FlakyStore
 
@@ -115,7 +116,7 @@ async def test_a_shape_kept_after_a_bump_drops_the_ones_kept_before(
 class PeopleSite:
     """A page with holes for whoever a ``who`` cookie names, whose session ends at ``ends``."""
 
-    def __init__(self) -> None:
+    def __init__(self, cookies: tuple[str, ...] | None = None) -> None:
         self.clock = Clock()
         self.ends = self.clock.now + 100
 
@@ -125,7 +126,9 @@ class PeopleSite:
             return None if who is None else Person(who.decode(), self.ends)
 
         self.cache = Cache(
-            MemoryStore(1 << 20), now=self.clock, holes=Holes(visitor_of=visitor_of, fill=fill)
+            MemoryStore(1 << 20),
+            now=self.clock,
+            holes=Holes(visitor_of=visitor_of, fill=fill, cookies=cookies),
         )
         self.repeats = Repeats(self.cache, ONE_VARIANT.asked_by)
         self.renders = 0
@@ -163,6 +166,42 @@ async def test_each_person_is_answered_again_with_their_own_holes_till_their_ses
     assert asked == 2  # once each: their repeats were answered again
     assert hits == 7 and site.renders == 1
     assert site.asked == 3 and "<b>ada</b>" in later.text
+
+
+async def test_cookies_that_name_no_visitor_make_no_new_shape() -> None:
+    """Other cookies (an analytics id, a preference) change no answer: with the
+    app's word for it (``Holes.cookies``), a request is a repeat whatever they are."""
+    site = PeopleSite(cookies=("who",))
+    async with client_of(site.app) as client:
+        await client.get("/page", headers={"Cookie": "who=ada; id=1"})
+        ada = await client.get("/page", headers={"Cookie": "who=ada; id=1"})  # kept
+        asked, hits = site.asked, site.cache.metrics.hits.value
+        again = await client.get("/page", headers={"Cookie": "id=2; who=ada; who=eve"})
+        nobody = await client.get("/page", headers={"Cookie": "id=3; xwho=bob"})
+        anyone = await client.get("/page", headers={"Cookie": "id=4; xwho=bob"})
+        asked_after_nobody = site.asked
+        bob = await client.get("/page", headers={"Cookie": "id=1; who=bob"})
+        later = await client.get("/page", headers={"Cookie": "cache-read-after=1; who=ada"})
+
+    assert again.text == ada.text and "<b>ada</b>" in ada.text  # the first who= counts
+    assert site.cache.metrics.hits.value == hits + 5
+    assert "Sign in" in nobody.text and anyone.text == nobody.text
+    assert asked_after_nobody == asked + 1  # the second nobody was a repeat
+    assert "<b>bob</b>" in bob.text and "<b>ada</b>" in later.text
+    assert site.asked == asked + 3  # bob, and ada with a read-after clock: new shapes
+
+
+@pytest.mark.parametrize(
+    "header, named",
+    [
+        pytest.param(b"id=1", None, id="none-named"),
+        pytest.param(b"xwho=1; id=2", None, id="a-name-inside-another"),
+        pytest.param(b"id=1; who=ada", b"who=ada", id="one"),
+        pytest.param(b"b=2; who=ada; a=1; who=eve", b"who=ada; b=2", id="first-of-each-in-order"),
+    ],
+)
+def test_named_cookies(header: bytes, named: bytes | None) -> None:
+    assert named_cookies(header, (b"who=", b"b=")) == named
 
 
 async def test_each_header_set_has_its_own_answer(

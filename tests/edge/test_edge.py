@@ -152,13 +152,17 @@ def test_a_persons_page_asks_the_app_for_their_account_alone_and_offers_delete_w
         carols = create_ticket(carol, title="Carol's ticket")
         for person in people.values():  # the edge fetches each Delete answer once
             person.get("/tickets")
-        before = site.edge.backend_requests()
-        pages = {name: person.get("/tickets") for name, person in people.items()}
-        asked = site.edge.backend_requests() - before
+        # A round in which the edge held every page: each write's spare purge
+        # (harness.client.held_by_edge) can spoil one round, never more.
+        for _ in range(6):
+            before = site.edge.backend_requests()
+            pages = {name: person.get("/tickets") for name, person in people.items()}
+            asked = site.edge.backend_requests() - before
+            if all(cache_status(page).endswith("edge; hit") for page in pages.values()):
+                break
 
+    assert all(cache_status(page).endswith("edge; hit") for page in pages.values())
     assert asked == len(people)  # each page's account hole; its Deletes are the edge's
-    for page in pages.values():
-        assert cache_status(page).endswith("edge; hit")
     offered = {
         name: ["Delete" in row_of(page, t) for t in (bobs, carols)] for name, page in pages.items()
     }

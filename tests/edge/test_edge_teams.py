@@ -26,7 +26,7 @@ def test_an_assignment_and_a_rename_are_fresh_through_the_edge(edge: EdgeServer)
         assert ROW.findall(unassigned.text) == [ticket]
 
         assigned = ada.post(f"/tickets/{ticket}/update", data={"assignee": "me"})
-        mine = ada.get("/tickets?assignee=me")
+        mine = [ada.get("/tickets?assignee=me") for _ in range(2)][-1]  # the edge keeps none
         after = ada.get("/tickets?assignee=none")
         renamed = ada.post("/account", data={"name": "Ada Lovelace"})
         listed = ada.get("/tickets?sort=updated")
@@ -34,9 +34,9 @@ def test_an_assignment_and_a_rename_are_fresh_through_the_edge(edge: EdgeServer)
         visitor = httpx.get(f"{edge.base_url}/tickets?assignee=me")
 
     assert assigned.status_code == 303
-    assert mine.status_code == 303 and re.fullmatch(
-        r"/tickets\?assignee=[0-9a-f-]{36}", mine.headers["location"]
-    )
+    assert mine.status_code == 200 and ROW.findall(mine.text) == [ticket]
+    assert mine.headers["cache-control"] == "private, no-store"
+    assert "edge; hit" not in mine.headers.get("cache-status", "")
     assert ROW.findall(after.text) == []
     assert renamed.status_code == 303 and renamed.headers["location"] == "/account"
     assert "assigned to Ada Lovelace" in listed.text and by_update.status_code == 200

@@ -1,0 +1,138 @@
+"""Write -> fresh in process: what a status change and the list read after it cost.
+
+    python -m bench.scale_loop 100000 [--rounds 300] [--trips-too]
+
+Over a fresh SQLite database seeded with N tickets (app.seed), the real app
+served in process over httpx (no server, no sockets: nothing but the app's
+own work), signed in as the admin: each round is a status change (a plain
+form POST) then ``GET /tickets``, which must show it. Per round: the wall
+time (p50, p10, p90), the CPU time of the process (every thread's: the
+aiosqlite thread's included), the SQL statements run and the trips made to
+aiosqlite's thread. Less noisy than ``bench.scale`` on a shared machine (CPU
+time is what the app spent, whoever else runs), and a loop to run py-spy or
+cProfile over.
+
+``--trips-too``: every other round with every statement making its trip to
+aiosqlite's thread (as before app/sqlite_driver.py ran reads on the loop's
+thread), and the two sides' figures with their ratio, taken in this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import aiosqlite
+import httpx
+from sqlalchemy import event
+
+from app import sqlite_driver
+from app.main import create_app
+from app.seed import seed_many
+from app.settings import Settings
+from bench.scale import NEXT_STATUS, ROW, p
+from harness.client import sign_up_async
+
+WARM_ROUNDS = 10
+
+
+@dataclass
+class Side:
+    wall_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+    statements: list[int] = field(default_factory=list)
+    trips: list[int] = field(default_factory=list)
+
+    def line(self, name: str) -> str:
+        return (
+            f"  {name:>14}: wall p50 {statistics.median(self.wall_ms):.2f} ms"
+            f" (p10 {p(self.wall_ms, 10):.2f}, p90 {p(self.wall_ms, 90):.2f}),"
+            f" CPU {statistics.median(self.cpu_ms):.2f} ms,"
+            f" {statistics.median(self.statements):.0f} statements,"
+            f" {statistics.median(self.trips):.0f} trips ({len(self.wall_ms)} rounds)"
+        )
+
+
+async def measure(database_url: str, rounds: int, trips_too: bool) -> dict[str, Side]:
+    app = create_app(Settings(database_url=database_url))
+    counted = {"statements": 0, "trips": 0}
+
+    def statement(*_: Any) -> None:
+        counted["statements"] += 1
+
+    event.listen(app.state.db.engine.sync_engine, "before_cursor_execute", statement)
+    sides = {"as built": Side(), "all trips": Side()}
+    execute: Any = aiosqlite.Connection._execute  # untyped
+
+    async def trip(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        counted["trips"] += 1
+        return await execute(self, fn, *args, **kwargs)
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            http.cookies.set("session", await sign_up_async(http))
+            with patch.object(aiosqlite.Connection, "_execute", trip):
+                for n in range(WARM_ROUNDS + rounds * (2 if trips_too else 1)):
+                    name = "all trips" if trips_too and n % 2 else "as built"
+                    side = sides[name] if n >= WARM_ROUNDS else Side()
+                    ticket_id, status = ROW.findall((await http.get("/tickets")).text)[n % 10]
+                    if name == "all trips":
+                        with patch.object(sqlite_driver, "reads_here", lambda sql: False):
+                            await _round(http, ticket_id, NEXT_STATUS[status], side, counted)
+                    else:
+                        await _round(http, ticket_id, NEXT_STATUS[status], side, counted)
+            await app.state.outbox.idle()
+    return {name: side for name, side in sides.items() if side.wall_ms}
+
+
+async def _round(
+    http: httpx.AsyncClient, ticket_id: str, target: str, side: Side, counted: dict[str, int]
+) -> None:
+    counted["statements"] = counted["trips"] = 0
+    started, cpu = time.perf_counter(), time.process_time()
+    answer = await http.post(f"/tickets/{ticket_id}/update", data={"status": target})
+    page = (await http.get("/tickets")).text
+    side.wall_ms.append((time.perf_counter() - started) * 1000)
+    side.cpu_ms.append((time.process_time() - cpu) * 1000)
+    side.statements.append(counted["statements"])
+    side.trips.append(counted["trips"])
+    assert answer.status_code == 303, answer.text
+    shown = f'id="ticket-{ticket_id}" class="ticket-row status-{target.lower()}"'
+    assert shown in page, "the first read after a write was stale"
+
+
+def run(tickets: int, rounds: int, trips_too: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'loop.db'}"
+        seeded = time.perf_counter()
+        asyncio.run(seed_many(url, tickets))
+        print(f"scale_loop: seeded {tickets:,} in {time.perf_counter() - seeded:.1f} s", flush=True)
+        sides = asyncio.run(measure(url, rounds, trips_too))
+    print(f"write -> fresh in process at {tickets:,} tickets (SQLite, memory cache):")
+    for name, side in sides.items():
+        print(side.line(name))
+    if len(sides) == 2:
+        built, before = (statistics.median(side.cpu_ms) for side in sides.values())
+        print(f"  CPU, as built / all trips: {built / before:.3f}x (below 1: less)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("tickets", type=int, help="tickets seeded, e.g. 100000")
+    parser.add_argument("--rounds", type=int, default=300, help="rounds (per side)")
+    parser.add_argument("--trips-too", action="store_true", help="alternate with all trips")
+    args = parser.parse_args(argv)
+    run(args.tickets, args.rounds, args.trips_too)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
