@@ -84,8 +84,25 @@ COMMENTS_HEADING = "comments-heading"  # where focus goes when a comment leaves
 COMMENT_LIST = "comment-list"  # the live fragment: the comments, oldest first
 COMMENT_FORM = "comment-form"  # the new comment's form; a 422 comes back in it
 COMMENT_BODY = "comment-body"  # the new comment's field
+# Where "Show earlier comments" / "Show earlier changes" put the pages they load
+# (above the latest part, outside it: its live refresh leaves them be).
+EARLIER_COMMENTS = "comments-earlier"
+COMMENTS_SINCE = "comments-since"  # where the latest part starts: sent with its actions
+EARLIER_CHANGES = "history-earlier"
+HISTORY = "history"  # a ticket page's history: its heading, earlier changes and timeline
 
 
 def comment(comment_id: str) -> str:
     """A comment in its ticket's list (``#comment-<id>``: a link to it)."""
     return f"comment-{comment_id}"
+
+
+def earlier(kind: str, before: str) -> str:
+    """A page of earlier comments or changes, by the item it stops before
+    (``comments-before-<comment id>``, ``changes-before-<change id>``)."""
+    return f"{kind}-before-{before}"
+
+
+def change(change_id: int | None) -> str:
+    """A change in its ticket's history (focus goes to the first of those loaded)."""
+    return f"change-{change_id}"

@@ -139,6 +139,22 @@ class Comment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class DeletedComment(SQLModel, table=True):
+    """A deleted comment, kept for a while so that its delete can be undone
+    (app/tickets/comment_undo.py), as ``DeletedTicket`` keeps a ticket."""
+
+    __tablename__ = "deleted_comment"
+    __table_args__ = {"info": {UNTRACKED: True}}  # no render reads it (app/deps)
+
+    id: str = Field(primary_key=True, max_length=36)
+    ticket_id: str = Field(max_length=ID_MAX)
+    author_id: str | None = Field(default=None, max_length=ID_MAX)
+    body: str = Field(sa_type=Text)
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class TicketChange(SQLModel, table=True):
     """One change to a ticket, who made it and when: its history
     (app/tickets/history.py says what each ``kind`` holds)."""

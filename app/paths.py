@@ -56,9 +56,20 @@ def change_revert_path(ticket_id: str, change_id: int) -> str:
     return f"/tickets/{ticket_id}/changes/{change_id}/revert"
 
 
-def timeline_source_path(ticket_id: str) -> str:
-    """A ticket's timeline alone: its live fragment's source."""
-    return f"/fragments/tickets/{ticket_id}/history"
+def timeline_source_path(ticket_id: str, query: str = "") -> str:
+    """A ticket's timeline alone: its live fragment's source; ``query``: a
+    stretch's canonical query (app/tickets/earlier.py), earlier changes."""
+    return _with(f"/fragments/tickets/{ticket_id}/history", query)
+
+
+def history_page_path(ticket_id: str, query: str = "") -> str:
+    """Earlier changes of a ticket on a page of their own (what a browser
+    without JavaScript follows "Show earlier changes" to)."""
+    return _with(f"/tickets/{ticket_id}/history", query)
+
+
+def _with(path: str, query: str) -> str:
+    return f"{path}?{query}" if query else path
 
 
 # -- bulk actions on a selection of the list (app/tickets/bulk.py) --
@@ -172,6 +183,17 @@ def comment_delete_path(ticket_id: str, comment_id: str) -> str:
     return f"/tickets/{ticket_id}/comments/{comment_id}/delete"
 
 
-def comments_source_path(ticket_id: str) -> str:
-    """A ticket's comments, oldest first: the live fragment its page re-fetches."""
-    return f"/fragments/tickets/{ticket_id}/comments"
+def comments_source_path(ticket_id: str, query: str = "") -> str:
+    """A ticket's comments, oldest first: the live fragment its page re-fetches;
+    ``query``: a stretch's canonical query (app/tickets/earlier.py)."""
+    return _with(f"/fragments/tickets/{ticket_id}/comments", query)
+
+
+def comments_page_path(ticket_id: str, query: str = "") -> str:
+    """Earlier comments of a ticket on a page of their own (without JavaScript)."""
+    return _with(ticket_comments_path(ticket_id), query)
+
+
+def comment_restore_path(ticket_id: str, comment_id: str) -> str:
+    """Undo of a comment's delete."""
+    return f"/tickets/{ticket_id}/comments/{comment_id}/restore"

@@ -6,7 +6,8 @@ the same. ``Twins`` runs both in this process; ``compare`` tells a cached
 answer from the oracle's after removing only what legitimately differs per
 answer (``IGNORED_HEADERS``; the bodies are compared byte for byte);
 ``links_of`` reads the URLs a page leads a reader to (live fragments'
-sources, the next page of a list) with the standard library's HTML parser.
+sources, the next page of a list, the earlier comments and changes) with
+the standard library's HTML parser.
 
 ``tests/test_fresh.py`` drives the twins with random actions and checks
 every answer after each one.
@@ -98,10 +99,13 @@ class _Links(HTMLParser):
             self.found.append(source)
         if tag == "a" and found.get("rel") == "next" and found.get("href"):
             self.found.append(str(found["href"]))
+        if tag == "a" and found.get("rel") == "prev":  # "Show earlier": a page, and its source
+            self.found += [str(link) for link in (found.get("href"), found.get("hx-get")) if link]
 
 
 def links_of(body: str) -> list[str]:
-    """The live fragments' sources and the next-page links of ``body``, in order."""
+    """The live fragments' sources, the next-page links and the earlier pages'
+    links (a page and its source) of ``body``, in order."""
     parser = _Links()
     parser.feed(body)
     parser.close()

@@ -172,7 +172,9 @@
     }
     const notice = JSON.parse(response.headers.get("HX-Trigger-After-Settle") || "{}").notice;
     const row = putBack(subject, await response.text());
-    if (row) focusRow(row);
+    if (row?.matches(".comment")) row.focus(); // a comment's delete undone
+    else if (subject?.startsWith("comment-")) focusHeading("#comments-heading");
+    else if (row) focusRow(row);
     else focusListHeading();
     if (notice) toast(notice.message);
   }
@@ -703,9 +705,28 @@
 
   // -- comments (issue 24) -----------------------------------------------------------
 
+  // Where a comment stood, for Undo (its delete's empty answer takes it out).
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const comment = maker(event.detail)?.closest?.(".comment-delete")?.closest(".comment");
+    if (comment) removed.set(comment.id, { parent: comment.parentElement.id, next: comment.nextElementSibling?.id });
+  });
+
+  // "Show earlier comments" / "Show earlier changes": the page before is put above
+  // (its link hides: static/app.css); focus goes to the first item it shows.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (!maker(event.detail)?.closest?.(".show-earlier")) return;
+    const page = event.detail.target?.firstElementChild;
+    const first = page?.querySelector(".comment, .timeline__entry");
+    if (first) first.focus();
+    else page?.querySelector(".show-earlier a")?.focus();
+  });
+
   // A deleted comment's Delete leaves with it: focus goes to the comments' heading.
   // (Adding one focuses the form's field again: its answer marks it autofocus.)
-  document.addEventListener("htmx:afterSettle", (event) => {
+  // After the request, not the settle: its swap took out the element it targets,
+  // whose settle no listener here hears.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (!event.detail.successful) return;
     if (maker(event.detail)?.matches?.(".comment-delete")) focusHeading("#comments-heading");
   });
 })();

@@ -56,7 +56,7 @@ async def change_of(app: Starlette, ticket_id: str, kind: str) -> TicketChange:
 
 
 def timeline_of(page: str) -> str:
-    found = re.search(rf'<section id="{ids.TIMELINE}".*?</section>', page, re.S)
+    found = re.search(rf'<section id="{ids.HISTORY}".*?</section>', page, re.S)
     assert found is not None, "no timeline on the page"
     return found.group(0)
 
@@ -67,7 +67,9 @@ def words_of(markup: str) -> str:
 
 
 def entries_of(page: str) -> list[str]:
-    items = re.findall(r"<li class=\"timeline__entry.*?</li>", timeline_of(page), re.S)
+    items = re.findall(
+        r"<li id=\"change-[0-9]+\" class=\"timeline__entry.*?</li>", timeline_of(page), re.S
+    )
     return [words_of(item) for item in items]
 
 

@@ -51,6 +51,7 @@ async def test_a_fresh_database_migrates_to_head_and_twice_is_harmless(tmp_path:
         "ticket_count",
         "ticket_number",
         "deleted_ticket",
+        "deleted_comment",
         "invalidation_outbox",
         "app_user",
         "user_session",

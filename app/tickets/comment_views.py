@@ -15,19 +15,21 @@ are a hole (app/holes.py): for its author and admins only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app import paths
+from app import ids, paths
 from app.cache import fragment
 from app.db import database
 from app.htmx import wants_partial
 from app.models import Comment, Ticket
 from app.templating import render, render_page
-from app.tickets import queries
+from app.tickets import earlier, queries
 from app.tickets.comment_forms import CommentForm
 
 NOT_FOUND = "No ticket has this id; it may have been deleted."
@@ -36,31 +38,58 @@ NO_COMMENT = "This comment is not there any more; it may have been deleted."
 # authors, is a tag of the list and of the page that holds it (at most 128 an
 # entry), and the page's other parts need theirs.
 SHOWN = 40
+ANCHOR = "since"  # the field an action reads the tab's latest part's start from
 
 
-async def comment_list(request: Request, ticket_id: str) -> Markup:
-    """``#comment-list``: a ticket's comments, oldest first, each with its author's name."""
+async def comment_list(
+    request: Request, ticket_id: str, stretch: earlier.Stretch | None = None
+) -> Markup:
+    """``#comment-list`` (the latest part) or a page of earlier comments (``stretch``
+    with ``before``): oldest first, each with its author's name."""
+    stretch = stretch or earlier.Stretch(earlier.COMMENTS, ticket_id)
 
     async def render_comments() -> str:
         async with database(request).session() as session:
-            comments = await queries.list_comments(session, ticket_id, SHOWN)
-            people = await queries.people(session, [c.author_id for c in comments])
-            total = len(comments)
-            if total == SHOWN:
+            found = await earlier.read(session, stretch, SHOWN)
+            people = await queries.people(session, [c.author_id for c in found.items])
+            total = len(found.items)
+            if found.more and not stretch.earlier:
                 total = await queries.count_comments(session, ticket_id)
+        before = replace(stretch, before=found.oldest, since=None) if found.more else None
+        anchored = found.anchored(stretch)
         return render(
             "tickets/_comment_list.html",
             ticket_id=ticket_id,
-            comments=[(c, people.get(c.author_id or "")) for c in comments],
+            element_id=_element_id(stretch),
+            earlier=stretch.earlier,
+            comments=[(c, people.get(c.author_id or "")) for c in found.items],
             total=total,
-            source=paths.comments_source_path(ticket_id),
+            source=paths.comments_source_path(ticket_id, anchored.canonical()),
+            source_since=anchored.cursor(anchored.since) if anchored.since else "",
+            earlier_query=before.canonical() if before else None,
         )
 
-    return Markup(await fragment("ticket-comments", render_comments, ticket_id))
+    key = stretch.canonical()
+    return Markup(await fragment("ticket-comments", render_comments, ticket_id, key))
 
 
-async def comments_source(request: Request, ticket_id: str) -> str:
-    """The list alone (its live source): a 404 for an id no ticket has or had.
+def _element_id(stretch: earlier.Stretch) -> str:
+    if stretch.before is None:
+        return ids.COMMENT_LIST
+    return ids.earlier(earlier.COMMENTS, stretch.before.id)
+
+
+def stretch_of(request: Request) -> earlier.Stretch:
+    """The comments a request asks for (``?before=``, ``?since=``): a bad cursor is a 400."""
+    ticket_id = request.path_params["ticket_id"]
+    return earlier.Stretch.parse(earlier.COMMENTS, ticket_id, request.query_params)
+
+
+async def comments_source(
+    request: Request, ticket_id: str, stretch: earlier.Stretch | None = None
+) -> str:
+    """The list alone (its live source), or a page of earlier comments: a 404
+    for an id no ticket has or had.
 
     A deleted ticket's comments are still there (an undo brings them back), so
     its list still answers. Whether the ticket exists is read here, outside
@@ -72,19 +101,48 @@ async def comments_source(request: Request, ticket_id: str) -> str:
         )
     if not known:
         raise HTTPException(404, NOT_FOUND)
-    return str(await comment_list(request, ticket_id))
+    return str(await comment_list(request, ticket_id, stretch))
+
+
+async def comments_page(request: Request, ticket_id: str, stretch: earlier.Stretch) -> str:
+    """Earlier comments on a page of their own: where "Show earlier comments"
+    leads a browser without JavaScript (with it, they load in place)."""
+    async with database(request).session() as session:
+        ticket = await queries.get_ticket(session, ticket_id)
+    if ticket is None:
+        raise HTTPException(404, NOT_FOUND)
+    listed = await comment_list(request, ticket_id, stretch)
+    context: dict[str, Any] = {"ticket": ticket, "comment_list": listed}
+    return render_page("tickets/comments_page.html", partial=wants_partial(request), **context)
+
+
+async def one_comment(request: Request, comment: Comment) -> str:
+    """One comment alone (an undo's answer, put back in place): rendered, never stored."""
+    async with database(request).session() as session:
+        people = await queries.people(session, [comment.author_id])
+    author = people.get(comment.author_id or "")
+    return render(
+        "tickets/_comment.html", ticket_id=comment.ticket_id, comment=comment, author=author
+    )
 
 
 async def comments_section(
-    request: Request, ticket: Ticket, form: CommentForm | None = None, *, focus: bool = False
+    request: Request,
+    ticket: Ticket,
+    form: CommentForm | None = None,
+    *,
+    focus: bool = False,
+    since: earlier.Key | None = None,
 ) -> Markup:
     """``#comments``: the heading, the list and the form to add one; ``focus``: the
-    form's field takes focus once swapped in (an action's answer, never a page)."""
+    form's field takes focus once swapped in (an action's answer, never a page);
+    ``since``: where the tab's latest part starts (``anchor``), if it says."""
+    stretch = earlier.Stretch(earlier.COMMENTS, ticket.id, since=since)
     return Markup(
         render(
             "tickets/_comments.html",
             ticket=ticket,
-            comment_list=await comment_list(request, ticket.id),
+            comment_list=await comment_list(request, ticket.id, stretch),
             comment_form=form or CommentForm(),
             focus=focus,
         )
@@ -110,3 +168,17 @@ async def existing_comment(request: Request, ticket_id: str, comment_id: str) ->
     if comment is None or comment.ticket_id != ticket_id:
         raise HTTPException(404, NO_COMMENT)
     return comment
+
+
+def anchor(ticket_id: str, posted: Mapping[str, Any]) -> earlier.Key | None:
+    """Where the latest part on the acting tab starts (the ``since`` its form
+    sends, ``ANCHOR``), so that an action's answer shows what the tab's live
+    refresh would: the earlier comments loaded above it still meet it. Only a
+    hint for the answer: an odd one is ignored, the write is done."""
+    value = posted.get(ANCHOR)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return earlier.Key.decode(value, earlier.COMMENTS, ticket_id)
+    except HTTPException:
+        return None

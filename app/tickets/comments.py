@@ -1,17 +1,20 @@
-"""A ticket's comments: add one, edit or delete one's own (admins: any).
+"""A ticket's comments: add one, edit or delete one's own (admins: any), undo a delete.
 
 Each action reads top to bottom: who, validate, write, answer. The write
 locks the ticket's row first (``FOR UPDATE``; SQLite's writes are one at a
 time anyway), so that its ``comment_count`` moves in step with its comments
 however many people comment at once, and two deletes of one comment find it
-once. Adding and removing a comment is recorded in the ticket's history.
+once. Adding, removing and restoring a comment is recorded in the ticket's
+history (``history.discussed``), which moves its ``updated_at``: activity.
 
 What a write moved is derived from the rows it changed (app/deps): the
 comment's row and its ticket's membership, and the ticket's row (its count).
 No action names a tag.
 
 With htmx, adding answers the comments' section (the list with the new one,
-and an empty form); deleting, the list; a refused body comes back in the
+from where the tab's latest part starts, and an empty form); deleting, nothing
+(the comment leaves where it is listed) and a notice with Undo, whose answer
+is the comment alone, put back in place; a refused body comes back in the
 form, with its message, as a 422. Without JavaScript each answers a 303 to
 the ticket's page, or that page with the message (422). Editing happens on
 a page of its own, and comes back to the ticket.
@@ -35,19 +38,23 @@ from app.db import database
 from app.htmx import HtmxDetails, hx_changed, hx_redirect
 from app.models import Comment, Ticket, utcnow
 from app.notices import notify
-from app.tickets import comment_views, history, views
+from app.tickets import comment_undo, comment_views, history, views
 from app.tickets.comment_forms import FIELD, CommentForm, validate
 
 AUTHOR_OR_ADMIN = "Only the comment's author or an admin can change it."
 ADDED = "Comment added."
 SAVED = "Comment saved."
 DELETED = "Comment deleted."
+RESTORED = "Comment restored."
+NOT_DELETED = "This comment is not deleted: there is nothing to undo."
+NOT_RESTORABLE = "This comment can no longer be restored."
 
 
 async def create_comment(request: Request) -> Response:
     author = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
-    form = validate(await request.form())
+    posted = await request.form()
+    form = validate(posted)
     async with _writing(request) as session:
         ticket = await _locked(session, ticket_id)
         if form.is_valid:
@@ -61,12 +68,12 @@ async def create_comment(request: Request) -> Response:
             )
             session.add(comment)
             ticket.comment_count += 1
-            session.add(ticket)
-            history.record(session, ticket, history.COMMENT_ADDED, author.id, new=comment.id)
+            history.discussed(session, ticket, history.COMMENT_ADDED, author.id, new=comment.id)
     if not form.is_valid:
         return await _invalid(request, ticket, form)
     if HtmxDetails(request):
-        section = await comment_views.comments_section(request, ticket, focus=True)
+        since = comment_views.anchor(ticket_id, posted)
+        section = await comment_views.comments_section(request, ticket, focus=True, since=since)
         return notify(hx_changed(HTMLResponse(section)), ADDED)
     return RedirectResponse(_at(ticket_id, ids.comment(comment.id)), status_code=303)
 
@@ -110,14 +117,41 @@ async def delete_comment(request: Request) -> Response:
         ticket = await _locked(session, ticket_id)
         comment = await _comment(session, ticket_id, request.path_params["comment_id"])
         _require_author_or_admin(viewer, comment)
+        await comment_undo.keep(session, comment)
         await session.delete(comment)
         ticket.comment_count = max(ticket.comment_count - 1, 0)
-        session.add(ticket)
-        history.record(session, ticket, history.COMMENT_REMOVED, viewer.id, old=comment.id)
+        history.discussed(session, ticket, history.COMMENT_REMOVED, viewer.id, old=comment.id)
     if HtmxDetails(request):
-        listed = await comment_views.comment_list(request, ticket_id)
-        return notify(hx_changed(HTMLResponse(listed)), DELETED)
+        # An empty swap takes the comment out, wherever it is listed (the latest
+        # part or a page of earlier ones); Undo puts it back (static/ui.js).
+        restore = paths.comment_restore_path(ticket_id, comment.id)
+        gone = hx_changed(HTMLResponse(""))
+        return notify(gone, DELETED, undo=restore, subject=ids.comment(comment.id))
     return RedirectResponse(_at(ticket_id, ids.COMMENTS), status_code=303)
+
+
+async def restore_comment(request: Request) -> Response:
+    """Undo a comment's delete: it comes back as it was, for everyone, with its
+    count on the ticket's row and a "comment restored" change in its history."""
+    viewer = await signed_in(request)
+    ticket_id = request.path_params["ticket_id"]
+    comment_id = request.path_params["comment_id"]
+    async with _writing(request) as session:
+        ticket = await _locked(session, ticket_id)
+        comment = await comment_undo.restore(session, comment_id)
+        if comment is None or comment.ticket_id != ticket_id:
+            there = await session.get(Comment, comment_id)
+            if there is not None and there.ticket_id == ticket_id:
+                raise HTTPException(409, NOT_DELETED)
+            raise HTTPException(404, NOT_RESTORABLE)
+        _require_author_or_admin(viewer, comment)  # a refusal rolls the claim back
+        ticket.comment_count += 1
+        history.discussed(session, ticket, history.COMMENT_RESTORED, viewer.id, new=comment.id)
+    if HtmxDetails(request).target == ids.comment(comment_id):
+        # The comment alone, which the page puts back where it was.
+        alone = await comment_views.one_comment(request, comment)
+        return notify(hx_changed(HTMLResponse(alone)), RESTORED)
+    return _navigate(request, _at(ticket_id, ids.comment(comment_id)), RESTORED)
 
 
 @asynccontextmanager

@@ -4,7 +4,7 @@ change's own transaction (so it is exactly as durable as the change).
 Each ``TicketChange`` row has a ``kind``; for the edited fields (``title``,
 ``content``, ``status``, ``assignee``) ``old`` and ``new`` hold the values
 as text (a status's value, a person's id, "" for nobody); for a comment,
-``new`` (added) or ``old`` (removed) holds the comment's id; ``created``,
+``new`` (added, restored) or ``old`` (removed) holds the comment's id; ``created``,
 ``deleted`` and ``restored`` hold nothing.
 
 ``edit`` is the one way a person's edit changes a ticket: it sets only the
@@ -26,6 +26,7 @@ DELETED = "deleted"
 RESTORED = "restored"
 COMMENT_ADDED = "comment_added"
 COMMENT_REMOVED = "comment_removed"
+COMMENT_RESTORED = "comment_restored"
 # The fields a person edits, by the name their change is recorded under.
 FIELDS = {"title": "title", "content": "content", "status": "status", "assignee": "assignee_id"}
 
@@ -53,6 +54,23 @@ def record(
     )
     session.add(change)
     return change
+
+
+def discussed(
+    session: AsyncSession,
+    ticket: Ticket,
+    kind: str,
+    actor_id: str | None,
+    *,
+    old: str | None = None,
+    new: str | None = None,
+) -> TicketChange:
+    """A comment added, removed or restored: recorded, and, as activity, the
+    ticket's ``updated_at`` moves (``?sort=updated``); its version does not, as
+    no field an edit form holds changed."""
+    ticket.updated_at = utcnow()
+    session.add(ticket)
+    return record(session, ticket, kind, actor_id, old=old, new=new)
 
 
 def edit(

@@ -129,9 +129,34 @@ async def ticket_source(request: Request) -> str:
     return await views.ticket_source(request, request.path_params["ticket_id"])
 
 
-@cached(query=no_query)
+def comments_query(request: Request) -> str:
+    """A stretch of a ticket's comments (``before``, ``since``): a bad cursor is a 400."""
+    return comment_views.stretch_of(request).canonical()
+
+
+def changes_query(request: Request) -> str:
+    """A stretch of a ticket's changes (``before``, ``since``): a bad cursor is a 400."""
+    return timeline.stretch_of(request).canonical()
+
+
+@cached(query=changes_query)
 async def timeline_source(request: Request) -> str:
-    return str(await timeline.ticket_timeline(request, request.path_params["ticket_id"]))
+    ticket_id = request.path_params["ticket_id"]
+    return str(await timeline.ticket_timeline(request, ticket_id, timeline.stretch_of(request)))
+
+
+@cached(query=changes_query)
+async def history_page(request: Request) -> str:
+    """Earlier changes on a page of their own (without JavaScript)."""
+    ticket_id = request.path_params["ticket_id"]
+    return await timeline.history_page(request, ticket_id, timeline.stretch_of(request))
+
+
+@cached(query=comments_query)
+async def comments_page(request: Request) -> str:
+    """Earlier comments on a page of their own (without JavaScript)."""
+    ticket_id = request.path_params["ticket_id"]
+    return await comment_views.comments_page(request, ticket_id, comment_views.stretch_of(request))
 
 
 @cached(query=no_query)
@@ -149,9 +174,12 @@ async def legend_source(request: Request) -> str:
     return str(await views.legend())
 
 
-@cached(query=no_query)
+@cached(query=comments_query)
 async def comments_source(request: Request) -> str:
-    return await comment_views.comments_source(request, request.path_params["ticket_id"])
+    ticket_id = request.path_params["ticket_id"]
+    return await comment_views.comments_source(
+        request, ticket_id, comment_views.stretch_of(request)
+    )
 
 
 routes = [
@@ -209,6 +237,12 @@ routes = [
         methods=["GET"],
         name="timeline_source",
     ),
+    Route(
+        "/tickets/{ticket_id:ticket_id}/history",
+        history_page,
+        methods=["GET"],
+        name="history_page",
+    ),
     # Bulk actions on a selection of the list (app/tickets/bulk.py).
     Route("/tickets/bulk", bulk.bulk_change, methods=["POST"], name="tickets_bulk"),
     Route("/tickets/restore", bulk.bulk_restore, methods=["POST"], name="tickets_restore"),
@@ -263,6 +297,18 @@ routes = [
         comments.delete_comment,
         methods=["POST"],
         name="comment_delete",
+    ),
+    Route(
+        "/tickets/{ticket_id:ticket_id}/comments/{comment_id:ticket_id}/restore",
+        comments.restore_comment,
+        methods=["POST"],
+        name="comment_restore",
+    ),
+    Route(
+        "/tickets/{ticket_id:ticket_id}/comments",
+        comments_page,
+        methods=["GET"],
+        name="comments_page",
     ),
     Route(
         "/fragments/tickets/{ticket_id:ticket_id}/comments",

@@ -2,7 +2,9 @@
 and the values it replaced.
 
 A live fragment of its own (``#ticket-history``, served alone at
-``/fragments/tickets/<id>/history``): its render reads the ticket's changes
+``/fragments/tickets/<id>/history``, in the section that holds its heading
+and the earlier changes "Show earlier changes" loads above it, a page at a
+time: app/tickets/earlier.py): its render reads the ticket's changes
 (a membership of ``ticket_change`` under that ticket's id, so a change to
 another ticket never moves it) and the people they name, by their rows (a
 rename moves the timelines that show the name, and only those). It reads no
@@ -15,26 +17,30 @@ offers nobody a button they may not use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app import paths
+from app import ids, paths
 from app.cache import fragment
 from app.db import database
+from app.htmx import wants_partial
 from app.models import TicketChange, TicketStatus, User
-from app.templating import render
-from app.tickets import history, queries
+from app.templating import render, render_page
+from app.tickets import earlier, history, queries
 
 REVERTIBLE = ("title", "content")  # the fields whose edits can be reverted from the timeline
 SHORT = 120  # characters of an old description shown before its disclosure
 # The latest changes shown: each names its row and its person's, and a page
 # names a few hundred rows at most (app/cache/tags.py).
 SHOWN = 50
+NOT_FOUND = "No ticket has this id; it may have been deleted."
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,32 +58,77 @@ class Entry:
         return self.old if len(self.old) <= SHORT else self.old[: SHORT - 1].rstrip() + "…"
 
 
-async def ticket_timeline(request: Request, ticket_id: str) -> Markup:
+async def ticket_timeline(
+    request: Request, ticket_id: str, stretch: earlier.Stretch | None = None
+) -> Markup:
+    """The history section with its latest part (``#ticket-history``, live), or,
+    for a ``stretch`` with ``before``, a page of earlier changes alone."""
+    stretch = stretch or earlier.Stretch(earlier.CHANGES, ticket_id)
+
     async def render_timeline() -> str:
         async with database(request).session() as session:
-            changes = await changes_of(session, ticket_id)
-            total = await count_changes(session, ticket_id) if len(changes) == SHOWN else SHOWN
+            found = await earlier.read(session, stretch, SHOWN)
+            changes: list[TicketChange] = found.items
+            total = len(changes)
+            if found.more and not stretch.earlier:
+                total = await count_changes(session, ticket_id)
+            latest = await latest_edits(session, ticket_id, changes) if stretch.earlier else None
             people = await queries.people(session, people_in(changes))
+        before = replace(stretch, before=found.oldest, since=None) if found.more else None
         return render(
             "tickets/_timeline.html",
-            entries=entries(changes, people),
+            entries=entries(changes, people, latest),
             total=total,
             ticket_id=ticket_id,
-            source=paths.timeline_source_path(ticket_id),
+            earlier=stretch.earlier,
+            element_id=_element_id(stretch),
+            source=paths.timeline_source_path(ticket_id, found.anchored(stretch).canonical()),
+            earlier_query=before.canonical() if before else None,
         )
 
-    return Markup(await fragment("ticket-timeline", render_timeline, ticket_id))
+    key = stretch.canonical()
+    return Markup(await fragment("ticket-timeline", render_timeline, ticket_id, key))
 
 
-async def changes_of(session: AsyncSession, ticket_id: str) -> list[TicketChange]:
-    """The latest ``SHOWN`` changes, oldest first."""
+def _element_id(stretch: earlier.Stretch) -> str:
+    if stretch.before is None:
+        return ids.TIMELINE
+    return ids.earlier(earlier.CHANGES, stretch.before.id)
+
+
+def stretch_of(request: Request) -> earlier.Stretch:
+    """The changes a request asks for (``?before=``, ``?since=``): a bad cursor is a 400."""
+    ticket_id = request.path_params["ticket_id"]
+    return earlier.Stretch.parse(earlier.CHANGES, ticket_id, request.query_params)
+
+
+async def history_page(request: Request, ticket_id: str, stretch: earlier.Stretch) -> str:
+    """Earlier changes on a page of their own: where "Show earlier changes"
+    leads a browser without JavaScript (with it, they load in place)."""
+    async with database(request).session() as session:
+        ticket = await queries.get_ticket(session, ticket_id)
+    if ticket is None:
+        raise HTTPException(404, NOT_FOUND)
+    listed = await ticket_timeline(request, ticket_id, stretch)
+    context: dict[str, Any] = {"ticket": ticket, "timeline": listed}
+    return render_page("tickets/history_page.html", partial=wants_partial(request), **context)
+
+
+async def latest_edits(
+    session: AsyncSession, ticket_id: str, changes: list[TicketChange]
+) -> dict[str, int]:
+    """The latest change of each revertible kind among ``changes``, of the whole
+    ticket: only that one can be reverted, wherever it is shown."""
+    kinds = sorted({change.kind for change in changes if change.kind in REVERTIBLE})
+    if not kinds:
+        return {}
     statement = (
-        select(TicketChange)
+        select(col(TicketChange.kind), func.max(col(TicketChange.id)))
         .where(col(TicketChange.ticket_id) == ticket_id)
-        .order_by(col(TicketChange.id).desc())
-        .limit(SHOWN)
+        .where(col(TicketChange.kind).in_(kinds))
+        .group_by(col(TicketChange.kind))
     )
-    return list(reversed((await session.exec(statement)).all()))
+    return {kind: latest or 0 for kind, latest in await session.exec(statement)}
 
 
 async def count_changes(session: AsyncSession, ticket_id: str) -> int:
@@ -94,17 +145,20 @@ def people_in(changes: list[TicketChange]) -> list[str | None]:
     return named
 
 
-def entries(changes: list[TicketChange], people: dict[str, User]) -> list[Entry]:
-    latest = {
-        change.kind: change.id for change in changes if change.kind in REVERTIBLE
-    }  # the last of each kind wins
+def entries(
+    changes: list[TicketChange], people: dict[str, User], latest: dict[str, int] | None = None
+) -> list[Entry]:
+    """``latest``: the latest change of each revertible kind, when ``changes`` may
+    not hold it (earlier ones); else the last of each kind among them wins."""
+    if latest is None:
+        latest = {c.kind: c.id or 0 for c in changes if c.kind in REVERTIBLE}
     return [
         Entry(
             change,
             people.get(change.actor_id or ""),
             in_words(change.kind, change.old, people),
             in_words(change.kind, change.new, people),
-            change.kind in REVERTIBLE and latest[change.kind] == change.id,
+            change.kind in REVERTIBLE and latest.get(change.kind) == change.id,
         )
         for change in changes
     ]

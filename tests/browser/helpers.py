@@ -71,6 +71,13 @@ class Server:
         with httpx.Client(base_url=self.base_url, timeout=10) as http:
             return http.get(path)
 
+    def comment(self, ticket_id: str, *bodies: str, session: str | None = None) -> None:
+        """Comment ``bodies`` on a ticket over plain HTTP, in order (as the admin unless told)."""
+        with self.http(session) as http:
+            for body in bodies:
+                answer = http.post(f"/tickets/{ticket_id}/comments", data={"body": body})
+                assert answer.status_code == 303, answer.text
+
 
 @contextmanager
 def running_server(directory: Path) -> Iterator[Server]:

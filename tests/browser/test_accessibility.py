@@ -16,6 +16,8 @@ import pytest
 from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Page, expect
 
+from app.tickets.comment_views import SHOWN as SHOWN_COMMENTS
+from app.tickets.timeline import SHOWN as SHOWN_CHANGES
 from tests.browser.helpers import ARTIFACTS, Server, edit_form, new_ticket_form, row
 
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -317,6 +319,56 @@ def visitor_comments(page: Page, server: Server, tag: str) -> None:
     expect(page.get_by_text("to comment.")).to_be_visible()
 
 
+# -- earlier comments and changes, a comment's undo (pages24) --------------------
+
+
+def long_discussion(server: Server, tag: str) -> str:
+    """A ticket with three comments more than its page shows, and as many changes."""
+    ticket_id = server.create_ticket(f"{tag} long discussion")
+    server.comment(ticket_id, *(f"Remark {n}, *noted*." for n in range(SHOWN_COMMENTS + 3)))
+    for n in range(SHOWN_CHANGES + 2):
+        server.set_status(ticket_id, ("IN_PROGRESS", "DONE")[n % 2])
+    return ticket_id
+
+
+def earlier_shown(page: Page, server: Server, tag: str) -> None:
+    """Earlier comments and changes loaded in place, focus on the first of them."""
+    page.goto(f"/tickets/{long_discussion(server, tag)}")
+    page.get_by_role("link", name="Show earlier changes").click()
+    expect(page.locator("#history-earlier .timeline__entry").first).to_be_focused()
+    page.get_by_role("link", name="Show earlier comments").click()
+    expect(page.locator("#comments-earlier .comment").first).to_be_focused()
+
+
+def earlier_comments_page(page: Page, server: Server, tag: str) -> None:
+    """Where Show earlier comments leads without JavaScript (a page of its own)."""
+    page.goto(f"/tickets/{long_discussion(server, tag)}")
+    href = page.get_by_role("link", name="Show earlier comments").get_attribute("href")
+    page.goto(href or "")
+    expect(page.get_by_role("heading", name="Earlier comments")).to_be_visible()
+
+
+def earlier_changes_page(page: Page, server: Server, tag: str) -> None:
+    page.goto(f"/tickets/{long_discussion(server, tag)}")
+    href = page.get_by_role("link", name="Show earlier changes").get_attribute("href")
+    page.goto(href or "")
+    expect(page.get_by_role("heading", name="Earlier changes")).to_be_visible()
+
+
+def comment_deleted_undo(page: Page, server: Server, tag: str) -> None:
+    """A comment's delete, answered with Undo."""
+    page.goto(f"/tickets/{commented_ticket(server, tag)}")
+    page.locator("#comment-list").get_by_role("button", name="Delete").first.click()
+    expect(page.locator("#notices").get_by_role("button", name="Undo")).to_be_visible()
+
+
+def comment_restored(page: Page, server: Server, tag: str) -> None:
+    comment_deleted_undo(page, server, tag)
+    page.locator("#notices").get_by_role("button", name="Undo").click()
+    expect(page.locator("#notices")).to_contain_text("Comment restored.")
+    expect(page.locator("#comment-list .comment").first).to_be_focused()
+
+
 STATES: list[Setup] = [
     home,
     many_tickets,
@@ -350,6 +402,11 @@ STATES: list[Setup] = [
     comment_added,
     comment_edit_page,
     visitor_comments,
+    earlier_shown,
+    earlier_comments_page,
+    earlier_changes_page,
+    comment_deleted_undo,
+    comment_restored,
 ]
 
 
