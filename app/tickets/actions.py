@@ -16,12 +16,9 @@ tab that acted as for every other.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import delete
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
@@ -31,10 +28,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from app import ids, paths
 from app.accounts.permissions import require_author_or_admin, require_editor, signed_in
 from app.db import database
-from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_redirect, hx_retarget
+from app.htmx import HtmxDetails, hx_changed, hx_no_history, hx_retarget
 from app.models import Ticket
 from app.notices import notify, quoted
 from app.tickets import assignees, conflicts, history, numbers, undo, versions, views
+from app.tickets.acting import existing, navigate, writing
 from app.tickets.filters import ListQuery
 from app.tickets.forms import TicketForm, validate
 
@@ -56,7 +54,7 @@ async def create_ticket(request: Request) -> Response:
         shown = _list_on_screen(request)
         row = await views.one_row(request, ticket) if shown.matches(ticket) else ""
         return notify(hx_changed(HTMLResponse(row)), created)
-    return _navigate(request, paths.tickets_path(), created)
+    return navigate(request, paths.tickets_path(), created)
 
 
 async def update_ticket(request: Request) -> Response:
@@ -66,8 +64,8 @@ async def update_ticket(request: Request) -> Response:
     form = validate(posted, partial=True)
     form.data.update(versions.carried(posted))  # shown again with its messages, if any
     merged = None
-    async with _writing(request) as session:
-        ticket = await _existing(session, ticket_id)
+    async with writing(request) as session:
+        ticket = await existing(session, ticket_id)
         require_editor(viewer, ticket.author_id, ticket.assignee_id)
         if form.is_valid:
             values = dict(form.values)
@@ -86,7 +84,7 @@ async def update_ticket(request: Request) -> Response:
     if HtmxDetails(request).target == ids.ticket(ticket_id):
         row = hx_changed(HTMLResponse(await views.one_row(request, ticket)))
         return notify(row, f"{quoted(ticket.title)} is now {ticket.status.label}.")
-    return _navigate(request, paths.ticket_path(ticket_id), "Changes saved.")
+    return navigate(request, paths.ticket_path(ticket_id), "Changes saved.")
 
 
 async def _merged(
@@ -109,8 +107,8 @@ async def _merged(
 async def delete_ticket(request: Request) -> Response:
     viewer = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
-    async with _writing(request) as session:
-        ticket = await _existing(session, ticket_id)
+    async with writing(request) as session:
+        ticket = await existing(session, ticket_id)
         require_author_or_admin(viewer, ticket.author_id)
         # By its id, read back, before anything else is written: of two deletes
         # at once, the second waits for the first's row lock, then finds nothing.
@@ -126,7 +124,7 @@ async def delete_ticket(request: Request) -> Response:
     if HtmxDetails(request).target == row:
         # An empty swap removes the row.
         return notify(hx_changed(HTMLResponse("")), said, undo=restore, subject=row)
-    return _navigate(request, paths.tickets_path(), said, undo=restore, subject=row)
+    return navigate(request, paths.tickets_path(), said, undo=restore, subject=row)
 
 
 async def restore_ticket(request: Request) -> Response:
@@ -143,23 +141,12 @@ async def restore_ticket(request: Request) -> Response:
     if HtmxDetails(request).target == ids.ticket(ticket_id):
         # The row, which the page puts back where it was.
         return notify(hx_changed(HTMLResponse(await views.one_row(request, ticket))), restored)
-    return _navigate(request, paths.ticket_path(ticket_id), restored)
+    return navigate(request, paths.ticket_path(ticket_id), restored)
 
 
 async def edit_ticket_again(request: Request) -> Response:
     """``GET .../update``: what reloading a form answered with its errors asks for."""
     return RedirectResponse(paths.ticket_path(request.path_params["ticket_id"]), status_code=303)
-
-
-@asynccontextmanager
-async def _writing(request: Request) -> AsyncIterator[AsyncSession]:
-    """A write of one existing ticket. Another write may delete it between our
-    read and our write: ours then changes nothing, and the answer is a 404."""
-    try:
-        async with database(request).transaction() as session:
-            yield session
-    except StaleDataError:
-        raise HTTPException(404, views.NOT_FOUND) from None
 
 
 def _list_on_screen(request: Request) -> ListQuery:
@@ -173,13 +160,6 @@ def _list_on_screen(request: Request) -> ListQuery:
         return ListQuery()
 
 
-async def _existing(session: AsyncSession, ticket_id: str) -> Ticket:
-    ticket = await session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise HTTPException(404, views.NOT_FOUND)
-    return ticket
-
-
 async def _invalid(request: Request, form: TicketForm, *, ticket: Ticket | None) -> Response:
     """422 with the form and its messages: the form alone for htmx, else the page."""
     if HtmxDetails(request):
@@ -188,14 +168,3 @@ async def _invalid(request: Request, form: TicketForm, *, ticket: Ticket | None)
     if ticket is None:
         return HTMLResponse(await views.tickets_page(request, ListQuery(), form), 422)
     return HTMLResponse(await views.ticket_page(request, ticket.id, form), 422)
-
-
-def _navigate(
-    request: Request, url: str, notice: str, *, undo: str | None = None, subject: str | None = None
-) -> Response:
-    """htmx loads ``url`` itself (200 + HX-Redirect), with a notice; a plain
-    form post gets 303 (without JavaScript, the page it lands on says enough)."""
-    if HtmxDetails(request):
-        answer = hx_redirect(Response(status_code=200), url)
-        return notify(answer, notice, undo=undo, subject=subject)
-    return RedirectResponse(url, status_code=303)

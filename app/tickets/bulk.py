@@ -18,27 +18,26 @@ delete asks first on a page of its own, as a single delete does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from app import ids, paths
 from app.accounts.permissions import signed_in
 from app.accounts.viewer import Viewer
 from app.db import database
 from app.forms import CONTROL
-from app.htmx import HtmxDetails, hx_changed, hx_redirect, wants_partial
+from app.htmx import HtmxDetails, hx_changed, wants_partial
 from app.models import Ticket, User
 from app.notices import notify, quoted
 from app.templating import render_page
 from app.tickets import assignees, history, undo, views
+from app.tickets.acting import navigate, writing
 from app.tickets.selection import ASSIGN, DELETE, STATUS, Selection, parse, ticket_ids, well_formed
 
 NAMED = 3  # rows a message names; the others are counted ("and 2 more")
@@ -59,7 +58,7 @@ async def bulk_change(request: Request) -> Response:
     inline = HtmxDetails(request).target == ids.BULK
     if chosen.action == DELETE and not (inline or chosen.confirmed):
         return await _confirm_delete(request, viewer, chosen, back)
-    async with _writing(request) as session:
+    async with writing(request, MEANWHILE) as session:
         tickets = await _selected(session, chosen.ids)
         if chosen.action == DELETE:
             _require(tickets, lambda t: viewer.may_delete(t.author_id), "delete", AUTHORS)
@@ -75,11 +74,11 @@ async def bulk_change(request: Request) -> Response:
         restore = paths.tickets_restore_path([ticket.id for ticket in tickets])
         if inline:
             return notify(hx_changed(HTMLResponse("")), said, undo=restore, subject=ids.BULK)
-        return _navigate(request, back, said, undo=restore)
+        return navigate(request, back, said, undo=restore, subject=ids.BULK)
     said = f"{_counted(tickets)} {said}"
     if inline:
         return notify(hx_changed(HTMLResponse(await _rows(request, tickets))), said)
-    return _navigate(request, back, said)
+    return navigate(request, back, said, subject=ids.BULK)
 
 
 async def bulk_restore(request: Request) -> Response:
@@ -102,21 +101,10 @@ async def bulk_restore(request: Request) -> Response:
     if HtmxDetails(request).target == ids.BULK:
         # The rows, which the page puts back where they were (static/ui.js).
         return notify(hx_changed(HTMLResponse(await _rows(request, tickets))), said)
-    return _navigate(request, paths.tickets_path(), said)
+    return navigate(request, paths.tickets_path(), said, subject=ids.BULK)
 
 
 # -- the transaction's parts ---------------------------------------------------------
-
-
-@asynccontextmanager
-async def _writing(request: Request) -> AsyncIterator[AsyncSession]:
-    """A write of tickets read first: one deleted between our read and our
-    write (SQLite: no row lock) makes ours change nothing, and a 404."""
-    try:
-        async with database(request).transaction() as session:
-            yield session
-    except StaleDataError:
-        raise HTTPException(404, MEANWHILE) from None
 
 
 async def _selected(session: AsyncSession, wanted: Sequence[str]) -> list[Ticket]:
@@ -202,15 +190,6 @@ async def _rows(request: Request, tickets: Sequence[Ticket]) -> str:
 def _back(posted: object) -> str:
     """The list the form was posted from (its ``next`` field), else the whole list."""
     return paths.safe_next(posted if isinstance(posted, str) else None)
-
-
-def _navigate(request: Request, url: str, notice: str, *, undo: str | None = None) -> Response:
-    """htmx loads ``url`` (200 + HX-Redirect) with the notice; a plain post gets 303."""
-    if HtmxDetails(request):
-        return notify(
-            hx_redirect(Response(status_code=200), url), notice, undo=undo, subject=ids.BULK
-        )
-    return RedirectResponse(url, status_code=303)
 
 
 def _counted(tickets: Sequence[Ticket]) -> str:

@@ -22,10 +22,6 @@ a page of its own, and comes back to the ticket.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -34,11 +30,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from app import ids, paths
 from app.accounts.permissions import signed_in
 from app.accounts.viewer import Viewer
-from app.db import database
-from app.htmx import HtmxDetails, hx_changed, hx_redirect
+from app.htmx import HtmxDetails, hx_changed
 from app.models import Comment, Ticket, utcnow
 from app.notices import notify
 from app.tickets import comment_undo, comment_views, history, views
+from app.tickets.acting import navigate, writing
 from app.tickets.comment_forms import FIELD, CommentForm, validate
 
 AUTHOR_OR_ADMIN = "Only the comment's author or an admin can change it."
@@ -55,7 +51,7 @@ async def create_comment(request: Request) -> Response:
     ticket_id = request.path_params["ticket_id"]
     posted = await request.form()
     form = validate(posted)
-    async with _writing(request) as session:
+    async with writing(request) as session:
         ticket = await _locked(session, ticket_id)
         if form.is_valid:
             now = utcnow()  # made and last changed at once: not shown as edited
@@ -96,7 +92,7 @@ async def update_comment(request: Request) -> Response:
     viewer = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
     form = validate(await request.form())
-    async with _writing(request) as session:
+    async with writing(request) as session:
         await _locked(session, ticket_id)
         comment = await _comment(session, ticket_id, request.path_params["comment_id"])
         _require_author_or_admin(viewer, comment)
@@ -107,13 +103,13 @@ async def update_comment(request: Request) -> Response:
     if not form.is_valid:
         page = await comment_views.edit_comment_page(request, ticket_id, comment, form)
         return HTMLResponse(page, 422)
-    return _navigate(request, _at(ticket_id, ids.comment(comment.id)), SAVED)
+    return navigate(request, _at(ticket_id, ids.comment(comment.id)), SAVED)
 
 
 async def delete_comment(request: Request) -> Response:
     viewer = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
-    async with _writing(request) as session:
+    async with writing(request) as session:
         ticket = await _locked(session, ticket_id)
         comment = await _comment(session, ticket_id, request.path_params["comment_id"])
         _require_author_or_admin(viewer, comment)
@@ -136,7 +132,7 @@ async def restore_comment(request: Request) -> Response:
     viewer = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
     comment_id = request.path_params["comment_id"]
-    async with _writing(request) as session:
+    async with writing(request) as session:
         ticket = await _locked(session, ticket_id)
         comment = await comment_undo.restore(session, comment_id)
         if comment is None or comment.ticket_id != ticket_id:
@@ -151,17 +147,7 @@ async def restore_comment(request: Request) -> Response:
         # The comment alone, which the page puts back where it was.
         alone = await comment_views.one_comment(request, comment)
         return notify(hx_changed(HTMLResponse(alone)), RESTORED)
-    return _navigate(request, _at(ticket_id, ids.comment(comment_id)), RESTORED)
-
-
-@asynccontextmanager
-async def _writing(request: Request) -> AsyncIterator[AsyncSession]:
-    """A write under one existing ticket, which another write may delete meanwhile."""
-    try:
-        async with database(request).transaction() as session:
-            yield session
-    except StaleDataError:
-        raise HTTPException(404, views.NOT_FOUND) from None
+    return navigate(request, _at(ticket_id, ids.comment(comment_id)), RESTORED)
 
 
 async def _locked(session: AsyncSession, ticket_id: str) -> Ticket:
@@ -196,10 +182,3 @@ async def _invalid(request: Request, ticket: Ticket, form: CommentForm) -> Respo
 
 def _at(ticket_id: str, element_id: str) -> str:
     return f"{paths.ticket_path(ticket_id)}#{element_id}"
-
-
-def _navigate(request: Request, url: str, notice: str) -> Response:
-    """htmx loads ``url`` itself (200 + HX-Redirect), with a notice; a plain post gets 303."""
-    if HtmxDetails(request):
-        return notify(hx_redirect(Response(status_code=200), url), notice)
-    return RedirectResponse(url, status_code=303)

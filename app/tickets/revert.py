@@ -21,7 +21,7 @@ from app.accounts.viewer import Viewer
 from app.models import TicketChange
 from app.notices import quoted
 from app.tickets import history
-from app.tickets.actions import _existing, _navigate, _writing
+from app.tickets.acting import existing, navigate, writing
 from app.tickets.forms import LABELS
 from app.tickets.timeline import REVERTIBLE
 
@@ -41,8 +41,8 @@ async def revert_change(request: Request) -> Response:
     viewer = await signed_in(request)
     ticket_id = request.path_params["ticket_id"]
     change_id: int = request.path_params["change_id"]
-    async with _writing(request) as session:
-        ticket = await _existing(session, ticket_id)
+    async with writing(request) as session:
+        ticket = await existing(session, ticket_id)
         change = await session.get(TicketChange, change_id)
         if change is None or change.ticket_id != ticket_id:
             raise HTTPException(404, NO_SUCH_CHANGE)
@@ -56,7 +56,7 @@ async def revert_change(request: Request) -> Response:
             raise HTTPException(409, moved_since(label))
         history.edit(session, ticket, {change.kind: change.old or ""}, viewer.id)
     said = f"The {label} of {quoted(ticket.title)} is back as it was."
-    return _navigate(request, paths.ticket_path(ticket_id), said)
+    return navigate(request, paths.ticket_path(ticket_id), said)
 
 
 def _require_maker_or_admin(viewer: Viewer, change: TicketChange) -> None:
