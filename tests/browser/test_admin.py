@@ -51,6 +51,8 @@ def test_the_charts_move_after_a_burst_and_say_it_in_tables(
         assert described_by and page.locator(f"#{described_by} tbody tr").count() >= 1
     expect(page.get_by_role("columnheader", name="to store")).to_have_count(1)
     expect(page.locator("[data-table=consistent] tr")).to_have_count(13)  # 12 bounds, and longer
-    expect(
-        page.locator("[data-table=most_invalidated] tr", has_text=f"ticket:{ticket}")
-    ).to_have_count(1)
+    # The burst's titles are among the tags moved most (its ticket's own tag may
+    # not be: a browser server shared by many tests moves a few dozen tags as often).
+    expect(page.locator("[data-table=most_invalidated] tr", has_text="ticket.title")).to_have_count(
+        1
+    )
