@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app import paths
@@ -182,138 +184,53 @@ async def comments_source(request: Request) -> str:
     )
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _get(path: str, endpoint: Endpoint, name: str) -> Route:
+    return Route(path, endpoint, methods=["GET"], name=name)
+
+
+def _post(path: str, endpoint: Endpoint, name: str) -> Route:
+    return Route(path, endpoint, methods=["POST"], name=name)
+
+
+TICKET = "/tickets/{ticket_id:ticket_id}"
+COMMENT = TICKET + "/comments/{comment_id:ticket_id}"
+SOURCE = "/fragments/tickets/{ticket_id:ticket_id}"  # a ticket's live parts
+
 routes = [
-    Route("/", home, methods=["GET"], name="home"),
-    Route("/tickets", tickets, methods=["GET"], name="tickets"),
-    Route("/tickets", actions.create_ticket, methods=["POST"], name="ticket_create"),
-    Route("/tickets/{ticket_id:ticket_id}", ticket, methods=["GET"], name="ticket"),
-    Route(
-        "/tickets/{number:ticket_number}",
-        ticket_by_number,
-        methods=["GET"],
-        name="ticket_by_number",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/update",
-        actions.update_ticket,
-        methods=["POST"],
-        name="ticket_update",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/update",
-        actions.edit_ticket_again,
-        methods=["GET"],
-        name="ticket_update_again",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/delete",
-        actions.delete_ticket,
-        methods=["POST"],
-        name="ticket_delete",
-    ),
+    _get("/", home, "home"),
+    _get("/tickets", tickets, "tickets"),
+    _post("/tickets", actions.create_ticket, "ticket_create"),
+    _get(TICKET, ticket, "ticket"),
+    _get("/tickets/{number:ticket_number}", ticket_by_number, "ticket_by_number"),
+    _post(TICKET + "/update", actions.update_ticket, "ticket_update"),
+    _get(TICKET + "/update", actions.edit_ticket_again, "ticket_update_again"),
+    _post(TICKET + "/delete", actions.delete_ticket, "ticket_delete"),
     # Without JavaScript, Delete asks first on a page of its own (with it, Undo).
-    Route(
-        "/tickets/{ticket_id:ticket_id}/delete",
-        confirm_delete,
-        methods=["GET"],
-        name="ticket_confirm_delete",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/restore",
-        actions.restore_ticket,
-        methods=["POST"],
-        name="ticket_restore",
-    ),
+    _get(TICKET + "/delete", confirm_delete, "ticket_confirm_delete"),
+    _post(TICKET + "/restore", actions.restore_ticket, "ticket_restore"),
     # A ticket's history: its timeline's source, and reverting one edit from it.
-    Route(
-        "/tickets/{ticket_id:ticket_id}/changes/{change_id:change_id}/revert",
-        revert.revert_change,
-        methods=["POST"],
-        name="change_revert",
-    ),
-    Route(
-        "/fragments/tickets/{ticket_id:ticket_id}/history",
-        timeline_source,
-        methods=["GET"],
-        name="timeline_source",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/history",
-        history_page,
-        methods=["GET"],
-        name="history_page",
-    ),
+    _post(TICKET + "/changes/{change_id:change_id}/revert", revert.revert_change, "change_revert"),
+    _get(SOURCE + "/history", timeline_source, "timeline_source"),
+    _get(TICKET + "/history", history_page, "history_page"),
     # Bulk actions on a selection of the list (app/tickets/bulk.py).
-    Route("/tickets/bulk", bulk.bulk_change, methods=["POST"], name="tickets_bulk"),
-    Route("/tickets/restore", bulk.bulk_restore, methods=["POST"], name="tickets_restore"),
-    Route("/fragments/counts", counts_source, methods=["GET"], name="counts_source"),
-    Route("/fragments/tickets", list_source, methods=["GET"], name="list_source"),
-    Route(
-        "/fragments/tickets/{ticket_id:ticket_id}",
-        ticket_source,
-        methods=["GET"],
-        name="ticket_source",
-    ),
-    Route(
-        "/fragments/tickets/{ticket_id:ticket_id}/row",
-        row_source,
-        methods=["GET"],
-        name="row_source",
-    ),
-    Route(
-        "/fragments/tickets/{ticket_id:ticket_id}/assignee",
-        assignee_picker_source,
-        methods=["GET"],
-        name="assignee_picker_source",
-    ),
-    Route(
-        "/fragments/people/assignee-options",
-        assignee_options_source,
-        methods=["GET"],
-        name="assignee_options_source",
-    ),
-    Route("/fragments/status-legend", legend_source, methods=["GET"], name="legend_source"),
+    _post("/tickets/bulk", bulk.bulk_change, "tickets_bulk"),
+    _post("/tickets/restore", bulk.bulk_restore, "tickets_restore"),
+    _get("/fragments/counts", counts_source, "counts_source"),
+    _get("/fragments/tickets", list_source, "list_source"),
+    _get(SOURCE, ticket_source, "ticket_source"),
+    _get(SOURCE + "/row", row_source, "row_source"),
+    _get(SOURCE + "/assignee", assignee_picker_source, "assignee_picker_source"),
+    _get("/fragments/people/assignee-options", assignee_options_source, "assignee_options_source"),
+    _get("/fragments/status-legend", legend_source, "legend_source"),
     # Comments (issue 24): add, edit (a page of its own), delete; the live list.
-    Route(
-        "/tickets/{ticket_id:ticket_id}/comments",
-        comments.create_comment,
-        methods=["POST"],
-        name="ticket_comments",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/comments/{comment_id:ticket_id}/edit",
-        comments.edit_comment,
-        methods=["GET"],
-        name="comment_edit",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/comments/{comment_id:ticket_id}/update",
-        comments.update_comment,
-        methods=["POST"],
-        name="comment_update",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/comments/{comment_id:ticket_id}/delete",
-        comments.delete_comment,
-        methods=["POST"],
-        name="comment_delete",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/comments/{comment_id:ticket_id}/restore",
-        comments.restore_comment,
-        methods=["POST"],
-        name="comment_restore",
-    ),
-    Route(
-        "/tickets/{ticket_id:ticket_id}/comments",
-        comments_page,
-        methods=["GET"],
-        name="comments_page",
-    ),
-    Route(
-        "/fragments/tickets/{ticket_id:ticket_id}/comments",
-        comments_source,
-        methods=["GET"],
-        name="comments_source",
-    ),
+    _post(TICKET + "/comments", comments.create_comment, "ticket_comments"),
+    _get(COMMENT + "/edit", comments.edit_comment, "comment_edit"),
+    _post(COMMENT + "/update", comments.update_comment, "comment_update"),
+    _post(COMMENT + "/delete", comments.delete_comment, "comment_delete"),
+    _post(COMMENT + "/restore", comments.restore_comment, "comment_restore"),
+    _get(TICKET + "/comments", comments_page, "comments_page"),
+    _get(SOURCE + "/comments", comments_source, "comments_source"),
 ]
