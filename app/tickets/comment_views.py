@@ -60,7 +60,7 @@ async def comment_list(
         return render(
             "tickets/_comment_list.html",
             ticket_id=ticket_id,
-            element_id=_element_id(stretch),
+            element_id=stretch.element_id(ids.COMMENT_LIST),
             earlier=stretch.earlier,
             comments=[(c, people.get(c.author_id or "")) for c in found.items],
             total=total,
@@ -71,18 +71,6 @@ async def comment_list(
 
     key = stretch.canonical()
     return Markup(await fragment("ticket-comments", render_comments, ticket_id, key))
-
-
-def _element_id(stretch: earlier.Stretch) -> str:
-    if stretch.before is None:
-        return ids.COMMENT_LIST
-    return ids.earlier(earlier.COMMENTS, stretch.before.id)
-
-
-def stretch_of(request: Request) -> earlier.Stretch:
-    """The comments a request asks for (``?before=``, ``?since=``): a bad cursor is a 400."""
-    ticket_id = request.path_params["ticket_id"]
-    return earlier.Stretch.parse(earlier.COMMENTS, ticket_id, request.query_params)
 
 
 async def comments_source(

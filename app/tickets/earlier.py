@@ -39,6 +39,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 
+from app import ids
 from app.models import Comment, TicketChange, is_id
 from app.tickets.sorts import utc
 
@@ -127,6 +128,11 @@ class Stretch:
 
     def cursor(self, key: Key) -> str:
         return key.encode(self.kind, self.ticket_id)
+
+    def element_id(self, latest: str) -> str:
+        """The id of its element on the page: the latest part's (``latest``), or
+        that of the earlier block it is."""
+        return latest if self.before is None else ids.earlier(self.kind, self.before.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,20 +57,14 @@ def record(
 
 
 def discussed(
-    session: AsyncSession,
-    ticket: Ticket,
-    kind: str,
-    actor_id: str | None,
-    *,
-    old: str | None = None,
-    new: str | None = None,
+    session: AsyncSession, ticket: Ticket, kind: str, actor_id: str | None, **values: str | None
 ) -> TicketChange:
     """A comment added, removed or restored: recorded, and, as activity, the
     ticket's ``updated_at`` moves (``?sort=updated``); its version does not, as
     no field an edit form holds changed."""
     ticket.updated_at = utcnow()
     session.add(ticket)
-    return record(session, ticket, kind, actor_id, old=old, new=new)
+    return record(session, ticket, kind, actor_id, **values)  # old=, new=
 
 
 def edit(

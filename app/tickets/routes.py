@@ -12,7 +12,17 @@ from starlette.routing import Route
 from app import paths
 from app.cache import cached
 from app.models import ID_PATTERN
-from app.tickets import actions, bulk, comment_views, comments, picker, revert, timeline, views
+from app.tickets import (
+    actions,
+    bulk,
+    comment_views,
+    comments,
+    earlier,
+    picker,
+    revert,
+    timeline,
+    views,
+)
 from app.tickets.filters import ListQuery, parse_status
 from app.tickets.mine import resolving_me
 
@@ -70,6 +80,12 @@ def window_query(request: Request) -> str:
 def counts_query(request: Request) -> str:
     status = parse_status(request.query_params)
     return f"status={status.value}" if status else ""
+
+
+def _stretch(kind: earlier.Kind, request: Request) -> earlier.Stretch:
+    """The comments or changes a request asks for (``?before=``, ``?since=``): a
+    bad cursor is a 400."""
+    return earlier.Stretch.parse(kind, request.path_params["ticket_id"], request.query_params)
 
 
 def listed(request: Request, *, windows: bool = False) -> ListQuery:
@@ -133,32 +149,36 @@ async def ticket_source(request: Request) -> str:
 
 def comments_query(request: Request) -> str:
     """A stretch of a ticket's comments (``before``, ``since``): a bad cursor is a 400."""
-    return comment_views.stretch_of(request).canonical()
+    return _stretch(earlier.COMMENTS, request).canonical()
 
 
 def changes_query(request: Request) -> str:
     """A stretch of a ticket's changes (``before``, ``since``): a bad cursor is a 400."""
-    return timeline.stretch_of(request).canonical()
+    return _stretch(earlier.CHANGES, request).canonical()
 
 
 @cached(query=changes_query)
 async def timeline_source(request: Request) -> str:
     ticket_id = request.path_params["ticket_id"]
-    return str(await timeline.ticket_timeline(request, ticket_id, timeline.stretch_of(request)))
+    return str(
+        await timeline.ticket_timeline(request, ticket_id, _stretch(earlier.CHANGES, request))
+    )
 
 
 @cached(query=changes_query)
 async def history_page(request: Request) -> str:
     """Earlier changes on a page of their own (without JavaScript)."""
     ticket_id = request.path_params["ticket_id"]
-    return await timeline.history_page(request, ticket_id, timeline.stretch_of(request))
+    return await timeline.history_page(request, ticket_id, _stretch(earlier.CHANGES, request))
 
 
 @cached(query=comments_query)
 async def comments_page(request: Request) -> str:
     """Earlier comments on a page of their own (without JavaScript)."""
     ticket_id = request.path_params["ticket_id"]
-    return await comment_views.comments_page(request, ticket_id, comment_views.stretch_of(request))
+    return await comment_views.comments_page(
+        request, ticket_id, _stretch(earlier.COMMENTS, request)
+    )
 
 
 @cached(query=no_query)
@@ -180,7 +200,7 @@ async def legend_source(request: Request) -> str:
 async def comments_source(request: Request) -> str:
     ticket_id = request.path_params["ticket_id"]
     return await comment_views.comments_source(
-        request, ticket_id, comment_views.stretch_of(request)
+        request, ticket_id, _stretch(earlier.COMMENTS, request)
     )
 
 

@@ -81,25 +81,13 @@ async def ticket_timeline(
             total=total,
             ticket_id=ticket_id,
             earlier=stretch.earlier,
-            element_id=_element_id(stretch),
+            element_id=stretch.element_id(ids.TIMELINE),
             source=paths.timeline_source_path(ticket_id, found.anchored(stretch).canonical()),
             earlier_query=before.canonical() if before else None,
         )
 
     key = stretch.canonical()
     return Markup(await fragment("ticket-timeline", render_timeline, ticket_id, key))
-
-
-def _element_id(stretch: earlier.Stretch) -> str:
-    if stretch.before is None:
-        return ids.TIMELINE
-    return ids.earlier(earlier.CHANGES, stretch.before.id)
-
-
-def stretch_of(request: Request) -> earlier.Stretch:
-    """The changes a request asks for (``?before=``, ``?since=``): a bad cursor is a 400."""
-    ticket_id = request.path_params["ticket_id"]
-    return earlier.Stretch.parse(earlier.CHANGES, ticket_id, request.query_params)
 
 
 async def history_page(request: Request, ticket_id: str, stretch: earlier.Stretch) -> str:

@@ -21,6 +21,14 @@ def reads_of(page: Page, route: str) -> int:
     return int(cells.nth(0).inner_text()) + int(cells.nth(1).inner_text())
 
 
+def times_moved(page: Page, tag: str) -> int:
+    """How often ``tag`` was invalidated, in the "tags invalidated most" table (0: not there)."""
+    rows = page.locator("[data-table=most_invalidated] tr").filter(
+        has=page.get_by_role("rowheader", name=tag, exact=True)
+    )
+    return int(rows.first.locator("td").inner_text()) if rows.count() else 0
+
+
 def test_the_charts_move_after_a_burst_and_say_it_in_tables(
     page: Page, server: Server, unique: Callable[[str], str]
 ) -> None:
@@ -29,6 +37,8 @@ def test_the_charts_move_after_a_burst_and_say_it_in_tables(
     figures = page.locator("[data-figures]")
     expect(figures).to_have_attribute("data-samples", re.compile(r"\d+"))  # polled
     before = reads_of(page, "/tickets/{id}")
+    # Every write of a ticket moves the table's own tag: always among the most moved.
+    moved_before = times_moved(page, "ticket")
 
     with server.http() as http:  # a burst: reads of the page, and writes that move it
         for n in range(10):
@@ -51,8 +61,6 @@ def test_the_charts_move_after_a_burst_and_say_it_in_tables(
         assert described_by and page.locator(f"#{described_by} tbody tr").count() >= 1
     expect(page.get_by_role("columnheader", name="to store")).to_have_count(1)
     expect(page.locator("[data-table=consistent] tr")).to_have_count(13)  # 12 bounds, and longer
-    # The burst's titles are among the tags moved most (its ticket's own tag may
-    # not be: a browser server shared by many tests moves a few dozen tags as often).
-    expect(page.locator("[data-table=most_invalidated] tr", has_text="ticket.title")).to_have_count(
-        1
-    )
+    # The burst's ten writes are counted among the tags moved most (its ticket's
+    # own tag may not be listed: the tests before it on this server wrote more).
+    assert times_moved(page, "ticket") >= moved_before + 10
