@@ -92,18 +92,6 @@ async def comments_source(
     return str(await comment_list(request, ticket_id, stretch))
 
 
-async def comments_page(request: Request, ticket_id: str, stretch: earlier.Stretch) -> str:
-    """Earlier comments on a page of their own: where "Show earlier comments"
-    leads a browser without JavaScript (with it, they load in place)."""
-    async with database(request).session() as session:
-        ticket = await queries.get_ticket(session, ticket_id)
-    if ticket is None:
-        raise HTTPException(404, NOT_FOUND)
-    listed = await comment_list(request, ticket_id, stretch)
-    context: dict[str, Any] = {"ticket": ticket, "comment_list": listed}
-    return render_page("tickets/comments_page.html", partial=wants_partial(request), **context)
-
-
 async def one_comment(request: Request, comment: Comment) -> str:
     """One comment alone (an undo's answer, put back in place): rendered, never stored."""
     async with database(request).session() as session:

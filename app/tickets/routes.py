@@ -169,16 +169,14 @@ async def timeline_source(request: Request) -> str:
 async def history_page(request: Request) -> str:
     """Earlier changes on a page of their own (without JavaScript)."""
     ticket_id = request.path_params["ticket_id"]
-    return await timeline.history_page(request, ticket_id, _stretch(earlier.CHANGES, request))
+    return await views.earlier_page(request, ticket_id, _stretch(earlier.CHANGES, request))
 
 
 @cached(query=comments_query)
 async def comments_page(request: Request) -> str:
     """Earlier comments on a page of their own (without JavaScript)."""
     ticket_id = request.path_params["ticket_id"]
-    return await comment_views.comments_page(
-        request, ticket_id, _stretch(earlier.COMMENTS, request)
-    )
+    return await views.earlier_page(request, ticket_id, _stretch(earlier.COMMENTS, request))
 
 
 @cached(query=no_query)

@@ -18,21 +18,18 @@ offers nobody a button they may not use.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from app import ids, paths
 from app.cache import fragment
 from app.db import database
-from app.htmx import wants_partial
 from app.models import TicketChange, TicketStatus, User
-from app.templating import render, render_page
+from app.templating import render
 from app.tickets import earlier, history, queries
 
 REVERTIBLE = ("title", "content")  # the fields whose edits can be reverted from the timeline
@@ -88,18 +85,6 @@ async def ticket_timeline(
 
     key = stretch.canonical()
     return Markup(await fragment("ticket-timeline", render_timeline, ticket_id, key))
-
-
-async def history_page(request: Request, ticket_id: str, stretch: earlier.Stretch) -> str:
-    """Earlier changes on a page of their own: where "Show earlier changes"
-    leads a browser without JavaScript (with it, they load in place)."""
-    async with database(request).session() as session:
-        ticket = await queries.get_ticket(session, ticket_id)
-    if ticket is None:
-        raise HTTPException(404, NOT_FOUND)
-    listed = await ticket_timeline(request, ticket_id, stretch)
-    context: dict[str, Any] = {"ticket": ticket, "timeline": listed}
-    return render_page("tickets/history_page.html", partial=wants_partial(request), **context)
 
 
 async def latest_edits(

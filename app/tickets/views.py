@@ -16,20 +16,20 @@ around it, never the whole list.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app import paths
+from app import ids, paths
 from app.cache import fragment, fragments
 from app.db import database
 from app.htmx import wants_partial
 from app.models import Ticket, TicketStatus, User
 from app.templating import render, render_page
-from app.tickets import comment_views, queries, timeline
+from app.tickets import comment_views, earlier, queries, timeline
 from app.tickets.comment_forms import CommentForm
 from app.tickets.filters import NOBODY, UNKNOWN_ASSIGNEE, Cursor, ListQuery
 from app.tickets.forms import TicketForm
@@ -275,3 +275,46 @@ def _ticket_context(
             data={"title": ticket.title, "content": ticket.content, "status": ticket.status.value}
         )
     return {"ticket": ticket, "form": form, **_people_of(ticket, people)}
+
+
+@dataclass(frozen=True, slots=True)
+class _EarlierPage:
+    """What tells one kind of "earlier" page from the other."""
+
+    heading: str
+    section_class: str
+    section_id: str  # the ticket page's section it leads back to
+    container_id: str
+    back: str
+
+
+_EARLIER_PAGES = {
+    earlier.COMMENTS: _EarlierPage(
+        "Earlier comments", "comments", ids.COMMENTS, ids.EARLIER_COMMENTS,
+        "Back to the latest comments",
+    ),
+    earlier.CHANGES: _EarlierPage(
+        "Earlier changes", "timeline card", ids.HISTORY, ids.EARLIER_CHANGES,
+        "Back to the latest changes",
+    ),
+}  # fmt: skip
+
+
+async def earlier_page(request: Request, ticket_id: str, stretch: earlier.Stretch) -> str:
+    """Earlier comments or changes on a page of their own: where "Show earlier"
+    leads a browser without JavaScript (with it, they load in place)."""
+    async with database(request).session() as session:
+        ticket = await queries.get_ticket(session, ticket_id)
+    if ticket is None:
+        raise HTTPException(404, NOT_FOUND)
+    if stretch.kind == earlier.COMMENTS:
+        items = await comment_views.comment_list(request, ticket_id, stretch)
+    else:
+        items = await timeline.ticket_timeline(request, ticket_id, stretch)
+    return render_page(
+        "tickets/earlier_page.html",
+        partial=wants_partial(request),
+        ticket=ticket,
+        items=items,
+        page=_EARLIER_PAGES[stretch.kind],
+    )
