@@ -222,7 +222,9 @@
     offlineTimer = null;
     if (!offline.hidden) {
       offline.hidden = true;
-      clearAlerts(); // what failed can be tried again now; the page has resynced
+      // Only a reconnected stream resyncs the page, which makes what failed moot. One
+      // request that worked says nothing of another that failed: its alert and Retry stay.
+      if (cause === "stream") clearAlerts();
       toast("Back online.");
     }
   }

@@ -40,7 +40,8 @@ def test_a_failed_status_change_returns_to_the_servers_truth_and_retry_saves_it(
     page: Page, server: Server, unique: Callable[[str], str], expected_errors: list[str]
 ) -> None:
     expected_errors.append(FAILED_LOAD)
-    title = unique("Failed save")
+    title, other_title = unique("Failed save"), unique("Saved later")
+    other = server.create_ticket(other_title)
     ticket_id = server.create_ticket(title)
     page.goto("/tickets")
     before = read_counts(page)
@@ -57,6 +58,13 @@ def test_a_failed_status_change_returns_to_the_servers_truth_and_retry_saves_it(
     expect(row(page, ticket_id)).to_have_class(re.compile(r"\bstatus-open\b"))
     expect_counts(page, before)
     assert server.get(f"/tickets/{ticket_id}").text.count("In progress</span>") == 0
+
+    # A request that works after it (another row's status) ends the offline banner
+    # but not the alert: this row's status change has still not happened.
+    row(page, other).locator("select[name=status]").select_option("DONE")
+    expect(page.locator("#notices")).to_contain_text(f"“{other_title}” is now Done.")
+    expect(page.locator("#offline")).to_be_hidden()
+    expect(alert.get_by_role("button", name="Retry")).to_be_visible()
 
     page.unroute(f"**/tickets/{ticket_id}/update")
     with page.expect_response(is_post_to(f"/tickets/{ticket_id}/update")) as saved:
