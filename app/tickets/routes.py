@@ -89,7 +89,9 @@ def _stretch(kind: earlier.Kind, request: Request) -> earlier.Stretch:
 
 
 def listed(request: Request, *, windows: bool = False) -> ListQuery:
-    """The list this request asks for, parsed once: its cache key and its view both use it."""
+    """The list this request asks for, parsed once: its cache key and its view both use it.
+    A list already set is kept: ``mine.resolving_me`` sets ``?assignee=me``'s as the
+    person's own id's, so that key and view name the id and never ``me``."""
     if not hasattr(request.state, "list_query"):
         request.state.list_query = ListQuery.parse(request.query_params, windows=windows)
     query: ListQuery = request.state.list_query
