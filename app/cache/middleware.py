@@ -77,8 +77,11 @@ class CacheMiddleware:
                 start = {"type": "http.response.start", "status": status, "headers": headers}
                 whole = {"type": "http.response.body", "body": body}
                 if self.repeats is not None and mark is not None:
-                    until = _until(entry, request.visitor)
-                    self.repeats.keep(scope, request.key, (start, whole), mark, until)
+                    visitor = request.visitor
+                    until = _until(entry, visitor)
+                    self.repeats.keep(
+                        scope, request.key, (start, whole), mark, until, personal=visitor is not None
+                    )
                 await send(start)
                 await send(whole)
                 return

@@ -10,9 +10,15 @@ headers an answer may depend on, ``Variants.asked_by``), and
 ``Cache.answered_again`` says nothing moved since: no key worked out, no store
 read, no headers built, no other middleware run.
 
-- An answer made for a known visitor (holes filled for them) is given again
-  until their ``Visitor.expires_at`` (a session's end); any earlier end, a
-  sign-out, is a bump. The shape holds their cookie: nobody else gets it.
+- An answer made for a known visitor (holes filled for them) is kept from
+  the second time its shape is asked (a reload), not the first: its body is
+  theirs alone, made for that request, and a crowd of people each reading a
+  page once would otherwise fill the memo with bodies nobody asks again,
+  all of them dropped every ``MAX_SHAPES`` requests (keeping them cost a
+  person's HIT more than the rest of its path: bench/README.md). Kept, it
+  is given again until their ``Visitor.expires_at`` (a session's end); any
+  earlier end, a sign-out, is a bump. The shape holds their cookie: nobody
+  else gets it.
 - Of the ``Cookie`` header, the shape holds only the cookies an answer depends
   on: those a visitor is known by (``Holes.cookies``) and their read-after
   clock's. Cookies of other kinds (a preference, an analytics id, a cookie
@@ -95,6 +101,9 @@ class Repeats:
         self.max_shapes = max_shapes
         self.mark: int | None = None  # the store's mark when every kept answer was given
         self.kept: dict[Shape, Kept] = {}
+        # The shapes of known visitors' answers given once and not kept (no
+        # bodies): asked again, theirs is kept. At most ``max_shapes``.
+        self.asked_once: set[Shape] = set()
 
     def keep(
         self,
@@ -103,16 +112,24 @@ class Repeats:
         answer: tuple[Message, Message],
         mark: int,
         expires_at: float | None,
+        *,
+        personal: bool = False,
     ) -> None:
         """Keep the answer of ``key`` sent as ``answer`` (its start and body
         messages), made from an entry fresh at the store's ``mark`` (read
         before the entry was), until it expires at ``expires_at``. The
         messages are sent again as they are (an ASGI server reads a message,
-        and changes nothing in it)."""
+        and changes nothing in it). A ``personal`` answer (made for a known
+        visitor) is kept only if its shape was asked once before."""
         shape = (
             scope[SHAPE_KEY] if SHAPE_KEY in scope else shape_of(scope, self.asked_by, self.cookies)
         )
         if shape is None:
+            return
+        if personal and shape not in self.asked_once:
+            if len(self.asked_once) >= self.max_shapes:
+                self.asked_once.clear()
+            self.asked_once.add(shape)
             return
         if mark != self.mark or len(self.kept) >= self.max_shapes:
             self.kept.clear()
