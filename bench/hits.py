@@ -15,8 +15,11 @@ whole HIT path and gets its own holes). Next to them, the bare ASGI app
 (``bench.bare_app``) sending the very same bytes, asked the same four ways.
 The rows are loaded in interleaved rounds (medians), each alone on the
 server CPU while the others are paused (``bench.rows``); wrk runs on the
-other CPU. ``--revision``: the same cached rows of another revision too,
-served at the same time (checked out in a temporary worktree, as
+other CPU. Each row also gets its server's CPU time per request, and that
+ratio to the bare app's: on a machine shared with other work, req/s swings
+with whatever else runs (spreads of 100% and more), CPU per request far
+less. ``--revision``: the same cached rows of another revision too, served
+at the same time (checked out in a temporary worktree, as
 ``bench.against`` does).
 """
 
@@ -96,14 +99,25 @@ def run(tickets: int, duration: int, rounds: int, revision: str | None, count: i
         )
         load_rounds(rows, Load(duration, 32), rounds)
     by_name = {row.name: row for row in rows}
-    print(f"{'row':<44}{'req/s':>9}{'spread':>8}{'p50 ms':>8}{'p99 ms':>8}{'/ bare':>8}")
+    print(
+        f"{'row':<44}{'req/s':>9}{'spread':>8}{'p50 ms':>8}{'p99 ms':>8}{'/ bare':>8}"
+        f"{'CPU us':>8}{'/ bare':>8}"
+    )
     for row in rows:
-        kind = row.name.rsplit(", ", 1)[1]
-        ratio = row.rps / by_name[f"bare ASGI, {kind}"].rps
+        floor = by_name[f"bare ASGI, {row.name.rsplit(', ', 1)[1]}"]
         print(
             f"{row.name:<44}{row.rps:>9,.0f}{row.spread:>8.0%}{row.p50_ms:>8.2f}"
-            f"{row.p99_ms:>8.2f}{ratio:>8.2f}"
+            f"{row.p99_ms:>8.2f}{row.rps / floor.rps:>8.2f}"
+            f"{cpu_us(row):>8.1f}{cpu_us(floor) / cpu_us(row):>8.2f}"
         )
+
+
+def cpu_us(row: Row) -> float:
+    """The server's CPU time per request under load, in microseconds: on a
+    machine shared with other work, steadier than req/s (which counts the
+    time the server waited for a CPU too). Its ``/ bare`` is the bare app's
+    over this, the req/s ratio the two would reach each alone on a core."""
+    return 1e6 * row.cpu / sum(s.requests for s in row.slices)
 
 
 def main(argv: list[str] | None = None) -> int:

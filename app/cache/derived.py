@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from app.cache.types import Answer, AnswerKind
+from app.cache.types import Answer, AnswerKind, Headers
 
 T = TypeVar("T")
 
@@ -45,6 +45,9 @@ class Derived:
     named: frozenset[str] | None = None  # the audiences of its holes (Holes.audience)
     # Whole answers, by kind (app/cache/answers.py); at most ANSWERS_PER_ENTRY_MAX.
     answers: dict[AnswerKind, Answer] | None = None
+    # A known visitor's plain HIT, by its Vary (the app's, one or two): the
+    # headers every one of them shares (all but their ETag and length).
+    personal: dict[bytes, Headers] | None = None
     decoded: dict[Decoding[Any], Any] | None = None  # the app's values (Entry.decoded)
     # Its encodings made on first ask (app/cache/answers.py), by name; b"": too small to gain.
     encoded: dict[str, bytes] | None = None

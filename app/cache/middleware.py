@@ -79,8 +79,9 @@ class CacheMiddleware:
                 if self.repeats is not None and mark is not None:
                     visitor = request.visitor
                     until = _until(entry, visitor)
+                    personal = visitor is not None  # kept from its second asking
                     self.repeats.keep(
-                        scope, request.key, (start, whole), mark, until, personal=visitor is not None
+                        scope, request.key, (start, whole), mark, until, personal=personal
                     )
                 await send(start)
                 await send(whole)
