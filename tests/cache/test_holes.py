@@ -193,6 +193,34 @@ async def test_each_visitor_gets_their_own_holes_from_one_shared_entry(
     assert "ada" not in ada.headers["etag"]  # a digest of who, not who
 
 
+async def test_people_s_plain_hits_share_all_headers_but_their_etag_and_length(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    def plain(who: str) -> dict[str, str]:  # (httpx asks for br and gzip unless told)
+        return {"Cookie": f"who={who}", "Accept-Encoding": "identity"}
+
+    await client.get("/page")
+    ada, bob, ada_again = [
+        await client.get("/page", headers=plain(who)) for who in ("ada", "bob", "ada")
+    ]
+    await client.post("/write")
+    await client.get("/page")
+    after = await client.get("/page", headers=plain("bobby"))
+
+    def shared(answer: httpx.Response) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in answer.headers.items() if k not in ("etag", "content-length")]
+
+    for answer in (ada, bob, after):
+        assert answer.headers["x-cache"] == "HIT"
+        assert answer.headers["content-length"] == str(len(answer.content))
+    assert shared(ada) == shared(bob) == shared(after)
+    assert ada.headers["cache-control"] == "private, no-cache"
+    assert ada.text == filled("<b>ada</b>", "secret") and bob.text == filled("<b>bob</b>")
+    assert after.text == filled("<b>bobby</b>")  # the new entry's, a longer name
+    assert ada.headers["etag"] == ada_again.headers["etag"] != bob.headers["etag"]
+    assert after.headers["etag"] not in (ada.headers["etag"], bob.headers["etag"])
+
+
 async def test_a_visitor_reading_again_gets_the_bytes_put_together_once(
     site: Site, client: httpx.AsyncClient
 ) -> None:
