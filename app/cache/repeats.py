@@ -72,7 +72,10 @@ def shape_of(
 def named_cookies(header: bytes, names: Sequence[bytes]) -> bytes | None:
     """The cookies of ``header`` named ``names`` (each as ``name=``), first of
     each name as ``cookie_of`` reads it, in the order of ``names``; None if none."""
-    if not any(name in header for name in names):
+    for name in names:  # (a loop: any() over a generator cost 1 us more)
+        if name in header:
+            break
+    else:
         return None  # the common case: no part to parse
     found: dict[bytes, bytes] = {}
     for part in header.split(b";"):

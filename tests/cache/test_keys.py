@@ -74,6 +74,39 @@ def test_cookie_of_reads_one_cookie() -> None:
     assert cookie_of({"headers": [(b"cookie", b"xsession=1")]}, "session") is None
 
 
+def _split_reading(header: bytes, name: bytes) -> bytes | None:
+    """The plain reading ``cookie_of`` must agree with: split, strip, compare
+    (a part without ``=`` names no cookie)."""
+    for part in header.split(b";"):
+        key, equals, value = part.strip().partition(b"=")
+        if key == name and equals:
+            return value
+    return None
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(b"session=abc", id="alone"),
+        pytest.param(b"a=1;session=abc;b=2", id="no-blanks"),
+        pytest.param(b"a=1; \t session=abc  ; b=2", id="blanks-around"),
+        pytest.param(b"session= abc", id="blank-after-equals-kept"),
+        pytest.param(b"xsession=1; session=2", id="a-name-ending-in-it-first"),
+        pytest.param(b"a=session=1; session=2", id="inside-a-value-first"),
+        pytest.param(b"a=b session=1; session=2", id="after-a-blank-in-a-value"),
+        pytest.param(b"session=1; session=2", id="first-of-two"),
+        pytest.param(b"session=", id="empty"),
+        pytest.param(b"a=1; session", id="no-equals"),
+        pytest.param(b"session; session=2", id="no-equals-first"),
+        pytest.param(b"a=session=1", id="only-inside-a-value"),
+    ],
+)
+def test_cookie_of_agrees_with_splitting_the_header(header: bytes) -> None:
+    assert cookie_of({"headers": [(b"cookie", header)]}, "session") == _split_reading(
+        header, b"session"
+    )
+
+
 def test_a_request_key_holds_each_header_it_answers_by_in_its_own_field() -> None:
     """``request_key`` fills the fields by position: each lands where it belongs."""
     scope = {
