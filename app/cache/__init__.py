@@ -95,10 +95,10 @@ derived
 repeat, shape, mark
     A repeat is a request with the very *shape* (method, URL and every
     header an answer depends on; of ``Cookie``, the cookies a visitor is
-    known by, ``Holes.cookies``) of one answered from a fresh entry: given
-    the same answer again, without a read, while the store's *mark* (it
-    moves with every bump this process applies or hears) stays where it
-    was (``RepeatsMiddleware``).
+    known by, ``Holes.cookies``) of one answered from a fresh entry (a
+    known visitor's: asked twice): given the same answer again, without a
+    read, while the store's *mark* (it moves with every bump this process
+    applies or hears) stays where it was (``RepeatsMiddleware``).
 owed bump
     An invalidation the store could not take (it was down): applied before
     this process reads from the store again (``Cache.lookup``).
