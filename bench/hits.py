@@ -31,6 +31,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
+
 from bench import people, seed, verify, wrk
 from bench.against import checkout
 from bench.rows import Load, Row, load_rounds
@@ -40,9 +42,22 @@ SERVER_CPU, WRK_CPU = "0", "1"
 BARE_APP = "bench.bare_app:create_app"
 
 
-def rows_of(name: str, server: AppServer, check: str, *, metrics: bool = True) -> list[Row]:
+# What Chromium asks with every request: a person's answer, compressed for them.
+BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+
+
+def rows_of(
+    name: str,
+    server: AppServer,
+    check: str,
+    *,
+    metrics: bool = True,
+    compressed: AppServer | None = None,
+) -> list[Row]:
     """The same URL asked with identical requests, with unique ones (a header
-    of their own), with a cookie of their own each, and by many people in turn."""
+    of their own), with a cookie of their own each, and by many people in turn,
+    uncompressed, then as a browser asks (``compressed``: the server for that
+    row, when not ``server``)."""
     return [
         Row(f"{name}, identical", server, check, wrk_cpus=WRK_CPU, has_metrics=metrics),
         Row(f"{name}, unique", server, check, unique=True, wrk_cpus=WRK_CPU, has_metrics=metrics),
@@ -53,6 +68,10 @@ def rows_of(name: str, server: AppServer, check: str, *, metrics: bool = True) -
         Row(
             f"{name}, people in turn", server, check, script=people.SCRIPT,
             wrk_cpus=WRK_CPU, has_metrics=metrics,
+        ),
+        Row(
+            f"{name}, people in turn (browser)", compressed or server, check,
+            headers=BROWSER, script=people.SCRIPT, wrk_cpus=WRK_CPU, has_metrics=metrics,
         ),
     ]  # fmt: skip
 
@@ -76,15 +95,26 @@ def run(tickets: int, duration: int, rounds: int, revision: str | None, count: i
         ours = start("ours", env)
         reference = verify.cached(ours)
         people.check(ours.base_url + verify.LIST, cookies)
-        bare_file = tmp / "cached-response.json"
-        verify.save_response(reference, bare_file)
-        bare = start(
-            "bare", {**env, "BENCH_BARE_RESPONSE": str(bare_file)}, app=BARE_APP, ready="/"
-        )
+        people.check(ours.base_url + verify.LIST, cookies, BROWSER)
+
+        def bare_sending(name: str, response: httpx.Response, sent: bytes | None) -> AppServer:
+            answer = tmp / f"{name}.json"
+            verify.save_response(response, answer, sent)
+            env_bare = {**env, "BENCH_BARE_RESPONSE": str(answer)}
+            return start(name, env_bare, app=BARE_APP, ready="/")
+
+        bare = bare_sending("bare", reference, None)
         verify.same_bytes(verify.fetch(bare.base_url + verify.LIST), reference, "bare")
+        # The browser row's floor sends the anonymous page as compressed for a browser.
+        verify.cached(ours, BROWSER)
+        bare_compressed = bare_sending(
+            "bare-compressed", *verify.as_sent(ours.base_url + verify.LIST, BROWSER)
+        )
         rows = [
             *rows_of("cached, this checkout", ours, "X-Cache: HIT"),
-            *rows_of("bare ASGI", bare, "same body+headers", metrics=False),
+            *rows_of(
+                "bare ASGI", bare, "same body+headers", metrics=False, compressed=bare_compressed
+            ),
         ]
         if revision is not None:
             other = stack.enter_context(checkout(revision, tmp / "other"))

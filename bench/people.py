@@ -57,7 +57,7 @@ def save(cookies: list[str], path: Path) -> None:
     os.environ[COOKIES_ENV] = str(path)
 
 
-def check(url: str, cookies: list[str]) -> None:
+def check(url: str, cookies: list[str], headers: dict[str, str] | None = None) -> None:
     """Every person reads the page once, as the people in turn do (a person's
     first read of their session is a database read, remembered from then on
     by the process: a few seconds' load of 1,000 people would mostly measure
@@ -65,7 +65,7 @@ def check(url: str, cookies: list[str]) -> None:
     their name in it."""
     with httpx.Client(timeout=30.0) as client:
         for cookie in cookies:
-            client.get(url, headers={"Cookie": cookie}).raise_for_status()
-        answer = client.get(url, headers={"Cookie": cookies[1]})
+            client.get(url, headers={**(headers or {}), "Cookie": cookie}).raise_for_status()
+        answer = client.get(url, headers={**(headers or {}), "Cookie": cookies[1]})
     if answer.headers.get("x-cache") != "HIT" or "<strong>Reader 1</strong>" not in answer.text:
         raise RuntimeError(f"a person's GET {url}: X-Cache {answer.headers.get('x-cache')}")

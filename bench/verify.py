@@ -43,10 +43,10 @@ def _x_cache(response: httpx.Response) -> str:
     return str(response.headers.get("x-cache", ""))
 
 
-def cached(server: AppServer) -> httpx.Response:
+def cached(server: AppServer, headers: dict[str, str] | None = None) -> httpx.Response:
     """The cached page of ``server``: HIT after one warm request."""
-    fetch(server.base_url + LIST)
-    response = fetch(server.base_url + LIST)
+    fetch(server.base_url + LIST, headers)
+    response = fetch(server.base_url + LIST, headers)
     if _x_cache(response) != "HIT":
         raise RuntimeError(f"{server.server}: cached GET /tickets: X-Cache {_x_cache(response)}")
     return response
@@ -100,12 +100,13 @@ def dynamic(server: AppServer) -> None:
         raise RuntimeError(f"dynamic GET /tickets: X-Cache {seen}, expected MISS each time")
 
 
-def save_response(response: httpx.Response, path: Path) -> None:
-    """The file bench.bare_app answers from: status, headers and body of ``response``."""
+def save_response(response: httpx.Response, path: Path, sent: bytes | None = None) -> None:
+    """The file bench.bare_app answers from: status, headers and body of
+    ``response`` (``sent``: the body as it went over the wire, when compressed)."""
     spec = {
         "status": response.status_code,
         "headers": comparable_headers(response),
-        "body": base64.b64encode(response.content).decode(),
+        "body": base64.b64encode(response.content if sent is None else sent).decode(),
     }
     path.write_text(json.dumps(spec))
 
@@ -122,10 +123,14 @@ class Sent:
 def sent(url: str, headers: dict[str, str] | None = None) -> Sent:
     """GET ``url`` (after one warm request) and measure the body as sent, not decoded."""
     fetch(url, headers)
+    response, body = as_sent(url, headers)
+    return Sent(response.headers.get("content-encoding", "identity"), len(body), _x_cache(response))
+
+
+def as_sent(url: str, headers: dict[str, str] | None = None) -> tuple[httpx.Response, bytes]:
+    """GET ``url``: the answer and its body as it went over the wire (compressed, if it was)."""
     with httpx.stream(
         "GET", url, headers={**IDENTITY, **(headers or {})}, timeout=30.0
     ) as response:
         response.raise_for_status()
-        size = sum(len(chunk) for chunk in response.iter_raw())
-        encoding = response.headers.get("content-encoding", "identity")
-        return Sent(encoding, size, _x_cache(response))
+        return response, b"".join(response.iter_raw())
