@@ -16,7 +16,9 @@ cProfile over.
 aiosqlite's thread (as before app/sqlite_driver.py ran reads on the loop's
 thread), and the two sides' figures with their ratio, taken in this one run.
 ``--unfrozen-too``: every other round with what start-up made back in the
-garbage collector's scans (as before app/process.py froze it), the same way.
+garbage collector's scans (as before app/process.py froze it), the same way;
+``--insert-trips-too``: every other round with each INSERT making its trip
+(as before app/sqlite_driver.py ran one row's INSERT in a write here).
 """
 
 from __future__ import annotations
@@ -69,7 +71,10 @@ class Side:
 @contextlib.contextmanager
 def all_trips() -> Iterator[None]:
     """Every statement makes its trip to aiosqlite's thread."""
-    with patch.object(sqlite_driver, "reads_here", lambda sql: False):
+    with (
+        patch.object(sqlite_driver, "reads_here", lambda sql: False),
+        patch.object(sqlite_driver, "inserts_here", lambda sql: False),
+    ):
         yield
 
 
@@ -83,9 +88,17 @@ def unfrozen() -> Iterator[None]:
         gc.freeze()
 
 
+@contextlib.contextmanager
+def insert_trips() -> Iterator[None]:
+    """Every INSERT makes its trip to aiosqlite's thread."""
+    with patch.object(sqlite_driver, "inserts_here", lambda sql: False):
+        yield
+
+
 OTHER_SIDES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "all trips": all_trips,
     "unfrozen": unfrozen,
+    "insert trips": insert_trips,
 }
 
 
@@ -157,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     sides = parser.add_mutually_exclusive_group()
     sides.add_argument("--trips-too", action="store_true", help="alternate with all trips")
     sides.add_argument("--unfrozen-too", action="store_true", help="alternate, unfrozen")
+    sides.add_argument("--insert-trips-too", action="store_true", help="alternate, INSERT trips")
     args = parser.parse_args(argv)
-    other = "all trips" if args.trips_too else "unfrozen" if args.unfrozen_too else None
+    chosen = {"all trips": args.trips_too, "unfrozen": args.unfrozen_too}
+    chosen["insert trips"] = args.insert_trips_too
+    other = next((name for name, asked in chosen.items() if asked), None)
     run(args.tickets, args.rounds, other)
     return 0
 
