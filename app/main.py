@@ -48,6 +48,7 @@ from app.hosts import AllowedHosts
 from app.htmx import VARIANTS, wants_partial
 from app.origin import CrossOriginProtection
 from app.outbox import Outbox
+from app.process import freeze_start_up
 from app.security_headers import HEADERS as SECURITY_HEADERS
 from app.settings import Settings
 from app.templating import render_page
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
             except EdgeUnavailable as exc:
                 logger.warning("could not empty the edge cache at start: %s", exc)
         sweeper = asyncio.create_task(outbox.run())
+        freeze_start_up()  # what start-up made stays: out of the collector's scans
         try:
             yield
         finally:

@@ -15,15 +15,22 @@ cProfile over.
 ``--trips-too``: every other round with every statement making its trip to
 aiosqlite's thread (as before app/sqlite_driver.py ran reads on the loop's
 thread), and the two sides' figures with their ratio, taken in this one run.
+``--unfrozen-too``: every other round with what start-up made back in the
+garbage collector's scans (as before app/process.py froze it), the same way;
+``--insert-trips-too``: every other round with each INSERT making its trip
+(as before app/sqlite_driver.py ran one row's INSERT in a write here).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,13 +61,48 @@ class Side:
         return (
             f"  {name:>14}: wall p50 {statistics.median(self.wall_ms):.2f} ms"
             f" (p10 {p(self.wall_ms, 10):.2f}, p90 {p(self.wall_ms, 90):.2f}),"
-            f" CPU {statistics.median(self.cpu_ms):.2f} ms,"
+            f" CPU {statistics.median(self.cpu_ms):.2f} ms"
+            f" (mean {statistics.mean(self.cpu_ms):.2f}, max {max(self.cpu_ms):.1f}),"
             f" {statistics.median(self.statements):.0f} statements,"
             f" {statistics.median(self.trips):.0f} trips ({len(self.wall_ms)} rounds)"
         )
 
 
-async def measure(database_url: str, rounds: int, trips_too: bool) -> dict[str, Side]:
+@contextlib.contextmanager
+def all_trips() -> Iterator[None]:
+    """Every statement makes its trip to aiosqlite's thread."""
+    with (
+        patch.object(sqlite_driver, "reads_here", lambda sql: False),
+        patch.object(sqlite_driver, "inserts_here", lambda sql: False),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def unfrozen() -> Iterator[None]:
+    """What start-up made is scanned by the collector again (frozen back after)."""
+    gc.unfreeze()
+    try:
+        yield
+    finally:
+        gc.freeze()
+
+
+@contextlib.contextmanager
+def insert_trips() -> Iterator[None]:
+    """Every INSERT makes its trip to aiosqlite's thread."""
+    with patch.object(sqlite_driver, "inserts_here", lambda sql: False):
+        yield
+
+
+OTHER_SIDES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
+    "all trips": all_trips,
+    "unfrozen": unfrozen,
+    "insert trips": insert_trips,
+}
+
+
+async def measure(database_url: str, rounds: int, other: str | None) -> dict[str, Side]:
     app = create_app(Settings(database_url=database_url))
     counted = {"statements": 0, "trips": 0}
 
@@ -68,7 +110,7 @@ async def measure(database_url: str, rounds: int, trips_too: bool) -> dict[str, 
         counted["statements"] += 1
 
     event.listen(app.state.db.engine.sync_engine, "before_cursor_execute", statement)
-    sides = {"as built": Side(), "all trips": Side()}
+    sides = {"as built": Side(), **({other: Side()} if other else {})}
     execute: Any = aiosqlite.Connection._execute  # untyped
 
     async def trip(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -80,14 +122,11 @@ async def measure(database_url: str, rounds: int, trips_too: bool) -> dict[str, 
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             http.cookies.set("session", await sign_up_async(http))
             with patch.object(aiosqlite.Connection, "_execute", trip):
-                for n in range(WARM_ROUNDS + rounds * (2 if trips_too else 1)):
-                    name = "all trips" if trips_too and n % 2 else "as built"
+                for n in range(WARM_ROUNDS + rounds * (2 if other else 1)):
+                    name = other if other and n % 2 else "as built"
                     side = sides[name] if n >= WARM_ROUNDS else Side()
                     ticket_id, status = ROW.findall((await http.get("/tickets")).text)[n % 10]
-                    if name == "all trips":
-                        with patch.object(sqlite_driver, "reads_here", lambda sql: False):
-                            await _round(http, ticket_id, NEXT_STATUS[status], side, counted)
-                    else:
+                    with OTHER_SIDES[name]() if name != "as built" else contextlib.nullcontext():
                         await _round(http, ticket_id, NEXT_STATUS[status], side, counted)
             await app.state.outbox.idle()
     return {name: side for name, side in sides.items() if side.wall_ms}
@@ -109,28 +148,34 @@ async def _round(
     assert shown in page, "the first read after a write was stale"
 
 
-def run(tickets: int, rounds: int, trips_too: bool) -> None:
+def run(tickets: int, rounds: int, other: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'loop.db'}"
         seeded = time.perf_counter()
         asyncio.run(seed_many(url, tickets))
         print(f"scale_loop: seeded {tickets:,} in {time.perf_counter() - seeded:.1f} s", flush=True)
-        sides = asyncio.run(measure(url, rounds, trips_too))
+        sides = asyncio.run(measure(url, rounds, other))
     print(f"write -> fresh in process at {tickets:,} tickets (SQLite, memory cache):")
     for name, side in sides.items():
         print(side.line(name))
     if len(sides) == 2:
         built, before = (statistics.median(side.cpu_ms) for side in sides.values())
-        print(f"  CPU, as built / all trips: {built / before:.3f}x (below 1: less)")
+        print(f"  CPU, as built / {other}: {built / before:.3f}x (below 1: less)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("tickets", type=int, help="tickets seeded, e.g. 100000")
     parser.add_argument("--rounds", type=int, default=300, help="rounds (per side)")
-    parser.add_argument("--trips-too", action="store_true", help="alternate with all trips")
+    sides = parser.add_mutually_exclusive_group()
+    sides.add_argument("--trips-too", action="store_true", help="alternate with all trips")
+    sides.add_argument("--unfrozen-too", action="store_true", help="alternate, unfrozen")
+    sides.add_argument("--insert-trips-too", action="store_true", help="alternate, INSERT trips")
     args = parser.parse_args(argv)
-    run(args.tickets, args.rounds, args.trips_too)
+    chosen = {"all trips": args.trips_too, "unfrozen": args.unfrozen_too}
+    chosen["insert trips"] = args.insert_trips_too
+    other = next((name for name, asked in chosen.items() if asked), None)
+    run(args.tickets, args.rounds, other)
     return 0
 
 

@@ -1,5 +1,5 @@
-"""aiosqlite with reads on the loop's thread and a write in one trip (app/sqlite_driver.py):
-the same answers, fewer trips."""
+"""aiosqlite with reads on the loop's thread and a write in one trip (app/sqlite_driver.py),
+a one-row INSERT after a write here too: the same answers, fewer trips."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import exc, text
 
 from app.db import Database
-from app.sqlite_driver import OneTripConnection, reads_here
+from app.sqlite_driver import OneTripConnection, inserts_here, reads_here
 
 
 @pytest.fixture
@@ -111,6 +111,48 @@ async def test_a_write_says_what_it_wrote_and_commits_in_one_trip_more(
     assert inserted.lastrowid == 1
     assert (many.rowcount, updated.rowcount) == (2, 3)
     assert trips == ["_run", "_run", "_run", "commit"]
+
+
+async def test_one_row_inserted_after_a_write_is_no_trip_and_commits_with_it(
+    db: Database, trips: list[str]
+) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))  # takes the lock
+        second = await connection.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": "b"})
+        seen = (await connection.execute(text("SELECT count(*) FROM t"))).scalar()
+
+    assert second.lastrowid == 2 and seen == 2
+    assert trips == ["_run", "_run", "commit"]  # the first write, the read, COMMIT
+    async with db.engine.connect() as connection:
+        names = (await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars()
+        assert list(names) == ["a", "b"]
+
+
+async def test_one_row_inserted_after_a_write_is_rolled_back_with_it(db: Database) -> None:
+    with pytest.raises(exc.IntegrityError):
+        async with db.engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
+            await connection.execute(text("INSERT INTO t (name) VALUES ('b')"))
+            await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))  # here: raises
+    async with db.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+
+
+@pytest.mark.parametrize(
+    ("sql", "here"),
+    [
+        pytest.param("INSERT INTO t (name) VALUES (?)", True, id="one-row"),
+        pytest.param("  insert into t (name) values ('a')", True, id="lowercase-indented"),
+        pytest.param("INSERT INTO t (name) VALUES (?), (?)", False, id="many-rows"),
+        pytest.param("INSERT INTO t (name) VALUES (?),(?)", False, id="many-rows-tight"),
+        pytest.param("INSERT INTO t (name) SELECT name FROM u", False, id="insert-select"),
+        pytest.param("UPDATE t SET name = ?", False, id="update"),
+        pytest.param("DELETE FROM t", False, id="delete"),
+        pytest.param("SELECT 1", False, id="select"),
+    ],
+)
+def test_which_statements_of_a_write_run_on_the_loop_s_thread(sql: str, here: bool) -> None:
+    assert inserts_here(sql) is here
 
 
 async def test_errors_are_sqlite_s_own(db: Database) -> None:
