@@ -14,6 +14,7 @@ import os
 import time
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from harness import fuzz
@@ -23,13 +24,21 @@ SEED = 22
 COUNT = int(os.environ.get("FUZZ_REQUESTS", "2500"))
 
 
+# Its budget is CPU, not wall time: the requests run in this process, so
+# process_time() is the app's and the test's work, ~8 s; on a loaded machine
+# (two passes, other jobs) the same work took over 120 s of wall time, past
+# the suite's hang guard, which it is given more of for that reason.
+CPU_BUDGET = 60.0
+
+
+@pytest.mark.timeout(600)
 async def test_no_hostile_request_gets_a_5xx_or_its_input_back_as_markup(
     app: Starlette, client: httpx.AsyncClient, visitor: httpx.AsyncClient
 ) -> None:
     ids = [(await add_ticket(app, title=f"Fuzzed {n}")).id for n in range(4)]  # no author
     made = await client.post("/tickets", data={"title": "Authored", "content": "by Ada"})
     assert made.status_code == 303
-    started = time.monotonic()
+    started = time.process_time()
 
     problems = []
     async with app_client(app) as somebody:
@@ -46,4 +55,4 @@ async def test_no_hostile_request_gets_a_5xx_or_its_input_back_as_markup(
                 problems.append(found)
 
     assert not problems, "\n".join(problems)
-    assert time.monotonic() - started < 120  # bounded: ~60 s a stack is the budget
+    assert time.process_time() - started < CPU_BUDGET  # bounded, whatever else runs
