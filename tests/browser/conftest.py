@@ -1,11 +1,7 @@
 """Real headless Chromium, driven by Playwright (sync API), against the real server.
 
-Set up by ``scripts/browser-deps`` (Debian's ``chromium-headless-shell`` and the
-``playwright`` package; Playwright never downloads a browser of its own here).
-The headless shell is Chromium's own engine without the desktop browser
-around it (the build Playwright itself runs headless tests in): the same
-pages and scripts at half the CPU of ``chromium --headless``, which was about
-half of the suite's. ``TEST_CHROMIUM`` names another binary.
+Set up by ``scripts/browser-deps`` (Debian's ``chromium`` and the ``playwright``
+package; Playwright never downloads a browser of its own here).
 
 The server is the one scripts/run starts (``harness.app_server.AppServer``), on a
 free port of 127.0.0.1, over its own SQLite file; each test creates the tickets
@@ -52,7 +48,7 @@ except ImportError:
 else:
     HAVE_PLAYWRIGHT = True
 
-CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium-headless-shell")
+CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

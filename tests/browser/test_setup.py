@@ -15,9 +15,3 @@ def test_playwright_is_installed() -> None:
 
 def test_chromium_is_installed() -> None:
     assert os.access("/usr/bin/chromium", os.X_OK), f"no /usr/bin/chromium: {HINT}"
-
-
-def test_chromium_headless_shell_is_installed() -> None:
-    """What the browser tests drive (tests/browser/conftest.py's ``CHROMIUM``)."""
-    shell = "/usr/bin/chromium-headless-shell"
-    assert os.access(shell, os.X_OK), f"no {shell}: {HINT}"
