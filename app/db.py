@@ -41,6 +41,8 @@ class Outbox(Protocol):
 # The PostgreSQL advisory lock that lets one process at a time migrate
 # ("tickets" in ASCII); any other process waits for it, then finds the work done.
 MIGRATION_LOCK = 0x7469636B657473
+BUSY_TIMEOUT_MS = 5_000  # how long a SQLite write waits for another's lock
+MIGRATION_WAIT_MS = 120_000  # how long a starting process waits for another's migrations
 
 # Alembic keeps its running migration in module globals (alembic.context,
 # alembic.op): two migrations interleaved on one event loop, even of two
@@ -93,7 +95,11 @@ class Database:
         in_process = _alembic_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
         async with in_process, self.engine.begin() as connection:
             if self.is_sqlite:
+                # Another process may be running every migration on a busy machine:
+                # wait for it as long as that takes, not a write's usual 5 s.
+                await connection.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
                 await connection.exec_driver_sql("BEGIN IMMEDIATE")
+                await connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             elif self.engine.dialect.name == "postgresql":
                 await connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
@@ -158,10 +164,12 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     for name, (arity, function) in sqlite_functions.registered.items():
         connection.create_function(name, arity, function, deterministic=True)
     cursor = connection.cursor()
-    # WAL lets readers go on while a write commits; busy_timeout makes a
-    # second writer wait for the lock instead of failing at once.
+    # busy_timeout makes a second writer wait for the lock instead of failing
+    # at once; set first, so that the switch to WAL (which needs the lock when
+    # another process is creating the file) waits too. WAL lets readers go on
+    # while a write commits.
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -88,7 +88,9 @@ async def create_ticket_async(
     return ticket_id_in(listing.text, title)
 
 
-def held_by_edge(http: httpx.Client, url: str, reads: int = 6) -> bool:
+def held_by_edge(
+    http: httpx.Client, url: str, reads: int = 6, headers: dict[str, str] | None = None
+) -> bool:
     """Whether the edge in front of ``http`` holds ``url`` within ``reads`` reads.
 
     A write's spare purge (app/cache/edge.py, ``REPURGE_AFTER_SECONDS`` after
@@ -96,5 +98,6 @@ def held_by_edge(http: httpx.Client, url: str, reads: int = 6) -> bool:
     it back. Each recent write can cost one more miss, never more.
     """
     return any(
-        http.get(url).headers.get("cache-status", "").endswith("edge; hit") for _ in range(reads)
+        http.get(url, headers=headers).headers.get("cache-status", "").endswith("edge; hit")
+        for _ in range(reads)
     )

@@ -6,10 +6,12 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 from sqlmodel import col, select
 
+from app import db as db_module
 from app import search
 from app.db import Database
 from app.migrations import alembic_config
@@ -181,6 +183,29 @@ async def test_apps_starting_at_once_on_one_sqlite_file_all_succeed(tmp_path: Pa
     try:
         assert await revision(db) == HEAD
     finally:
+        await db.close()
+
+
+async def test_a_start_waits_out_another_process_migrating_longer_than_a_writes_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine another process's migrations can take longer than a
+    write waits for the lock (here 50 ms): a start waits for them, not a crash."""
+    path = tmp_path / "slow.db"
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 50)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN IMMEDIATE")  # another process, in the middle of migrating
+    db = Database(sqlite_url(path))
+    try:
+        start = asyncio.create_task(db.create_schema())
+        done, _ = await asyncio.wait([start], timeout=0.5)  # ten times a write's wait
+        assert not done, "the start gave up while the other process held the lock"
+        other.execute("COMMIT")
+        await start
+        assert await revision(db) == HEAD
+    finally:
+        other.close()
         await db.close()
 
 
