@@ -12,37 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Comment, DeletedComment, utcnow
-from app.tickets.undo import UNDO_WINDOW
+from app.tickets.undo import claim, forget_expired
 
 
 async def keep(session: AsyncSession, comment: Comment) -> None:
     """Keep ``comment`` for an undo (call as it is deleted); forget expired ones."""
     now = utcnow()
-    await session.exec(
-        delete(DeletedComment).where(col(DeletedComment.deleted_at) < now - UNDO_WINDOW)
-    )
+    await forget_expired(session, DeletedComment, now)
     await session.merge(DeletedComment(**_kept(comment), deleted_at=now))
 
 
 async def restore(session: AsyncSession, comment_id: str) -> Comment | None:
     """Put a deleted comment back; ``None`` when it cannot be (never deleted,
-    expired, restored already).
-
-    The kept row is claimed by deleting it (``RETURNING``), so of two undos
-    racing, exactly one restores the comment.
-    """
-    claimed = await session.exec(
-        delete(DeletedComment)
-        .where(col(DeletedComment.id) == comment_id)
-        .where(col(DeletedComment.deleted_at) >= utcnow() - UNDO_WINDOW)
-        .returning(DeletedComment)
-    )
-    row = claimed.scalar_one_or_none()
+    expired, restored already; of two undos racing, exactly one restores it)."""
+    row = await claim(session, DeletedComment, comment_id)
     if row is None:
         return None
     comment = Comment(**_kept(row))
