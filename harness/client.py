@@ -7,10 +7,13 @@ and reads its answer (a session cookie; the new ticket's row on the list page).
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import httpx
 from markupsafe import escape
+
+from app.cache.edge import REPURGE_AFTER_SECONDS
 
 # The public contract: the list holds one element id="ticket-<id>" per ticket, with its title.
 _ROW_ID = re.compile(r'id="ticket-([0-9a-f-]{36})"')
@@ -101,3 +104,14 @@ def held_by_edge(
         http.get(url, headers=headers).headers.get("cache-status", "").endswith("edge; hit")
         for _ in range(reads)
     )
+
+
+def held_past_spare_purge(
+    http: httpx.Client, url: str, written_at: float, headers: dict[str, str] | None = None
+) -> bool:
+    """``held_by_edge`` once the spare purge of a write answered at ``written_at``
+    (``time.monotonic()``) is behind: ``url`` is read until twice its delay has
+    passed, so that what a test does next meets no purge of that write."""
+    while time.monotonic() < written_at + 2 * REPURGE_AFTER_SECONDS:
+        http.get(url, headers=headers)
+    return held_by_edge(http, url, headers=headers)
