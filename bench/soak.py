@@ -278,6 +278,20 @@ async def faults(soak: Soak, redis: RedisServer, proxy: TcpProxy, duration: floa
     print(f"soak: {4.5 * step + stall:.0f}s the edge resumed (SIGCONT)", flush=True)
 
 
+def tracebacks(log: Path) -> list[str]:
+    """The tracebacks a server wrote to its log, each with the line before it
+    (uvicorn's "Exception in ASGI application") and its last line."""
+    lines = log.read_text(errors="replace").splitlines()
+    found = []
+    for start, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            end = start + 1
+            while end < len(lines) and lines[end].startswith((" ", "\t")):
+                end += 1
+            found.append("\n".join(lines[max(start - 1, 0) : end + 1]))
+    return found
+
+
 async def main(duration: float, clients: int, with_edge: bool = False) -> int:
     pg_url = os.environ["PG_DATABASE_URL"]
     with tempfile.TemporaryDirectory(prefix="soak.") as tmp:
@@ -325,6 +339,10 @@ async def main(duration: float, clients: int, with_edge: bool = False) -> int:
                 await soak.check_every_write()
                 for server in servers:
                     await asyncio.to_thread(server.stop)
+                if soak.tally.server_errors:  # the logs go with the folder: say why now
+                    for server in servers:
+                        for trace in tracebacks(server.log)[:6]:
+                            print(f"soak: in {server.log.name}:\n{trace}", flush=True)
         finally:
             for server in servers:
                 server.stop()
