@@ -19,6 +19,10 @@ thread), and the two sides' figures with their ratio, taken in this one run.
 garbage collector's scans (as before app/process.py froze it), the same way;
 ``--insert-trips-too``: every other round with each INSERT making its trip
 (as before app/sqlite_driver.py ran one row's INSERT in a write here).
+``--hashed-parts-too``: every other round with each entry's ETag made with
+it, by blake2b, as before (app/cache/entry.py makes it on first ask, by SHA-256);
+``--chained-globals-too``: every other round with each template's globals a
+``ChainMap`` over the environment's (Jinja's own, before app/templating.py).
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import hashlib
 import statistics
 import tempfile
 import time
+from collections import ChainMap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +46,9 @@ import aiosqlite
 import httpx
 from sqlalchemy import event
 
-from app import sqlite_driver
+from app import sqlite_driver, templating
+from app.cache import flight
+from app.cache.entry import Entry
 from app.main import create_app
 from app.seed import seed_many
 from app.settings import Settings
@@ -95,10 +103,39 @@ def insert_trips() -> Iterator[None]:
         yield
 
 
+def _hashed_at_once(*args: Any, **kwargs: Any) -> Entry:
+    entry = Entry(*args, **kwargs)
+    entry.derived.etag = f'"{hashlib.blake2b(entry.body, digest_size=16).hexdigest()}"'
+    return entry
+
+
+@contextlib.contextmanager
+def hashed_parts() -> Iterator[None]:
+    """Every entry rendered gets its ETag at once, by blake2b."""
+    with patch.object(flight, "Entry", _hashed_at_once):
+        yield
+
+
+@contextlib.contextmanager
+def chained_globals() -> Iterator[None]:
+    """Each template loaded sees the environment's globals through a ``ChainMap``."""
+    loaded = [t for t in templating.environment.cache.values() if t is not None]  # type: ignore[union-attr]
+    plain = [template.globals for template in loaded]
+    for template in loaded:
+        template.globals = ChainMap({}, templating.environment.globals)
+    try:
+        yield
+    finally:
+        for template, made in zip(loaded, plain, strict=True):
+            template.globals = made
+
+
 OTHER_SIDES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "all trips": all_trips,
     "unfrozen": unfrozen,
     "insert trips": insert_trips,
+    "hashed parts": hashed_parts,
+    "chained globals": chained_globals,
 }
 
 
@@ -171,9 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     sides.add_argument("--trips-too", action="store_true", help="alternate with all trips")
     sides.add_argument("--unfrozen-too", action="store_true", help="alternate, unfrozen")
     sides.add_argument("--insert-trips-too", action="store_true", help="alternate, INSERT trips")
+    sides.add_argument("--hashed-parts-too", action="store_true", help="alternate, every ETag")
+    sides.add_argument("--chained-globals-too", action="store_true", help="alternate, ChainMap")
     args = parser.parse_args(argv)
     chosen = {"all trips": args.trips_too, "unfrozen": args.unfrozen_too}
     chosen["insert trips"] = args.insert_trips_too
+    chosen["hashed parts"] = args.hashed_parts_too
+    chosen["chained globals"] = args.chained_globals_too
     other = next((name for name, asked in chosen.items() if asked), None)
     run(args.tickets, args.rounds, other)
     return 0
