@@ -19,6 +19,19 @@ thread), and the two sides' figures with their ratio, taken in this one run.
 garbage collector's scans (as before app/process.py froze it), the same way;
 ``--insert-trips-too``: every other round with each INSERT making its trip
 (as before app/sqlite_driver.py ran one row's INSERT in a write here).
+``--hashed-parts-too``: every other round with each entry's ETag made with
+it, by blake2b, as before (app/cache/entry.py makes it on first ask, by SHA-256);
+``--chained-globals-too``: every other round with each template's globals a
+``ChainMap`` over the environment's (Jinja's own, before app/templating.py);
+``--personal-q5-too``: every other round with a known visitor's page
+compressed at the shared body's brotli quality, 5 (as before
+app/cache/encoding.py's ``compress_for_one``), best with ``--new-pages``.
+
+``--new-pages``: every round's page read as if nobody had read it before
+(``Holes.assembled`` keeps nothing), as in a tracker whose writes do not come
+back to an earlier page; without it, the ten tickets' three statuses make the
+same 30 pages again and again, and what the memo still holds of them (a
+person's compressed page) is never made again.
 """
 
 from __future__ import annotations
@@ -27,9 +40,11 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import hashlib
 import statistics
 import tempfile
 import time
+from collections import ChainMap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +55,11 @@ import aiosqlite
 import httpx
 from sqlalchemy import event
 
-from app import sqlite_driver
+from app import sqlite_driver, templating
+from app.cache import answers, flight
+from app.cache.encoding import compress_as
+from app.cache.entry import Entry
+from app.cache.holes import Assembled
 from app.main import create_app
 from app.seed import seed_many
 from app.settings import Settings
@@ -95,15 +114,56 @@ def insert_trips() -> Iterator[None]:
         yield
 
 
+def _hashed_at_once(*args: Any, **kwargs: Any) -> Entry:
+    entry = Entry(*args, **kwargs)
+    entry.derived.etag = f'"{hashlib.blake2b(entry.body, digest_size=16).hexdigest()}"'
+    return entry
+
+
+@contextlib.contextmanager
+def hashed_parts() -> Iterator[None]:
+    """Every entry rendered gets its ETag at once, by blake2b."""
+    with patch.object(flight, "Entry", _hashed_at_once):
+        yield
+
+
+@contextlib.contextmanager
+def chained_globals() -> Iterator[None]:
+    """Each template loaded sees the environment's globals through a ``ChainMap``."""
+    loaded = [t for t in templating.environment.cache.values() if t is not None]  # type: ignore[union-attr]
+    plain = [template.globals for template in loaded]
+    for template in loaded:
+        template.globals = ChainMap({}, templating.environment.globals)
+    try:
+        yield
+    finally:
+        for template, made in zip(loaded, plain, strict=True):
+            template.globals = made
+
+
+@contextlib.contextmanager
+def personal_q5() -> Iterator[None]:
+    """A known visitor's page compressed as the shared body is (brotli quality 5)."""
+    with patch.object(answers, "compress_for_one", compress_as):
+        yield
+
+
 OTHER_SIDES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "all trips": all_trips,
     "unfrozen": unfrozen,
     "insert trips": insert_trips,
+    "hashed parts": hashed_parts,
+    "chained globals": chained_globals,
+    "personal q5": personal_q5,
 }
 
 
-async def measure(database_url: str, rounds: int, other: str | None) -> dict[str, Side]:
+async def measure(
+    database_url: str, rounds: int, other: str | None, new_pages: bool = False
+) -> dict[str, Side]:
     app = create_app(Settings(database_url=database_url))
+    if new_pages:
+        app.state.cache.holes.assembled = Assembled(max_bytes=0)
     counted = {"statements": 0, "trips": 0}
 
     def statement(*_: Any) -> None:
@@ -148,14 +208,15 @@ async def _round(
     assert shown in page, "the first read after a write was stale"
 
 
-def run(tickets: int, rounds: int, other: str | None) -> None:
+def run(tickets: int, rounds: int, other: str | None, new_pages: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'loop.db'}"
         seeded = time.perf_counter()
         asyncio.run(seed_many(url, tickets))
         print(f"scale_loop: seeded {tickets:,} in {time.perf_counter() - seeded:.1f} s", flush=True)
-        sides = asyncio.run(measure(url, rounds, other))
-    print(f"write -> fresh in process at {tickets:,} tickets (SQLite, memory cache):")
+        sides = asyncio.run(measure(url, rounds, other, new_pages))
+    pages = ", every page new" if new_pages else ""
+    print(f"write -> fresh in process at {tickets:,} tickets (SQLite, memory cache{pages}):")
     for name, side in sides.items():
         print(side.line(name))
     if len(sides) == 2:
@@ -171,11 +232,18 @@ def main(argv: list[str] | None = None) -> int:
     sides.add_argument("--trips-too", action="store_true", help="alternate with all trips")
     sides.add_argument("--unfrozen-too", action="store_true", help="alternate, unfrozen")
     sides.add_argument("--insert-trips-too", action="store_true", help="alternate, INSERT trips")
+    sides.add_argument("--hashed-parts-too", action="store_true", help="alternate, every ETag")
+    sides.add_argument("--chained-globals-too", action="store_true", help="alternate, ChainMap")
+    sides.add_argument("--personal-q5-too", action="store_true", help="alternate, brotli 5")
+    parser.add_argument("--new-pages", action="store_true", help="every page as if never read")
     args = parser.parse_args(argv)
     chosen = {"all trips": args.trips_too, "unfrozen": args.unfrozen_too}
     chosen["insert trips"] = args.insert_trips_too
+    chosen["hashed parts"] = args.hashed_parts_too
+    chosen["chained globals"] = args.chained_globals_too
+    chosen["personal q5"] = args.personal_q5_too
     other = next((name for name, asked in chosen.items() if asked), None)
-    run(args.tickets, args.rounds, other)
+    run(args.tickets, args.rounds, other, args.new_pages)
     return 0
 
 

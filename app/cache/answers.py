@@ -12,7 +12,7 @@ from starlette.types import Scope
 
 from app.cache.context import CLOCK_HEADER, RequestKey
 from app.cache.edge import xkey_header
-from app.cache.encoding import compress_as
+from app.cache.encoding import compress_for_one
 from app.cache.entry import Entry
 from app.cache.holes import (
     MARKER_START,
@@ -146,7 +146,8 @@ def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Ho
     """A known visitor's answer: the entry's template for their audiences with
     their personal holes filled (``Holes.for_visitor``), and its own ETag. A
     compressed one is put together once per (entry, visitor, encoding) in this
-    process (``Holes.assembled``), so that reading it again is a lookup; a
+    process (``Holes.assembled``), at brotli's fastest (``compress_for_one``:
+    it is made for one reader), so that reading it again is a lookup; a
     plain one costs little more than that lookup, and is not kept: at a body
     per person, many people would push out what the memo is for."""
     visitor = request.visitor
@@ -164,7 +165,7 @@ def _assembled(status: CacheStatus, entry: Entry, request: RequestKey, holes: Ho
         assembled: tuple[bytes, str, Headers] | None = holes.assembled.get(memo_key)
         if assembled is None:
             filled = holes.for_visitor(entry, visitor)
-            body, etag = compress_as(encoding, filled), visitor_etag(shared_etag, visitor)
+            body, etag = compress_for_one(encoding, filled), visitor_etag(shared_etag, visitor)
             hit = _headers(CacheStatus.HIT, entry, encoding, request.vary, body, etag, private=True)
             assembled = (body, etag, hit)
             holes.assembled.put(memo_key, assembled, len(body) + ASSEMBLED_OVERHEAD_BYTES)

@@ -40,6 +40,7 @@ class Derived:
     """An entry's memo. Each slot is None until first used: most entries
     (fragments) never need one, and an entry's memory is bounded by the store."""
 
+    etag: str | None = None  # its ETag, made on first ask (Entry.etag)
     pieces: list[bytes] | None = None  # the body cut at its holes (app/cache/holes.py)
     public: bytes | None = None  # the body with its anonymous fills
     named: frozenset[str] | None = None  # the audiences of its holes (Holes.audience)

@@ -21,6 +21,10 @@ import brotli  # type: ignore[import-untyped]  # ships no type hints
 MIN_COMPRESS_BYTES = 1024
 BROTLI_QUALITY = 5
 GZIP_LEVEL = 3
+# A known visitor's body is compressed for them alone, once per page they read
+# (app/cache/answers.py): a writer's next read pays it whole, so there fast
+# beats small (bench/README.md).
+PERSONAL_BROTLI_QUALITY = 1
 
 Encoded = tuple[tuple[str, bytes], ...]  # (encoding, body), best first
 
@@ -41,6 +45,14 @@ def compress(body: bytes) -> Encoded:
 def compress_as(encoding: str | None, body: bytes) -> bytes:
     """``body`` in one encoding that ``compress`` makes (None: as it is)."""
     return body if encoding is None else CODERS[encoding](body)
+
+
+def compress_for_one(encoding: str, body: bytes) -> bytes:
+    """``body``, made for one visitor, in ``encoding``: brotli at its fastest."""
+    if encoding == "br":
+        compressed: bytes = brotli.compress(body, quality=PERSONAL_BROTLI_QUALITY)
+        return compressed
+    return compress_as(encoding, body)
 
 
 @functools.lru_cache(maxsize=64)  # browsers send a handful of distinct headers

@@ -1,8 +1,10 @@
-"""What is worked out of an entry once: the app's decoded values."""
+"""What is worked out of an entry once: the app's decoded values, its ETag."""
 
 from __future__ import annotations
 
-from app.cache import Decoding, Entry
+import hashlib
+
+from app.cache import Cache, Decoding, Entry, MemoryStore, fragment
 
 
 def entry(body: bytes = b"42") -> Entry:
@@ -39,3 +41,33 @@ def test_each_decoding_keeps_its_own_value_even_none() -> None:
         None,
     )
     assert calls == ["nothing"]  # a None is kept, not decoded again
+
+
+def test_an_etag_is_made_of_the_body_on_first_ask_and_kept() -> None:
+    one = entry(b"<p>a body</p>")
+
+    assert one.derived.etag is None  # nothing hashed by making the entry
+    made = one.etag
+    assert made == f'"{hashlib.sha256(b"<p>a body</p>").hexdigest()[:32]}"'
+    assert one.derived.etag == made and one.etag is made
+
+
+async def test_a_part_of_a_page_is_never_hashed_the_page_is_once() -> None:
+    """A list's window (~100 kB, a fragment) is never sent alone: its ETag is
+    never made; the page's is, when it is answered."""
+    cache = Cache(MemoryStore(max_bytes=1 << 20))
+
+    async def part() -> str:
+        return "<li>a row</li>" * 100
+
+    async def page() -> str:
+        return "<ol>" + await fragment("window", part) + "</ol>"
+
+    with cache.bound():
+        served = await cache.serve("page", page)
+        found = await cache.store.get("fragment:window()", 0.0)
+
+    assert found is not None and served.entry is not None
+    assert found[0].derived.etag is None
+    assert served.entry.derived.etag is None  # until its answer asks
+    assert served.entry.etag == f'"{hashlib.sha256(served.body).hexdigest()[:32]}"'

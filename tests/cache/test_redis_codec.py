@@ -17,7 +17,9 @@ def test_an_entry_decodes_as_it_was_encoded() -> None:
         compressible=True,
     )  # fmt: skip
 
-    assert codec.decode("k", *codec.encode(made)) == made
+    found = codec.decode("k", *codec.encode(made))
+    assert found == made
+    assert found.etag == made.etag  # kept, not made again (and the same)
 
 
 async def test_encoded_bodies_survive_the_round_trip(redis_server: RedisServer) -> None:

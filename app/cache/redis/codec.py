@@ -21,7 +21,8 @@ def encode(entry: Entry) -> tuple[str, bytes]:
         "created_at": entry.created_at,
         "revalidate": entry.revalidate,
         "content_type": entry.content_type,
-        "etag": entry.etag,
+        # An answer's, made once for every process; a part's is never sent.
+        "etag": entry.etag if entry.compressible else entry.given_etag,
         "made_by": entry.made_by,
         "encoded": [[encoding, len(body)] for encoding, body in entry.encoded],
         "compressible": entry.compressible,
@@ -47,7 +48,7 @@ def decode(key: str, meta_json: str | bytes, blob: bytes) -> Entry:
         created_at=float(meta["created_at"]),
         revalidate=meta["revalidate"],
         content_type=meta["content_type"],
-        etag=meta["etag"],
+        given_etag=meta["etag"],
         made_by=meta.get("made_by", ""),
         compressible=meta.get("compressible", False),
     )
