@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Dialog, Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, ViewportSize, expect
 
 from app.settings import ROOT
 from harness.app_server import AppServer
@@ -21,7 +21,7 @@ from harness.client import create_ticket, sign_up
 _ADDRESSES = itertools.count()  # where each sign-up comes from (Server.sign_up)
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-DESKTOP = {"width": 1280, "height": 800}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 STATUSES = ("OPEN", "IN_PROGRESS", "DONE")
 
 # --- the server -------------------------------------------------------------
