@@ -12,16 +12,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Dialog, Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, ViewportSize, expect
 
 from app.settings import ROOT
 from harness.app_server import AppServer
-from harness.client import create_ticket, sign_up
+from harness.client import create_ticket, plain_client, sign_up
 
 _ADDRESSES = itertools.count()  # where each sign-up comes from (Server.sign_up)
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-DESKTOP = {"width": 1280, "height": 800}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 STATUSES = ("OPEN", "IN_PROGRESS", "DONE")
 
 # --- the server -------------------------------------------------------------
@@ -37,7 +37,7 @@ class Server:
 
     def http(self, session: str | None = None) -> httpx.Client:
         """A plain HTTP client (no browser), signed in as the admin unless told whom."""
-        client = httpx.Client(base_url=self.base_url, timeout=10)
+        client = plain_client(self.base_url)
         client.cookies.set("session", session or self.admin_session)
         return client
 
@@ -50,9 +50,7 @@ class Server:
         """
         n = next(_ADDRESSES)
         address = f"10.0.{n // 250}.{n % 250 + 1}"
-        with httpx.Client(
-            base_url=self.base_url, timeout=10, headers={"X-Forwarded-For": address}
-        ) as http:
+        with plain_client(self.base_url, headers={"X-Forwarded-For": address}) as http:
             return sign_up(http, name=name)
 
     def create_ticket(
@@ -68,7 +66,7 @@ class Server:
         assert answer.status_code == 303, answer.text
 
     def get(self, path: str) -> httpx.Response:
-        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+        with plain_client(self.base_url) as http:
             return http.get(path)
 
     def comment(self, ticket_id: str, *bodies: str, session: str | None = None) -> None:
@@ -90,7 +88,7 @@ def running_server(directory: Path) -> Iterator[Server]:
     except RuntimeError as exc:
         pytest.fail(f"{exc}:\n{log.read_text()}")
     try:
-        with httpx.Client(base_url=app.base_url, timeout=10) as http:
+        with plain_client(app.base_url) as http:
             admin_session = sign_up(http, name="Ada")
         yield Server(app.base_url, log, admin_session)
     finally:
