@@ -6,7 +6,9 @@ and reads its answer (a session cookie; the new ticket's row on the list page).
 
 from __future__ import annotations
 
+import functools
 import re
+import ssl
 import time
 import uuid
 from typing import Any
@@ -16,16 +18,20 @@ from markupsafe import escape
 
 from app.cache.edge import REPURGE_AFTER_SECONDS
 
-# One TLS context for the plain clients below: httpx makes one per client
-# otherwise, loading the CA bundle into it (20 ms of CPU a client, measured),
-# though these speak plain HTTP to loopback, and a browser test makes dozens.
-TLS = httpx.create_ssl_context()
+
+@functools.cache
+def _shared_tls() -> ssl.SSLContext:
+    """One TLS context for the plain clients below, made on first use (not at
+    import: most importers never make one): httpx makes one per client
+    otherwise, loading the CA bundle into it (20 ms of CPU a client, measured),
+    though these speak plain HTTP to loopback, and a browser test makes dozens."""
+    return httpx.create_ssl_context()
 
 
 def plain_client(base_url: str, **options: Any) -> httpx.Client:
     """An HTTP client of ``base_url`` (a 10 s timeout unless told) that makes no
     TLS context of its own."""
-    return httpx.Client(base_url=base_url, verify=TLS, **{"timeout": 10, **options})
+    return httpx.Client(base_url=base_url, verify=_shared_tls(), **{"timeout": 10, **options})
 
 
 # The public contract: the list holds one element id="ticket-<id>" per ticket, with its title.
