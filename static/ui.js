@@ -215,6 +215,10 @@
   }
 
   function backOnline(cause) {
+    // Only a stream that reopens after going down resyncs the page (static/live.js),
+    // which makes what failed moot. Its first open resyncs nothing, and one request
+    // that worked says nothing of another that failed: their alerts and Retry stay.
+    const resynced = cause === "stream" && offlineBecause.has("stream");
     offlineBecause.delete(cause);
     if (cause === "stream") offlineBecause.delete("requests"); // the server is back
     if (offlineBecause.size) return;
@@ -222,9 +226,7 @@
     offlineTimer = null;
     if (!offline.hidden) {
       offline.hidden = true;
-      // Only a reconnected stream resyncs the page, which makes what failed moot. One
-      // request that worked says nothing of another that failed: its alert and Retry stay.
-      if (cause === "stream") clearAlerts();
+      if (resynced) clearAlerts();
       toast("Back online.");
     }
   }

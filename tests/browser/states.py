@@ -81,6 +81,7 @@ def undo_toast(page: Page, server: Server, tag: str) -> None:
 def failure_alert(page: Page, server: Server, tag: str) -> None:
     ticket_id = server.create_ticket(f"{tag} unsaved")
     page.goto("/tickets")
+    expect(page.locator("html[data-live=open]")).to_have_count(1)  # one state, not a race
     page.route("**/update", lambda route: route.abort())
     row(page, ticket_id).locator("select[name=status]").select_option("DONE")
     expect(page.locator("#alerts .toast")).to_be_visible()

@@ -75,6 +75,32 @@ def test_a_failed_status_change_returns_to_the_servers_truth_and_retry_saves_it(
     expect(page.locator("#notices")).to_contain_text(f"“{title}” is now In progress.")
 
 
+def test_a_failure_before_the_stream_first_opens_keeps_its_alert(
+    page: Page, server: Server, unique: Callable[[str], str], expected_errors: list[str]
+) -> None:
+    """The stream's first open says the server is there, but resyncs nothing: the
+    status change that failed just before it has still not happened."""
+    expected_errors.append(FAILED_LOAD)
+    ticket_id = server.create_ticket(unique("Failed first"))
+    streams: list[Route] = []
+    page.route("**/events*", lambda route: streams.append(route))  # held until the failure shows
+    page.goto("/tickets")
+    page.route(f"**/tickets/{ticket_id}/update", lambda route: route.abort())
+
+    row(page, ticket_id).locator("select[name=status]").select_option("DONE")
+    alert = page.locator("#alerts .toast")
+    expect(alert.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.locator("#offline")).to_be_visible()
+
+    page.unroute("**/events*")
+    for stream in streams:
+        stream.continue_()
+    expect(page.locator("html[data-live=open]")).to_have_count(1)
+    expect(page.locator("#offline")).to_be_hidden()
+    expect(page.locator("#notices")).to_contain_text("Back online.")
+    expect(alert.get_by_role("button", name="Retry")).to_be_visible()
+
+
 def test_a_failed_create_keeps_what_was_typed_and_says_so(
     page: Page, unique: Callable[[str], str], expected_errors: list[str]
 ) -> None:
