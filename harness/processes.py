@@ -48,11 +48,13 @@ def group_rss_bytes(pgid: int) -> int:
 
 
 def group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs: a zombie that init has not
+    reaped yet (it may take a second or two) does not."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    return True
+    return any(fields[0] != "Z" for fields in _group_stats(pgid))
 
 
 def kill_group(pgid: int) -> None:
