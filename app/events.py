@@ -109,6 +109,7 @@ class EventBroker:
         self._wakeup: asyncio.Handle | None = None  # the wake of every stream, if scheduled
         self._woken_at = float("-inf")  # loop time of the last one
         self._sweep: asyncio.TimerHandle | None = None  # the next keep-alive, while any stream
+        self._closed = False
 
     @property
     def subscribers(self) -> int:
@@ -152,7 +153,8 @@ class EventBroker:
             subscription.wake()
 
     def close(self) -> None:
-        """End every stream (at shutdown)."""
+        """End every stream, and any opened from now on (the server is stopping)."""
+        self._closed = True
         for handle in (self._wakeup, self._sweep):
             if handle is not None:
                 handle.cancel()
@@ -169,6 +171,9 @@ class EventBroker:
             subscription = Subscription(self.seq + 1, resync=True)
         else:  # take() resyncs it too if the ring no longer holds what came after seq
             subscription = Subscription(seq + 1, resync=False)
+        if self._closed:
+            subscription.close()
+            return subscription
         self._subscriptions.add(subscription)
         if self._sweep is None:
             self._sweep = asyncio.get_running_loop().call_later(self.keepalive, self._ping_idle)

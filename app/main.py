@@ -51,6 +51,7 @@ from app.outbox import Outbox
 from app.process import freeze_start_up
 from app.security_headers import HEADERS as SECURITY_HEADERS
 from app.settings import Settings
+from app.stop_signal import on_stop_signal
 from app.templating import render_page
 from app.tickets.routes import routes as ticket_routes
 
@@ -149,7 +150,8 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
         sweeper = asyncio.create_task(outbox.run())
         freeze_start_up()  # what start-up made stays: out of the collector's scans
         try:
-            yield
+            with on_stop_signal(events.close):  # a stop waits for no event stream
+                yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

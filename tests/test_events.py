@@ -451,6 +451,16 @@ async def test_the_stream_ends_when_the_broker_closes(app: Starlette) -> None:
     assert app.state.events.subscribers == 0
 
 
+async def test_a_stream_opened_once_the_broker_closed_ends_at_once(app: Starlette) -> None:
+    """The server is stopping (app/stop_signal.py): a late stream must not hold it."""
+    app.state.events.close()
+    async with Stream(app) as stream:
+        await stream.until(lambda: stream.ended)
+
+    assert stream.body == b"retry: 2000\n\n"
+    assert app.state.events.subscribers == 0
+
+
 async def test_the_stream_never_leaks(app: Starlette, client: httpx.AsyncClient) -> None:
     """After 1,000 connect/disconnect cycles the number of subscriptions is back to zero."""
     broker: EventBroker = app.state.events

@@ -116,7 +116,8 @@ def test_a_stop_with_event_streams_open_does_not_hang(tmp_path: Path, workers: i
             stream.close()
         server.stop()
 
-    assert elapsed < GRACE_SECONDS + 5, f"{SERVER} took {elapsed:.1f}s to stop"
+    # The streams end at the signal (app/stop_signal.py), not when the grace runs out.
+    assert elapsed < GRACE_SECONDS, f"{SERVER} took {elapsed:.1f}s to stop"
     assert code in (0, -15), code  # a clean exit, or SIGTERM's default
 
 
