@@ -98,8 +98,9 @@ def test_a_notice_never_covers_the_row_being_worked_on(
         server.create_ticket(unique(f"Filler {n}"))
     page = new_page(viewport={"width": 390, "height": 844})  # notices span a phone's width
     page.goto("/tickets")
-    rows = page.locator("#ticket-list .ticket-row")
-    target = rows.nth(8)
+    # The row by its id: a live refresh after the change may swap the list's rows.
+    row_id = page.locator("#ticket-list .ticket-row").nth(8).get_attribute("id")
+    target = page.locator(f"#{row_id}")
     # The row sits at the very bottom of the screen, where notices appear.
     target.evaluate("el => window.scrollBy(0, el.getBoundingClientRect().bottom - innerHeight + 2)")
     select = target.locator("select[name=status]")
@@ -108,9 +109,13 @@ def test_a_notice_never_covers_the_row_being_worked_on(
 
     expect(page.locator("#notices .toast")).to_have_count(1)
     expect(target).to_have_class("ticket-row status-done")
-    stack = page.locator(".toasts").bounding_box()
-    worked_on = target.bounding_box()
-    assert stack is not None and worked_on is not None
+    # Both measured at one instant, whatever a swap does between two looks.
+    worked_on, stack = page.evaluate(
+        """(id) => [document.getElementById(id), document.querySelector(".toasts")]
+            .map((el) => el.getBoundingClientRect().toJSON())""",
+        row_id,
+    )
+    assert worked_on["height"] > 0 and stack["height"] > 0, (worked_on, stack)
     assert worked_on["y"] + worked_on["height"] <= stack["y"], (worked_on, stack)
     expect(target.locator("select[name=status]")).to_be_focused()
 
