@@ -34,9 +34,11 @@ def on_stop_signal(callback: Callable[[], None]) -> Iterator[None]:
         return
     loop = asyncio.get_running_loop()
     chained: dict[int, Callable[[int, FrameType | None], object]] = {}
+    running = True  # this app's lifespan; after it, the handler only hands on
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        loop.call_soon_threadsafe(callback)
+        if running and not loop.is_closed():
+            loop.call_soon_threadsafe(callback)
         chained[signum](signum, frame)
 
     for stop in STOP_SIGNALS:
@@ -47,6 +49,9 @@ def on_stop_signal(callback: Callable[[], None]) -> Iterator[None]:
     try:
         yield
     finally:
+        running = False
         for signum, server_handler in chained.items():
-            if signal.getsignal(signum) is handle:  # nobody chained after us meanwhile
+            # Another app of this process (a test's) may have chained after this
+            # one and still run: then this handler stays in its chain, handing on.
+            if signal.getsignal(signum) is handle:
                 signal.signal(signum, server_handler)

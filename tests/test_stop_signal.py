@@ -65,3 +65,24 @@ async def test_off_the_main_thread_nothing_is_chained(server_handler: list[int])
     server_handle = signal.getsignal(signal.SIGTERM)
     seen = await asyncio.to_thread(asyncio.run, in_a_thread())
     assert seen is server_handle
+
+
+async def test_an_app_that_ends_under_another_still_hands_the_signal_on(
+    server_handler: list[int],
+) -> None:
+    """Two apps of one process (a test's) whose lifespans end out of order."""
+    first_called, second_called = asyncio.Event(), asyncio.Event()
+    server_handle = signal.getsignal(signal.SIGTERM)
+
+    first = on_stop_signal(first_called.set)
+    first.__enter__()
+    with on_stop_signal(second_called.set):
+        first.__exit__(None, None, None)  # the first app ends; the second still runs
+        signal.raise_signal(signal.SIGTERM)
+        await asyncio.wait_for(second_called.wait(), timeout=5)
+    assert server_handler == [signal.SIGTERM]  # through both handlers
+    assert not first_called.is_set()  # the app that ended was not called
+
+    assert signal.getsignal(signal.SIGTERM) is not server_handle  # the first's, handing on
+    signal.raise_signal(signal.SIGTERM)
+    assert server_handler == [signal.SIGTERM, signal.SIGTERM]
