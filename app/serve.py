@@ -20,7 +20,9 @@ APP = "app.main:create_app"  # a factory: the lifespan migrates the schema and s
 
 # A stream still open this many seconds after SIGTERM no longer holds a shutdown:
 # granian kills the worker (--workers-kill-timeout), uvicorn cancels the request
-# (--timeout-graceful-shutdown), hypercorn likewise (--graceful-timeout).
+# (--timeout-graceful-shutdown), hypercorn likewise (--graceful-timeout). The
+# app's own event streams end at the signal (app/stop_signal.py); this bounds
+# any other request still running.
 GRACE_SECONDS = 5
 
 
