@@ -13,8 +13,6 @@ the edge and 64 readers come through it.
 from __future__ import annotations
 
 import asyncio
-import gzip
-import http.client
 import itertools
 import os
 import re
@@ -24,13 +22,12 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
 
-import brotli  # type: ignore[import-untyped]  # ships no type hints
 import httpx
 
 from bench import pin, wrk
 from bench.live import RENDERS
+from bench.plain import Plain, text
 from bench.redis_rows import with_prefix
 from harness.app_server import AppServer
 from harness.client import create_ticket, create_ticket_async, sign_up, sign_up_async
@@ -188,40 +185,6 @@ def _nginx(
         time.sleep(0.05)
 
 
-class Plain:
-    """Timed requests on one kept-alive connection, with the standard library's
-    client: a cached page costs it 0.16 ms here against httpx's 0.6 ms, which
-    would count as the server's time. Bodies come back as sent (br, as a
-    browser asks), decoded after the clock stops."""
-
-    def __init__(self, url: str, cookies: dict[str, str] | None = None) -> None:
-        parts = urlsplit(url)
-        self.connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-        self.headers = {"Accept-Encoding": "gzip, br"}
-        if cookies:
-            self.headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-
-    def send(
-        self, method: str, path: str, form: dict[str, str] | None = None
-    ) -> tuple[int, str, bytes]:
-        """Status, Content-Encoding and the body as it came."""
-        headers, body = dict(self.headers), None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self.connection.request(method, path, body, headers)
-        answer = self.connection.getresponse()
-        return answer.status, answer.getheader("Content-Encoding", ""), answer.read()
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-def _text(encoding: str, body: bytes) -> str:
-    unpacked: bytes = {"br": brotli.decompress, "gzip": gzip.decompress, "": bytes}[encoding](body)
-    return unpacked.decode()
-
-
 def _write_then_fresh(edge_url: str, writes: int) -> tuple[list[float], list[float]]:
     """A status change through the edge, then the list through it as a visitor
     reads it: the first read must show it (any later one would be stale), timed.
@@ -245,9 +208,9 @@ def _write_then_fresh(edge_url: str, writes: int) -> tuple[list[float], list[flo
             people.append((time.perf_counter() - started) * 1000)
             if updated != 303:
                 raise RuntimeError(f"update through the edge answered {updated}")
-            if own != 200 or "Sign out" not in _text(own_coding, own_page):
+            if own != 200 or "Sign out" not in text(own_coding, own_page):
                 raise RuntimeError(f"the writer's own list page through the edge: {own}")
-            if _shown_status(_text(encoding, page), ticket_id) != status.lower():
+            if _shown_status(text(encoding, page), ticket_id) != status.lower():
                 raise RuntimeError("a stale list page through the edge after an answered write")
     finally:
         writer.close()

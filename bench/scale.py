@@ -9,13 +9,16 @@ wrk on CPU 1), one row:
 - first page: bytes of ``GET /tickets`` plain and with ``Accept-Encoding: br``;
 - write -> fresh: a status change (plain form POST) then ``GET /tickets``
   until it shows the change (the first GET does: invalidation precedes the
-  answer), p50 and p90 of the whole round;
+  answer), its body decoded, p50 and p90 of the whole round; sent by a lean
+  client (bench/plain.py), as a browser's costs next to nothing, and again
+  through httpx, whose own ~0.5 ms a request the figure would count as the
+  app's (both in this run, alternating);
 - search: ``GET /tickets?q=...`` of distinct realistic queries, each a MISS
   (uncached), p50 and p90;
 - cached: wrk on ``GET /tickets`` (HIT), req/s, against the same at 100 tickets;
 - on PostgreSQL (when ``PG_DATABASE_URL`` names a server: ``scripts/bench``
-  starts one), write -> fresh again, over a new database of its own seeded
-  alike, p50 and p90, printed beside SQLite's.
+  starts one), write -> fresh again (the lean client), over a new database of
+  its own seeded alike, p50 and p90, printed beside SQLite's.
 
 Then, at the largest N: the server's resident memory before and after
 ``--writes`` writes (half status changes, half deletes, whose tickets' tags
@@ -33,6 +36,7 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +44,7 @@ import httpx
 
 from app.seed import seed_many
 from bench import wrk
+from bench.plain import Plain
 from harness.app_server import AppServer
 from harness.client import sign_up
 from harness.processes import group_rss_bytes
@@ -60,7 +65,8 @@ class Scale:
     tickets: int
     page_bytes: int
     page_br_bytes: int
-    fresh_ms: list[float]
+    fresh_ms: list[float]  # the lean client's
+    fresh_httpx_ms: list[float]
     search_ms: list[float]
     cached: wrk.Load
     postgres_fresh_ms: list[float] | None = None  # write -> fresh on PostgreSQL
@@ -70,8 +76,25 @@ def p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
+# How a round sends a request: (method, path, form) -> (status, body as text).
+Fetch = Callable[[str, str, "dict[str, str] | None"], tuple[int, str]]
+
+
 def _first_rows(http: httpx.Client) -> list[tuple[str, str]]:
     return ROW.findall(http.get("/tickets").text)
+
+
+def through_httpx(http: httpx.Client) -> Fetch:
+    def fetch(method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
+        answer = http.request(method, path, data=form)
+        return answer.status_code, answer.text
+
+    return fetch
+
+
+def lean(http: httpx.Client) -> Plain:
+    """A lean client (bench/plain.py) of ``http``'s server, with its cookies."""
+    return Plain(str(http.base_url), dict(http.cookies.items()))
 
 
 def postgres_fresh(server_url: str, tickets: int, rounds: int, log: Path) -> list[float]:
@@ -87,7 +110,8 @@ def postgres_fresh(server_url: str, tickets: int, rounds: int, log: Path) -> lis
         try:
             with httpx.Client(base_url=server.base_url, timeout=30) as http:
                 http.cookies.set("session", sign_up(http))
-                return write_then_fresh(http, rounds)
+                with lean(http) as client:
+                    return write_then_fresh(client.fetch, rounds)
         finally:
             server.stop()
 
@@ -100,7 +124,12 @@ def measure(server: AppServer, session: str, tickets: int, rounds: int, duration
         http.cookies.set("session", session)
         plain = http.get("/tickets", headers={"Accept-Encoding": "identity"})
         br = http.get("/tickets", headers={"Accept-Encoding": "br"})
-        fresh = write_then_fresh(http, rounds)
+        fresh: list[float] = []
+        fresh_httpx: list[float] = []
+        with lean(http) as client:
+            for _ in range(rounds // 10):  # alternating, ten rounds each: the same load
+                fresh += write_then_fresh(client.fetch, 10)
+                fresh_httpx += write_then_fresh(through_httpx(http), 10)
         searches = []
         for first, second in itertools.islice(itertools.combinations(WORDS, 2), rounds):
             started = time.perf_counter()
@@ -109,20 +138,22 @@ def measure(server: AppServer, session: str, tickets: int, rounds: int, duration
             assert found.headers["x-cache"] == "MISS"
     cached = wrk.run(server.base_url + "/tickets", duration=duration, connections=32, cpus=WRK_CPU)
     sent = [int(answer.headers["content-length"]) for answer in (plain, br)]  # as sent
-    return Scale(tickets, sent[0], sent[1], fresh, searches, cached)
+    return Scale(tickets, sent[0], sent[1], fresh, fresh_httpx, searches, cached)
 
 
-def write_then_fresh(http: httpx.Client, rounds: int) -> list[float]:
-    """ms of each status change (a plain form POST) and the list read that shows it."""
+def write_then_fresh(fetch: Fetch, rounds: int) -> list[float]:
+    """ms of each status change (a plain form POST) and the list read that shows it,
+    both sent by ``fetch``."""
     fresh = []
     for n in range(rounds):
-        ticket_id, status = _first_rows(http)[n % 10]
+        ticket_id, status = ROW.findall(fetch("GET", "/tickets", None)[1])[n % 10]
         target = NEXT_STATUS[status]
         started = time.perf_counter()
-        answer = http.post(f"/tickets/{ticket_id}/update", data={"status": target})
-        assert answer.status_code == 303, answer.text
-        while f'id="ticket-{ticket_id}" class="ticket-row status-{target.lower()}"' not in (
-            http.get("/tickets").text
+        answered, body = fetch("POST", f"/tickets/{ticket_id}/update", {"status": target})
+        assert answered == 303, body
+        while (
+            f'id="ticket-{ticket_id}" class="ticket-row status-{target.lower()}"'
+            not in (fetch("GET", "/tickets", None)[1])
         ):
             pass  # the first GET is fresh; any other would be a stale read
         fresh.append((time.perf_counter() - started) * 1000)
@@ -184,6 +215,7 @@ def run(sizes: list[int], rounds: int, duration: int, writes: int) -> None:
     print()
     print(
         f"{'tickets':>9} {'page B':>8} {'page br B':>10} {'write->fresh p50':>17} {'p90':>7}"
+        f" {'httpx w->f p50':>15}"
         f" {'search p50':>11} {'p90':>7} {'cached req/s':>13} {'x 100':>6}"
         f" {'PostgreSQL w->f p50':>20} {'p90':>7}"
     )
@@ -192,6 +224,7 @@ def run(sizes: list[int], rounds: int, duration: int, writes: int) -> None:
         print(
             f"{row.tickets:>9,} {row.page_bytes:>8,} {row.page_br_bytes:>10,}"
             f" {statistics.median(row.fresh_ms):>14.2f} ms {p(row.fresh_ms, 90):>7.2f}"
+            f" {statistics.median(row.fresh_httpx_ms):>12.2f} ms"
             f" {statistics.median(row.search_ms):>8.2f} ms {p(row.search_ms, 90):>7.2f}"
             f" {row.cached.requests_per_s:>13,.0f} {ratio:>6.2f}"
             f" {_p50_p90(row.postgres_fresh_ms)}"
@@ -201,7 +234,8 @@ def run(sizes: list[int], rounds: int, duration: int, writes: int) -> None:
     on_postgres = largest.postgres_fresh_ms
     print(
         f"at {largest.tickets:,}: write->fresh p50 {statistics.median(largest.fresh_ms):.2f} ms"
-        f" on SQLite (target <= 8)"
+        f" on SQLite (target <= 8;"
+        f" {statistics.median(largest.fresh_httpx_ms):.2f} ms through httpx)"
         + (f", {statistics.median(on_postgres):.2f} ms on PostgreSQL" if on_postgres else "")
         + f"; search p50 {statistics.median(largest.search_ms):.2f} ms (target <= 20)"
     )

@@ -43,7 +43,7 @@ from app.db import Database
 from app.models import Comment, utcnow
 from app.seed import seed_many
 from bench import wrk
-from bench.scale import SERVER_CPU, WRK_CPU, _first_rows, p, write_then_fresh
+from bench.scale import SERVER_CPU, WRK_CPU, _first_rows, p, through_httpx, write_then_fresh
 from harness.app_server import AppServer
 from harness.client import sign_up
 
@@ -119,7 +119,7 @@ def measure(http: httpx.Client, rounds: int) -> dict[str, list[float]]:
         return lambda: f"assigned to {name}<" in http.get("/tickets").text
 
     return {
-        "status change": write_then_fresh(http, rounds),
+        "status change": write_then_fresh(through_httpx(http), rounds),
         "comment": rounds_of(comment, rounds),
         "assignment": rounds_of(assign, rounds),
         "rename": rounds_of(rename, rounds),
