@@ -17,6 +17,8 @@ aiosqlite's thread (as before app/sqlite_driver.py ran reads on the loop's
 thread), and the two sides' figures with their ratio, taken in this one run.
 ``--unfrozen-too``: every other round with what start-up made back in the
 garbage collector's scans (as before app/process.py froze it), the same way;
+``--young-700-too``: every other round with the young generation collected
+every 700 allocations (CPython's default, as before app/process.py), the same way;
 ``--insert-trips-too``: every other round with each INSERT making its trip
 (as before app/sqlite_driver.py ran one row's INSERT in a write here).
 ``--hashed-parts-too``: every other round with each entry's ETag made with
@@ -108,6 +110,18 @@ def unfrozen() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def young_at_700() -> Iterator[None]:
+    """The young generation collected every 700 allocations, CPython's default
+    (as before app/process.py widened it)."""
+    widened = gc.get_threshold()
+    gc.set_threshold(700, *widened[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*widened)
+
+
+@contextlib.contextmanager
 def insert_trips() -> Iterator[None]:
     """Every INSERT makes its trip to aiosqlite's thread."""
     with patch.object(sqlite_driver, "inserts_here", lambda sql: False):
@@ -151,6 +165,7 @@ def personal_q5() -> Iterator[None]:
 OTHER_SIDES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "all trips": all_trips,
     "unfrozen": unfrozen,
+    "young at 700": young_at_700,
     "insert trips": insert_trips,
     "hashed parts": hashed_parts,
     "chained globals": chained_globals,
@@ -231,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     sides = parser.add_mutually_exclusive_group()
     sides.add_argument("--trips-too", action="store_true", help="alternate with all trips")
     sides.add_argument("--unfrozen-too", action="store_true", help="alternate, unfrozen")
+    sides.add_argument("--young-700-too", action="store_true", help="alternate, gen0 at 700")
     sides.add_argument("--insert-trips-too", action="store_true", help="alternate, INSERT trips")
     sides.add_argument("--hashed-parts-too", action="store_true", help="alternate, every ETag")
     sides.add_argument("--chained-globals-too", action="store_true", help="alternate, ChainMap")
@@ -238,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-pages", action="store_true", help="every page as if never read")
     args = parser.parse_args(argv)
     chosen = {"all trips": args.trips_too, "unfrozen": args.unfrozen_too}
+    chosen["young at 700"] = args.young_700_too
     chosen["insert trips"] = args.insert_trips_too
     chosen["hashed parts"] = args.hashed_parts_too
     chosen["chained globals"] = args.chained_globals_too
