@@ -19,6 +19,8 @@ thread), and the two sides' figures with their ratio, taken in this one run.
 garbage collector's scans (as before app/process.py froze it), the same way;
 ``--young-700-too``: every other round with the young generation collected
 every 700 allocations (CPython's default, as before app/process.py), the same way;
+``--first-write-trips-too``: every other round with a transaction's first
+write making its trip (as before app/sqlite_driver.py tried one row's here);
 ``--insert-trips-too``: every other round with each INSERT making its trip
 (as before app/sqlite_driver.py ran one row's INSERT in a write here).
 ``--hashed-parts-too``: every other round with each entry's ETag made with
@@ -95,6 +97,7 @@ def all_trips() -> Iterator[None]:
     with (
         patch.object(sqlite_driver, "reads_here", lambda sql: False),
         patch.object(sqlite_driver, "inserts_here", lambda sql: False),
+        patch.object(sqlite_driver, "first_write_here", lambda sql: False),
     ):
         yield
 
@@ -119,6 +122,13 @@ def young_at_700() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*widened)
+
+
+@contextlib.contextmanager
+def first_write_trips() -> Iterator[None]:
+    """A transaction's first write makes its trip, whatever it writes."""
+    with patch.object(sqlite_driver, "first_write_here", lambda sql: False):
+        yield
 
 
 @contextlib.contextmanager
@@ -166,6 +176,7 @@ OTHER_SIDES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = 
     "all trips": all_trips,
     "unfrozen": unfrozen,
     "young at 700": young_at_700,
+    "first write trips": first_write_trips,
     "insert trips": insert_trips,
     "hashed parts": hashed_parts,
     "chained globals": chained_globals,
@@ -247,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     sides.add_argument("--trips-too", action="store_true", help="alternate with all trips")
     sides.add_argument("--unfrozen-too", action="store_true", help="alternate, unfrozen")
     sides.add_argument("--young-700-too", action="store_true", help="alternate, gen0 at 700")
+    sides.add_argument("--first-write-trips-too", action="store_true", help="alternate, trip")
     sides.add_argument("--insert-trips-too", action="store_true", help="alternate, INSERT trips")
     sides.add_argument("--hashed-parts-too", action="store_true", help="alternate, every ETag")
     sides.add_argument("--chained-globals-too", action="store_true", help="alternate, ChainMap")
@@ -255,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = {"all trips": args.trips_too, "unfrozen": args.unfrozen_too}
     chosen["young at 700"] = args.young_700_too
+    chosen["first write trips"] = args.first_write_trips_too
     chosen["insert trips"] = args.insert_trips_too
     chosen["hashed parts"] = args.hashed_parts_too
     chosen["chained globals"] = args.chained_globals_too
