@@ -21,6 +21,8 @@ garbage collector's scans (as before app/process.py froze it), the same way;
 every 700 allocations (CPython's default, as before app/process.py), the same way;
 ``--first-write-trips-too``: every other round with a transaction's first
 write making its trip (as before app/sqlite_driver.py tried one row's here);
+``--built-statements-too``: every other round with the list window's SELECT
+built for each read (as before app/tickets/queries.py kept it built);
 ``--insert-trips-too``: every other round with each INSERT making its trip
 (as before app/sqlite_driver.py ran one row's INSERT in a write here).
 ``--hashed-parts-too``: every other round with each entry's ETag made with
@@ -67,6 +69,7 @@ from app.cache.holes import Assembled
 from app.main import create_app
 from app.seed import seed_many
 from app.settings import Settings
+from app.tickets import queries
 from bench.scale import NEXT_STATUS, ROW, p
 from harness.client import sign_up_async
 
@@ -132,6 +135,13 @@ def first_write_trips() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def built_statements() -> Iterator[None]:
+    """Each window's SELECT built for its read (as before app/tickets/queries.py kept them)."""
+    with patch.object(queries, "_window_statement", queries._window_statement.__wrapped__):
+        yield
+
+
+@contextlib.contextmanager
 def insert_trips() -> Iterator[None]:
     """Every INSERT makes its trip to aiosqlite's thread."""
     with patch.object(sqlite_driver, "inserts_here", lambda sql: False):
@@ -177,6 +187,7 @@ OTHER_SIDES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = 
     "unfrozen": unfrozen,
     "young at 700": young_at_700,
     "first write trips": first_write_trips,
+    "built statements": built_statements,
     "insert trips": insert_trips,
     "hashed parts": hashed_parts,
     "chained globals": chained_globals,
@@ -259,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     sides.add_argument("--unfrozen-too", action="store_true", help="alternate, unfrozen")
     sides.add_argument("--young-700-too", action="store_true", help="alternate, gen0 at 700")
     sides.add_argument("--first-write-trips-too", action="store_true", help="alternate, trip")
+    sides.add_argument("--built-statements-too", action="store_true", help="alternate, built")
     sides.add_argument("--insert-trips-too", action="store_true", help="alternate, INSERT trips")
     sides.add_argument("--hashed-parts-too", action="store_true", help="alternate, every ETag")
     sides.add_argument("--chained-globals-too", action="store_true", help="alternate, ChainMap")
@@ -268,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {"all trips": args.trips_too, "unfrozen": args.unfrozen_too}
     chosen["young at 700"] = args.young_700_too
     chosen["first write trips"] = args.first_write_trips_too
+    chosen["built statements"] = args.built_statements_too
     chosen["insert trips"] = args.insert_trips_too
     chosen["hashed parts"] = args.hashed_parts_too
     chosen["chained globals"] = args.chained_globals_too

@@ -16,6 +16,8 @@ from starlette.applications import Starlette
 from app.models import Ticket, TicketStatus, User
 from app.seed import seed_many
 from app.settings import Settings
+from app.tickets import queries
+from app.tickets.filters import ListQuery
 from tests.helpers import HTMX, add_ticket, count_row_renders
 
 ROW = re.compile(r'<li id="ticket-([0-9a-f-]+)" class="ticket-row')
@@ -313,3 +315,22 @@ async def test_a_page_of_rows_by_many_people_names_each_and_renders(
 
     assert page.status_code == 200 and len(rows(page.text)) == 50
     assert "Person 98" in page.text and again.headers["x-cache"] == "HIT"
+
+
+async def test_a_window_s_select_is_built_once_and_a_search_leaves_it_as_built(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """A window's statement is kept built for its next read; a search adds its
+    words to a copy (the kept one never holds anybody's words)."""
+    await add_ticket(app, title="Cafe menu")
+    queries._window_statement.cache_clear()
+    base = ListQuery(status=TicketStatus.OPEN)
+
+    assert (await client.get("/tickets?status=OPEN")).status_code == 200
+    assert (await client.get("/tickets?status=OPEN&q=cafe")).status_code == 200
+    kept = queries._window_statement(base)
+
+    assert queries._window_statement.cache_info().hits >= 2  # the search's, and this one
+    assert "MATCH" not in str(kept) and "search_vector" not in str(kept)
+    searched = rows((await client.get("/tickets?status=OPEN&q=cafe")).text)
+    assert len(searched) == 1

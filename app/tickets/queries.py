@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, or_, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import search
 from app.deps.reads import Reads
 from app.models import Comment, DeletedTicket, Ticket, TicketCount, TicketStatus, User
 from app.tickets.filters import MAX_WINDOW, NOBODY, WINDOW_SIZE, Cursor, ListQuery
 from app.tickets.sorts import Sort
+
+# Window statements kept built (``_window_statement``): the lists people read
+# most (each status, sort and assignee's first window), and recent cursors.
+STATEMENTS_KEPT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,20 @@ class TicketWindow:
 
 async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketWindow:
     """One window of a list in its sort, by keyset: no OFFSET, no count."""
+    limit = WINDOW_SIZE if query.until is None else MAX_WINDOW
+    statement = _window_statement(replace(query, words=()) if query.words else query)
+    if query.words:
+        statement = statement.where(_matching(session, query, limit + 1))
+    rows = list(await session.exec(statement))
+    more = len(rows) > limit
+    return TicketWindow(rows[:limit], Cursor.of(rows[limit - 1], query.sort) if more else None)
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _window_statement(query: ListQuery) -> SelectOfScalar[Ticket]:
+    """The SELECT of a window of ``query`` (its words aside), built once while
+    it is asked: building one took longer than running it from SQLAlchemy's
+    compiled cache, and a list's first window is asked again after every write."""
     keys = _sort_keys(query.sort)
     statement = select(Ticket).order_by(*(key.desc() for key in keys))
     if query.status is not None:
@@ -34,16 +54,11 @@ async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketWindow:
         statement = statement.where(col(Ticket.assignee_id).is_(None))
     elif query.assignee is not None:
         statement = statement.where(col(Ticket.assignee_id) == query.assignee)
-    limit = WINDOW_SIZE if query.until is None else MAX_WINDOW
-    if query.words:
-        statement = statement.where(_matching(session, query, limit + 1))
     if query.cursor is not None:
         statement = statement.where(_after(keys, query.cursor))
     if query.until is not None:
         statement = statement.where(~_after(keys, query.until))
-    rows = list(await session.exec(statement.limit(limit + 1)))
-    more = len(rows) > limit
-    return TicketWindow(rows[:limit], Cursor.of(rows[limit - 1], query.sort) if more else None)
+    return statement.limit((WINDOW_SIZE if query.until is None else MAX_WINDOW) + 1)
 
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
