@@ -10,7 +10,8 @@ own schema), on the same CPU, and the rounds alternate between them (ABBA),
 so drift in the machine's load falls on both alike. Two figures:
 
 - write -> fresh: what ``bench.scale`` times, a status change (plain form
-  POST) then ``GET /tickets``, which must show it (one row rendered);
+  POST) then ``GET /tickets``, which must show it (one row rendered), with
+  its lean client;
 - full render: the next window of the list, walking its cursor from the
   newest ticket down, so each is a MISS whose 50 rows were never rendered.
 
@@ -36,7 +37,8 @@ from pathlib import Path
 import httpx
 
 from app.settings import ROOT
-from bench.scale import NEXT_STATUS, ROW, SERVER_CPU, p
+from bench.plain import Plain
+from bench.scale import SERVER_CPU, lean, p, write_then_fresh
 from harness.app_server import AppServer
 from harness.client import sign_up
 
@@ -66,18 +68,6 @@ def seed(root: Path, url: str, tickets: int) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def write_then_fresh(http: httpx.Client, rounds: int, into: list[float]) -> None:
-    for n in range(rounds):
-        ticket_id, status = ROW.findall(http.get("/tickets").text)[n % 10]
-        target = NEXT_STATUS[status]
-        started = time.perf_counter()
-        assert http.post(f"/tickets/{ticket_id}/update", data={"status": target}).status_code == 303
-        page = http.get("/tickets").text
-        into.append((time.perf_counter() - started) * 1000)
-        shown = f'id="ticket-{ticket_id}" class="ticket-row status-{target.lower()}"'
-        assert shown in page, "the first read after a write was stale"
 
 
 class Walk:
@@ -112,7 +102,7 @@ def run(revision: str, tickets: int, rounds: int, alternations: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, checkout(revision, Path(tmp) / "other") as other:
         sides = {"this checkout": ROOT, revision: other}
         servers: dict[str, AppServer] = {}
-        clients: dict[str, httpx.Client] = {}
+        clients: dict[str, Plain] = {}
         walks: dict[str, Walk] = {}
         times: dict[str, list[float]] = {}
         renders: dict[str, list[float]] = {}
@@ -126,20 +116,23 @@ def run(revision: str, tickets: int, rounds: int, alternations: int) -> None:
                     cpus=SERVER_CPU,
                     root=root,
                 ).start()
-                clients[name] = httpx.Client(base_url=servers[name].base_url, timeout=30)
-                sign_up(clients[name])  # the session the writes are made with
-                write_then_fresh(clients[name], WARM_ROUNDS, [])
+                with httpx.Client(base_url=servers[name].base_url, timeout=30) as http:
+                    sign_up(http)  # the session the writes are made with
+                    clients[name] = lean(http)
+                write_then_fresh(clients[name].fetch, WARM_ROUNDS)
                 walks[name] = Walk(httpx.Client(base_url=servers[name].base_url, timeout=30))
                 walks[name].render(WARM_ROUNDS, [])
                 times[name], renders[name] = [], []
             names = list(sides)
             for turn in range(alternations):
                 for name in names if turn % 2 == 0 else names[::-1]:
-                    write_then_fresh(clients[name], rounds, times[name])
+                    times[name] += write_then_fresh(clients[name].fetch, rounds)
                     walks[name].render(rounds, renders[name])
         finally:
-            for client in [*clients.values(), *(walk.http for walk in walks.values())]:
+            for client in clients.values():
                 client.close()
+            for walk in walks.values():
+                walk.http.close()
             for server in servers.values():
                 server.stop()
     for figure, measured in (("write -> fresh", times), ("full render", renders)):

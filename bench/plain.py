@@ -35,8 +35,16 @@ class Plain:
         if form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self.connection.request(method, path, body, headers)
-        answer = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body, headers)
+            answer = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed the connection while it was idle (uvicorn does
+            # after 5 s), before this request: once more, on a new one, as a
+            # browser does.
+            self.connection.close()
+            self.connection.request(method, path, body, headers)
+            answer = self.connection.getresponse()
         return answer.status, answer.getheader("Content-Encoding", ""), answer.read()
 
     def fetch(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
