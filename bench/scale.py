@@ -94,7 +94,11 @@ def through_httpx(http: httpx.Client) -> Fetch:
 
 def lean(http: httpx.Client) -> Plain:
     """A lean client (bench/plain.py) of ``http``'s server, with its cookies."""
-    return Plain(str(http.base_url), dict(http.cookies.items()))
+    # By the jar: a cookie set by hand beside the same one from a response
+    # (the same value) is two to httpx's mapping, which refuses to choose.
+    return Plain(
+        str(http.base_url), {cookie.name: cookie.value or "" for cookie in http.cookies.jar}
+    )
 
 
 def postgres_fresh(server_url: str, tickets: int, rounds: int, log: Path) -> list[float]:
