@@ -1,6 +1,6 @@
 """Write -> fresh in process: what a status change and the list read after it cost.
 
-    python -m bench.scale_loop 100000 [--rounds 300] [--trips-too]
+    python -m bench.scale_loop 100000 [--rounds 300] [--too SIDE] [--new-pages]
 
 Over a fresh SQLite database seeded with N tickets (app.seed), the real app
 served in process over httpx (no server, no sockets: nothing but the app's
@@ -12,26 +12,28 @@ aiosqlite's thread. Less noisy than ``bench.scale`` on a shared machine (CPU
 time is what the app spent, whoever else runs), and a loop to run py-spy or
 cProfile over.
 
-``--trips-too``: every other round with every statement making its trip to
-aiosqlite's thread (as before app/sqlite_driver.py ran reads on the loop's
-thread), and the two sides' figures with their ratio, taken in this one run.
-``--unfrozen-too``: every other round with what start-up made back in the
-garbage collector's scans (as before app/process.py froze it), the same way;
-``--young-700-too``: every other round with the young generation collected
-every 700 allocations (CPython's default, as before app/process.py), the same way;
-``--first-write-trips-too``: every other round with a transaction's first
-write making its trip (as before app/sqlite_driver.py tried one row's here);
-``--built-statements-too``: every other round with the list window's SELECT
-built for each read (as before app/tickets/queries.py kept it built);
-``--insert-trips-too``: every other round with each INSERT making its trip
-(as before app/sqlite_driver.py ran one row's INSERT in a write here).
-``--hashed-parts-too``: every other round with each entry's ETag made with
-it, by blake2b, as before (app/cache/entry.py makes it on first ask, by SHA-256);
-``--chained-globals-too``: every other round with each template's globals a
-``ChainMap`` over the environment's (Jinja's own, before app/templating.py);
-``--personal-q5-too``: every other round with a known visitor's page
-compressed at the shared body's brotli quality, 5 (as before
-app/cache/encoding.py's ``compress_for_one``), best with ``--new-pages``.
+``--too SIDE``: every other round as it was before one of these changes,
+and the two sides' figures with their ratio, taken in this one run:
+
+- ``all-trips``: every statement makes its trip to aiosqlite's thread (as
+  before app/sqlite_driver.py ran reads, then one row's writes, on the loop's);
+- ``insert-trips``: each INSERT makes its trip (as before app/sqlite_driver.py
+  ran one row's INSERT in a write on the loop's thread);
+- ``first-write-trips``: a transaction's first write makes its trip (as before
+  app/sqlite_driver.py tried one row's on the loop's thread);
+- ``unfrozen``: what start-up made is back in the garbage collector's scans
+  (as before app/process.py froze it);
+- ``young-700``: the young generation is collected every 700 allocations
+  (CPython's default, as before app/process.py widened it);
+- ``built-statements``: the list window's SELECT is built for each read (as
+  before app/tickets/queries.py kept it built);
+- ``hashed-parts``: each entry's ETag is made with it, by blake2b (as before
+  app/cache/entry.py made it on first ask, by SHA-256);
+- ``chained-globals``: each template's globals are a ``ChainMap`` over the
+  environment's (Jinja's own, before app/templating.py);
+- ``personal-q5``: a known visitor's page is compressed at the shared body's
+  brotli quality, 5 (as before app/cache/encoding.py's ``compress_for_one``),
+  best with ``--new-pages``.
 
 ``--new-pages``: every round's page read as if nobody had read it before
 (``Holes.assembled`` keeps nothing), as in a tracker whose writes do not come
@@ -183,15 +185,15 @@ def personal_q5() -> Iterator[None]:
 
 
 OTHER_SIDES: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
-    "all trips": all_trips,
+    "all-trips": all_trips,
+    "insert-trips": insert_trips,
+    "first-write-trips": first_write_trips,
     "unfrozen": unfrozen,
-    "young at 700": young_at_700,
-    "first write trips": first_write_trips,
-    "built statements": built_statements,
-    "insert trips": insert_trips,
-    "hashed parts": hashed_parts,
-    "chained globals": chained_globals,
-    "personal q5": personal_q5,
+    "young-700": young_at_700,
+    "built-statements": built_statements,
+    "hashed-parts": hashed_parts,
+    "chained-globals": chained_globals,
+    "personal-q5": personal_q5,
 }
 
 
@@ -265,28 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("tickets", type=int, help="tickets seeded, e.g. 100000")
     parser.add_argument("--rounds", type=int, default=300, help="rounds (per side)")
-    sides = parser.add_mutually_exclusive_group()
-    sides.add_argument("--trips-too", action="store_true", help="alternate with all trips")
-    sides.add_argument("--unfrozen-too", action="store_true", help="alternate, unfrozen")
-    sides.add_argument("--young-700-too", action="store_true", help="alternate, gen0 at 700")
-    sides.add_argument("--first-write-trips-too", action="store_true", help="alternate, trip")
-    sides.add_argument("--built-statements-too", action="store_true", help="alternate, built")
-    sides.add_argument("--insert-trips-too", action="store_true", help="alternate, INSERT trips")
-    sides.add_argument("--hashed-parts-too", action="store_true", help="alternate, every ETag")
-    sides.add_argument("--chained-globals-too", action="store_true", help="alternate, ChainMap")
-    sides.add_argument("--personal-q5-too", action="store_true", help="alternate, brotli 5")
+    parser.add_argument(
+        "--too", choices=list(OTHER_SIDES), help="alternate with rounds as before this change"
+    )
     parser.add_argument("--new-pages", action="store_true", help="every page as if never read")
     args = parser.parse_args(argv)
-    chosen = {"all trips": args.trips_too, "unfrozen": args.unfrozen_too}
-    chosen["young at 700"] = args.young_700_too
-    chosen["first write trips"] = args.first_write_trips_too
-    chosen["built statements"] = args.built_statements_too
-    chosen["insert trips"] = args.insert_trips_too
-    chosen["hashed parts"] = args.hashed_parts_too
-    chosen["chained globals"] = args.chained_globals_too
-    chosen["personal q5"] = args.personal_q5_too
-    other = next((name for name, asked in chosen.items() if asked), None)
-    run(args.tickets, args.rounds, other, args.new_pages)
+    run(args.tickets, args.rounds, args.too, args.new_pages)
     return 0
 
 
