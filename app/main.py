@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
-from app.accounts.passwords import HashSlots
+from app.accounts.passwords import HashSlots, Passwords
 from app.accounts.permissions import SignInFirst, sign_in_first
 from app.accounts.routes import routes as account_routes
 from app.accounts.viewer import Remembered
@@ -189,5 +189,6 @@ def create_app(settings: Settings | None = None, *, events: EventBroker | None =
     app.state.events = events
     app.state.viewers = viewers
     app.state.hash_slots = HashSlots(settings.hash_concurrency)  # Argon2 at once, at most
+    app.state.passwords = Passwords(settings.password_hashing)
     app.state.proxies = TrustedProxies(settings.trusted_proxies, settings.edge_secret)
     return app

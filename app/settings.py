@@ -46,6 +46,9 @@ class Settings:
     # Password hashes (Argon2, 64 MiB each) running at once in a process; a
     # sign-up or login past it gets 503 at once (app/accounts/passwords.py).
     hash_concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # The Argon2 parameters passwords are hashed with: "standard", or
+    # "cheapest" for test suites alone (app/accounts/passwords.py, HASHINGS).
+    password_hashing: str = "standard"
     # Proxies whose X-Forwarded-For is believed (addresses or networks), besides
     # the edge that proves itself with EDGE_SECRET (app/clients.py).
     trusted_proxies: tuple[str, ...] = ()
@@ -64,6 +67,7 @@ class Settings:
             edge_secret=edge_secret_of(env),
             cache_verify_rate=_rate(env.get("CACHE_VERIFY_RATE")),
             hash_concurrency=int(env.get("HASH_CONCURRENCY") or defaults.hash_concurrency),
+            password_hashing=env.get("PASSWORD_HASHING") or defaults.password_hashing,
             trusted_proxies=_names(env.get("TRUSTED_PROXIES")),
         )
 

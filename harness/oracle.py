@@ -150,8 +150,13 @@ class Twins:
         without that a signed-out cookie would stay someone's there for up
         to a second. It stores nothing else that an invalidation could move.
         """
-        cached = create_app(Settings(database_url=database_url, cache_url=cache_url))
-        oracle = create_app(Settings(database_url=database_url, cache_url="off"))
+        hashing = Settings.from_env().password_hashing  # (the suite's: tests/conftest.py)
+        cached = create_app(
+            Settings(database_url=database_url, cache_url=cache_url, password_hashing=hashing)
+        )
+        oracle = create_app(
+            Settings(database_url=database_url, cache_url="off", password_hashing=hashing)
+        )
         assert isinstance(oracle.state.cache.store, OffStore)
         cached.state.cache.on_invalidate(oracle.state.viewers.forget)
         async with AsyncExitStack() as stack:

@@ -36,6 +36,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # Every edge a test starts (harness.servers.EdgeServer, scripts/run)
     # compiles its VCL unoptimised: the same VCL, a second less per start.
     os.environ.setdefault("EDGE_QUICK_BUILD", "1")
+    # Every app a test starts hashes passwords with Argon2's cheapest
+    # parameters (the servers read it from here, the in-process apps from the
+    # settings below): the standard ones cost ~0.2 s of CPU per sign-up and
+    # login, about a minute of each pass. tests/test_passwords.py runs them.
+    os.environ.setdefault("PASSWORD_HASHING", "cheapest")
 
 
 @pytest.fixture
@@ -67,7 +72,11 @@ def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 async def settings(tmp_path: Path, schema_template: str) -> AsyncIterator[Settings]:
     async with own_database(tmp_path, schema_template) as url:
-        yield Settings(database_url=url, cache_url=own_cache_url())
+        yield Settings(
+            database_url=url,
+            cache_url=own_cache_url(),
+            password_hashing=Settings.from_env().password_hashing,
+        )
 
 
 @pytest.fixture

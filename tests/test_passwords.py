@@ -40,7 +40,7 @@ class Watched:
     settled rows) is not a request's: on a loaded machine one can overlap a hash."""
 
     def __init__(self, app: Starlette, *, hold: bool = False) -> None:
-        self.real = passwords._hasher
+        self.real = app.state.passwords._hasher
         self.holders: dict[int, asyncio.Task[Any] | None] = {}  # connection -> task
         pool = app.state.db.engine.sync_engine.pool
         event.listen(pool, "checkout", self._out)
@@ -78,7 +78,7 @@ async def test_no_connection_is_held_while_hashing(
     app: Starlette, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     watched = Watched(app)
-    monkeypatch.setattr(passwords, "_hasher", watched)
+    monkeypatch.setattr(app.state.passwords, "_hasher", watched)
     async with app_client(app) as visitor:
         signed_up = await sign_up(visitor)
         visitor.cookies.clear()
@@ -122,7 +122,7 @@ async def test_while_one_hash_runs_the_burst_gets_503_at_once(
     async with app_client(one_slot) as visitor:
         await sign_up(visitor)
     watched = Watched(one_slot, hold=True)
-    monkeypatch.setattr(passwords, "_hasher", watched)
+    monkeypatch.setattr(one_slot.state.passwords, "_hasher", watched)
     async with app_client(one_slot, "10.0.0.1") as first, app_client(one_slot, "10.0.0.2") as rest:
         running = asyncio.create_task(first.post("/login", data=WRONG))
         assert await asyncio.to_thread(watched.started.wait, 30)  # its hash holds the slot
@@ -140,16 +140,35 @@ def test_a_size_below_one_is_refused() -> None:
         passwords.HashSlots(0)
 
 
-def test_the_decoy_costs_what_a_password_of_an_account_costs(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_decoy_costs_what_a_password_of_an_account_costs() -> None:
     """A wrong email is verified against a decoy made with the hasher's own
     parameters; one made with others is made again on first use."""
-    assert not passwords._hasher.check_needs_rehash(passwords._decoy())
+    standard = passwords.Passwords()
+    assert not standard._hasher.check_needs_rehash(standard.decoy())
+    assert standard.decoy() == passwords._MADE_DECOY
 
-    monkeypatch.setattr(passwords, "_decoys", [])
-    remade = passwords._decoy()
+    cheapest = passwords.Passwords("cheapest")
+    remade = cheapest.decoy()
 
     assert remade != passwords._MADE_DECOY
-    assert passwords._decoy() is remade  # made once
-    assert passwords._hasher.verify(remade, "no account has this password")
+    assert cheapest.decoy() is remade  # made once
+    assert cheapest._hasher.verify(remade, "no account has this password")
+    assert not cheapest._hasher.check_needs_rehash(remade)
+
+
+async def test_the_standard_hashing_is_argon2_s_defaults_and_works() -> None:
+    """What a server hashes with unless told: RFC 9106's low-memory profile
+    (64 MiB, 3 passes, 4 lanes), argon2-cffi's default. The suite's apps hash
+    with the cheapest (tests/conftest.py): this is where the real cost runs."""
+    standard = passwords.Passwords(Settings().password_hashing)
+    stored = await standard.hash("a long enough password")
+
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert await standard.verify(stored, "a long enough password")
+    assert not await standard.verify(stored, "another password")
+    assert not await standard.verify(None, "a long enough password")  # against the decoy
+
+
+def test_an_unknown_hashing_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="PASSWORD_HASHING must be one of standard, cheapest"):
+        create_app(Settings.from_env({"PASSWORD_HASHING": "fast"}))

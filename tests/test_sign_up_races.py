@@ -13,7 +13,6 @@ import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
 
-from app.accounts import routes
 from app.accounts.people import EmailTaken, add_person
 from app.main import create_app
 from app.models import User
@@ -25,14 +24,14 @@ from tests.helpers import app_client, sign_up
 async def racing(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Starlette]:
     """The app, whose sign-ups each wait for the other once checked and hashed."""
     barrier = asyncio.Barrier(2)
-    real = routes.hash_password
+    app = create_app(dataclasses.replace(settings, hash_concurrency=2))
+    real = app.state.passwords.hash
 
     async def hash_when_both_are_here(password: str) -> str:
         await asyncio.wait_for(barrier.wait(), 30)
-        return await real(password)
+        return str(await real(password))
 
-    monkeypatch.setattr(routes, "hash_password", hash_when_both_are_here)
-    app = create_app(dataclasses.replace(settings, hash_concurrency=2))
+    monkeypatch.setattr(app.state.passwords, "hash", hash_when_both_are_here)
     async with app.router.lifespan_context(app):
         yield app
 

@@ -1,4 +1,5 @@
-"""Passwords, hashed with Argon2id (argon2-cffi's defaults: 64 MiB, 3 passes).
+"""Passwords, hashed with Argon2id (argon2-cffi's defaults: 64 MiB, 3 passes;
+``Passwords``, one per app).
 
 A hash takes a long time and much memory by design (bench/README.md has the
 figure), so:
@@ -20,10 +21,17 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+# What a process may hash with (``PASSWORD_HASHING``): argon2-cffi's defaults
+# (RFC 9106's low-memory profile), or its cheapest parameters, which protect
+# nothing and are for test suites alone (tests/conftest.py), where the
+# defaults' ~0.18 s of CPU per sign-up and login added up to minutes.
+HASHINGS = {
+    "standard": PasswordHasher,
+    "cheapest": lambda: PasswordHasher.from_parameters(profiles.CHEAPEST),
+}
 
 # Verified when the email has no account, so that a wrong email costs what a
 # wrong password does (no timing tells which emails have accounts). What it
@@ -34,14 +42,39 @@ _MADE_DECOY = (
     "$argon2id$v=19$m=65536,t=3,p=4$X4ASCSRy/u/TUc484VJ9sg$"
     "aqWYKvdyNhfB9FaXWIFrTkt/icGsD20m22lhhTTcdsM"
 )  # PasswordHasher().hash("no account has this password"), argon2-cffi 25.1
-_decoys = [_MADE_DECOY] if not _hasher.check_needs_rehash(_MADE_DECOY) else []
 
 
-def _decoy() -> str:
-    """The decoy hash, made by the first call that needs it if the one above is out of date."""
-    if not _decoys:
-        _decoys.append(_hasher.hash("no account has this password"))
-    return _decoys[0]
+class Passwords:
+    """Hashing and checking passwords, with one ``HASHINGS`` choice's parameters."""
+
+    def __init__(self, hashing: str = "standard") -> None:
+        if hashing not in HASHINGS:
+            raise ValueError(
+                f"PASSWORD_HASHING must be one of {', '.join(HASHINGS)}, got {hashing!r}"
+            )
+        self._hasher: PasswordHasher = HASHINGS[hashing]()
+        self._decoys = [_MADE_DECOY] if not self._hasher.check_needs_rehash(_MADE_DECOY) else []
+
+    def decoy(self) -> str:
+        """The decoy hash, made by the first call that needs it if the one above
+        was made with other parameters."""
+        if not self._decoys:
+            self._decoys.append(self._hasher.hash("no account has this password"))
+        return self._decoys[0]
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        """Whether ``password`` matches ``stored`` (None: no such account)."""
+
+        def verify() -> bool:
+            try:
+                return self._hasher.verify(stored or self.decoy(), password) and stored is not None
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.to_thread(verify)
 
 
 RETRY_AFTER = 1  # seconds: a hash takes a fraction of one
@@ -70,19 +103,3 @@ class HashSlots:
             yield
         finally:
             self.taken -= 1
-
-
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
-
-
-async def verify_password(stored: str | None, password: str) -> bool:
-    """Whether ``password`` matches ``stored`` (None: no such account)."""
-
-    def verify() -> bool:
-        try:
-            return _hasher.verify(stored or _decoy(), password) and stored is not None
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.to_thread(verify)

@@ -18,7 +18,7 @@ from app import paths
 from app.accounts import sessions, throttle
 from app.accounts.account import routes as account_routes
 from app.accounts.forms import PASSWORD_MIN, AccountForm, validate
-from app.accounts.passwords import RETRY_AFTER, Busy, HashSlots, hash_password, verify_password
+from app.accounts.passwords import RETRY_AFTER, Busy, HashSlots, Passwords
 from app.accounts.people import EmailTaken, add_person
 from app.clients import client_address
 from app.db import database
@@ -78,7 +78,7 @@ async def signup(request: Request) -> Response:
                 slot.enter_context(_slots(request).held())
         except (throttle.TooMany, Busy) as exc:
             return _refused(request, template, form, exc)
-        password_hash = await hash_password(form.values["password"])
+        password_hash = await _passwords(request).hash(form.values["password"])
     try:
         async with db.transaction() as session:
             user = await add_person(
@@ -109,7 +109,8 @@ async def login(request: Request) -> Response:
                 slot.enter_context(_slots(request).held())
         except (throttle.TooMany, Busy) as exc:
             return _refused(request, template, form, exc)
-        right = await verify_password(user.password_hash if user else None, form.values["password"])
+        stored = user.password_hash if user else None
+        right = await _passwords(request).verify(stored, form.values["password"])
     if not right:
         form.errors["form"] = "Wrong email or password."
         return _page(request, template, form, 401)
@@ -123,6 +124,11 @@ async def login(request: Request) -> Response:
 def _slots(request: Request) -> HashSlots:
     slots: HashSlots = request.app.state.hash_slots
     return slots
+
+
+def _passwords(request: Request) -> Passwords:
+    passwords: Passwords = request.app.state.passwords
+    return passwords
 
 
 async def logout(request: Request) -> Response:
