@@ -10,9 +10,9 @@ wrk on CPU 1), one row:
 - write -> fresh: a status change (plain form POST) then ``GET /tickets``
   until it shows the change (the first GET does: invalidation precedes the
   answer), its body decoded, p50 and p90 of the whole round; sent by a lean
-  client (bench/plain.py), as a browser's costs next to nothing, and again
-  through httpx, whose own ~0.5 ms a request the figure would count as the
-  app's (both in this run, alternating);
+  client (bench/plain.py), as a browser's network stack costs next to
+  nothing, and again through httpx, whose own ~0.5 ms a request the figure
+  would count as the app's (both in this run, alternating);
 - search: ``GET /tickets?q=...`` of distinct realistic queries, each a MISS
   (uncached), p50 and p90;
 - cached: wrk on ``GET /tickets`` (HIT), req/s, against the same at 100 tickets;
