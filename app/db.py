@@ -165,11 +165,15 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
         connection.create_function(name, arity, function, deterministic=True)
     cursor = connection.cursor()
     # busy_timeout makes a second writer wait for the lock instead of failing
-    # at once; set first, so that the switch to WAL (which needs the lock when
-    # another process is creating the file) waits too. WAL lets readers go on
-    # while a write commits.
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # at once. The switch to WAL needs the file to itself while another
+    # process is creating it, converting it or checkpointing it at its close:
+    # on a loaded machine that outlasted a write's wait, and a start failed
+    # with "database is locked" (tests/test_migrations.py), so it waits as
+    # long as a start waits for migrations. WAL lets readers go on while a
+    # write commits.
+    cursor.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -209,6 +209,34 @@ async def test_a_start_waits_out_another_process_migrating_longer_than_a_writes_
         await db.close()
 
 
+async def test_a_start_waits_out_another_process_holding_the_file_longer_than_a_writes_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before WAL, another process creating the file (or converting it, or
+    checkpointing it as it closes) holds it whole: a new connection's switch to
+    WAL waits for it as a start waits for migrations, not a write's 50 ms."""
+    path = tmp_path / "held.db"
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 50)
+    other = sqlite3.connect(path, isolation_level=None)  # no WAL yet: a rollback journal
+    other.execute("CREATE TABLE made_first (x)")
+    other.execute("BEGIN EXCLUSIVE")
+    db = Database(sqlite_url(path))
+    try:
+        start = asyncio.create_task(db.create_schema())
+        done, _ = await asyncio.wait([start], timeout=0.5)  # ten times a write's wait
+        assert not done, "the start gave up while the other process held the file"
+        other.execute("COMMIT")
+        await start
+        assert await revision(db) == HEAD
+        async with db.engine.connect() as connection:
+            waits = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
+            mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
+        assert (waits, mode) == (50, "wal")  # a write's wait again, once in WAL
+    finally:
+        other.close()
+        await db.close()
+
+
 async def test_every_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
     db = Database(sqlite_url(tmp_path / "roundtrip.db"))
     try:
