@@ -39,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Every app a test starts hashes passwords with Argon2's cheapest
     # parameters (the servers read it from here, the in-process apps from the
     # settings below): the standard ones cost ~0.2 s of CPU per sign-up and
-    # login, about a minute of each pass. tests/test_passwords.py runs them.
+    # login, about a minute of CPU a pass. tests/test_passwords.py runs them.
     os.environ.setdefault("PASSWORD_HASHING", "cheapest")
 
 
