@@ -198,15 +198,21 @@ async def test_a_start_waits_out_another_process_migrating_longer_than_a_writes_
     other.execute("BEGIN IMMEDIATE")  # another process, in the middle of migrating
     db = Database(sqlite_url(path))
     try:
-        start = asyncio.create_task(db.create_schema())
-        done, _ = await asyncio.wait([start], timeout=0.5)  # ten times a write's wait
-        assert not done, "the start gave up while the other process held the lock"
-        other.execute("COMMIT")
-        await start
-        assert await revision(db) == HEAD
+        await _start_outwaits(db, other)
     finally:
         other.close()
         await db.close()
+
+
+async def _start_outwaits(db: Database, other: sqlite3.Connection) -> None:
+    """``db`` starts while ``other`` holds the file or its lock for ten times a
+    write's wait (then commits): it waits, then migrates to HEAD."""
+    start = asyncio.create_task(db.create_schema())
+    done, _ = await asyncio.wait([start], timeout=0.5)
+    assert not done, "the start gave up while the other process held the file"
+    other.execute("COMMIT")
+    await start
+    assert await revision(db) == HEAD
 
 
 async def test_a_start_waits_out_another_process_holding_the_file_longer_than_a_writes_wait(
@@ -222,12 +228,7 @@ async def test_a_start_waits_out_another_process_holding_the_file_longer_than_a_
     other.execute("BEGIN EXCLUSIVE")
     db = Database(sqlite_url(path))
     try:
-        start = asyncio.create_task(db.create_schema())
-        done, _ = await asyncio.wait([start], timeout=0.5)  # ten times a write's wait
-        assert not done, "the start gave up while the other process held the file"
-        other.execute("COMMIT")
-        await start
-        assert await revision(db) == HEAD
+        await _start_outwaits(db, other)
         async with db.engine.connect() as connection:
             waits = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
             mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one()

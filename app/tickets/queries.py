@@ -32,7 +32,7 @@ class TicketWindow:
 
 async def list_tickets(session: AsyncSession, query: ListQuery) -> TicketWindow:
     """One window of a list in its sort, by keyset: no OFFSET, no count."""
-    limit = WINDOW_SIZE if query.until is None else MAX_WINDOW
+    limit = _window_size(query)
     statement = _window_statement(replace(query, words=()) if query.words else query)
     if query.words:
         statement = statement.where(_matching(session, query, limit + 1))
@@ -58,7 +58,12 @@ def _window_statement(query: ListQuery) -> SelectOfScalar[Ticket]:
         statement = statement.where(_after(keys, query.cursor))
     if query.until is not None:
         statement = statement.where(~_after(keys, query.until))
-    return statement.limit((WINDOW_SIZE if query.until is None else MAX_WINDOW) + 1)
+    return statement.limit(_window_size(query) + 1)  # one more: whether a next window exists
+
+
+def _window_size(query: ListQuery) -> int:
+    """Rows a window shows: a page's, or up to its last row's (``until``)."""
+    return WINDOW_SIZE if query.until is None else MAX_WINDOW
 
 
 async def get_ticket(session: AsyncSession, ticket_id: str) -> Ticket | None:
