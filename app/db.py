@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -14,6 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import PoolResetState
+from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
@@ -43,6 +46,7 @@ class Outbox(Protocol):
 MIGRATION_LOCK = 0x7469636B657473
 BUSY_TIMEOUT_MS = 5_000  # how long a SQLite write waits for another's lock
 MIGRATION_WAIT_MS = 120_000  # how long a starting process waits for another's migrations
+WAL_RETRY_S = 0.01  # between tries of a switch to WAL that another process refused
 
 # Alembic keeps its running migration in module globals (alembic.context,
 # alembic.op): two migrations interleaved on one event loop, even of two
@@ -165,17 +169,36 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
         connection.create_function(name, arity, function, deterministic=True)
     cursor = connection.cursor()
     # busy_timeout makes a second writer wait for the lock instead of failing
-    # at once. The switch to WAL needs the file to itself while another
-    # process is creating it, converting it or checkpointing it at its close:
-    # on a loaded machine that outlasted a write's wait, and a start failed
-    # with "database is locked" (tests/test_migrations.py), so it waits as
-    # long as a start waits for migrations. WAL lets readers go on while a
-    # write commits.
+    # at once. WAL lets readers go on while a write commits.
     cursor.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (kept in the file: a no-op once it is), waiting
+    as long as a start waits for migrations.
+
+    The switch needs the file to itself while another process is creating
+    it, converting it or checkpointing it at its close: on a loaded machine
+    that outlasted a write's wait (busy_timeout waits for it). And while
+    another process converting it holds its write lock, SQLite answers
+    "database is locked" at once, without waiting busy_timeout (waiting there
+    could deadlock): three apps starting at once on a new file, one of them
+    failed that way about once in fifty (tests/test_migrations.py). So a
+    refused switch is tried again until the deadline.
+    """
+    deadline = time.monotonic() + MIGRATION_WAIT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        await_(asyncio.sleep(WAL_RETRY_S))  # a connect event runs in SQLAlchemy's greenlet
 
 
 def database(request: Request) -> Database:

@@ -232,7 +232,7 @@ async def start_apps_at_once(url: str, count: int) -> list[tuple[int, str]]:
     results = []
     for process in processes:
         _, err = await process.communicate()
-        results.append((process.returncode or 0, err.decode()[-2000:]))
+        results.append((process.returncode or 0, err.decode()))
     return results
 
 
