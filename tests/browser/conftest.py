@@ -50,6 +50,33 @@ else:
     HAVE_PLAYWRIGHT = True
 
 CHROMIUM = "/usr/bin/chromium"
+# Features Playwright turns off (its chromiumSwitches, in the version
+# requirements.lock pins). Chromium keeps only the last --disable-features it
+# is given, so ours below repeats them: test_chromium_switches.py fails if
+# Playwright's list changes.
+PLAYWRIGHTS_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+# Chromium 156 draws the address bar's suggestions with a page of its own,
+# loaded in a renderer of its own for every window, so for every page the
+# tests open (nobody types in that bar here): a quarter of the browser's CPU
+# time in the accessibility tests (issue 25; 18.7 against 24.9 CPU-s).
+UNUSED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -58,6 +85,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-features=" + ",".join(PLAYWRIGHTS_DISABLED_FEATURES + UNUSED_FEATURES),
 ]
 FAVICON = "/favicon.ico"
 
