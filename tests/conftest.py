@@ -118,8 +118,9 @@ async def carol(app: Starlette, bob: httpx.AsyncClient) -> AsyncIterator[httpx.A
 
 
 # The longest tests (15-75 s each, most of them starting servers), begun
-# first: pytest-xdist hands tests out in this order, so a worker that draws
-# one late would leave the others idle at the end. Measured with
+# first: pytest-xdist hands tests out in this order, and a worker that drew
+# one late would leave the others idle at the end (an idle worker takes
+# tests from another's queue, not half of a running test). Measured with
 # `scripts/test --durations=30`; a test not listed keeps its place.
 LONG_FIRST = (
     "tests/cache/test_model.py",
