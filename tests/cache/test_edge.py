@@ -233,7 +233,9 @@ async def test_an_edge_that_does_not_answer_in_time_is_unavailable() -> None:
         ended.set()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    edge = Edge(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=0.2)
+    address = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    # A purge waits up to its patience (8 s unless told), a probe its timeout.
+    edge = Edge(address, timeout=0.2, patience=0.2)
     with pytest.raises(EdgeUnavailable, match="TimeoutError"):
         await edge.purge(frozenset({"t"}), soft=False)
     assert accepted.is_set()
