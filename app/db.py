@@ -187,7 +187,7 @@ def _switch_to_wal(cursor: Any) -> None:
     another process converting it holds its write lock, SQLite answers
     "database is locked" at once, without waiting busy_timeout (waiting there
     could deadlock): three apps starting at once on a new file, one of them
-    failed that way about once in fifty (tests/test_migrations.py). So a
+    failed that way about once in 35 under load (tests/test_migrations.py). So a
     refused switch is tried again until the deadline.
     """
     deadline = time.monotonic() + MIGRATION_WAIT_MS / 1000
