@@ -196,7 +196,7 @@ def _switch_to_wal(cursor: Any) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+            if not sqlite_driver.is_busy(error) or time.monotonic() > deadline:
                 raise
         await_(asyncio.sleep(WAL_RETRY_S))  # a connect event runs in SQLAlchemy's greenlet
 

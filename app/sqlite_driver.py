@@ -180,13 +180,19 @@ def _run_unless_locked(
     try:
         return _run(connection, sql, parameters, False)
     except sqlite3.OperationalError as error:
-        if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+        if not is_busy(error):
             raise
         if raw.in_transaction:
             raw.rollback()  # the BEGIN sqlite3 made for it: nothing written yet
         return None
     finally:
         raw.execute(f"PRAGMA busy_timeout={waits}")
+
+
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused for a lock another connection holds (SQLITE_BUSY,
+    or one of its extended codes: _RECOVERY, _SNAPSHOT, _TIMEOUT)."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _run(connection: aiosqlite.Connection, sql: str, parameters: Any, many: bool) -> Outcome:

@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
 import httpx
@@ -151,12 +151,11 @@ class Twins:
         to a second. It stores nothing else that an invalidation could move.
         """
         hashing = Settings.from_env().password_hashing  # (the suite's: tests/conftest.py)
-        cached = create_app(
-            Settings(database_url=database_url, cache_url=cache_url, password_hashing=hashing)
+        settings = Settings(
+            database_url=database_url, cache_url=cache_url, password_hashing=hashing
         )
-        oracle = create_app(
-            Settings(database_url=database_url, cache_url="off", password_hashing=hashing)
-        )
+        cached = create_app(settings)
+        oracle = create_app(replace(settings, cache_url="off"))
         assert isinstance(oracle.state.cache.store, OffStore)
         cached.state.cache.on_invalidate(oracle.state.viewers.forget)
         async with AsyncExitStack() as stack:
