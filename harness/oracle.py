@@ -7,7 +7,8 @@ answer from the oracle's after removing only what legitimately differs per
 answer (``IGNORED_HEADERS``; the bodies are compared byte for byte);
 ``links_of`` reads the URLs a page leads a reader to (live fragments'
 sources, the next page of a list, the earlier comments and changes) with
-the standard library's HTML parser.
+the standard library's HTML parser; ``database_state`` tells whether the
+database moved between two looks.
 
 ``tests/test_fresh.py`` drives the twins with random actions and checks
 every answer after each one.
@@ -24,10 +25,13 @@ from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
 import httpx
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from app.cache import OffStore
 from app.main import create_app
+from app.models import InvalidationOutbox
 from app.settings import Settings
 
 # What differs between two answers of the same content, and nothing else:
@@ -130,6 +134,30 @@ def links_of(body: str) -> tuple[str, ...]:
         parser.close()
         found = _PARSED[key] = tuple(parser.found)
     return found
+
+
+# The cache's own bookkeeping, which no answer shows: a write's outbox rows
+# are deleted in the background once applied (app/outbox.py), at any moment.
+NOT_SHOWN = frozenset({InvalidationOutbox.__tablename__})
+
+
+async def database_state(engine: AsyncEngine) -> bytes:
+    """A digest of every row of every table the database has (the search
+    index's too) but ``NOT_SHOWN``: the same for two looks at one state, new
+    after any write.
+
+    Read straight through the engine, outside any session of the app's, so
+    that nothing the app records about its reads sees it.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        for table in sorted(set(tables) - NOT_SHOWN):
+            rows = await connection.execute(text(f'SELECT * FROM "{table}"'))
+            digest.update(f"\0{table}\0".encode())
+            for row in sorted(repr(tuple(row)) for row in rows):  # in no order of the database's
+                digest.update(row.encode())
+    return digest.digest()
 
 
 @dataclass(frozen=True, slots=True)
