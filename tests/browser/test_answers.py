@@ -219,8 +219,11 @@ def test_a_status_chosen_again_mid_save_is_saved_last(
     ticket_id = server.create_ticket(unique("Changed twice"))
     page.goto("/tickets")
     held: list[Route] = []
+    released: list[Route] = []
+    routed: list[tuple[str, bool]] = []  # (what was sent, was the first one released by then)
 
     def hold_first(route: Route) -> None:
+        routed.append((route.request.post_data or "", bool(released)))
         if not held:
             held.append(route)  # answered below, after the second choice
             return
@@ -228,21 +231,20 @@ def test_a_status_chosen_again_mid_save_is_saved_last(
 
     page.route(f"**/tickets/{ticket_id}/update", hold_first)
     select = row(page, ticket_id).locator("select[name=status]")
-    sent: list[str] = []
-    page.on(
-        "request",
-        lambda r: sent.append(r.post_data or "") if r.url.endswith("/update") else None,
-    )
 
-    select.select_option("IN_PROGRESS")
-    page.wait_for_function("() => document.querySelector('.ticket-row__status.htmx-request')")
+    with page.expect_request(lambda r: r.url.endswith("/update")):
+        select.select_option("IN_PROGRESS")
+    # Playwright's messages come in order: the first save's route, sent just after its
+    # request, is handled before the answer to the next call.
     select.select_option("DONE")  # while the first save is in flight
-    assert sent == ["status=IN_PROGRESS"]  # the second waits for the first
+    assert [sent for sent, _ in routed] == ["status=IN_PROGRESS"]
+    released.append(held[0])
     held[0].continue_()
 
     expect(row(page, ticket_id).locator("select[name=status]")).to_have_value("DONE")
     expect(row(page, ticket_id)).to_have_class(re.compile(r"\bstatus-done\b"))
-    assert sent == ["status=IN_PROGRESS", "status=DONE"]  # in the order chosen
+    # in the order chosen, and the second only once the first was let through
+    assert routed == [("status=IN_PROGRESS", False), ("status=DONE", True)]
     assert "Done</span>" in server.get(f"/tickets/{ticket_id}").text
 
 
